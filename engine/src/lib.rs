@@ -12,3 +12,7 @@
 pub mod diag;
 pub mod schema;
 pub mod source;
+pub mod xml;
+pub mod compose;
+pub mod doc;
+pub mod validate;

@@ -49,6 +49,7 @@ codes! {
     BaseInFragment = "E0206", "a fragment contains `<base/>` or `include-fragment`";
     UnknownFragment = "E0207", "`include-fragment` names a fragment that does not exist";
     SectionInFragment = "E0208", "a fragment contains a section element";
+    FragmentNotChecked = "N0209", "an included fragment was not supplied, so its contents were not checked";
     // E03xx: a policy is misused.
     UnknownPolicy = "E0301", "unsupported policy: no APIM policy has this name";
     PolicyNotAllowedInSection = "E0302", "the policy is not allowed in this section";

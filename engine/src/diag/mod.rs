@@ -137,6 +137,11 @@ impl Diagnostics {
         self.0.is_empty()
     }
 
+    /// Drops all but the first `len` diagnostics (for error recovery that re-reads input).
+    pub fn truncate(&mut self, len: usize) {
+        self.0.truncate(len);
+    }
+
     /// Sorted by file and position, as a reader expects them.
     pub fn sorted(mut self) -> Self {
         self.0.sort_by(|a, b| {
