@@ -250,7 +250,9 @@ fn includes(ctx: &mut Ctx<'_>, doc: &PolicyDocument, opts: &LoadOptions<'_>) {
         }
     }
     for (e, section) in found {
-        let Some(id) = e.attr("fragment-id").map(|a| a.value.value.trim()) else {
+        // An expression or a named value as the id was reported or cannot be known here.
+        let Some(id) = e.attr("fragment-id").map(|a| a.value.value.trim()).filter(|id| !id.starts_with('@') && !id.contains("{{"))
+        else {
             continue;
         };
         match opts.fragments.map(|f| f.get(id)) {

@@ -5,10 +5,13 @@
 //! Expressions: where a page says nothing, the docs' general rule applies ("unless
 //! the policy specifies otherwise, policy expressions can be used as attribute
 //! values or text values"), except for `*-variable-name` attributes, which are
-//! literal on every page that says so. Workspace scope: pages last revised
-//! before workspaces existed (2022) list no workspace scope; where the newer
-//! revision of that page or its sibling pages add it, it is added here; pages
-//! revised in 2024 or later that still leave it out are followed as written.
+//! literal on every page that says so. Workspace scope: the 2022 revisions of
+//! `check-header`, `validate-content`, `validate-status-code` and
+//! `authentication-basic` predate workspaces and list none; as on their newer
+//! siblings (`validate-headers`, `validate-parameters`, `ip-filter`, ...) it is
+//! allowed here. Pages revised in 2024 or later that still leave workspace out
+//! (`get-authorization-context`, `authentication-managed-identity`) are followed
+//! as written.
 
 use super::{
     ALL_SCOPES, ALL_SECTIONS, AttrSchema, ChildSchema, Content, Once, PolicySchema, Rule, Scope,
@@ -23,7 +26,7 @@ const NO_WORKSPACE: Scopes = scopes(&[Scope::Global, Scope::Product, Scope::Api,
 /// The validation action of the content validation policies (include `api-management-validation-policy-actions`).
 const ACTION: ValueKind = ValueKind::Enum(&["ignore", "prevent", "detect"]);
 
-/// `rate-limit`/`quota` allow a sliding window of at most 300 s.
+/// `rate-limit` and `rate-limit-by-key`: a sliding window of at most 300 s.
 const RENEWAL_300: ValueKind = ValueKind::Int { min: 0, max: 300 };
 
 /// Per-API/operation limits inside `rate-limit`: `name` or `id` (id wins), own `calls` and `renewal-period`.

@@ -55,7 +55,8 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         .scopes(scopes(&[Scope::Global]))
         .content(Content::Raw { expr: false }),
     // trace-policy.md: source and severity are literal; `message` required, `metadata` 0..n. The page lists
-    // inbound/outbound/backend; the error-handling page also allows on-error, and so does Sluice.
+    // inbound/outbound/backend; the error-handling page also allows on-error, and so does Sluice. The 2022 page
+    // predates workspaces: workspace scope allowed.
     // The pre-2020 form with the message as text content (`<trace source="x">text</trace>`) is not accepted.
     policy("trace", "trace-policy")
         .sections(sections(&[Section::Inbound, Section::Outbound, Section::Backend, Section::OnError]))

@@ -171,3 +171,137 @@ fn service_bus_message_properties_precede_payload() {
     assert_eq!(child_names(&p.content), ["message-properties", "payload"]);
     assert!(p.rules.contains(&Rule::ExactlyOneAttr(&["queue-name", "topic-name"])));
 }
+
+// --- access.rs, caching.rs, ai.rs, misc.rs ---
+
+#[test]
+fn access_caching_ai_misc_are_all_present() {
+    for name in [
+        "rate-limit", "rate-limit-by-key", "quota", "quota-by-key", "limit-concurrency", "check-header",
+        "ip-filter", "validate-jwt", "validate-azure-ad-token", "validate-client-certificate",
+        "validate-content", "validate-parameters", "validate-headers", "validate-status-code",
+        "validate-odata-request", "validate-graphql-request", "get-authorization-context",
+        "authentication-basic", "authentication-certificate", "authentication-managed-identity",
+        "cache-lookup", "cache-store", "cache-lookup-value", "cache-store-value", "cache-remove-value",
+        "llm-semantic-cache-lookup", "llm-semantic-cache-store", "azure-openai-semantic-cache-lookup",
+        "azure-openai-semantic-cache-store", "llm-token-limit", "azure-openai-token-limit",
+        "llm-emit-token-metric", "azure-openai-emit-token-metric", "llm-content-safety", "cors", "jsonp",
+        "cross-domain", "trace", "emit-metric",
+    ] {
+        let p = lookup(name).unwrap_or_else(|| panic!("`{name}` is missing"));
+        assert_eq!(p.doc, format!("{name}-policy"), "{name}: doc page");
+    }
+    for resolver in ["http-data-source", "sql-data-source", "cosmosdb-data-source", "publish-event"] {
+        assert!(lookup(resolver).is_none(), "{resolver} belongs to resolver documents");
+    }
+}
+
+#[test]
+fn rules_name_declared_attributes_and_children() {
+    fn check(owner: &str, attrs: &[AttrSchema], content: &Content, rules: &[Rule]) {
+        let children = child_names(content);
+        for rule in rules {
+            match rule {
+                Rule::ExactlyOneAttr(names) | Rule::AtLeastOneAttr(names) | Rule::AtMostOneAttr(names) => {
+                    assert!(names.len() >= 2, "{owner}: {rule:?} names fewer than two");
+                    for n in *names {
+                        assert!(attrs.iter().any(|a| a.name == *n), "{owner}: {rule:?} names no attribute `{n}`");
+                        assert!(!attrs.iter().any(|a| a.name == *n && a.required), "{owner}: `{n}` is required and in {rule:?}");
+                    }
+                }
+                Rule::AtLeastOneChild(names) => {
+                    for n in *names {
+                        assert!(children.contains(n), "{owner}: {rule:?} names no child `{n}`");
+                    }
+                }
+            }
+        }
+        if let Content::Elements(cs) = content {
+            for c in *cs {
+                assert!(c.max.is_none_or(|max| max >= c.min.max(1)), "{owner}/{}: occurs {}..{:?}", c.name, c.min, c.max);
+                check(&format!("{owner}/{}", c.name), c.attrs, &c.content, c.rules);
+            }
+        }
+    }
+    for p in catalog() {
+        check(p.name, p.attrs, &p.content, p.rules);
+    }
+}
+
+#[test]
+fn value_ranges_are_well_formed() {
+    fn check(owner: &str, attrs: &[AttrSchema], content: &Content) {
+        for a in attrs {
+            match a.kind {
+                ValueKind::Int { min, max } => assert!(min <= max, "{owner}@{}", a.name),
+                ValueKind::Number { min, max } => assert!(min <= max, "{owner}@{}", a.name),
+                ValueKind::Enum(words) => assert!(!words.is_empty(), "{owner}@{}", a.name),
+                ValueKind::Text | ValueKind::Bool => {}
+            }
+        }
+        if let Content::Elements(cs) = content {
+            for c in *cs {
+                check(&format!("{owner}/{}", c.name), c.attrs, &c.content);
+            }
+        }
+    }
+    for p in catalog() {
+        check(p.name, p.attrs, &p.content);
+    }
+}
+
+#[test]
+fn semantic_cache_names_share_one_schema() {
+    let llm = lookup("llm-semantic-cache-lookup").unwrap();
+    let aoai = lookup("azure-openai-semantic-cache-lookup").unwrap();
+    assert_eq!(llm.attrs, aoai.attrs);
+    assert_eq!(llm.content, aoai.content);
+    for p in [llm, aoai] {
+        assert_eq!(p.sections, sections(&[Section::Inbound]), "{}", p.name);
+        assert_eq!(p.once, Once::PerSection, "{}", p.name);
+        assert_eq!(attr_of(p, "score-threshold").kind, ValueKind::Number { min: 0.0, max: 1.0 });
+        assert!(attr_of(p, "embeddings-backend-id").required);
+        assert_eq!(child_names(&p.content), ["vary-by"]);
+    }
+    for name in ["llm-semantic-cache-store", "azure-openai-semantic-cache-store"] {
+        let p = lookup(name).unwrap();
+        assert_eq!(p.sections, sections(&[Section::Outbound]), "{name}");
+        assert_eq!(p.once, Once::PerSection, "{name}");
+        assert!(attr_of(p, "duration").required, "{name}");
+    }
+    assert!(attr_of(lookup("llm-semantic-cache-store").unwrap(), "cache-response").expr);
+}
+
+#[test]
+fn subscription_limits_keep_their_scopes() {
+    let rate = lookup("rate-limit").unwrap();
+    assert_eq!(rate.scopes, scopes(&[Scope::Product, Scope::Api, Scope::Operation]));
+    assert_eq!(rate.once, Once::PerDocument);
+    assert!(rate.attrs.iter().all(|a| !a.expr), "rate-limit takes no expressions");
+    let quota = lookup("quota").unwrap();
+    assert_eq!(quota.scopes, scopes(&[Scope::Product]));
+    assert!(quota.rules.contains(&Rule::AtLeastOneAttr(&["calls", "bandwidth"])));
+    assert_eq!(lookup("rate-limit-by-key").unwrap().scopes, ALL_SCOPES);
+    for name in ["llm-token-limit", "azure-openai-token-limit"] {
+        let p = lookup(name).unwrap();
+        assert!(p.rules.contains(&Rule::AtLeastOneAttr(&["tokens-per-minute", "token-quota"])), "{name}");
+        assert_eq!(p.once, Once::No, "{name}");
+    }
+}
+
+#[test]
+fn token_sources_and_value_caches() {
+    let jwt = lookup("validate-jwt").unwrap();
+    assert!(jwt.rules.contains(&Rule::ExactlyOneAttr(&["header-name", "query-parameter-name", "token-value"])));
+    assert!(!attr_of(jwt, "output-token-variable-name").expr);
+    assert_eq!(
+        child_names(&jwt.content),
+        ["openid-config", "issuer-signing-keys", "decryption-keys", "audiences", "issuers", "required-claims"]
+    );
+    let ip = lookup("ip-filter").unwrap();
+    assert!(ip.rules.contains(&Rule::AtLeastOneChild(&["address", "address-range"])));
+    // The page's "once per section" note is a copy of cache-store's; samples store several values per section.
+    assert_eq!(lookup("cache-store-value").unwrap().once, Once::No);
+    assert!(!attr_of(lookup("cache-lookup-value").unwrap(), "variable-name").expr);
+    assert_eq!(lookup("cross-domain").unwrap().scopes, scopes(&[Scope::Global]));
+}

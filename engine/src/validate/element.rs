@@ -188,10 +188,11 @@ impl Ctx<'_> {
             Content::Elements(children) => self.children(e, children, section),
             Content::Policies => self.statements(e, None, section),
             Content::PoliciesOf(names) => self.statements(e, Some(names), section),
-            Content::Policy(name) => match schema::lookup(name) {
-                Some(p) => self.element(e, p.attrs, &p.content, p.rules, true, section),
-                None => {}
-            },
+            Content::Policy(name) => {
+                if let Some(p) = schema::lookup(name) {
+                    self.content(e, &p.content, section);
+                }
+            }
         }
     }
 
@@ -292,6 +293,14 @@ impl Ctx<'_> {
             }
             counts[j] += 1;
             let s = &schema[j];
+            // A child that is a policy (e.g. `set-header` in `send-request`) takes that policy's schema.
+            let (attrs, content, rules, is_policy) = match s.content {
+                Content::Policy(name) => match schema::lookup(name) {
+                    Some(p) => (p.attrs, p.content, p.rules, true),
+                    None => (s.attrs, s.content, s.rules, false),
+                },
+                _ => (s.attrs, s.content, s.rules, false),
+            };
             if s.max.is_some_and(|m| counts[j] > m) {
                 let times = match s.max {
                     Some(1) => "once".to_owned(),
@@ -305,7 +314,7 @@ impl Ctx<'_> {
                 );
                 self.error(d);
             }
-            self.element(c, s.attrs, &s.content, s.rules, false, section);
+            self.element(c, attrs, &content, rules, is_policy, section);
         }
         for (s, &n) in schema.iter().zip(&counts) {
             if n < s.min {

@@ -368,6 +368,20 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         let errors_before = self.diags.len();
         let mut value = self.read_value(|b| b == quote || b == b'<', true);
+        // A raw `<` in a literal value: if the quote closes later on the same line,
+        // report the `<` and read on; otherwise the quote is what is missing.
+        while self.at("<") && self.rest().split('\n').next().is_some_and(|l| l.contains(quote as char)) {
+            self.error_help(
+                Code::MalformedAttribute,
+                Span::new(self.pos, self.pos + 1),
+                format!("`<` in the value of attribute `{an}`"),
+                "write `&lt;`, or put the value in a policy expression",
+            );
+            value.push_verbatim("<", self.pos);
+            self.pos += 1;
+            let more = self.read_value(|b| b == quote || b == b'<', true);
+            value.append(&more);
+        }
         if self.diags.iter().skip(errors_before).any(|d| d.code == Code::UnterminatedExpression) {
             // A broken expression: take the value up to the quote that ends the tag,
             // so one fault gives one diagnostic instead of a cascade.
