@@ -1,1 +1,1 @@
-//! Placeholder: filled by later work.
+//! Benchmarks live in `benches/`; this crate has no library code.

@@ -66,7 +66,12 @@ pub fn effective(layers: &[Layer<'_>], fragments: &Fragments) -> Effective {
     out
 }
 
-fn expand(layers: &[Layer<'_>], s: Section, fragments: &Fragments, out: &mut Vec<EffectiveStatement>) {
+fn expand(
+    layers: &[Layer<'_>],
+    s: Section,
+    fragments: &Fragments,
+    out: &mut Vec<EffectiveStatement>,
+) {
     let Some((layer, parents)) = layers.split_last() else {
         return;
     };
@@ -80,21 +85,33 @@ fn expand(layers: &[Layer<'_>], s: Section, fragments: &Fragments, out: &mut Vec
         match st {
             Statement::Base(_) => expand(parents, s, fragments, out),
             Statement::Policy(e) if e.name == "include-fragment" => {
-                let frag = e.attr("fragment-id").and_then(|a| fragments.get(a.value.value.trim()));
+                let frag = e
+                    .attr("fragment-id")
+                    .and_then(|a| fragments.get(a.value.value.trim()));
                 match frag {
                     Some(f) => {
                         for fs in &f.body {
                             if let Statement::Policy(fe) = fs {
-                                out.push(EffectiveStatement { source: Arc::clone(&f.source), scope: layer.scope, element: fe.clone() });
+                                out.push(EffectiveStatement {
+                                    source: Arc::clone(&f.source),
+                                    scope: layer.scope,
+                                    element: fe.clone(),
+                                });
                             }
                         }
                     }
-                    None => out.push(EffectiveStatement { source: Arc::clone(&doc.source), scope: layer.scope, element: e.clone() }),
+                    None => out.push(EffectiveStatement {
+                        source: Arc::clone(&doc.source),
+                        scope: layer.scope,
+                        element: e.clone(),
+                    }),
                 }
             }
-            Statement::Policy(e) => {
-                out.push(EffectiveStatement { source: Arc::clone(&doc.source), scope: layer.scope, element: e.clone() })
-            }
+            Statement::Policy(e) => out.push(EffectiveStatement {
+                source: Arc::clone(&doc.source),
+                scope: layer.scope,
+                element: e.clone(),
+            }),
         }
     }
 }

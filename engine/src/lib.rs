@@ -9,10 +9,10 @@
 //! - [`validate`]: checking a document against the schemas
 //! - [`compose`]: scopes, `<base/>` and fragments into effective policies
 
+pub mod compose;
 pub mod diag;
+pub mod doc;
 pub mod schema;
 pub mod source;
-pub mod xml;
-pub mod compose;
-pub mod doc;
 pub mod validate;
+pub mod xml;

@@ -58,7 +58,11 @@ impl Source {
         let text = text.into();
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Arc::new(Self { name: name.into(), text, line_starts })
+        Arc::new(Self {
+            name: name.into(),
+            text,
+            line_starts,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -82,8 +86,14 @@ impl Source {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
-        LineCol { line: line + 1, col: col + 1 }
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        LineCol {
+            line: line + 1,
+            col: col + 1,
+        }
     }
 
     /// The text of 1-based line `line`, without its line ending.
@@ -92,12 +102,18 @@ impl Source {
             return "";
         };
         let end = self.line_starts.get(line).map_or(self.text.len(), |&e| e);
-        self.text.get(start..end).unwrap_or("").trim_end_matches(['\n', '\r'])
+        self.text
+            .get(start..end)
+            .unwrap_or("")
+            .trim_end_matches(['\n', '\r'])
     }
 
     /// Byte offset where 1-based line `line` starts.
     pub fn line_start(&self, line: usize) -> usize {
-        self.line_starts.get(line.wrapping_sub(1)).copied().unwrap_or(self.text.len())
+        self.line_starts
+            .get(line.wrapping_sub(1))
+            .copied()
+            .unwrap_or(self.text.len())
     }
 }
 

@@ -3,6 +3,13 @@
 //! and the rendered diagnostics are snapshotted so changes to wording or
 //! carets show in review.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails loudly"
+)]
+
 use std::path::Path;
 
 use sluice_engine::doc::{LoadOptions, load};
@@ -10,9 +17,12 @@ use sluice_engine::source::Source;
 
 fn expected(text: &str) -> Vec<String> {
     let first = text.lines().next().unwrap_or("");
-    let list = first.strip_prefix("<!-- expect:").and_then(|r| r.strip_suffix("-->")).unwrap_or_else(|| {
-        panic!("first line must be `<!-- expect: CODE@LINE:COL ... -->`, got {first:?}");
-    });
+    let list = first
+        .strip_prefix("<!-- expect:")
+        .and_then(|r| r.strip_suffix("-->"))
+        .unwrap_or_else(|| {
+            panic!("first line must be `<!-- expect: CODE@LINE:COL ... -->`, got {first:?}");
+        });
     let mut v: Vec<String> = list.split_whitespace().map(str::to_owned).collect();
     v.sort();
     v
@@ -21,7 +31,10 @@ fn expected(text: &str) -> Vec<String> {
 #[test]
 fn broken_documents_give_the_expected_diagnostics() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken");
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     assert!(entries.len() >= 15, "the broken-document tree is missing");
     let mut mismatches = Vec::new();

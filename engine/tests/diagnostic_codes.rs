@@ -1,5 +1,12 @@
 //! docs/diagnostics.md documents every code, with the same summary.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails loudly"
+)]
+
 use sluice_engine::diag::Code;
 
 #[test]
@@ -8,10 +15,24 @@ fn every_code_is_documented() {
     let doc = std::fs::read_to_string(path).unwrap();
     let mut seen = std::collections::HashSet::new();
     for code in Code::ALL {
-        assert!(seen.insert(code.as_str()), "{} is used twice", code.as_str());
+        assert!(
+            seen.insert(code.as_str()),
+            "{} is used twice",
+            code.as_str()
+        );
         let row = format!("| {} | {} |", code.as_str(), code.summary());
-        assert!(doc.contains(&row), "docs/diagnostics.md lacks the row `{row}`");
+        assert!(
+            doc.contains(&row),
+            "docs/diagnostics.md lacks the row `{row}`"
+        );
     }
-    let rows = doc.lines().filter(|l| l.starts_with("| ") && l.as_bytes().get(2).is_some_and(u8::is_ascii_uppercase)).count();
-    assert_eq!(rows, Code::ALL.len(), "docs/diagnostics.md documents codes that do not exist");
+    let rows = doc
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.as_bytes().get(2).is_some_and(u8::is_ascii_uppercase))
+        .count();
+    assert_eq!(
+        rows,
+        Code::ALL.len(),
+        "docs/diagnostics.md documents codes that do not exist"
+    );
 }

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-
 use sluice_engine::diag::{Diagnostics, Severity};
 use sluice_engine::doc::value::NamedValues;
 use sluice_engine::doc::{DocKind, Fragments, LoadOptions, load};
@@ -36,15 +35,20 @@ pub struct Args {
 }
 
 fn parse_named_value(s: &str) -> Result<(String, String), String> {
-    let (name, value) = s.split_once('=').ok_or_else(|| format!("`{s}` is not NAME=VALUE"))?;
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not NAME=VALUE"))?;
     Ok((name.to_owned(), value.to_owned()))
 }
 
 fn parse_scope(s: &str) -> Result<Scope, String> {
-    Scope::ALL.into_iter().find(|sc| sc.name() == s).ok_or_else(|| {
-        let names: Vec<&str> = Scope::ALL.iter().map(|s| s.name()).collect();
-        format!("`{s}` is not a scope: use one of {}", names.join(", "))
-    })
+    Scope::ALL
+        .into_iter()
+        .find(|sc| sc.name() == s)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Scope::ALL.iter().map(|s| s.name()).collect();
+            format!("`{s}` is not a scope: use one of {}", names.join(", "))
+        })
 }
 
 /// Every `*.xml` under the given paths, sorted, each once.
@@ -54,7 +58,10 @@ fn collect(paths: &[PathBuf], unreadable: &mut Vec<String>) -> Vec<PathBuf> {
         if p.is_dir() {
             for entry in walkdir::WalkDir::new(p).sort_by_file_name() {
                 match entry {
-                    Ok(e) if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "xml") => {
+                    Ok(e)
+                        if e.file_type().is_file()
+                            && e.path().extension().is_some_and(|x| x == "xml") =>
+                    {
                         files.push(e.into_path());
                     }
                     Ok(_) => {}
@@ -70,7 +77,10 @@ fn collect(paths: &[PathBuf], unreadable: &mut Vec<String>) -> Vec<PathBuf> {
 }
 
 fn fragment_ids(path: &Path) -> Vec<String> {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut ids = vec![stem.clone()];
     if let Some((_, last)) = stem.rsplit_once("__") {
         ids.push(last.to_owned());
@@ -84,7 +94,12 @@ pub fn run(args: &Args) -> ExitCode {
     let named = if args.named_values.is_empty() {
         NamedValues::Unknown
     } else {
-        NamedValues::Known(args.named_values.iter().cloned().collect::<BTreeMap<_, _>>())
+        NamedValues::Known(
+            args.named_values
+                .iter()
+                .cloned()
+                .collect::<BTreeMap<_, _>>(),
+        )
     };
     let mut sources = Vec::new();
     for f in &files {
@@ -96,14 +111,17 @@ pub fn run(args: &Args) -> ExitCode {
     // Pass 1: fragments.
     let mut fragments = Fragments::new();
     for (path, src) in &sources {
-        let opts = LoadOptions { named: Some(&named), expect: Some(DocKind::Fragment), ..LoadOptions::default() };
-        if src.text().contains("<fragment") {
-            if let (Some(doc), _) = load(src, &opts) {
-                if doc.kind == DocKind::Fragment {
-                    for id in fragment_ids(path) {
-                        fragments.insert(id, doc.clone());
-                    }
-                }
+        let opts = LoadOptions {
+            named: Some(&named),
+            expect: Some(DocKind::Fragment),
+            ..LoadOptions::default()
+        };
+        if src.text().contains("<fragment")
+            && let (Some(doc), _) = load(src, &opts)
+            && doc.kind == DocKind::Fragment
+        {
+            for id in fragment_ids(path) {
+                fragments.insert(id, doc.clone());
             }
         }
     }
@@ -112,7 +130,10 @@ pub fn run(args: &Args) -> ExitCode {
     let opts = LoadOptions {
         named: Some(&named),
         scope: args.scope,
-        execution: Some(Execution { executable: &executable, severity: Severity::Warning }),
+        execution: Some(Execution {
+            executable: &executable,
+            severity: Severity::Warning,
+        }),
         fragments: Some(&fragments),
         ..LoadOptions::default()
     };
@@ -121,7 +142,12 @@ pub fn run(args: &Args) -> ExitCode {
         let (_, diags) = load(src, &opts);
         all.extend(diags.sorted());
     }
-    report(&all, sources.len() + unreadable.len(), &unreadable, args.json)
+    report(
+        &all,
+        sources.len() + unreadable.len(),
+        &unreadable,
+        args.json,
+    )
 }
 
 fn report(all: &Diagnostics, files: usize, unreadable: &[String], json: bool) -> ExitCode {
@@ -134,13 +160,19 @@ fn report(all: &Diagnostics, files: usize, unreadable: &[String], json: bool) ->
         for d in all {
             println!("{}", d.to_json());
         }
-        println!("{}", serde_json::json!({ "files": files, "errors": errors, "warnings": warnings }));
+        println!(
+            "{}",
+            serde_json::json!({ "files": files, "errors": errors, "warnings": warnings })
+        );
     } else {
         for d in all {
             println!("{d}");
         }
         println!("{files} files, {errors} errors, {warnings} warnings");
     }
-    if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
-

@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "sluice", version, about = "Run Azure API Management policies as written")]
+#[command(
+    name = "sluice",
+    version,
+    about = "Run Azure API Management policies as written"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -181,10 +181,18 @@ impl std::fmt::Display for Diagnostics {
 }
 
 /// "did you mean" for a misspelt name: the closest candidate, if close enough.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(&name.to_ascii_lowercase(), c), c))
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&name.to_ascii_lowercase(), c),
+                c,
+            )
+        })
         .filter(|&(d, c)| d <= (c.len() / 3).max(2) && d < c.len())
         .min_by_key(|&(d, c)| (d, c.len()))
         .map(|(_, c)| c)

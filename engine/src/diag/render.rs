@@ -19,18 +19,35 @@ pub(super) fn render(d: &Diagnostic) -> String {
     let line_text = src.line_text(lc.line);
     let gutter = lc.line.to_string().len();
     let pad = " ".repeat(gutter);
-    let mut out = format!("{}[{}]: {}\n", d.severity.as_str(), d.code.as_str(), d.message);
+    let mut out = format!(
+        "{}[{}]: {}\n",
+        d.severity.as_str(),
+        d.code.as_str(),
+        d.message
+    );
     out.push_str(&format!("{pad}--> {}:{}:{}\n", src.name(), lc.line, lc.col));
     out.push_str(&format!("{pad} |\n"));
     // Tabs are shown as four spaces so the caret stays aligned.
     let shown: String = line_text.replace('\t', "    ");
     out.push_str(&format!("{} | {}\n", lc.line, shown));
-    let before: usize = line_text.chars().take(lc.col - 1).map(|c| if c == '\t' { 4 } else { 1 }).sum();
+    let before: usize = line_text
+        .chars()
+        .take(lc.col - 1)
+        .map(|c| if c == '\t' { 4 } else { 1 })
+        .sum();
     // The caret covers the span up to the end of its first line.
     let line_end = src.line_start(lc.line) + line_text.len();
     let end = d.span.end.min(line_end).max(d.span.start);
-    let width = src.slice(crate::source::Span::new(d.span.start, end)).chars().count().max(1);
-    out.push_str(&format!("{pad} | {}{}", " ".repeat(before), "^".repeat(width)));
+    let width = src
+        .slice(crate::source::Span::new(d.span.start, end))
+        .chars()
+        .count()
+        .max(1);
+    out.push_str(&format!(
+        "{pad} | {}{}",
+        " ".repeat(before),
+        "^".repeat(width)
+    ));
     if let Some(label) = &d.label {
         out.push(' ');
         out.push_str(label);

@@ -16,7 +16,7 @@ use crate::diag::{Code, Diagnostics, did_you_mean};
 use crate::schema::{Scope, Section};
 use crate::source::{Source, Span};
 use crate::validate::{Ctx, Execution};
-use crate::xml::{Element, Limits, Node, parse};
+use crate::xml::{Element, Limits, parse};
 use value::NamedValues;
 
 /// A policy definition (`<policies>`) or a fragment (`<fragment>`).
@@ -98,7 +98,11 @@ pub fn load(source: &Arc<Source>, opts: &LoadOptions<'_>) -> (Option<PolicyDocum
         "policies" => DocKind::Policies,
         "fragment" => DocKind::Fragment,
         other => {
-            let mut d = ctx.diag(Code::BadRoot, root.name_span, format!("`<{other}>` is not a policy document root"));
+            let mut d = ctx.diag(
+                Code::BadRoot,
+                root.name_span,
+                format!("`<{other}>` is not a policy document root"),
+            );
             d = match did_you_mean(other, ["policies", "fragment"]) {
                 Some(s) => d.with_help(format!("did you mean `<{s}>`?")),
                 None => d.with_help("a policy document is `<policies>...</policies>`; a fragment is `<fragment>...</fragment>`"),
@@ -112,12 +116,21 @@ pub fn load(source: &Arc<Source>, opts: &LoadOptions<'_>) -> (Option<PolicyDocum
         let d = ctx.diag(
             Code::BadRoot,
             root.name_span,
-            format!("expected a `<{}>` document here, found `<{}>`", expected.root(), kind.root()),
+            format!(
+                "expected a `<{}>` document here, found `<{}>`",
+                expected.root(),
+                kind.root()
+            ),
         );
         ctx.error(d);
     }
     no_attributes(&mut ctx, &root);
-    let mut doc = PolicyDocument { source: Arc::clone(source), kind, sections: Vec::new(), body: Vec::new() };
+    let mut doc = PolicyDocument {
+        source: Arc::clone(source),
+        kind,
+        sections: Vec::new(),
+        body: Vec::new(),
+    };
     match kind {
         DocKind::Policies => policies(&mut ctx, &root, &mut doc),
         DocKind::Fragment => doc.body = fragment(&mut ctx, &root),
@@ -130,30 +143,25 @@ pub fn load(source: &Arc<Source>, opts: &LoadOptions<'_>) -> (Option<PolicyDocum
 fn no_attributes(ctx: &mut Ctx<'_>, e: &Element) {
     for a in &e.attrs {
         let d = ctx
-            .diag(Code::UnknownAttribute, a.name_span, format!("unknown attribute `{}` on `<{}>`", a.name, e.name))
+            .diag(
+                Code::UnknownAttribute,
+                a.name_span,
+                format!("unknown attribute `{}` on `<{}>`", a.name, e.name),
+            )
             .with_help(format!("`<{}>` takes no attributes", e.name));
         ctx.error(d);
     }
 }
 
-fn text_between(ctx: &mut Ctx<'_>, e: &Element, what: &str) {
-    for n in &e.children {
-        if let Node::Text(t) | Node::CData(t) = n {
-            if !t.value.trim().is_empty() {
-                let d = ctx
-                    .diag(Code::UnexpectedText, t.trimmed().span, format!("text inside `<{}>`, where only {what} may stand", e.name))
-                    .with_help("remove it, or make it an XML comment");
-                ctx.error(d);
-            }
-        }
-    }
-}
-
 fn policies(ctx: &mut Ctx<'_>, root: &Element, doc: &mut PolicyDocument) {
-    text_between(ctx, root, "sections");
+    ctx.only_elements(root, "sections");
     for e in root.elements() {
         let Some(section) = Section::from_tag(&e.name) else {
-            let mut d = ctx.diag(Code::UnknownSection, e.name_span, format!("`<{}>` is not a policy section", e.name));
+            let mut d = ctx.diag(
+                Code::UnknownSection,
+                e.name_span,
+                format!("`<{}>` is not a policy section", e.name),
+            );
             d = match did_you_mean(&e.name, Section::ALL.iter().map(|s| s.tag())) {
                 Some(s) => d.with_help(format!("did you mean `<{s}>`?")),
                 None if crate::schema::lookup(&e.name).is_some() => {
@@ -167,13 +175,17 @@ fn policies(ctx: &mut Ctx<'_>, root: &Element, doc: &mut PolicyDocument) {
         if let Some(first) = doc.section(section) {
             let line = ctx.source.line_col(first.span.start).line;
             let d = ctx
-                .diag(Code::DuplicateSection, e.name_span, format!("a second `<{}>` section", e.name))
+                .diag(
+                    Code::DuplicateSection,
+                    e.name_span,
+                    format!("a second `<{}>` section", e.name),
+                )
                 .with_help(format!("the first is at line {line}; merge them"));
             ctx.error(d);
             continue;
         }
         no_attributes(ctx, e);
-        text_between(ctx, e, "policies");
+        ctx.only_elements(e, "policies");
         ctx.enter_section();
         let mut statements = Vec::new();
         let mut base: Option<Span> = None;
@@ -183,8 +195,14 @@ fn policies(ctx: &mut Ctx<'_>, root: &Element, doc: &mut PolicyDocument) {
                 if let Some(first) = base {
                     let line = ctx.source.line_col(first.start).line;
                     let d = ctx
-                        .diag(Code::DuplicateBase, c.name_span, format!("a second `<base/>` in `<{}>`", e.name))
-                        .with_help(format!("the first is at line {line}; a section inherits its parent once"));
+                        .diag(
+                            Code::DuplicateBase,
+                            c.name_span,
+                            format!("a second `<base/>` in `<{}>`", e.name),
+                        )
+                        .with_help(format!(
+                            "the first is at line {line}; a section inherits its parent once"
+                        ));
                     ctx.error(d);
                     continue;
                 }
@@ -195,27 +213,41 @@ fn policies(ctx: &mut Ctx<'_>, root: &Element, doc: &mut PolicyDocument) {
                 statements.push(Statement::Policy(c.clone()));
             }
         }
-        doc.sections.push(SectionBody { section, span: e.span, statements });
+        doc.sections.push(SectionBody {
+            section,
+            span: e.span,
+            statements,
+        });
     }
 }
 
 fn base_element(ctx: &mut Ctx<'_>, e: &Element) {
     no_attributes(ctx, e);
     if e.elements().next().is_some() || e.has_text() {
-        let d = ctx.diag(Code::UnexpectedChild, e.name_span, "`<base/>` takes no content");
+        let d = ctx.diag(
+            Code::UnexpectedChild,
+            e.name_span,
+            "`<base/>` takes no content",
+        );
         ctx.error(d);
     }
 }
 
 fn fragment(ctx: &mut Ctx<'_>, root: &Element) -> Vec<Statement> {
-    text_between(ctx, root, "policies");
+    ctx.only_elements(root, "policies");
     ctx.enter_section();
     let mut body = Vec::new();
     for e in root.elements() {
         if Section::from_tag(&e.name).is_some() {
             let d = ctx
-                .diag(Code::SectionInFragment, e.name_span, format!("a fragment cannot contain the section `<{}>`", e.name))
-                .with_help("a fragment holds policies only; the including document decides the section");
+                .diag(
+                    Code::SectionInFragment,
+                    e.name_span,
+                    format!("a fragment cannot contain the section `<{}>`", e.name),
+                )
+                .with_help(
+                    "a fragment holds policies only; the including document decides the section",
+                );
             ctx.error(d);
         } else if e.name == "base" || e.name == "include-fragment" {
             let d = ctx
@@ -233,7 +265,11 @@ fn fragment(ctx: &mut Ctx<'_>, root: &Element) -> Vec<Statement> {
 /// Checks every `include-fragment` (at any depth): the fragment exists and
 /// its policies are allowed in the including section.
 fn includes(ctx: &mut Ctx<'_>, doc: &PolicyDocument, opts: &LoadOptions<'_>) {
-    fn walk<'e>(e: &'e Element, section: Option<Section>, out: &mut Vec<(&'e Element, Option<Section>)>) {
+    fn walk<'e>(
+        e: &'e Element,
+        section: Option<Section>,
+        out: &mut Vec<(&'e Element, Option<Section>)>,
+    ) {
         if e.name == "include-fragment" {
             out.push((e, section));
         }
@@ -251,7 +287,10 @@ fn includes(ctx: &mut Ctx<'_>, doc: &PolicyDocument, opts: &LoadOptions<'_>) {
     }
     for (e, section) in found {
         // An expression or a named value as the id was reported or cannot be known here.
-        let Some(id) = e.attr("fragment-id").map(|a| a.value.value.trim()).filter(|id| !id.starts_with('@') && !id.contains("{{"))
+        let Some(id) = e
+            .attr("fragment-id")
+            .map(|a| a.value.value.trim())
+            .filter(|id| !id.starts_with('@') && !id.contains("{{"))
         else {
             continue;
         };
@@ -263,8 +302,15 @@ fn includes(ctx: &mut Ctx<'_>, doc: &PolicyDocument, opts: &LoadOptions<'_>) {
                 ctx.error(d);
             }
             Some(None) => {
-                let mut d = ctx.diag(Code::UnknownFragment, e.span, format!("unknown fragment `{id}`"));
-                if let Some(s) = opts.fragments.and_then(|f| did_you_mean(id, f.keys().map(String::as_str))) {
+                let mut d = ctx.diag(
+                    Code::UnknownFragment,
+                    e.span,
+                    format!("unknown fragment `{id}`"),
+                );
+                if let Some(s) = opts
+                    .fragments
+                    .and_then(|f| did_you_mean(id, f.keys().map(String::as_str)))
+                {
                     d = d.with_help(format!("did you mean `{s}`?"));
                 }
                 ctx.error(d);
@@ -280,7 +326,9 @@ fn includes(ctx: &mut Ctx<'_>, doc: &PolicyDocument, opts: &LoadOptions<'_>) {
                     }
                     let inner = inner.finish();
                     for d in inner {
-                        if d.code == Code::PolicyNotAllowedInSection || d.code == Code::PolicyNotAllowedInScope {
+                        if d.code == Code::PolicyNotAllowedInSection
+                            || d.code == Code::PolicyNotAllowedInScope
+                        {
                             let lc = ctx.source.line_col(e.span.start);
                             let help = format!(
                                 "included from {}:{}:{}",

@@ -93,7 +93,10 @@ pub fn resolve(raw: &Text, named: &NamedValues) -> (Value, Vec<NamedRef>) {
                     out.push_replacement(values.get(name).map_or("", String::as_str), span);
                 }
                 _ => {
-                    missing.push(NamedRef { name: name.to_owned(), span });
+                    missing.push(NamedRef {
+                        name: name.to_owned(),
+                        span,
+                    });
                     out.append(&raw.sub(start, end));
                 }
             }
@@ -114,8 +117,15 @@ pub fn classify(text: Text) -> Value {
     let trimmed = text.trimmed();
     let v = trimmed.value.as_str();
     let opener = v.as_bytes().get(1).copied();
-    if v.starts_with('@') && matches!(opener, Some(b'(' | b'{')) && expression_end(v, 0, usize::MAX) == Ok(v.len()) {
-        return if opener == Some(b'(') { Value::Expression(trimmed) } else { Value::Block(trimmed) };
+    if v.starts_with('@')
+        && matches!(opener, Some(b'(' | b'{'))
+        && expression_end(v, 0, usize::MAX) == Ok(v.len())
+    {
+        return if opener == Some(b'(') {
+            Value::Expression(trimmed)
+        } else {
+            Value::Block(trimmed)
+        };
     }
     Value::Literal(text)
 }
@@ -125,7 +135,11 @@ pub fn classify(text: Text) -> Value {
 pub fn embedded_expression(literal: &Text) -> Option<usize> {
     let v = &literal.value;
     let lead = v.len() - v.trim_start().len();
-    [v.find("@("), v.find("@{")].into_iter().flatten().filter(|&i| i > lead).min()
+    [v.find("@("), v.find("@{")]
+        .into_iter()
+        .flatten()
+        .filter(|&i| i > lead)
+        .min()
 }
 
 #[cfg(test)]
@@ -139,7 +153,10 @@ mod tests {
     #[test]
     fn whole_value_expressions_only() {
         assert!(matches!(classify(text("@(1 + 1)")), Value::Expression(_)));
-        assert!(matches!(classify(text("\n   @{ return 1; }\n ")), Value::Block(_)));
+        assert!(matches!(
+            classify(text("\n   @{ return 1; }\n ")),
+            Value::Block(_)
+        ));
         assert!(matches!(classify(text("Hello @(x)")), Value::Literal(_)));
         assert!(matches!(classify(text("@(a) + @(b)")), Value::Literal(_)));
         assert_eq!(embedded_expression(&text("Hello @(x)")), Some(6));
@@ -153,7 +170,10 @@ mod tests {
         assert!(missing.is_empty());
         assert_eq!(v.text().value, "https://example.org/x");
         // Offsets after the substitution still map to the source.
-        assert_eq!(v.text().source_offset("https://example.org/".len()), 100 + "https://{{host}}/".len());
+        assert_eq!(
+            v.text().source_offset("https://example.org/".len()),
+            100 + "https://{{host}}/".len()
+        );
         let (v, _) = resolve(&text(r#"@("{{host}}".Length)"#), &values);
         assert!(matches!(v, Value::Expression(ref t) if t.value == r#"@("example.org".Length)"#));
     }
@@ -162,7 +182,10 @@ mod tests {
     fn unknown_named_values() {
         let (v, missing) = resolve(&text("a{{x}}b{{y-1}}"), &NamedValues::Unknown);
         assert!(matches!(v, Value::Unresolved(_)));
-        assert_eq!(missing.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["x", "y-1"]);
+        assert_eq!(
+            missing.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            ["x", "y-1"]
+        );
         assert_eq!(missing[0].span, Span::new(101, 106));
         let known = NamedValues::Known(BTreeMap::new());
         let (_, missing) = resolve(&text("{{x}}"), &known);

@@ -46,41 +46,61 @@ const QUOTA_ENTITY: &[AttrSchema] = &[
     attr("renewal-period", UINT).required(),
 ];
 
-const QUOTA_ENTITY_RULES: &[Rule] =
-    &[Rule::AtLeastOneAttr(&["name", "id"]), Rule::AtLeastOneAttr(&["calls", "bandwidth"])];
+const QUOTA_ENTITY_RULES: &[Rule] = &[
+    Rule::AtLeastOneAttr(&["name", "id"]),
+    Rule::AtLeastOneAttr(&["calls", "bandwidth"]),
+];
 
 /// `required-claims` of `validate-jwt` and `validate-azure-ad-token`.
-const REQUIRED_CLAIMS: ChildSchema = child("required-claims").content(Content::Elements(&[child("claim")
-    .required()
-    .many()
-    .attrs(&[
-        attr("name", ValueKind::Text).required().expr(),
-        attr("match", ValueKind::Enum(&["all", "any"])).expr(),
-        attr("separator", ValueKind::Text).expr(),
-    ])
-    .content(Content::Elements(&[child("value").many().content(Content::Text { expr: true, required: false })]))]));
+const REQUIRED_CLAIMS: ChildSchema =
+    child("required-claims").content(Content::Elements(&[child("claim")
+        .required()
+        .many()
+        .attrs(&[
+            attr("name", ValueKind::Text).required().expr(),
+            attr("match", ValueKind::Enum(&["all", "any"])).expr(),
+            attr("separator", ValueKind::Text).expr(),
+        ])
+        .content(Content::Elements(&[child("value").many().content(
+            Content::Text {
+                expr: true,
+                required: false,
+            },
+        )]))]));
 
 /// `audiences` of `validate-jwt` and `validate-azure-ad-token`: "at least one audience must be specified".
 const AUDIENCES: ChildSchema = child("audiences").content(Content::Elements(&[child("audience")
     .required()
     .many()
-    .content(Content::Text { expr: true, required: true })]));
+    .content(Content::Text {
+        expr: true,
+        required: true,
+    })]));
 
 const APPLICATION_IDS: &[ChildSchema] =
-    &[child("application-id").required().many().content(Content::Text { expr: false, required: true })];
+    &[child("application-id")
+        .required()
+        .many()
+        .content(Content::Text {
+            expr: false,
+            required: true,
+        })];
 
 /// `client-application-ids` / `backend-application-ids` of `validate-azure-ad-token` (no expressions).
 const fn application_ids(name: &'static str) -> ChildSchema {
     child(name).content(Content::Elements(APPLICATION_IDS))
 }
 
-const PARAMETERS: &[ChildSchema] = &[child("parameter")
-    .many()
-    .attrs(&[attr("name", ValueKind::Text).required().expr(), attr("action", ACTION).required().expr()])];
+const PARAMETERS: &[ChildSchema] = &[child("parameter").many().attrs(&[
+    attr("name", ValueKind::Text).required().expr(),
+    attr("action", ACTION).required().expr(),
+])];
 
 /// `headers` / `query` / `path` of `validate-parameters`: the actions are optional and override the policy's.
 const fn parameter_group(name: &'static str, attrs: &'static [AttrSchema]) -> ChildSchema {
-    child(name).attrs(attrs).content(Content::Elements(PARAMETERS))
+    child(name)
+        .attrs(attrs)
+        .content(Content::Elements(PARAMETERS))
 }
 
 pub(super) const POLICIES: &[PolicySchema] = &[
@@ -160,7 +180,10 @@ pub(super) const POLICIES: &[PolicySchema] = &[
     policy("limit-concurrency", "limit-concurrency-policy")
         .sections(ALL_SECTIONS)
         .scopes(ALL_SCOPES)
-        .attrs(&[attr("key", ValueKind::Text).required().expr(), attr("max-count", UINT).required()])
+        .attrs(&[
+            attr("key", ValueKind::Text).required().expr(),
+            attr("max-count", UINT).required(),
+        ])
         .content(Content::Policies),
     // check-header-policy.md: all four attributes required, expressions allowed (later revision); no `value` = presence check.
     policy("check-header", "check-header-policy")
@@ -169,17 +192,29 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         .attrs(&[
             attr("name", ValueKind::Text).required().expr(),
             attr("failed-check-httpcode", UINT).required().expr(),
-            attr("failed-check-error-message", ValueKind::Text).required().expr(),
+            attr("failed-check-error-message", ValueKind::Text)
+                .required()
+                .expr(),
             attr("ignore-case", ValueKind::Bool).required().expr(),
         ])
-        .content(Content::Elements(&[child("value").many().content(Content::Text { expr: true, required: false })])),
+        .content(Content::Elements(&[child("value").many().content(
+            Content::Text {
+                expr: true,
+                required: false,
+            },
+        )])),
     // ip-filter-policy.md: at least one `address` or `address-range`; ranges are inclusive; no CIDR.
     policy("ip-filter", "ip-filter-policy")
         .sections(INBOUND)
         .scopes(ALL_SCOPES)
-        .attrs(&[attr("action", ValueKind::Enum(&["allow", "forbid"])).required().expr()])
+        .attrs(&[attr("action", ValueKind::Enum(&["allow", "forbid"]))
+            .required()
+            .expr()])
         .content(Content::Elements(&[
-            child("address").many().content(Content::Text { expr: true, required: true }),
+            child("address").many().content(Content::Text {
+                expr: true,
+                required: true,
+            }),
             child("address-range").many().attrs(&[
                 attr("from", ValueKind::Text).required().expr(),
                 attr("to", ValueKind::Text).required().expr(),
@@ -218,21 +253,34 @@ pub(super) const POLICIES: &[PolicySchema] = &[
                     attr("n", ValueKind::Text),
                     attr("e", ValueKind::Text),
                 ])
-                .content(Content::Text { expr: true, required: false })])),
+                .content(Content::Text {
+                    expr: true,
+                    required: false,
+                })])),
             // 2026: id, n and e are for issuer signing keys only.
             child("decryption-keys").content(Content::Elements(&[child("key")
                 .required()
                 .many()
                 .attrs(&[attr("certificate-id", ValueKind::Text).expr()])
-                .content(Content::Text { expr: true, required: false })])),
+                .content(Content::Text {
+                    expr: true,
+                    required: false,
+                })])),
             AUDIENCES,
             child("issuers").content(Content::Elements(&[child("issuer")
                 .required()
                 .many()
-                .content(Content::Text { expr: true, required: true })])),
+                .content(Content::Text {
+                    expr: true,
+                    required: true,
+                })])),
             REQUIRED_CLAIMS,
         ]))
-        .rules(&[Rule::ExactlyOneAttr(&["header-name", "query-parameter-name", "token-value"])]),
+        .rules(&[Rule::ExactlyOneAttr(&[
+            "header-name",
+            "query-parameter-name",
+            "token-value",
+        ])]),
     // validate-azure-ad-token-policy.md: header-name defaults to Authorization, so at most one token source.
     // Child order as in the current statement and the toolkit (backend ids first, decryption-keys last; the 2022-24
     // statement had client ids first). client-application-ids is optional: the 2024 table says required, but the toolkit
@@ -255,24 +303,32 @@ pub(super) const POLICIES: &[PolicySchema] = &[
             application_ids("client-application-ids"),
             AUDIENCES,
             REQUIRED_CLAIMS,
-            child("decryption-keys").content(Content::Elements(&[child("key")
-                .required()
-                .many()
-                .attrs(&[attr("certificate-id", ValueKind::Text).required().expr()])])),
+            child("decryption-keys")
+                .content(Content::Elements(&[child("key").required().many().attrs(
+                    &[attr("certificate-id", ValueKind::Text).required().expr()],
+                )])),
         ]))
-        .rules(&[Rule::AtMostOneAttr(&["header-name", "query-parameter-name", "token-value"])]),
+        .rules(&[Rule::AtMostOneAttr(&[
+            "header-name",
+            "query-parameter-name",
+            "token-value",
+        ])]),
     // validate-client-certificate-policy.md (01/2025): top-level booleans are literal; identities match any one.
-    policy("validate-client-certificate", "validate-client-certificate-policy")
-        .sections(INBOUND)
-        .scopes(ALL_SCOPES)
-        .attrs(&[
-            attr("validate-revocation", ValueKind::Bool),
-            attr("validate-trust", ValueKind::Bool),
-            attr("validate-not-before", ValueKind::Bool),
-            attr("validate-not-after", ValueKind::Bool),
-            attr("ignore-error", ValueKind::Bool),
-        ])
-        .content(Content::Elements(&[child("identities").content(Content::Elements(&[child("identity")
+    policy(
+        "validate-client-certificate",
+        "validate-client-certificate-policy",
+    )
+    .sections(INBOUND)
+    .scopes(ALL_SCOPES)
+    .attrs(&[
+        attr("validate-revocation", ValueKind::Bool),
+        attr("validate-trust", ValueKind::Bool),
+        attr("validate-not-before", ValueKind::Bool),
+        attr("validate-not-after", ValueKind::Bool),
+        attr("ignore-error", ValueKind::Bool),
+    ])
+    .content(Content::Elements(&[child("identities").content(
+        Content::Elements(&[child("identity")
             .required()
             .many()
             .attrs(&[
@@ -288,15 +344,30 @@ pub(super) const POLICIES: &[PolicySchema] = &[
             .rules(&[
                 Rule::AtMostOneAttr(&["issuer-certificate-id", "issuer-subject"]),
                 Rule::AtMostOneAttr(&["issuer-certificate-id", "issuer-thumbprint"]),
-            ])]))])),
+            ])]),
+    )])),
     // validate-content-policy.md: max-size at most 102,400 bytes; expressions on the three top-level settings per the
     // toolkit; `case-insensitive-property-names` is in the 2025 statement. `type` maps `from` a type or `when` a condition.
     policy("validate-content", "validate-content-policy")
-        .sections(sections(&[Section::Inbound, Section::Outbound, Section::OnError]))
+        .sections(sections(&[
+            Section::Inbound,
+            Section::Outbound,
+            Section::OnError,
+        ]))
         .scopes(ALL_SCOPES)
         .attrs(&[
-            attr("unspecified-content-type-action", ACTION).required().expr(),
-            attr("max-size", ValueKind::Int { min: 0, max: 102_400 }).required().expr(),
+            attr("unspecified-content-type-action", ACTION)
+                .required()
+                .expr(),
+            attr(
+                "max-size",
+                ValueKind::Int {
+                    min: 0,
+                    max: 102_400,
+                },
+            )
+            .required()
+            .expr(),
             attr("size-exceeded-action", ACTION).required().expr(),
             attr("errors-variable-name", ValueKind::Text),
         ])
@@ -316,7 +387,9 @@ pub(super) const POLICIES: &[PolicySchema] = &[
                     .rules(&[Rule::ExactlyOneAttr(&["from", "when"])])])),
             child("content").many().attrs(&[
                 attr("type", ValueKind::Text).expr(),
-                attr("validate-as", ValueKind::Enum(&["json", "xml", "soap"])).required().expr(),
+                attr("validate-as", ValueKind::Enum(&["json", "xml", "soap"]))
+                    .required()
+                    .expr(),
                 attr("schema-id", ValueKind::Text).expr(),
                 attr("schema-ref", ValueKind::Text).expr(),
                 attr("action", ACTION).required().expr(),
@@ -331,18 +404,26 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         .scopes(ALL_SCOPES)
         .attrs(&[
             attr("specified-parameter-action", ACTION).required().expr(),
-            attr("unspecified-parameter-action", ACTION).required().expr(),
+            attr("unspecified-parameter-action", ACTION)
+                .required()
+                .expr(),
             attr("errors-variable-name", ValueKind::Text),
         ])
         .content(Content::Elements(&[
-            parameter_group("headers", &[
-                attr("specified-parameter-action", ACTION).expr(),
-                attr("unspecified-parameter-action", ACTION).expr(),
-            ]),
-            parameter_group("query", &[
-                attr("specified-parameter-action", ACTION).expr(),
-                attr("unspecified-parameter-action", ACTION).expr(),
-            ]),
+            parameter_group(
+                "headers",
+                &[
+                    attr("specified-parameter-action", ACTION).expr(),
+                    attr("unspecified-parameter-action", ACTION).expr(),
+                ],
+            ),
+            parameter_group(
+                "query",
+                &[
+                    attr("specified-parameter-action", ACTION).expr(),
+                    attr("unspecified-parameter-action", ACTION).expr(),
+                ],
+            ),
             parameter_group("path", &[attr("specified-parameter-action", ACTION).expr()]),
         ]))
         .once(Once::PerSection),
@@ -355,9 +436,10 @@ pub(super) const POLICIES: &[PolicySchema] = &[
             attr("unspecified-header-action", ACTION).required().expr(),
             attr("errors-variable-name", ValueKind::Text),
         ])
-        .content(Content::Elements(&[child("header")
-            .many()
-            .attrs(&[attr("name", ValueKind::Text).required().expr(), attr("action", ACTION).required().expr()])]))
+        .content(Content::Elements(&[child("header").many().attrs(&[
+            attr("name", ValueKind::Text).required().expr(),
+            attr("action", ACTION).required().expr(),
+        ])]))
         .once(Once::PerSection),
     // validate-status-code-policy.md: "multiple statements per policy document: supported". The toolkit writes
     // `error-variable-name`; the page says `errors-variable-name`.
@@ -365,16 +447,24 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         .sections(sections(&[Section::Outbound, Section::OnError]))
         .scopes(ALL_SCOPES)
         .attrs(&[
-            attr("unspecified-status-code-action", ACTION).required().expr(),
+            attr("unspecified-status-code-action", ACTION)
+                .required()
+                .expr(),
             attr("errors-variable-name", ValueKind::Text),
         ])
-        .content(Content::Elements(&[child("status-code")
-            .many()
-            .attrs(&[attr("code", UINT).required().expr(), attr("action", ACTION).required().expr()])])),
+        .content(Content::Elements(&[child("status-code").many().attrs(&[
+            attr("code", UINT).required().expr(),
+            attr("action", ACTION).required().expr(),
+        ])])),
     // validate-odata-request-policy.md: no operation scope; once per section; versions like "4.01" are text.
     policy("validate-odata-request", "validate-odata-request-policy")
         .sections(INBOUND)
-        .scopes(scopes(&[Scope::Global, Scope::Workspace, Scope::Product, Scope::Api]))
+        .scopes(scopes(&[
+            Scope::Global,
+            Scope::Workspace,
+            Scope::Product,
+            Scope::Api,
+        ]))
         .attrs(&[
             attr("error-variable-name", ValueKind::Text),
             attr("default-odata-version", ValueKind::Text).expr(),
@@ -385,33 +475,58 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         .once(Once::PerSection),
     // validate-graphql-request-policy.md: no operation scope; once per section; max-size at most 102,400 bytes;
     // error-variable-name is the one variable name documented as expression-capable.
-    policy("validate-graphql-request", "validate-graphql-request-policy")
-        .sections(INBOUND)
-        .scopes(scopes(&[Scope::Global, Scope::Workspace, Scope::Product, Scope::Api]))
-        .attrs(&[
-            attr("error-variable-name", ValueKind::Text).expr(),
-            attr("max-size", ValueKind::Int { min: 0, max: 102_400 }).required().expr(),
-            attr("max-depth", UINT).expr(),
-        ])
-        .content(Content::Elements(&[child("authorize").content(Content::Elements(&[child("rule")
-            .many()
-            .attrs(&[
-                attr("path", ValueKind::Text).required().expr(),
-                attr("action", ValueKind::Enum(&["allow", "remove", "reject", "ignore"])).expr(),
-            ])]))]))
-        .once(Once::PerSection),
+    policy(
+        "validate-graphql-request",
+        "validate-graphql-request-policy",
+    )
+    .sections(INBOUND)
+    .scopes(scopes(&[
+        Scope::Global,
+        Scope::Workspace,
+        Scope::Product,
+        Scope::Api,
+    ]))
+    .attrs(&[
+        attr("error-variable-name", ValueKind::Text).expr(),
+        attr(
+            "max-size",
+            ValueKind::Int {
+                min: 0,
+                max: 102_400,
+            },
+        )
+        .required()
+        .expr(),
+        attr("max-depth", UINT).expr(),
+    ])
+    .content(Content::Elements(&[child("authorize").content(
+        Content::Elements(&[child("rule").many().attrs(&[
+            attr("path", ValueKind::Text).required().expr(),
+            attr(
+                "action",
+                ValueKind::Enum(&["allow", "remove", "reject", "ignore"]),
+            )
+            .expr(),
+        ])]),
+    )]))
+    .once(Once::PerSection),
     // get-authorization-context-policy.md (07/2024): every attribute takes expressions; no workspace scope.
-    policy("get-authorization-context", "get-authorization-context-policy")
-        .sections(INBOUND)
-        .scopes(NO_WORKSPACE)
-        .attrs(&[
-            attr("provider-id", ValueKind::Text).required().expr(),
-            attr("authorization-id", ValueKind::Text).required().expr(),
-            attr("context-variable-name", ValueKind::Text).required().expr(),
-            attr("identity-type", ValueKind::Enum(&["managed", "jwt"])).expr(),
-            attr("identity", ValueKind::Text).expr(),
-            attr("ignore-error", ValueKind::Bool).expr(),
-        ]),
+    policy(
+        "get-authorization-context",
+        "get-authorization-context-policy",
+    )
+    .sections(INBOUND)
+    .scopes(NO_WORKSPACE)
+    .attrs(&[
+        attr("provider-id", ValueKind::Text).required().expr(),
+        attr("authorization-id", ValueKind::Text).required().expr(),
+        attr("context-variable-name", ValueKind::Text)
+            .required()
+            .expr(),
+        attr("identity-type", ValueKind::Enum(&["managed", "jwt"])).expr(),
+        attr("identity", ValueKind::Text).expr(),
+        attr("ignore-error", ValueKind::Bool).expr(),
+    ]),
     // authentication-basic-policy.md: sets `Authorization: Basic …` for the backend call.
     policy("authentication-basic", "authentication-basic-policy")
         .sections(INBOUND)
@@ -422,25 +537,35 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         ]),
     // authentication-certificate-policy.md: the certificate by thumbprint, by certificate-id or as `body` bytes
     // (password only for a protected `body`). Also a child of send-request (integration.rs).
-    policy("authentication-certificate", "authentication-certificate-policy")
-        .sections(INBOUND)
-        .scopes(ALL_SCOPES)
-        .attrs(&[
-            attr("thumbprint", ValueKind::Text).expr(),
-            attr("certificate-id", ValueKind::Text).expr(),
-            attr("body", ValueKind::Text).expr(),
-            attr("password", ValueKind::Text).expr(),
-        ])
-        .rules(&[Rule::ExactlyOneAttr(&["thumbprint", "certificate-id", "body"])]),
+    policy(
+        "authentication-certificate",
+        "authentication-certificate-policy",
+    )
+    .sections(INBOUND)
+    .scopes(ALL_SCOPES)
+    .attrs(&[
+        attr("thumbprint", ValueKind::Text).expr(),
+        attr("certificate-id", ValueKind::Text).expr(),
+        attr("body", ValueKind::Text).expr(),
+        attr("password", ValueKind::Text).expr(),
+    ])
+    .rules(&[Rule::ExactlyOneAttr(&[
+        "thumbprint",
+        "certificate-id",
+        "body",
+    ])]),
     // authentication-managed-identity-policy.md (07/2024): no workspace scope; client-id and the variable name are
     // literal. Also a child of send-request (integration.rs).
-    policy("authentication-managed-identity", "authentication-managed-identity-policy")
-        .sections(INBOUND)
-        .scopes(NO_WORKSPACE)
-        .attrs(&[
-            attr("resource", ValueKind::Text).required().expr(),
-            attr("client-id", ValueKind::Text),
-            attr("output-token-variable-name", ValueKind::Text),
-            attr("ignore-error", ValueKind::Bool).expr(),
-        ]),
+    policy(
+        "authentication-managed-identity",
+        "authentication-managed-identity-policy",
+    )
+    .sections(INBOUND)
+    .scopes(NO_WORKSPACE)
+    .attrs(&[
+        attr("resource", ValueKind::Text).required().expr(),
+        attr("client-id", ValueKind::Text),
+        attr("output-token-variable-name", ValueKind::Text),
+        attr("ignore-error", ValueKind::Bool).expr(),
+    ]),
 ];

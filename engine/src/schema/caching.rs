@@ -20,22 +20,39 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         .scopes(ALL_SCOPES)
         .attrs(&[
             attr("vary-by-developer", ValueKind::Bool).required().expr(),
-            attr("vary-by-developer-groups", ValueKind::Bool).required().expr(),
+            attr("vary-by-developer-groups", ValueKind::Bool)
+                .required()
+                .expr(),
             attr("caching-type", CACHING_TYPE),
-            attr("downstream-caching-type", ValueKind::Enum(&["none", "private", "public"])).expr(),
+            attr(
+                "downstream-caching-type",
+                ValueKind::Enum(&["none", "private", "public"]),
+            )
+            .expr(),
             attr("must-revalidate", ValueKind::Bool).expr(),
             attr("allow-private-response-caching", ValueKind::Bool).expr(),
         ])
         .content(Content::Elements(&[
-            child("vary-by-header").many().content(Content::Text { expr: true, required: true }),
-            child("vary-by-query-parameter").many().content(Content::Text { expr: true, required: true }),
+            child("vary-by-header").many().content(Content::Text {
+                expr: true,
+                required: true,
+            }),
+            child("vary-by-query-parameter")
+                .many()
+                .content(Content::Text {
+                    expr: true,
+                    required: true,
+                }),
         ]))
         .once(Once::PerSection),
     // cache-store-policy.md: GET only; only 200 OK unless cache-response="true"; once per section.
     policy("cache-store", "cache-store-policy")
         .sections(sections(&[Section::Outbound]))
         .scopes(ALL_SCOPES)
-        .attrs(&[attr("duration", UINT).required().expr(), attr("cache-response", ValueKind::Bool).expr()])
+        .attrs(&[
+            attr("duration", UINT).required().expr(),
+            attr("cache-response", ValueKind::Bool).expr(),
+        ])
         .once(Once::PerSection),
     // cache-lookup-value-policy.md: on a miss the variable gets default-value if given (else it stays unset).
     // Also an allowed child of `wait`.
@@ -63,5 +80,8 @@ pub(super) const POLICIES: &[PolicySchema] = &[
     policy("cache-remove-value", "cache-remove-value-policy")
         .sections(ALL_SECTIONS)
         .scopes(ALL_SCOPES)
-        .attrs(&[attr("key", ValueKind::Text).required().expr(), attr("caching-type", CACHING_TYPE)]),
+        .attrs(&[
+            attr("key", ValueKind::Text).required().expr(),
+            attr("caching-type", CACHING_TYPE),
+        ]),
 ];

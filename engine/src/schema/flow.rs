@@ -21,7 +21,9 @@ pub(super) const POLICIES: &[PolicySchema] = &[
     policy("retry", "retry-policy")
         .attrs(&[
             attr("condition", ValueKind::Bool).required().expr(),
-            attr("count", ValueKind::Int { min: 1, max: 50 }).required().expr(),
+            attr("count", ValueKind::Int { min: 1, max: 50 })
+                .required()
+                .expr(),
             attr("interval", UINT).required().expr(),
             attr("max-interval", UINT).expr(),
             attr("delta", UINT).expr(),
@@ -30,9 +32,17 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         .content(Content::Policies),
     // wait-policy.md: immediate children run in parallel; only these three.
     policy("wait", "wait-policy")
-        .sections(sections(&[Section::Inbound, Section::Outbound, Section::Backend]))
+        .sections(sections(&[
+            Section::Inbound,
+            Section::Outbound,
+            Section::Backend,
+        ]))
         .attrs(&[attr("for", ValueKind::Enum(&["all", "any"])).expr()])
-        .content(Content::PoliciesOf(&["send-request", "cache-lookup-value", "choose"])),
+        .content(Content::PoliciesOf(&[
+            "send-request",
+            "cache-lookup-value",
+            "choose",
+        ])),
     // include-fragment-policy.md: fragment-id is literal only.
     policy("include-fragment", "include-fragment-policy")
         .sections(ALL_SECTIONS)

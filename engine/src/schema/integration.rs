@@ -3,8 +3,8 @@
 //! `send-service-bus-message`.
 
 use super::{
-    ALL_SECTIONS, ChildSchema, Content, PolicySchema, Rule, Scope, Scopes, Section, UINT, ValueKind,
-    attr, child, policy, policy_child, scopes, sections,
+    ALL_SECTIONS, ChildSchema, Content, PolicySchema, Rule, Scope, Scopes, Section, UINT,
+    ValueKind, attr, child, policy, policy_child, scopes, sections,
 };
 
 /// The children of `send-request` and `send-one-way-request`, in the order of their statements.
@@ -13,7 +13,10 @@ use super::{
 /// page says it does: permissive (apim-core §14.3). `authentication-managed-identity` is in
 /// the current statements (between the certificate and `proxy`).
 const REQUEST_CHILDREN: &[ChildSchema] = &[
-    child("set-url").content(Content::Text { expr: true, required: true }),
+    child("set-url").content(Content::Text {
+        expr: true,
+        required: true,
+    }),
     policy_child("set-method"),
     policy_child("set-header").many(),
     policy_child("set-body"),
@@ -36,7 +39,9 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         .sections(ALL_SECTIONS)
         .attrs(&[
             attr("mode", ValueKind::Enum(&["new", "copy"])).expr(),
-            attr("response-variable-name", ValueKind::Text).required().expr(),
+            attr("response-variable-name", ValueKind::Text)
+                .required()
+                .expr(),
             attr("timeout", UINT).expr(),
             attr("ignore-error", ValueKind::Bool),
         ])
@@ -45,7 +50,10 @@ pub(super) const POLICIES: &[PolicySchema] = &[
     // ignore-error; fire and forget.
     policy("send-one-way-request", "send-one-way-request-policy")
         .sections(ALL_SECTIONS)
-        .attrs(&[attr("mode", ValueKind::Enum(&["new", "copy"])).expr(), attr("timeout", UINT).expr()])
+        .attrs(&[
+            attr("mode", ValueKind::Enum(&["new", "copy"])).expr(),
+            attr("timeout", UINT).expr(),
+        ])
         .content(Content::Elements(REQUEST_CHILDREN)),
     // log-to-eventhub-policy.md: the text (an expression or literal) is the message, truncated
     // at 200 KB. `logger-id` and `partition-id` literal only (the toolkit allows an expression
@@ -59,7 +67,10 @@ pub(super) const POLICIES: &[PolicySchema] = &[
             attr("partition-key", ValueKind::Text).expr(),
         ])
         .rules(&[Rule::AtMostOneAttr(&["partition-id", "partition-key"])])
-        .content(Content::Text { expr: true, required: true }),
+        .content(Content::Text {
+            expr: true,
+            required: true,
+        }),
     // publish-to-dapr-policy.md: self-hosted only; the text is the message content (a Liquid
     // template when `template` is set). Without `pubsub-name`, `topic` is `pubsub/topic`.
     // `template` and `content-type` say nothing about expressions; the toolkit models them
@@ -76,11 +87,18 @@ pub(super) const POLICIES: &[PolicySchema] = &[
             attr("template", DAPR_TEMPLATE),
             attr("content-type", ValueKind::Enum(&["application/json"])),
         ])
-        .content(Content::Text { expr: true, required: false }),
+        .content(Content::Text {
+            expr: true,
+            required: false,
+        }),
     // invoke-dapr-binding-policy.md: self-hosted only; `metadata` holds `item key=...` pairs
     // (values allow expressions, keys are literal per the toolkit), `data` the message.
     policy("invoke-dapr-binding", "invoke-dapr-binding-policy")
-        .sections(sections(&[Section::Inbound, Section::Outbound, Section::OnError]))
+        .sections(sections(&[
+            Section::Inbound,
+            Section::Outbound,
+            Section::OnError,
+        ]))
         .scopes(NO_WORKSPACE)
         .attrs(&[
             attr("name", ValueKind::Text).required().expr(),
@@ -95,28 +113,47 @@ pub(super) const POLICIES: &[PolicySchema] = &[
             child("metadata").content(Content::Elements(&[child("item")
                 .many()
                 .attrs(&[attr("key", ValueKind::Text).required()])
-                .content(Content::Text { expr: true, required: false })])),
-            child("data").content(Content::Text { expr: true, required: false }),
+                .content(Content::Text {
+                    expr: true,
+                    required: false,
+                })])),
+            child("data").content(Content::Text {
+                expr: true,
+                required: false,
+            }),
         ])),
     // send-service-bus-message-policy.md (preview, 09/2025): exactly one of `queue-name` /
     // `topic-name`; the current statement puts `message-properties` before `payload` (an
     // earlier revision had them the other way round). The page allows expressions in the
     // properties (the toolkit only in their values): permissive, name and value.
-    policy("send-service-bus-message", "send-service-bus-message-policy")
-        .sections(sections(&[Section::Inbound, Section::Outbound, Section::OnError]))
-        .scopes(NO_WORKSPACE)
-        .attrs(&[
-            attr("queue-name", ValueKind::Text).expr(),
-            attr("topic-name", ValueKind::Text).expr(),
-            attr("namespace", ValueKind::Text).expr(),
-            attr("client-id", ValueKind::Text).expr(),
-        ])
-        .rules(&[Rule::ExactlyOneAttr(&["queue-name", "topic-name"])])
-        .content(Content::Elements(&[
-            child("message-properties").content(Content::Elements(&[child("message-property")
-                .many()
-                .attrs(&[attr("name", ValueKind::Text).required().expr()])
-                .content(Content::Text { expr: true, required: false })])),
-            child("payload").required().content(Content::Text { expr: true, required: true }),
-        ])),
+    policy(
+        "send-service-bus-message",
+        "send-service-bus-message-policy",
+    )
+    .sections(sections(&[
+        Section::Inbound,
+        Section::Outbound,
+        Section::OnError,
+    ]))
+    .scopes(NO_WORKSPACE)
+    .attrs(&[
+        attr("queue-name", ValueKind::Text).expr(),
+        attr("topic-name", ValueKind::Text).expr(),
+        attr("namespace", ValueKind::Text).expr(),
+        attr("client-id", ValueKind::Text).expr(),
+    ])
+    .rules(&[Rule::ExactlyOneAttr(&["queue-name", "topic-name"])])
+    .content(Content::Elements(&[
+        child("message-properties").content(Content::Elements(&[child("message-property")
+            .many()
+            .attrs(&[attr("name", ValueKind::Text).required().expr()])
+            .content(Content::Text {
+                expr: true,
+                required: false,
+            })])),
+        child("payload").required().content(Content::Text {
+            expr: true,
+            required: true,
+        }),
+    ])),
 ];

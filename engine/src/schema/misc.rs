@@ -12,7 +12,10 @@ use super::{
 
 /// One or more `origin`, `method` or `header` entries of a CORS list (`*` = any).
 const fn cors_entries(item: &'static str) -> ChildSchema {
-    child(item).required().many().content(Content::Text { expr: true, required: true })
+    child(item).required().many().content(Content::Text {
+        expr: true,
+        required: true,
+    })
 }
 
 const ORIGINS: &[ChildSchema] = &[cors_entries("origin")];
@@ -37,7 +40,8 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         ])
         .content(Content::Elements(&[
             cors_list("allowed-origins", ORIGINS).required(),
-            cors_list("allowed-methods", METHODS).attrs(&[attr("preflight-result-max-age", UINT).expr()]),
+            cors_list("allowed-methods", METHODS)
+                .attrs(&[attr("preflight-result-max-age", UINT).expr()]),
             cors_list("allowed-headers", HEADERS).required(),
             cors_list("expose-headers", HEADERS),
         ]))
@@ -46,7 +50,9 @@ pub(super) const POLICIES: &[PolicySchema] = &[
     policy("jsonp", "jsonp-policy")
         .sections(sections(&[Section::Outbound]))
         .scopes(ALL_SCOPES)
-        .attrs(&[attr("callback-parameter-name", ValueKind::Text).required().expr()])
+        .attrs(&[attr("callback-parameter-name", ValueKind::Text)
+            .required()
+            .expr()])
         .once(Once::PerSection),
     // cross-domain-policy.md: global scope only; the content is an Adobe cross-domain policy file
     // (`<cross-domain-policy>…`), kept verbatim.
@@ -59,14 +65,25 @@ pub(super) const POLICIES: &[PolicySchema] = &[
     // predates workspaces: workspace scope allowed.
     // The pre-2020 form with the message as text content (`<trace source="x">text</trace>`) is not accepted.
     policy("trace", "trace-policy")
-        .sections(sections(&[Section::Inbound, Section::Outbound, Section::Backend, Section::OnError]))
+        .sections(sections(&[
+            Section::Inbound,
+            Section::Outbound,
+            Section::Backend,
+            Section::OnError,
+        ]))
         .scopes(ALL_SCOPES)
         .attrs(&[
             attr("source", ValueKind::Text).required(),
-            attr("severity", ValueKind::Enum(&["verbose", "information", "error"])),
+            attr(
+                "severity",
+                ValueKind::Enum(&["verbose", "information", "error"]),
+            ),
         ])
         .content(Content::Elements(&[
-            child("message").required().content(Content::Text { expr: true, required: false }),
+            child("message").required().content(Content::Text {
+                expr: true,
+                required: false,
+            }),
             child("metadata").many().attrs(&[
                 attr("name", ValueKind::Text).required().expr(),
                 attr("value", ValueKind::Text).required().expr(),
@@ -75,14 +92,29 @@ pub(super) const POLICIES: &[PolicySchema] = &[
     // emit-metric-policy.md: name and namespace literal, value a double; 1..10 dimensions, `value` optional only for a
     // default dimension (API ID, Operation ID, Product ID, User ID, Subscription ID, Location, Gateway ID).
     policy("emit-metric", "emit-metric-policy")
-        .sections(sections(&[Section::Inbound, Section::Outbound, Section::Backend, Section::OnError]))
+        .sections(sections(&[
+            Section::Inbound,
+            Section::Outbound,
+            Section::Backend,
+            Section::OnError,
+        ]))
         .scopes(ALL_SCOPES)
         .attrs(&[
             attr("name", ValueKind::Text).required(),
             attr("namespace", ValueKind::Text),
-            attr("value", ValueKind::Number { min: f64::MIN, max: f64::MAX }).expr(),
+            attr(
+                "value",
+                ValueKind::Number {
+                    min: f64::MIN,
+                    max: f64::MAX,
+                },
+            )
+            .expr(),
         ])
         .content(Content::Elements(&[child("dimension")
             .occurs(1, Some(10))
-            .attrs(&[attr("name", ValueKind::Text).required().expr(), attr("value", ValueKind::Text).expr()])])),
+            .attrs(&[
+                attr("name", ValueKind::Text).required().expr(),
+                attr("value", ValueKind::Text).expr(),
+            ])])),
 ];

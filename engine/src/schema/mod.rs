@@ -40,7 +40,12 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 4] = [Section::Inbound, Section::Backend, Section::Outbound, Section::OnError];
+    pub const ALL: [Section; 4] = [
+        Section::Inbound,
+        Section::Backend,
+        Section::Outbound,
+        Section::OnError,
+    ];
 
     pub const fn tag(self) -> &'static str {
         match self {
@@ -71,7 +76,13 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [Scope::Global, Scope::Workspace, Scope::Product, Scope::Api, Scope::Operation];
+    pub const ALL: [Scope; 5] = [
+        Scope::Global,
+        Scope::Workspace,
+        Scope::Product,
+        Scope::Api,
+        Scope::Operation,
+    ];
 
     pub const fn name(self) -> &'static str {
         match self {
@@ -155,8 +166,14 @@ pub enum ValueKind {
     Enum(&'static [&'static str]),
 }
 
-pub const INT: ValueKind = ValueKind::Int { min: i64::MIN, max: i64::MAX };
-pub const UINT: ValueKind = ValueKind::Int { min: 0, max: i64::MAX };
+pub const INT: ValueKind = ValueKind::Int {
+    min: i64::MIN,
+    max: i64::MAX,
+};
+pub const UINT: ValueKind = ValueKind::Int {
+    min: 0,
+    max: i64::MAX,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AttrSchema {
@@ -169,7 +186,12 @@ pub struct AttrSchema {
 
 /// An optional, literal-only attribute; refine with `.required()` / `.expr()`.
 pub const fn attr(name: &'static str, kind: ValueKind) -> AttrSchema {
-    AttrSchema { name, kind, required: false, expr: false }
+    AttrSchema {
+        name,
+        kind,
+        required: false,
+        expr: false,
+    }
 }
 
 impl AttrSchema {
@@ -216,12 +238,26 @@ pub struct ChildSchema {
 
 /// A child element with no attributes and no content; refine with the builder methods.
 pub const fn child(name: &'static str) -> ChildSchema {
-    ChildSchema { name, min: 0, max: Some(1), attrs: &[], content: Content::Empty, rules: &[] }
+    ChildSchema {
+        name,
+        min: 0,
+        max: Some(1),
+        attrs: &[],
+        content: Content::Empty,
+        rules: &[],
+    }
 }
 
 /// A child element validated exactly like the policy of the same name.
 pub const fn policy_child(name: &'static str) -> ChildSchema {
-    ChildSchema { name, min: 0, max: Some(1), attrs: &[], content: Content::Policy(name), rules: &[] }
+    ChildSchema {
+        name,
+        min: 0,
+        max: Some(1),
+        attrs: &[],
+        content: Content::Policy(name),
+        rules: &[],
+    }
 }
 
 impl ChildSchema {
@@ -366,7 +402,10 @@ pub fn catalog() -> &'static [PolicySchema] {
 /// The schema of the policy element `name`, if APIM has such a policy.
 pub fn lookup(name: &str) -> Option<&'static PolicySchema> {
     static INDEX: OnceLock<HashMap<&'static str, &'static PolicySchema>> = OnceLock::new();
-    INDEX.get_or_init(|| catalog().iter().map(|p| (p.name, p)).collect()).get(name).copied()
+    INDEX
+        .get_or_init(|| catalog().iter().map(|p| (p.name, p)).collect())
+        .get(name)
+        .copied()
 }
 
 #[cfg(test)]

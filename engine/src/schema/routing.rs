@@ -36,7 +36,11 @@ pub(super) const POLICIES: &[PolicySchema] = &[
             attr("sf-resolve-condition", ValueKind::Bool).expr(),
             attr("sf-service-instance-name", ValueKind::Text).expr(),
             attr("sf-partition-key", ValueKind::Text).expr(),
-            attr("sf-replica-type", ValueKind::Enum(&["primary", "secondary"])).expr(),
+            attr(
+                "sf-replica-type",
+                ValueKind::Enum(&["primary", "secondary"]),
+            )
+            .expr(),
             attr("sf-listener-name", ValueKind::Text).expr(),
             attr("dapr-app-id", ValueKind::Text).expr(),
             attr("dapr-method", ValueKind::Text).expr(),

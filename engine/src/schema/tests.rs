@@ -5,7 +5,11 @@ fn names_are_unique_and_lowercase() {
     let mut seen = std::collections::HashSet::new();
     for p in catalog() {
         assert!(seen.insert(p.name), "`{}` is in the catalog twice", p.name);
-        assert!(p.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}", p.name);
+        assert!(
+            p.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+            "{}",
+            p.name
+        );
         assert!(!p.doc.is_empty(), "{} has no doc page", p.name);
     }
 }
@@ -14,7 +18,9 @@ fn names_are_unique_and_lowercase() {
 fn policy_children_refer_to_known_policies() {
     fn check(content: &Content, owner: &str) {
         match content {
-            Content::Policy(name) => assert!(lookup(name).is_some(), "{owner}: `{name}` is not a policy"),
+            Content::Policy(name) => {
+                assert!(lookup(name).is_some(), "{owner}: `{name}` is not a policy")
+            }
             Content::PoliciesOf(names) => {
                 for n in *names {
                     assert!(lookup(n).is_some(), "{owner}: `{n}` is not a policy");
@@ -43,7 +49,10 @@ fn lookup_finds_choose() {
 // --- transform.rs, routing.rs, integration.rs ---
 
 fn attr_of(p: &PolicySchema, name: &str) -> AttrSchema {
-    *p.attrs.iter().find(|a| a.name == name).unwrap_or_else(|| panic!("{}: no attribute `{name}`", p.name))
+    *p.attrs
+        .iter()
+        .find(|a| a.name == name)
+        .unwrap_or_else(|| panic!("{}: no attribute `{name}`", p.name))
 }
 
 fn child_names(content: &Content) -> Vec<&'static str> {
@@ -56,11 +65,29 @@ fn child_names(content: &Content) -> Vec<&'static str> {
 #[test]
 fn transform_routing_integration_are_all_present() {
     for name in [
-        "set-header", "set-query-parameter", "set-body", "set-method", "set-status", "set-variable",
-        "rewrite-uri", "return-response", "mock-response", "find-and-replace", "json-to-xml",
-        "xml-to-json", "xsl-transform", "redirect-content-urls", "forward-request",
-        "set-backend-service", "proxy", "send-request", "send-one-way-request", "log-to-eventhub",
-        "publish-to-dapr", "invoke-dapr-binding", "send-service-bus-message",
+        "set-header",
+        "set-query-parameter",
+        "set-body",
+        "set-method",
+        "set-status",
+        "set-variable",
+        "rewrite-uri",
+        "return-response",
+        "mock-response",
+        "find-and-replace",
+        "json-to-xml",
+        "xml-to-json",
+        "xsl-transform",
+        "redirect-content-urls",
+        "forward-request",
+        "set-backend-service",
+        "proxy",
+        "send-request",
+        "send-one-way-request",
+        "log-to-eventhub",
+        "publish-to-dapr",
+        "invoke-dapr-binding",
+        "send-service-bus-message",
     ] {
         let p = lookup(name).unwrap_or_else(|| panic!("`{name}` is missing"));
         assert_eq!(p.doc, format!("{name}-policy"), "{name}: doc page");
@@ -86,7 +113,11 @@ fn no_policy_declares_id_and_no_attribute_is_listed_twice() {
         }
     }
     for p in catalog() {
-        assert!(p.attrs.iter().all(|a| a.name != "id"), "{}: `id` is implicit on every policy", p.name);
+        assert!(
+            p.attrs.iter().all(|a| a.name != "id"),
+            "{}: `id` is implicit on every policy",
+            p.name
+        );
         attrs_ok(p.name, p.attrs);
         content_ok(p.name, &p.content);
     }
@@ -95,8 +126,13 @@ fn no_policy_declares_id_and_no_attribute_is_listed_twice() {
 #[test]
 fn send_request_children_follow_the_policy_statement() {
     let expected = [
-        "set-url", "set-method", "set-header", "set-body", "authentication-certificate",
-        "authentication-managed-identity", "proxy",
+        "set-url",
+        "set-method",
+        "set-header",
+        "set-body",
+        "authentication-certificate",
+        "authentication-managed-identity",
+        "proxy",
     ];
     for name in ["send-request", "send-one-way-request"] {
         let p = lookup(name).unwrap();
@@ -105,24 +141,48 @@ fn send_request_children_follow_the_policy_statement() {
     let sr = lookup("send-request").unwrap();
     assert!(attr_of(sr, "response-variable-name").required);
     assert!(!attr_of(sr, "ignore-error").expr);
-    assert!(lookup("send-one-way-request").unwrap().attrs.iter().all(|a| a.name != "response-variable-name"));
+    assert!(
+        lookup("send-one-way-request")
+            .unwrap()
+            .attrs
+            .iter()
+            .all(|a| a.name != "response-variable-name")
+    );
 }
 
 #[test]
 fn return_response_takes_status_headers_body_in_order() {
     let p = lookup("return-response").unwrap();
-    let Content::Elements(children) = p.content else { panic!("elements expected") };
-    assert_eq!(child_names(&p.content), ["set-status", "set-header", "set-body"]);
+    let Content::Elements(children) = p.content else {
+        panic!("elements expected")
+    };
+    assert_eq!(
+        child_names(&p.content),
+        ["set-status", "set-header", "set-body"]
+    );
     assert_eq!(children[1].max, None, "set-header repeats");
-    assert!(children.iter().all(|c| c.content == Content::Policy(c.name)));
+    assert!(
+        children
+            .iter()
+            .all(|c| c.content == Content::Policy(c.name))
+    );
     assert!(!attr_of(p, "response-variable-name").expr);
 }
 
 #[test]
 fn set_backend_service_needs_base_url_or_backend_id() {
     let p = lookup("set-backend-service").unwrap();
-    assert!(p.rules.contains(&Rule::ExactlyOneAttr(&["base-url", "backend-id"])));
-    let sf_and_dapr = ["sf-resolve-condition", "sf-partition-key", "sf-replica-type", "dapr-app-id", "dapr-method"];
+    assert!(
+        p.rules
+            .contains(&Rule::ExactlyOneAttr(&["base-url", "backend-id"]))
+    );
+    let sf_and_dapr = [
+        "sf-resolve-condition",
+        "sf-partition-key",
+        "sf-replica-type",
+        "dapr-app-id",
+        "dapr-method",
+    ];
     for a in sf_and_dapr {
         assert!(attr_of(p, a).expr, "{a}");
     }
@@ -133,7 +193,10 @@ fn set_backend_service_needs_base_url_or_backend_id() {
 fn forward_request_is_backend_only_with_one_timeout() {
     let p = lookup("forward-request").unwrap();
     assert_eq!(p.sections, sections(&[Section::Backend]));
-    assert!(p.rules.contains(&Rule::AtMostOneAttr(&["timeout", "timeout-ms"])));
+    assert!(
+        p.rules
+            .contains(&Rule::AtMostOneAttr(&["timeout", "timeout-ms"]))
+    );
     assert!(attr_of(p, "timeout").expr);
     assert!(!attr_of(p, "buffer-response").expr);
     assert!(!attr_of(p, "fail-on-error-status-code").expr);
@@ -153,7 +216,10 @@ fn literal_only_attributes_stay_literal() {
         ("publish-to-dapr", "response-variable-name"),
         ("invoke-dapr-binding", "operation"),
     ] {
-        assert!(!attr_of(lookup(policy).unwrap(), attr).expr, "{policy}@{attr}");
+        assert!(
+            !attr_of(lookup(policy).unwrap(), attr).expr,
+            "{policy}@{attr}"
+        );
     }
 }
 
@@ -169,7 +235,10 @@ fn once_per_section_transforms() {
 fn service_bus_message_properties_precede_payload() {
     let p = lookup("send-service-bus-message").unwrap();
     assert_eq!(child_names(&p.content), ["message-properties", "payload"]);
-    assert!(p.rules.contains(&Rule::ExactlyOneAttr(&["queue-name", "topic-name"])));
+    assert!(
+        p.rules
+            .contains(&Rule::ExactlyOneAttr(&["queue-name", "topic-name"]))
+    );
 }
 
 // --- access.rs, caching.rs, ai.rs, misc.rs ---
@@ -177,22 +246,59 @@ fn service_bus_message_properties_precede_payload() {
 #[test]
 fn access_caching_ai_misc_are_all_present() {
     for name in [
-        "rate-limit", "rate-limit-by-key", "quota", "quota-by-key", "limit-concurrency", "check-header",
-        "ip-filter", "validate-jwt", "validate-azure-ad-token", "validate-client-certificate",
-        "validate-content", "validate-parameters", "validate-headers", "validate-status-code",
-        "validate-odata-request", "validate-graphql-request", "get-authorization-context",
-        "authentication-basic", "authentication-certificate", "authentication-managed-identity",
-        "cache-lookup", "cache-store", "cache-lookup-value", "cache-store-value", "cache-remove-value",
-        "llm-semantic-cache-lookup", "llm-semantic-cache-store", "azure-openai-semantic-cache-lookup",
-        "azure-openai-semantic-cache-store", "llm-token-limit", "azure-openai-token-limit",
-        "llm-emit-token-metric", "azure-openai-emit-token-metric", "llm-content-safety", "cors", "jsonp",
-        "cross-domain", "trace", "emit-metric",
+        "rate-limit",
+        "rate-limit-by-key",
+        "quota",
+        "quota-by-key",
+        "limit-concurrency",
+        "check-header",
+        "ip-filter",
+        "validate-jwt",
+        "validate-azure-ad-token",
+        "validate-client-certificate",
+        "validate-content",
+        "validate-parameters",
+        "validate-headers",
+        "validate-status-code",
+        "validate-odata-request",
+        "validate-graphql-request",
+        "get-authorization-context",
+        "authentication-basic",
+        "authentication-certificate",
+        "authentication-managed-identity",
+        "cache-lookup",
+        "cache-store",
+        "cache-lookup-value",
+        "cache-store-value",
+        "cache-remove-value",
+        "llm-semantic-cache-lookup",
+        "llm-semantic-cache-store",
+        "azure-openai-semantic-cache-lookup",
+        "azure-openai-semantic-cache-store",
+        "llm-token-limit",
+        "azure-openai-token-limit",
+        "llm-emit-token-metric",
+        "azure-openai-emit-token-metric",
+        "llm-content-safety",
+        "cors",
+        "jsonp",
+        "cross-domain",
+        "trace",
+        "emit-metric",
     ] {
         let p = lookup(name).unwrap_or_else(|| panic!("`{name}` is missing"));
         assert_eq!(p.doc, format!("{name}-policy"), "{name}: doc page");
     }
-    for resolver in ["http-data-source", "sql-data-source", "cosmosdb-data-source", "publish-event"] {
-        assert!(lookup(resolver).is_none(), "{resolver} belongs to resolver documents");
+    for resolver in [
+        "http-data-source",
+        "sql-data-source",
+        "cosmosdb-data-source",
+        "publish-event",
+    ] {
+        assert!(
+            lookup(resolver).is_none(),
+            "{resolver} belongs to resolver documents"
+        );
     }
 }
 
@@ -202,23 +308,40 @@ fn rules_name_declared_attributes_and_children() {
         let children = child_names(content);
         for rule in rules {
             match rule {
-                Rule::ExactlyOneAttr(names) | Rule::AtLeastOneAttr(names) | Rule::AtMostOneAttr(names) => {
+                Rule::ExactlyOneAttr(names)
+                | Rule::AtLeastOneAttr(names)
+                | Rule::AtMostOneAttr(names) => {
                     assert!(names.len() >= 2, "{owner}: {rule:?} names fewer than two");
                     for n in *names {
-                        assert!(attrs.iter().any(|a| a.name == *n), "{owner}: {rule:?} names no attribute `{n}`");
-                        assert!(!attrs.iter().any(|a| a.name == *n && a.required), "{owner}: `{n}` is required and in {rule:?}");
+                        assert!(
+                            attrs.iter().any(|a| a.name == *n),
+                            "{owner}: {rule:?} names no attribute `{n}`"
+                        );
+                        assert!(
+                            !attrs.iter().any(|a| a.name == *n && a.required),
+                            "{owner}: `{n}` is required and in {rule:?}"
+                        );
                     }
                 }
                 Rule::AtLeastOneChild(names) => {
                     for n in *names {
-                        assert!(children.contains(n), "{owner}: {rule:?} names no child `{n}`");
+                        assert!(
+                            children.contains(n),
+                            "{owner}: {rule:?} names no child `{n}`"
+                        );
                     }
                 }
             }
         }
         if let Content::Elements(cs) = content {
             for c in *cs {
-                assert!(c.max.is_none_or(|max| max >= c.min.max(1)), "{owner}/{}: occurs {}..{:?}", c.name, c.min, c.max);
+                assert!(
+                    c.max.is_none_or(|max| max >= c.min.max(1)),
+                    "{owner}/{}: occurs {}..{:?}",
+                    c.name,
+                    c.min,
+                    c.max
+                );
                 check(&format!("{owner}/{}", c.name), c.attrs, &c.content, c.rules);
             }
         }
@@ -259,32 +382,58 @@ fn semantic_cache_names_share_one_schema() {
     for p in [llm, aoai] {
         assert_eq!(p.sections, sections(&[Section::Inbound]), "{}", p.name);
         assert_eq!(p.once, Once::PerSection, "{}", p.name);
-        assert_eq!(attr_of(p, "score-threshold").kind, ValueKind::Number { min: 0.0, max: 1.0 });
+        assert_eq!(
+            attr_of(p, "score-threshold").kind,
+            ValueKind::Number { min: 0.0, max: 1.0 }
+        );
         assert!(attr_of(p, "embeddings-backend-id").required);
         assert_eq!(child_names(&p.content), ["vary-by"]);
     }
-    for name in ["llm-semantic-cache-store", "azure-openai-semantic-cache-store"] {
+    for name in [
+        "llm-semantic-cache-store",
+        "azure-openai-semantic-cache-store",
+    ] {
         let p = lookup(name).unwrap();
         assert_eq!(p.sections, sections(&[Section::Outbound]), "{name}");
         assert_eq!(p.once, Once::PerSection, "{name}");
         assert!(attr_of(p, "duration").required, "{name}");
     }
-    assert!(attr_of(lookup("llm-semantic-cache-store").unwrap(), "cache-response").expr);
+    assert!(
+        attr_of(
+            lookup("llm-semantic-cache-store").unwrap(),
+            "cache-response"
+        )
+        .expr
+    );
 }
 
 #[test]
 fn subscription_limits_keep_their_scopes() {
     let rate = lookup("rate-limit").unwrap();
-    assert_eq!(rate.scopes, scopes(&[Scope::Product, Scope::Api, Scope::Operation]));
+    assert_eq!(
+        rate.scopes,
+        scopes(&[Scope::Product, Scope::Api, Scope::Operation])
+    );
     assert_eq!(rate.once, Once::PerDocument);
-    assert!(rate.attrs.iter().all(|a| !a.expr), "rate-limit takes no expressions");
+    assert!(
+        rate.attrs.iter().all(|a| !a.expr),
+        "rate-limit takes no expressions"
+    );
     let quota = lookup("quota").unwrap();
     assert_eq!(quota.scopes, scopes(&[Scope::Product]));
-    assert!(quota.rules.contains(&Rule::AtLeastOneAttr(&["calls", "bandwidth"])));
+    assert!(
+        quota
+            .rules
+            .contains(&Rule::AtLeastOneAttr(&["calls", "bandwidth"]))
+    );
     assert_eq!(lookup("rate-limit-by-key").unwrap().scopes, ALL_SCOPES);
     for name in ["llm-token-limit", "azure-openai-token-limit"] {
         let p = lookup(name).unwrap();
-        assert!(p.rules.contains(&Rule::AtLeastOneAttr(&["tokens-per-minute", "token-quota"])), "{name}");
+        assert!(
+            p.rules
+                .contains(&Rule::AtLeastOneAttr(&["tokens-per-minute", "token-quota"])),
+            "{name}"
+        );
         assert_eq!(p.once, Once::No, "{name}");
     }
 }
@@ -292,16 +441,33 @@ fn subscription_limits_keep_their_scopes() {
 #[test]
 fn token_sources_and_value_caches() {
     let jwt = lookup("validate-jwt").unwrap();
-    assert!(jwt.rules.contains(&Rule::ExactlyOneAttr(&["header-name", "query-parameter-name", "token-value"])));
+    assert!(jwt.rules.contains(&Rule::ExactlyOneAttr(&[
+        "header-name",
+        "query-parameter-name",
+        "token-value"
+    ])));
     assert!(!attr_of(jwt, "output-token-variable-name").expr);
     assert_eq!(
         child_names(&jwt.content),
-        ["openid-config", "issuer-signing-keys", "decryption-keys", "audiences", "issuers", "required-claims"]
+        [
+            "openid-config",
+            "issuer-signing-keys",
+            "decryption-keys",
+            "audiences",
+            "issuers",
+            "required-claims"
+        ]
     );
     let ip = lookup("ip-filter").unwrap();
-    assert!(ip.rules.contains(&Rule::AtLeastOneChild(&["address", "address-range"])));
+    assert!(
+        ip.rules
+            .contains(&Rule::AtLeastOneChild(&["address", "address-range"]))
+    );
     // The page's "once per section" note is a copy of cache-store's; samples store several values per section.
     assert_eq!(lookup("cache-store-value").unwrap().once, Once::No);
     assert!(!attr_of(lookup("cache-lookup-value").unwrap(), "variable-name").expr);
-    assert_eq!(lookup("cross-domain").unwrap().scopes, scopes(&[Scope::Global]));
+    assert_eq!(
+        lookup("cross-domain").unwrap().scopes,
+        scopes(&[Scope::Global])
+    );
 }

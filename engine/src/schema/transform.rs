@@ -23,9 +23,12 @@ pub(super) const POLICIES: &[PolicySchema] = &[
             attr("name", ValueKind::Text).required().expr(),
             attr("exists-action", EXISTS_ACTION).expr(),
         ])
-        .content(Content::Elements(&[
-            child("value").many().content(Content::Text { expr: true, required: false }),
-        ])),
+        .content(Content::Elements(&[child("value").many().content(
+            Content::Text {
+                expr: true,
+                required: false,
+            },
+        )])),
     // set-query-parameter-policy.md: inbound and backend only. The Elements table marks `value`
     // required, but `exists-action="delete"` takes none; "required unless delete" cannot be
     // expressed, so permissive: 0..n.
@@ -35,9 +38,12 @@ pub(super) const POLICIES: &[PolicySchema] = &[
             attr("name", ValueKind::Text).required().expr(),
             attr("exists-action", EXISTS_ACTION).expr(),
         ])
-        .content(Content::Elements(&[
-            child("value").many().content(Content::Text { expr: true, required: false }),
-        ])),
+        .content(Content::Elements(&[child("value").many().content(
+            Content::Text {
+                expr: true,
+                required: false,
+            },
+        )])),
     // set-body-policy.md: content is literal text (may hold markup, e.g. a SOAP envelope for
     // Liquid) or an expression. Page lists inbound/outbound/backend; the policies overview
     // says to use it in on-error (apim-core §14.2): permissive, all four. `template`: docs
@@ -56,13 +62,19 @@ pub(super) const POLICIES: &[PolicySchema] = &[
     // page says not allowed for its child; permissive, apim-core §14.3).
     policy("set-method", "set-method-policy")
         .sections(sections(&[Section::Inbound, Section::OnError]))
-        .content(Content::Text { expr: true, required: true }),
+        .content(Content::Text {
+            expr: true,
+            required: true,
+        }),
     // set-status-policy.md: `reason` is "required" by the docs but omitted by 21 uses in the
     // official samples (policy-snippets, ai-gateway-labs, which deploy them as they are):
     // permissive, optional. No range is documented for `code`.
     policy("set-status", "set-status-policy")
         .sections(ALL_SECTIONS)
-        .attrs(&[attr("code", INT).required().expr(), attr("reason", ValueKind::Text).expr()]),
+        .attrs(&[
+            attr("code", INT).required().expr(),
+            attr("reason", ValueKind::Text).expr(),
+        ]),
     // set-variable-policy.md: `name` literal; a literal `value` is stored as a string.
     policy("set-variable", "set-variable-policy")
         .sections(ALL_SECTIONS)
@@ -89,8 +101,15 @@ pub(super) const POLICIES: &[PolicySchema] = &[
     // mock-response-policy.md: no expressions in either attribute; no range for `status-code`.
     // The toolkit's `index` attribute is not documented.
     policy("mock-response", "mock-response-policy")
-        .sections(sections(&[Section::Inbound, Section::Outbound, Section::OnError]))
-        .attrs(&[attr("status-code", INT), attr("content-type", ValueKind::Text)]),
+        .sections(sections(&[
+            Section::Inbound,
+            Section::Outbound,
+            Section::OnError,
+        ]))
+        .attrs(&[
+            attr("status-code", INT),
+            attr("content-type", ValueKind::Text),
+        ]),
     // find-and-replace-policy.md: an empty `to` deletes the matches.
     policy("find-and-replace", "find-and-replace-policy")
         .sections(ALL_SECTIONS)
@@ -101,9 +120,15 @@ pub(super) const POLICIES: &[PolicySchema] = &[
     // json-to-xml-policy.md: `parse-date` is the only literal-only attribute;
     // `namespace-separator` is one character.
     policy("json-to-xml", "json-to-xml-policy")
-        .sections(sections(&[Section::Inbound, Section::Outbound, Section::OnError]))
+        .sections(sections(&[
+            Section::Inbound,
+            Section::Outbound,
+            Section::OnError,
+        ]))
         .attrs(&[
-            attr("apply", ValueKind::Enum(&["always", "content-type-json"])).required().expr(),
+            attr("apply", ValueKind::Enum(&["always", "content-type-json"]))
+                .required()
+                .expr(),
             attr("consider-accept-header", ValueKind::Bool).expr(),
             attr("parse-date", ValueKind::Bool),
             attr("namespace-separator", ValueKind::Text).expr(),
@@ -112,10 +137,18 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         ]),
     // xml-to-json-policy.md: all attributes allow expressions.
     policy("xml-to-json", "xml-to-json-policy")
-        .sections(sections(&[Section::Inbound, Section::Outbound, Section::OnError]))
+        .sections(sections(&[
+            Section::Inbound,
+            Section::Outbound,
+            Section::OnError,
+        ]))
         .attrs(&[
-            attr("kind", ValueKind::Enum(&["javascript-friendly", "direct"])).required().expr(),
-            attr("apply", ValueKind::Enum(&["always", "content-type-xml"])).required().expr(),
+            attr("kind", ValueKind::Enum(&["javascript-friendly", "direct"]))
+                .required()
+                .expr(),
+            attr("apply", ValueKind::Enum(&["always", "content-type-xml"]))
+                .required()
+                .expr(),
             attr("consider-accept-header", ValueKind::Bool).expr(),
             attr("always-array-child-elements", ValueKind::Bool).expr(),
         ]),
@@ -128,9 +161,15 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         .content(Content::Elements(&[
             child("parameter")
                 .many()
-                .attrs(&[attr("name", ValueKind::Text), attr("parameter-name", ValueKind::Text)])
+                .attrs(&[
+                    attr("name", ValueKind::Text),
+                    attr("parameter-name", ValueKind::Text),
+                ])
                 .rules(&[Rule::ExactlyOneAttr(&["name", "parameter-name"])])
-                .content(Content::Text { expr: true, required: false }),
+                .content(Content::Text {
+                    expr: true,
+                    required: false,
+                }),
             child("xsl:stylesheet")
                 .required()
                 .attrs(&[

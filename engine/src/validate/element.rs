@@ -30,7 +30,14 @@ impl Ctx<'_> {
         for s in attrs.iter().filter(|s| s.required) {
             if e.attr(s.name).is_none() {
                 let d = self
-                    .diag(Code::MissingAttribute, e.name_span, format!("`<{}>` is missing the required attribute `{}`", e.name, s.name))
+                    .diag(
+                        Code::MissingAttribute,
+                        e.name_span,
+                        format!(
+                            "`<{}>` is missing the required attribute `{}`",
+                            e.name, s.name
+                        ),
+                    )
                     .with_help(format!("add `{}=\"...\"`", s.name));
                 self.error(d);
             }
@@ -42,11 +49,19 @@ impl Ctx<'_> {
     }
 
     fn unknown_attribute(&mut self, e: &Element, a: &Attribute, attrs: &[AttrSchema]) {
-        let mut d = self.diag(Code::UnknownAttribute, a.name_span, format!("unknown attribute `{}` on `<{}>`", a.name, e.name));
+        let mut d = self.diag(
+            Code::UnknownAttribute,
+            a.name_span,
+            format!("unknown attribute `{}` on `<{}>`", a.name, e.name),
+        );
         d = match did_you_mean(&a.name, attrs.iter().map(|s| s.name)) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
             None if attrs.is_empty() => d.with_help(format!("`<{}>` takes no attributes", e.name)),
-            None => d.with_help(format!("`<{}>` takes: {}", e.name, list(attrs.iter().map(|s| s.name)))),
+            None => d.with_help(format!(
+                "`<{}>` takes: {}",
+                e.name,
+                list(attrs.iter().map(|s| s.name))
+            )),
         };
         self.error(d);
     }
@@ -76,7 +91,10 @@ impl Ctx<'_> {
                         .diag(
                             Code::ExpressionNotAllowed,
                             v.text().span,
-                            format!("attribute `{}` of `<{}>` does not accept policy expressions", a.name, e.name),
+                            format!(
+                                "attribute `{}` of `<{}>` does not accept policy expressions",
+                                a.name, e.name
+                            ),
                         )
                         .with_help("the docs allow only a literal value here");
                     self.error(d);
@@ -95,25 +113,55 @@ impl Ctx<'_> {
                 None
             }
             ValueKind::Int { min, max } => match v.parse::<i64>() {
-                Err(_) => Some((format!("`{}` must be a whole number, not `{v}`", a.name), None)),
-                Ok(n) if n < min || n > max => Some((format!("`{}` must be {}, not {n}", a.name, range(min, max)), None)),
+                Err(_) => Some((
+                    format!("`{}` must be a whole number, not `{v}`", a.name),
+                    None,
+                )),
+                Ok(n) if n < min || n > max => Some((
+                    format!("`{}` must be {}, not {n}", a.name, range(min, max)),
+                    None,
+                )),
                 Ok(_) => None,
             },
             ValueKind::Number { min, max } => match v.parse::<f64>() {
                 Ok(n) if n.is_finite() && (min..=max).contains(&n) => None,
-                Ok(_) => Some((format!("`{}` must be a number from {min} to {max}, not `{v}`", a.name), None)),
+                Ok(_) => Some((
+                    format!(
+                        "`{}` must be a number from {min} to {max}, not `{v}`",
+                        a.name
+                    ),
+                    None,
+                )),
                 Err(_) => Some((format!("`{}` must be a number, not `{v}`", a.name), None)),
             },
-            ValueKind::Bool => (!v.eq_ignore_ascii_case("true") && !v.eq_ignore_ascii_case("false"))
-                .then(|| (format!("`{}` must be `true` or `false`, not `{v}`", a.name), None)),
+            ValueKind::Bool => {
+                (!v.eq_ignore_ascii_case("true") && !v.eq_ignore_ascii_case("false")).then(|| {
+                    (
+                        format!("`{}` must be `true` or `false`, not `{v}`", a.name),
+                        None,
+                    )
+                })
+            }
             ValueKind::Enum(words) => (!words.contains(&v)).then(|| {
-                let help = did_you_mean(v, words.iter().copied()).map(|w| format!("did you mean `{w}`?"));
-                (format!("`{}` must be one of {}, not `{v}`", a.name, list(words.iter().copied())), help)
+                let help =
+                    did_you_mean(v, words.iter().copied()).map(|w| format!("did you mean `{w}`?"));
+                (
+                    format!(
+                        "`{}` must be one of {}, not `{v}`",
+                        a.name,
+                        list(words.iter().copied())
+                    ),
+                    help,
+                )
             }),
         };
         if let Some((msg, help)) = problem {
             let span = if t.span.is_empty() { a.span } else { t.span };
-            let mut d = self.diag(Code::InvalidAttributeValue, span, format!("{msg} (on `<{}>`)", e.name));
+            let mut d = self.diag(
+                Code::InvalidAttributeValue,
+                span,
+                format!("{msg} (on `<{}>`)", e.name),
+            );
             if let Some(h) = help {
                 d = d.with_help(h);
             }
@@ -150,13 +198,24 @@ impl Ctx<'_> {
                 (names, n, n <= 1, "at most one of the attributes")
             }
             Rule::AtLeastOneChild(names) => {
-                let n = e.elements().filter(|c| names.contains(&c.name.as_str())).count();
+                let n = e
+                    .elements()
+                    .filter(|c| names.contains(&c.name.as_str()))
+                    .count();
                 (names, n, n >= 1, "at least one of the child elements")
             }
         };
         if !ok {
             let d = self
-                .diag(Code::AttributeCombination, e.name_span, format!("`<{}>` needs {what} {}", e.name, list(names.iter().copied())))
+                .diag(
+                    Code::AttributeCombination,
+                    e.name_span,
+                    format!(
+                        "`<{}>` needs {what} {}",
+                        e.name,
+                        list(names.iter().copied())
+                    ),
+                )
                 .with_help(format!("{given} given"));
             self.error(d);
         }
@@ -166,7 +225,11 @@ impl Ctx<'_> {
         match *content {
             Content::Empty => {
                 for c in e.elements() {
-                    let d = self.diag(Code::UnexpectedChild, c.name_span, format!("`<{}>` takes no child elements", e.name));
+                    let d = self.diag(
+                        Code::UnexpectedChild,
+                        c.name_span,
+                        format!("`<{}>` takes no child elements", e.name),
+                    );
                     self.error(d);
                 }
                 self.no_text(e);
@@ -174,8 +237,14 @@ impl Ctx<'_> {
             Content::Text { expr, required } => {
                 for c in e.elements() {
                     let d = self
-                        .diag(Code::UnexpectedChild, c.name_span, format!("`<{}>` takes text, not child elements", e.name))
-                        .with_help("to use markup as text, escape it or wrap it in `<![CDATA[...]]>`");
+                        .diag(
+                            Code::UnexpectedChild,
+                            c.name_span,
+                            format!("`<{}>` takes text, not child elements", e.name),
+                        )
+                        .with_help(
+                            "to use markup as text, escape it or wrap it in `<![CDATA[...]]>`",
+                        );
                     self.error(d);
                 }
                 self.text_value(e, expr, required);
@@ -197,14 +266,13 @@ impl Ctx<'_> {
     }
 
     fn no_text(&mut self, e: &Element) {
-        for n in &e.children {
-            if let Node::Text(t) | Node::CData(t) = n {
-                if !t.value.trim().is_empty() {
-                    let d = self.diag(Code::TextNotAllowed, t.trimmed().span, format!("`<{}>` takes no text", e.name));
-                    self.error(d);
-                    return;
-                }
-            }
+        if let Some(t) = e.stray_text() {
+            let d = self.diag(
+                Code::TextNotAllowed,
+                t.span,
+                format!("`<{}>` takes no text", e.name),
+            );
+            self.error(d);
         }
     }
 
@@ -212,7 +280,11 @@ impl Ctx<'_> {
         let text = e.text();
         if text.value.trim().is_empty() {
             if required {
-                let d = self.diag(Code::TextNotAllowed, e.name_span, format!("`<{}>` needs a value", e.name));
+                let d = self.diag(
+                    Code::TextNotAllowed,
+                    e.name_span,
+                    format!("`<{}>` needs a value", e.name),
+                );
                 self.error(d);
             }
             return;
@@ -220,7 +292,11 @@ impl Ctx<'_> {
         match self.value(&text) {
             v if v.is_expression() && !expr => {
                 let d = self
-                    .diag(Code::ExpressionNotAllowed, v.text().span, format!("`<{}>` does not accept policy expressions", e.name))
+                    .diag(
+                        Code::ExpressionNotAllowed,
+                        v.text().span,
+                        format!("`<{}>` does not accept policy expressions", e.name),
+                    )
                     .with_help("the docs allow only a literal value here");
                 self.error(d);
             }
@@ -231,39 +307,37 @@ impl Ctx<'_> {
 
     /// Policy statements nested in a policy (the body of `when`, `retry`, `wait`...).
     fn statements(&mut self, e: &Element, only: Option<&[&str]>, section: Option<Section>) {
-        self.no_text_statements(e);
+        self.only_elements(e, "policies");
         for c in e.elements() {
             if c.name == "base" {
                 let d = self
-                    .diag(Code::UnexpectedChild, c.name_span, format!("`<base/>` cannot stand inside `<{}>`", e.name))
+                    .diag(
+                        Code::UnexpectedChild,
+                        c.name_span,
+                        format!("`<base/>` cannot stand inside `<{}>`", e.name),
+                    )
                     .with_help("`<base/>` stands directly in a section");
                 self.error(d);
                 continue;
             }
-            if let Some(names) = only {
-                if !names.contains(&c.name.as_str()) {
-                    let d = self
-                        .diag(Code::UnexpectedChild, c.name_span, format!("`<{}>` cannot contain `<{}>`", e.name, c.name))
-                        .with_help(format!("`<{}>` may contain only {}", e.name, list(names.iter().copied())));
-                    self.error(d);
-                    continue;
-                }
+            if let Some(names) = only
+                && !names.contains(&c.name.as_str())
+            {
+                let d = self
+                    .diag(
+                        Code::UnexpectedChild,
+                        c.name_span,
+                        format!("`<{}>` cannot contain `<{}>`", e.name, c.name),
+                    )
+                    .with_help(format!(
+                        "`<{}>` may contain only {}",
+                        e.name,
+                        list(names.iter().copied())
+                    ));
+                self.error(d);
+                continue;
             }
             self.statement(c, section, false);
-        }
-    }
-
-    fn no_text_statements(&mut self, e: &Element) {
-        for n in &e.children {
-            if let Node::Text(t) | Node::CData(t) = n {
-                if !t.value.trim().is_empty() {
-                    let d = self
-                        .diag(Code::UnexpectedText, t.trimmed().span, format!("text inside `<{}>`, where only policies may stand", e.name))
-                        .with_help("remove it, or make it an XML comment");
-                    self.error(d);
-                    return;
-                }
-            }
         }
     }
 
@@ -274,19 +348,39 @@ impl Ctx<'_> {
         let mut at = 0;
         for c in e.elements() {
             let Some(j) = schema.iter().position(|s| s.name == c.name) else {
-                let mut d = self.diag(Code::UnexpectedChild, c.name_span, format!("`<{}>` has no child element `<{}>`", e.name, c.name));
+                let mut d = self.diag(
+                    Code::UnexpectedChild,
+                    c.name_span,
+                    format!("`<{}>` has no child element `<{}>`", e.name, c.name),
+                );
                 d = match did_you_mean(&c.name, schema.iter().map(|s| s.name)) {
                     Some(s) => d.with_help(format!("did you mean `<{s}>`?")),
-                    None if schema.is_empty() => d.with_help(format!("`<{}>` takes no child elements", e.name)),
-                    None => d.with_help(format!("`<{}>` takes: {}", e.name, list(schema.iter().map(|s| s.name)))),
+                    None if schema.is_empty() => {
+                        d.with_help(format!("`<{}>` takes no child elements", e.name))
+                    }
+                    None => d.with_help(format!(
+                        "`<{}>` takes: {}",
+                        e.name,
+                        list(schema.iter().map(|s| s.name))
+                    )),
                 };
                 self.error(d);
                 continue;
             };
             if j < at {
                 let d = self
-                    .diag(Code::ChildOrder, c.name_span, format!("`<{}>` must come before `<{}>` in `<{}>`", c.name, schema[at].name, e.name))
-                    .with_help(format!("the order is: {}", list(schema.iter().map(|s| s.name))));
+                    .diag(
+                        Code::ChildOrder,
+                        c.name_span,
+                        format!(
+                            "`<{}>` must come before `<{}>` in `<{}>`",
+                            c.name, schema[at].name, e.name
+                        ),
+                    )
+                    .with_help(format!(
+                        "the order is: {}",
+                        list(schema.iter().map(|s| s.name))
+                    ));
                 self.error(d);
             } else {
                 at = j;
@@ -310,7 +404,10 @@ impl Ctx<'_> {
                 let d = self.diag(
                     Code::TooManyChildren,
                     c.name_span,
-                    format!("`<{}>` may appear at most {times} in `<{}>`", c.name, e.name),
+                    format!(
+                        "`<{}>` may appear at most {times} in `<{}>`",
+                        c.name, e.name
+                    ),
                 );
                 self.error(d);
             }
@@ -319,7 +416,11 @@ impl Ctx<'_> {
         for (s, &n) in schema.iter().zip(&counts) {
             if n < s.min {
                 let d = self
-                    .diag(Code::MissingChild, e.name_span, format!("`<{}>` needs a `<{}>` child element", e.name, s.name))
+                    .diag(
+                        Code::MissingChild,
+                        e.name_span,
+                        format!("`<{}>` needs a `<{}>` child element", e.name, s.name),
+                    )
                     .with_help(match s.min {
                         1 => format!("add `<{}>`", s.name),
                         m => format!("at least {m} are required"),

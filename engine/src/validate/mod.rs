@@ -57,7 +57,12 @@ impl<'a> Ctx<'a> {
         self.diags.push(d);
     }
 
-    pub(crate) fn diag(&self, code: Code, span: crate::source::Span, msg: impl Into<String>) -> Diagnostic {
+    pub(crate) fn diag(
+        &self,
+        code: Code,
+        span: crate::source::Span,
+        msg: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic::new(code, self.source, span, msg)
     }
 
@@ -74,52 +79,76 @@ impl<'a> Ctx<'a> {
             self.unknown_policy(e);
             return;
         };
-        if let Some(section) = section {
-            if !schema.sections.contains(section) {
-                let allowed = list(schema.sections.iter().map(Section::tag));
-                let d = self
-                    .diag(
-                        Code::PolicyNotAllowedInSection,
-                        e.name_span,
-                        format!("`{}` is not allowed in the `{}` section", e.name, section.tag()),
-                    )
-                    .with_help(format!("`{}` is allowed in: {allowed}", e.name));
-                self.error(d);
-            }
+        if let Some(section) = section
+            && !schema.sections.contains(section)
+        {
+            let allowed = list(schema.sections.iter().map(Section::tag));
+            let d = self
+                .diag(
+                    Code::PolicyNotAllowedInSection,
+                    e.name_span,
+                    format!(
+                        "`{}` is not allowed in the `{}` section",
+                        e.name,
+                        section.tag()
+                    ),
+                )
+                .with_help(format!("`{}` is allowed in: {allowed}", e.name));
+            self.error(d);
         }
-        if let Some(scope) = self.scope {
-            if !schema.scopes.contains(scope) {
-                let allowed = list(schema.scopes.iter().map(Scope::name));
-                let d = self
-                    .diag(
-                        Code::PolicyNotAllowedInScope,
-                        e.name_span,
-                        format!("`{}` is not allowed at {} scope", e.name, scope.name()),
-                    )
-                    .with_help(format!("`{}` is allowed at: {allowed}", e.name));
-                self.error(d);
-            }
+        if let Some(scope) = self.scope
+            && !schema.scopes.contains(scope)
+        {
+            let allowed = list(schema.scopes.iter().map(Scope::name));
+            let d = self
+                .diag(
+                    Code::PolicyNotAllowedInScope,
+                    e.name_span,
+                    format!("`{}` is not allowed at {} scope", e.name, scope.name()),
+                )
+                .with_help(format!("`{}` is allowed at: {allowed}", e.name));
+            self.error(d);
         }
         if top {
             self.once_rules(e, schema);
         }
-        if let Some(exec) = self.execution {
-            if !(exec.executable)(&e.name) {
-                let d = self
-                    .diag(Code::NotExecuted, e.name_span, format!("`{}` is valid APIM but `sluice run` does not execute it yet", e.name))
-                    .with_severity(exec.severity)
-                    .with_help("see the policy support table in the README");
-                self.error(d);
-            }
+        if let Some(exec) = self.execution
+            && !(exec.executable)(&e.name)
+        {
+            let d = self
+                .diag(
+                    Code::NotExecuted,
+                    e.name_span,
+                    format!(
+                        "`{}` is valid APIM but `sluice run` does not execute it yet",
+                        e.name
+                    ),
+                )
+                .with_severity(exec.severity)
+                .with_help("see the policy support table in the README");
+            self.error(d);
         }
-        self.element(e, schema.attrs, &schema.content, schema.rules, true, section);
+        self.element(
+            e,
+            schema.attrs,
+            &schema.content,
+            schema.rules,
+            true,
+            section,
+        );
     }
 
     fn once_rules(&mut self, e: &Element, schema: &'static PolicySchema) {
         let (count, what) = match schema.once {
             Once::No => return,
-            Once::PerSection => (self.seen_in_section.entry(schema.name).or_insert(0), "section"),
-            Once::PerDocument => (self.seen_in_document.entry(schema.name).or_insert(0), "policy document"),
+            Once::PerSection => (
+                self.seen_in_section.entry(schema.name).or_insert(0),
+                "section",
+            ),
+            Once::PerDocument => (
+                self.seen_in_document.entry(schema.name).or_insert(0),
+                "policy document",
+            ),
         };
         *count += 1;
         if *count > 1 {
@@ -134,7 +163,11 @@ impl<'a> Ctx<'a> {
 
     fn unknown_policy(&mut self, e: &Element) {
         let names = schema::catalog().iter().map(|p| p.name).chain(["base"]);
-        let mut d = self.diag(Code::UnknownPolicy, e.name_span, format!("unsupported policy `{}`", e.name));
+        let mut d = self.diag(
+            Code::UnknownPolicy,
+            e.name_span,
+            format!("unsupported policy `{}`", e.name),
+        );
         d = match did_you_mean(&e.name, names) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
             None => match Section::from_tag(&e.name) {
@@ -143,6 +176,20 @@ impl<'a> Ctx<'a> {
             },
         };
         self.error(d);
+    }
+
+    /// Reports text where only elements (sections or policies: `what`) may stand.
+    pub fn only_elements(&mut self, e: &Element, what: &str) {
+        if let Some(t) = e.stray_text() {
+            let d = self
+                .diag(
+                    Code::UnexpectedText,
+                    t.span,
+                    format!("text inside `<{}>`, where only {what} may stand", e.name),
+                )
+                .with_help("remove it, or make it an XML comment");
+            self.error(d);
+        }
     }
 
     /// Finishes: one note for named values left in place.
@@ -166,5 +213,8 @@ impl<'a> Ctx<'a> {
 
 /// `a`, `b` and `c` as "`a`, `b`, `c`".
 pub(crate) fn list<'s>(items: impl Iterator<Item = &'s str>) -> String {
-    items.map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -30,7 +30,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_document_bytes: 4 << 20, max_depth: 64, max_expression_bytes: 256 << 10 }
+        Self {
+            max_document_bytes: 4 << 20,
+            max_depth: 64,
+            max_expression_bytes: 256 << 10,
+        }
     }
 }
 
@@ -94,6 +98,14 @@ impl Element {
             Node::Text(t) => !t.value.trim().is_empty(),
             Node::CData(_) => true,
             _ => false,
+        })
+    }
+
+    /// The first text or CDATA child that is not white space, trimmed.
+    pub fn stray_text(&self) -> Option<Text> {
+        self.children.iter().find_map(|n| match n {
+            Node::Text(t) | Node::CData(t) if !t.value.trim().is_empty() => Some(t.trimmed()),
+            _ => None,
         })
     }
 

@@ -19,12 +19,22 @@ use crate::source::{Source, Span};
 /// Parses a policy document into its root element. Problems are returned as
 /// diagnostics; the tree is as much as could be read (`None` when no root).
 pub fn parse(source: &Arc<Source>, limits: &Limits) -> (Option<Element>, Diagnostics) {
-    let mut p = Parser { source, src: source.text(), pos: 0, limits, diags: Diagnostics::new() };
+    let mut p = Parser {
+        source,
+        src: source.text(),
+        pos: 0,
+        limits,
+        diags: Diagnostics::new(),
+    };
     if p.src.len() > limits.max_document_bytes {
         let d = p.diag(
             Code::DocumentTooLarge,
             Span::point(0),
-            format!("the document is {} bytes, over the limit of {} bytes", p.src.len(), limits.max_document_bytes),
+            format!(
+                "the document is {} bytes, over the limit of {} bytes",
+                p.src.len(),
+                limits.max_document_bytes
+            ),
         );
         p.diags.push(d);
         return (None, p.diags);
@@ -60,20 +70,25 @@ fn name(i: &str) -> IResult<&str, &str> {
 
 /// `&name;`, `&#N;` or `&#xH;` → the character it stands for.
 fn reference(i: &str) -> IResult<&str, Option<char>> {
-    let named = map_res(delimited(char('&'), name, char(';')), |n: &str| -> Result<Option<char>, ()> {
-        Ok(match n {
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "amp" => Some('&'),
-            _ => None,
-        })
-    });
+    let named = map_res(
+        delimited(char('&'), name, char(';')),
+        |n: &str| -> Result<Option<char>, ()> {
+            Ok(match n {
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "amp" => Some('&'),
+                _ => None,
+            })
+        },
+    );
     let hex = map_res(delimited(tag("&#x"), hex_digit1, char(';')), |h: &str| {
         u32::from_str_radix(h, 16).map(char::from_u32)
     });
-    let dec = map_res(delimited(tag("&#"), digit1, char(';')), |d: &str| d.parse::<u32>().map(char::from_u32));
+    let dec = map_res(delimited(tag("&#"), digit1, char(';')), |d: &str| {
+        d.parse::<u32>().map(char::from_u32)
+    });
     alt((hex, dec, named)).parse(i)
 }
 
@@ -96,7 +111,13 @@ impl<'a> Parser<'a> {
         self.diags.push(d);
     }
 
-    fn error_help(&mut self, code: Code, span: Span, msg: impl Into<String>, help: impl Into<String>) {
+    fn error_help(
+        &mut self,
+        code: Code,
+        span: Span,
+        msg: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         let d = self.diag(code, span, msg).with_help(help);
         self.diags.push(d);
     }
@@ -140,7 +161,11 @@ impl<'a> Parser<'a> {
             let start = self.pos;
             if self.at("<!--") {
                 if !self.skip_past("-->") {
-                    self.error(Code::UnexpectedEof, Span::new(start, start + 4), "unterminated comment");
+                    self.error(
+                        Code::UnexpectedEof,
+                        Span::new(start, start + 4),
+                        "unterminated comment",
+                    );
                 }
                 push_child(&mut stack, Node::Comment(Span::new(start, self.pos)));
             } else if self.at("<![CDATA[") {
@@ -148,7 +173,11 @@ impl<'a> Parser<'a> {
                 let text = if self.skip_past("]]>") {
                     Text::verbatim(&self.src[body..self.pos - 3], Span::new(body, self.pos - 3))
                 } else {
-                    self.error(Code::UnexpectedEof, Span::new(start, body), "unterminated CDATA section");
+                    self.error(
+                        Code::UnexpectedEof,
+                        Span::new(start, body),
+                        "unterminated CDATA section",
+                    );
                     Text::verbatim(&self.src[body..], Span::new(body, self.src.len()))
                 };
                 if stack.is_empty() {
@@ -179,7 +208,10 @@ impl<'a> Parser<'a> {
                         self.error(
                             Code::NestingTooDeep,
                             span,
-                            format!("elements are nested more than {} deep", self.limits.max_depth),
+                            format!(
+                                "elements are nested more than {} deep",
+                                self.limits.max_depth
+                            ),
                         );
                         return root.or_else(|| stack.into_iter().next().map(|o| o.element));
                     } else {
@@ -203,7 +235,10 @@ impl<'a> Parser<'a> {
             self.error_help(
                 Code::UnexpectedEof,
                 e.name_span,
-                format!("`<{}>` is not closed before the end of the document", e.name),
+                format!(
+                    "`<{}>` is not closed before the end of the document",
+                    e.name
+                ),
                 format!("add `</{}>`", e.name),
             );
             let mut e = e;
@@ -212,7 +247,11 @@ impl<'a> Parser<'a> {
             finish(&mut stack, &mut root, e);
         }
         if root.is_none() && !self.diags.has_errors() {
-            self.error(Code::EmptyDocument, Span::point(self.src.len()), "the document has no root element");
+            self.error(
+                Code::EmptyDocument,
+                Span::point(self.src.len()),
+                "the document has no root element",
+            );
         }
         root
     }
@@ -220,8 +259,14 @@ impl<'a> Parser<'a> {
     fn outside_root(&mut self, at: usize, reported: &mut bool) {
         if !*reported {
             *reported = true;
-            let end = self.src[at..].find(['\n', '<']).map_or(self.src.len(), |i| at + i.max(1));
-            self.error(Code::ContentOutsideRoot, Span::new(at, end), "content outside the root element");
+            let end = self.src[at..]
+                .find(['\n', '<'])
+                .map_or(self.src.len(), |i| at + i.max(1));
+            self.error(
+                Code::ContentOutsideRoot,
+                Span::new(at, end),
+                "content outside the root element",
+            );
         }
     }
 
@@ -230,11 +275,22 @@ impl<'a> Parser<'a> {
         let closed = self.skip_past("?>");
         let span = Span::new(start, self.pos);
         if !closed {
-            self.error(Code::UnexpectedEof, Span::new(start, start + 2), "unterminated processing instruction");
+            self.error(
+                Code::UnexpectedEof,
+                Span::new(start, start + 2),
+                "unterminated processing instruction",
+            );
         } else if !ok {
             self.error(Code::MalformedTag, span, "malformed processing instruction");
-        } else if self.src[start..].starts_with("<?xml") && is_xml_decl(&self.src[start..self.pos]) && !prolog {
-            self.error(Code::MalformedTag, span, "the XML declaration must come first in the document");
+        } else if self.src[start..].starts_with("<?xml")
+            && is_xml_decl(&self.src[start..self.pos])
+            && !prolog
+        {
+            self.error(
+                Code::MalformedTag,
+                span,
+                "the XML declaration must come first in the document",
+            );
         }
     }
 
@@ -243,7 +299,11 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         self.pos += 1;
         let Ok((rest, n)) = name(self.rest()) else {
-            self.error(Code::MalformedTag, Span::new(start, start + 1), "`<` is not followed by an element name");
+            self.error(
+                Code::MalformedTag,
+                Span::new(start, start + 1),
+                "`<` is not followed by an element name",
+            );
             return None;
         };
         let name_span = Span::new(self.pos, self.pos + n.len());
@@ -253,7 +313,11 @@ impl<'a> Parser<'a> {
             let before_ws = self.pos;
             self.skip_ws();
             if self.pos >= self.src.len() {
-                self.error(Code::UnexpectedEof, name_span, format!("the start tag of `<{n}>` is not closed"));
+                self.error(
+                    Code::UnexpectedEof,
+                    name_span,
+                    format!("the start tag of `<{n}>` is not closed"),
+                );
                 return None;
             }
             if self.at("/>") {
@@ -314,7 +378,10 @@ impl<'a> Parser<'a> {
                             a.name_span,
                             format!("attribute `{}` is given twice on `<{n}>`", a.name),
                         )
-                        .with_help(format!("it was first given at line {}, column {}", lc.line, lc.col));
+                        .with_help(format!(
+                            "it was first given at line {}, column {}",
+                            lc.line, lc.col
+                        ));
                     self.diags.push(d);
                 } else {
                     attrs.push(a);
@@ -353,7 +420,10 @@ impl<'a> Parser<'a> {
         let quote = match self.rest().as_bytes().first() {
             Some(&q @ (b'"' | b'\'')) => q,
             _ => {
-                let end = self.rest().find(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/').unwrap_or(0);
+                let end = self
+                    .rest()
+                    .find(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
+                    .unwrap_or(0);
                 self.error_help(
                     Code::MalformedAttribute,
                     Span::new(self.pos, self.pos + end.max(1)),
@@ -370,7 +440,13 @@ impl<'a> Parser<'a> {
         let mut value = self.read_value(|b| b == quote || b == b'<', true);
         // A raw `<` in a literal value: if the quote closes later on the same line,
         // report the `<` and read on; otherwise the quote is what is missing.
-        while self.at("<") && self.rest().split('\n').next().is_some_and(|l| l.contains(quote as char)) {
+        while self.at("<")
+            && self
+                .rest()
+                .split('\n')
+                .next()
+                .is_some_and(|l| l.contains(quote as char))
+        {
             self.error_help(
                 Code::MalformedAttribute,
                 Span::new(self.pos, self.pos + 1),
@@ -382,7 +458,12 @@ impl<'a> Parser<'a> {
             let more = self.read_value(|b| b == quote || b == b'<', true);
             value.append(&more);
         }
-        if self.diags.iter().skip(errors_before).any(|d| d.code == Code::UnterminatedExpression) {
+        if self
+            .diags
+            .iter()
+            .skip(errors_before)
+            .any(|d| d.code == Code::UnterminatedExpression)
+        {
             // A broken expression: take the value up to the quote that ends the tag,
             // so one fault gives one diagnostic instead of a cascade.
             if let Some(end) = self.tag_end_quote(open + 1, quote) {
@@ -394,7 +475,11 @@ impl<'a> Parser<'a> {
         if self.rest().as_bytes().first() == Some(&quote) {
             self.pos += 1;
         } else {
-            let what = if self.pos >= self.src.len() { "the end of the document" } else { "`<`" };
+            let what = if self.pos >= self.src.len() {
+                "the end of the document"
+            } else {
+                "`<`"
+            };
             self.error_help(
                 Code::MalformedAttribute,
                 Span::new(open, open + 1),
@@ -402,7 +487,12 @@ impl<'a> Parser<'a> {
                 "close the quote; `<` is allowed only inside `@(...)` and `@{...}` or written `&lt;`",
             );
         }
-        Some(Attribute { name: an.to_owned(), name_span, value, span: Span::new(start, self.pos) })
+        Some(Attribute {
+            name: an.to_owned(),
+            name_span,
+            value,
+            span: Span::new(start, self.pos),
+        })
     }
 
     /// The first `quote` after `from` that is followed by the end of a start tag.
@@ -470,7 +560,10 @@ impl<'a> Parser<'a> {
                             Code::UnterminatedExpression,
                             Span::new(p, p + c.len_utf8()),
                             format!("`{c}` does not close the bracket it meets in this expression"),
-                            format!("the expression starts at line {}", self.source.line_col(at).line),
+                            format!(
+                                "the expression starts at line {}",
+                                self.source.line_col(at).line
+                            ),
                         );
                     }
                     ScanError::TooDeep(p) => self.error(
@@ -481,7 +574,10 @@ impl<'a> Parser<'a> {
                     ScanError::TooLarge => self.error(
                         Code::ExpressionTooLarge,
                         open,
-                        format!("this expression is over the limit of {} bytes", self.limits.max_expression_bytes),
+                        format!(
+                            "this expression is over the limit of {} bytes",
+                            self.limits.max_expression_bytes
+                        ),
                     ),
                 }
                 // Read on as literal text so the rest of the file is still checked.
@@ -535,7 +631,11 @@ impl<'a> Parser<'a> {
                 self.pos = end;
             }
             Err(_) => {
-                let place = if in_attr { "an attribute value" } else { "text" };
+                let place = if in_attr {
+                    "an attribute value"
+                } else {
+                    "text"
+                };
                 self.error_help(
                     Code::BadReference,
                     Span::new(at, at + 1),
@@ -554,7 +654,11 @@ impl<'a> Parser<'a> {
         let parsed = name(self.rest()).map(|(rest, n)| (rest, n.to_owned()));
         let Ok((rest, n)) = parsed else {
             self.skip_past(">");
-            self.error(Code::MalformedTag, Span::new(start, self.pos), "malformed closing tag");
+            self.error(
+                Code::MalformedTag,
+                Span::new(start, self.pos),
+                "malformed closing tag",
+            );
             return;
         };
         let name_span = Span::new(self.pos, self.pos + n.len());
@@ -563,7 +667,11 @@ impl<'a> Parser<'a> {
         if self.at(">") {
             self.pos += 1;
         } else {
-            self.error(Code::MalformedTag, Span::new(start, self.pos), format!("the closing tag `</{n}` has no `>`"));
+            self.error(
+                Code::MalformedTag,
+                Span::new(start, self.pos),
+                format!("the closing tag `</{n}` has no `>`"),
+            );
         }
         let end = self.pos;
         match stack.iter().rposition(|o| o.element.name == n) {
@@ -612,7 +720,8 @@ impl<'a> Parser<'a> {
 }
 
 fn is_xml_decl(pi: &str) -> bool {
-    pi.strip_prefix("<?xml").is_some_and(|r| r.starts_with(|c: char| c.is_ascii_whitespace() || c == '?'))
+    pi.strip_prefix("<?xml")
+        .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_whitespace() || c == '?'))
 }
 
 fn push_child(stack: &mut [Open], node: Node) {

@@ -25,7 +25,12 @@ const MAX_DEPTH: usize = 256;
 
 /// Offset just past the end of the expression that starts with `@(` or `@{` at `at`.
 pub fn expression_end(src: &str, at: usize, max_len: usize) -> Result<usize, ScanError> {
-    let mut s = Scanner { src: src.as_bytes(), pos: at + 2, limit: at.saturating_add(max_len), depth: 0 };
+    let mut s = Scanner {
+        src: src.as_bytes(),
+        pos: at + 2,
+        limit: at.saturating_add(max_len),
+        depth: 0,
+    };
     let close = match src.as_bytes().get(at + 1) {
         Some(b'(') => b')',
         _ => b'}',
@@ -47,7 +52,13 @@ impl Scanner<'_> {
     fn peek_at(&self, at: usize) -> Option<(u8, usize)> {
         let b = *self.src.get(at)?;
         if b == b'&' {
-            for (ent, c) in [(&b"&quot;"[..], b'"'), (b"&apos;", b'\''), (b"&lt;", b'<'), (b"&gt;", b'>'), (b"&amp;", b'&')] {
+            for (ent, c) in [
+                (&b"&quot;"[..], b'"'),
+                (b"&apos;", b'\''),
+                (b"&lt;", b'<'),
+                (b"&gt;", b'>'),
+                (b"&amp;", b'&'),
+            ] {
                 if self.src.get(at..at + ent.len()) == Some(ent) {
                     return Some((c, ent.len()));
                 }
@@ -76,7 +87,11 @@ impl Scanner<'_> {
 
     fn enter(&mut self) -> Result<(), ScanError> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH { Err(ScanError::TooDeep(self.pos)) } else { Ok(()) }
+        if self.depth > MAX_DEPTH {
+            Err(ScanError::TooDeep(self.pos))
+        } else {
+            Ok(())
+        }
     }
 
     /// Code up to and including `close`, at bracket depth zero.
@@ -209,7 +224,10 @@ mod tests {
 
     #[test]
     fn balanced_parentheses_with_strings() {
-        assert_eq!(end(r#"@(a.Get("x)",")"))" rest"#), Ok(r#"@(a.Get("x)",")"))"#));
+        assert_eq!(
+            end(r#"@(a.Get("x)",")"))" rest"#),
+            Ok(r#"@(a.Get("x)",")"))"#)
+        );
         assert_eq!(end(r#"@(a < b && c > d)"/>"#), Ok("@(a < b && c > d)"));
     }
 
@@ -221,10 +239,19 @@ mod tests {
 
     #[test]
     fn verbatim_interpolated_chars_and_comments() {
-        assert_eq!(end(r#"@{ return @"a "" } b"; }x"#), Ok(r#"@{ return @"a "" } b"; }"#));
-        assert_eq!(end(r#"@($"{a["}"]}}}{{" + "}")x"#), Ok(r#"@($"{a["}"]}}}{{" + "}")"#));
+        assert_eq!(
+            end(r#"@{ return @"a "" } b"; }x"#),
+            Ok(r#"@{ return @"a "" } b"; }"#)
+        );
+        assert_eq!(
+            end(r#"@($"{a["}"]}}}{{" + "}")x"#),
+            Ok(r#"@($"{a["}"]}}}{{" + "}")"#)
+        );
         assert_eq!(end(r#"@($@"{x}"" }")x"#), Ok(r#"@($@"{x}"" }")"#));
-        assert_eq!(end("@{ var c = '}'; // }\n /* } */ return c; }x"), Ok("@{ var c = '}'; // }\n /* } */ return c; }"));
+        assert_eq!(
+            end("@{ var c = '}'; // }\n /* } */ return c; }x"),
+            Ok("@{ var c = '}'; // }\n /* } */ return c; }")
+        );
         assert_eq!(end(r"@(s.Split('\'', ')'))x"), Ok(r"@(s.Split('\'', ')'))"));
     }
 
@@ -232,8 +259,14 @@ mod tests {
     fn failures() {
         assert_eq!(end("@(a.b(c)"), Err(ScanError::Unterminated));
         assert_eq!(end("@(a})"), Err(ScanError::Mismatched(3)));
-        assert_eq!(expression_end("@(aaaaaaaaaaaaaaaa)", 0, 5), Err(ScanError::TooLarge));
+        assert_eq!(
+            expression_end("@(aaaaaaaaaaaaaaaa)", 0, 5),
+            Err(ScanError::TooLarge)
+        );
         let deep = format!("@{}", "(".repeat(1000));
-        assert!(matches!(expression_end(&deep, 0, 1 << 20), Err(ScanError::TooDeep(_))));
+        assert!(matches!(
+            expression_end(&deep, 0, 1 << 20),
+            Err(ScanError::TooDeep(_))
+        ));
     }
 }

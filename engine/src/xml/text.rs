@@ -18,12 +18,20 @@ pub struct Text {
 
 impl Text {
     pub fn new(span: Span) -> Self {
-        Self { value: String::new(), span, map: vec![(0, span.start)] }
+        Self {
+            value: String::new(),
+            span,
+            map: vec![(0, span.start)],
+        }
     }
 
     /// A text whose value is exactly the source text under `span`.
     pub fn verbatim(value: &str, span: Span) -> Self {
-        Self { value: value.to_owned(), span, map: vec![(0, span.start)] }
+        Self {
+            value: value.to_owned(),
+            span,
+            map: vec![(0, span.start)],
+        }
     }
 
     /// Appends `s`, which stands at source offset `src_at` and has the same length there.
@@ -51,7 +59,8 @@ impl Text {
     pub fn append(&mut self, other: &Text) {
         let base = self.value.len();
         self.value.push_str(&other.value);
-        self.map.extend(other.map.iter().map(|&(v, s)| (v + base, s)));
+        self.map
+            .extend(other.map.iter().map(|&(v, s)| (v + base, s)));
         self.span = if self.span.is_empty() && self.map.len() == other.map.len() {
             other.span
         } else {
@@ -79,7 +88,11 @@ impl Text {
     /// The source span of the value range `start..end`.
     pub fn source_span(&self, start: usize, end: usize) -> Span {
         let s = self.source_offset(start);
-        let e = if end > start { self.source_offset(end - 1) + 1 } else { s };
+        let e = if end > start {
+            self.source_offset(end - 1) + 1
+        } else {
+            s
+        };
         Span::new(s, e.max(s))
     }
 
@@ -94,7 +107,12 @@ impl Text {
     pub fn sub(&self, start: usize, end: usize) -> Text {
         let value = self.value.get(start..end).unwrap_or("").to_owned();
         let mut map = vec![(0, self.source_offset(start))];
-        map.extend(self.map.iter().filter(|&&(v, _)| v > start && v < end).map(|&(v, s)| (v - start, s)));
+        map.extend(
+            self.map
+                .iter()
+                .filter(|&&(v, _)| v > start && v < end)
+                .map(|&(v, s)| (v - start, s)),
+        );
         let span = self.source_span(start, end);
         Text { value, span, map }
     }

@@ -20,12 +20,18 @@ fn unescaped_expressions_in_attributes_and_text() {
     let root = root.unwrap();
     let inbound = root.elements().next().unwrap();
     let items: Vec<&Element> = inbound.elements().collect();
-    assert_eq!(items[0].elements().next().unwrap().text().value, r#"@(context.Request.Headers.GetValueOrDefault("User-Agent",""))"#);
+    assert_eq!(
+        items[0].elements().next().unwrap().text().value,
+        r#"@(context.Request.Headers.GetValueOrDefault("User-Agent",""))"#
+    );
     assert_eq!(
         items[1].attr("value").unwrap().value.value,
         "@(context.Response.StatusCode >= 200 && context.Response.StatusCode < 400)"
     );
-    assert_eq!(items[2].text().value, r#"@{ var s = "<a>"; return s + "</a>"; }"#);
+    assert_eq!(
+        items[2].text().value,
+        r#"@{ var s = "<a>"; return s + "</a>"; }"#
+    );
 }
 
 #[test]
@@ -76,23 +82,46 @@ fn reports_every_problem_with_positions() {
     let doc = "<policies>\n  <inbound>\n    <a x=1 />\n    <b y=\"1\" y=\"2\"/>\n    <c>&bogus; & </c>\n  </outbound>\n</policies>";
     let (_, diags) = parse_str(doc);
     // `</outbound>` closes nothing; `</policies>` then finds `<inbound>` still open.
-    assert_eq!(codes(&diags), ["E0104", "E0105", "E0107", "E0107", "E0102", "E0102"]);
+    assert_eq!(
+        codes(&diags),
+        ["E0104", "E0105", "E0107", "E0107", "E0102", "E0102"]
+    );
     let at: Vec<String> = diags.iter().map(|d| d.location()).collect();
-    assert_eq!(at, ["t.xml:3:10", "t.xml:4:14", "t.xml:5:8", "t.xml:5:16", "t.xml:6:5", "t.xml:7:3"]);
+    assert_eq!(
+        at,
+        [
+            "t.xml:3:10",
+            "t.xml:4:14",
+            "t.xml:5:8",
+            "t.xml:5:16",
+            "t.xml:6:5",
+            "t.xml:7:3"
+        ]
+    );
 }
 
 #[test]
 fn unclosed_and_mismatched_elements() {
     let (_, diags) = parse_str("<policies><inbound><x></inbound></policies>");
     assert_eq!(codes(&diags), ["E0102"]);
-    assert!(diags.iter().next().unwrap().help.as_deref().unwrap().contains("`<x>`"));
+    assert!(
+        diags
+            .iter()
+            .next()
+            .unwrap()
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("`<x>`")
+    );
     let (_, diags) = parse_str("<policies><inbound>");
     assert_eq!(codes(&diags), ["E0101", "E0101"]);
 }
 
 #[test]
 fn unterminated_expression_points_at_its_start() {
-    let (_, diags) = parse_str("<policies>\n<set-variable name=\"a\" value=\"@(foo(\" />\n</policies>");
+    let (_, diags) =
+        parse_str("<policies>\n<set-variable name=\"a\" value=\"@(foo(\" />\n</policies>");
     let d = diags.iter().next().unwrap();
     assert_eq!(d.code, Code::UnterminatedExpression);
     assert_eq!(d.location(), "t.xml:2:31");
@@ -110,7 +139,10 @@ fn content_outside_root_and_empty() {
 
 #[test]
 fn limits_are_errors_not_crashes() {
-    let limits = Limits { max_document_bytes: 10, ..Limits::default() };
+    let limits = Limits {
+        max_document_bytes: 10,
+        ..Limits::default()
+    };
     let (root, diags) = parse(&Source::new("t", "<policies></policies>"), &limits);
     assert!(root.is_none());
     assert_eq!(codes(&diags), ["E0109"]);
@@ -121,7 +153,8 @@ fn limits_are_errors_not_crashes() {
 
 #[test]
 fn attribute_value_running_into_markup() {
-    let (root, diags) = parse_str("<policies>\n<set-header name=\"x>\n<value>1</value></set-header></policies>");
+    let (root, diags) =
+        parse_str("<policies>\n<set-header name=\"x>\n<value>1</value></set-header></policies>");
     assert_eq!(codes(&diags)[0], "E0104");
     assert!(root.is_some());
 }

@@ -1,0 +1,214 @@
+//! `sluice check` as a user runs it: the real binary on the shared corpus and
+//! on small documents written here.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails loudly"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sluice(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The whole corpus: no syntax error but the one genuinely garbled file, and
+/// every remaining error is listed (and reviewed) in the snapshot.
+#[test]
+fn corpus() {
+    let out = sluice(&["check", "--json", "../shared/corpus"], &workspace());
+    let lines = json_lines(&out);
+    let (summary, diags) = lines.split_last().unwrap();
+    assert!(summary["files"].as_u64().unwrap() >= 170, "{summary}");
+    let syntax: Vec<_> = diags
+        .iter()
+        .filter(|d| d["code"].as_str().unwrap().starts_with("E01"))
+        .collect();
+    assert_eq!(syntax.len(), 1, "{syntax:#?}");
+    assert!(
+        syntax[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("Call out to an HTTP endpoint and cache the response.policy.xml")
+    );
+    let mut errors: Vec<String> = diags
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| {
+            let file = d["file"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("../shared/corpus/");
+            format!(
+                "{} {}:{}:{} {}",
+                d["code"].as_str().unwrap(),
+                file,
+                d["line"],
+                d["column"],
+                d["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    errors.sort();
+    insta::assert_snapshot!("corpus_errors", errors.join("\n"));
+    let warnings = diags.iter().filter(|d| d["severity"] == "warning").count() as u64;
+    assert_eq!(summary["errors"].as_u64().unwrap(), errors.len() as u64);
+    assert_eq!(summary["warnings"].as_u64().unwrap(), warnings);
+    assert_eq!(out.status.code(), Some(1), "errors make the exit status 1");
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sluice-check-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn clean_file_exits_zero_with_summary() {
+    let dir = temp_dir("clean");
+    std::fs::write(
+        dir.join("ok.xml"),
+        r#"<policies><inbound><base/><set-header name="x" exists-action="override"><value>@(context.RequestId.ToString())</value></set-header></inbound></policies>"#,
+    )
+    .unwrap();
+    let out = sluice(&["check", "ok.xml"], &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // Not executed yet by `run`: a warning naming the policy, not an error.
+    assert!(stdout.contains("warning[W0501]: `set-header`"), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with("1 files, 0 errors, 1 warnings"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn errors_are_rendered_like_rustc_and_exit_one() {
+    let dir = temp_dir("broken");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(
+        dir.join("sub/bad.xml"),
+        "<policies>\n  <inbound>\n    <set-header nme=\"x\"/>\n  </inbound>\n</policies>\n",
+    )
+    .unwrap();
+    let out = sluice(&["check", "."], &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    let expected = "error[E0305]: unknown attribute `nme` on `<set-header>`\n --> ./sub/bad.xml:3:17\n  |\n3 |     <set-header nme=\"x\"/>\n  |                 ^^^\n  |\n  = help: did you mean `name`?\n";
+    assert!(stdout.contains(expected), "{stdout}");
+    assert!(
+        stdout.contains("error[E0306]: `<set-header>` is missing the required attribute `name`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("1 files, 2 errors, 1 warnings"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn json_output_and_named_values() {
+    let dir = temp_dir("json");
+    std::fs::write(
+        dir.join("p.xml"),
+        "<policies>\n<backend>\n<forward-request timeout=\"{{t}}\" />\n<forward-request timeout=\"{{u}}\" />\n</backend>\n</policies>",
+    )
+    .unwrap();
+    // Without values: a note, nothing type-checked, exit 0.
+    let out = sluice(&["check", "--json", "p.xml"], &dir);
+    let lines = json_lines(&out);
+    let notes: Vec<_> = lines.iter().filter(|l| l["code"] == "N0402").collect();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0]["message"], "named values left in place: `t`, `u`");
+    assert_eq!(out.status.code(), Some(0));
+    // With a value: substituted and checked; the missing one is an error.
+    let out = sluice(
+        &["check", "--json", "--named-value", "t=soon", "p.xml"],
+        &dir,
+    );
+    let lines = json_lines(&out);
+    let errors: Vec<(String, u64, u64)> = lines
+        .iter()
+        .filter(|l| l["severity"] == "error")
+        .map(|l| {
+            (
+                l["code"].as_str().unwrap().to_owned(),
+                l["line"].as_u64().unwrap(),
+                l["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [("E0307".to_owned(), 3, 27), ("E0401".to_owned(), 4, 27)]
+    );
+    for l in &lines[..lines.len() - 1] {
+        for key in ["file", "line", "column", "severity", "code", "message"] {
+            assert!(l.get(key).is_some(), "{l} lacks {key}");
+        }
+    }
+    assert_eq!(lines.last().unwrap()["errors"], 2);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn fragments_in_the_checked_files_are_expanded() {
+    let dir = temp_dir("frag");
+    std::fs::write(
+        dir.join("lib__auth.xml"),
+        "<fragment>\n  <forward-request />\n</fragment>",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("api.xml"),
+        r#"<policies><inbound><include-fragment fragment-id="auth" /></inbound></policies>"#,
+    )
+    .unwrap();
+    let out = sluice(&["check", "--json", "."], &dir);
+    let lines = json_lines(&out);
+    let e: Vec<_> = lines.iter().filter(|l| l["code"] == "E0302").collect();
+    assert_eq!(e.len(), 1, "{lines:#?}");
+    assert_eq!(e[0]["file"], "./lib__auth.xml");
+    assert_eq!(e[0]["line"], 2);
+}
+
+#[test]
+fn scope_option_checks_scopes() {
+    let dir = temp_dir("scope");
+    std::fs::write(
+        dir.join("p.xml"),
+        r#"<policies><inbound><quota calls="1" renewal-period="60" /></inbound></policies>"#,
+    )
+    .unwrap();
+    assert_eq!(
+        sluice(&["check", "p.xml", "--scope", "product"], &dir)
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = sluice(&["check", "p.xml", "--scope", "api"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("error[E0303]: `quota` is not allowed at api scope")
+    );
+}
