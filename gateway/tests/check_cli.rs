@@ -73,6 +73,40 @@ fn corpus() {
     assert_eq!(summary["errors"].as_u64().unwrap(), errors.len() as u64);
     assert_eq!(summary["warnings"].as_u64().unwrap(), warnings);
     assert_eq!(out.status.code(), Some(1), "errors make the exit status 1");
+    // The README states these figures; keep it true.
+    let files: std::collections::BTreeSet<&str> = diags
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| d["file"].as_str().unwrap())
+        .collect();
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let claim = format!(
+        "**{} errors in {} files (one of them a syntax error) and {} warnings**",
+        errors.len(),
+        files.len(),
+        warnings
+    );
+    assert!(readme.contains(&claim), "README.md should say {claim}");
+}
+
+#[test]
+fn readme_lists_every_policy() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    for p in sluice_engine::schema::catalog() {
+        let run = if sluice_policies::is_executable(p.name) {
+            "yes"
+        } else {
+            "not yet"
+        };
+        let row = format!("| `{}` |", p.name);
+        let line = readme.lines().find(|l| l.starts_with(&row));
+        let line = line.unwrap_or_else(|| panic!("README.md's policy table lacks `{}`", p.name));
+        assert!(
+            line.ends_with(&format!("| {run} |")),
+            "README.md says otherwise for `{}`: {line}",
+            p.name
+        );
+    }
 }
 
 fn temp_dir(name: &str) -> PathBuf {
