@@ -29,7 +29,7 @@ pub struct Args {
     /// The scope the documents are attached to; checks that each policy is allowed there.
     #[arg(long, value_parser = parse_scope)]
     scope: Option<Scope>,
-    /// One JSON object per diagnostic per line, then a JSON summary.
+    /// One JSON object per diagnostic per line on standard output; the summary line goes to standard error.
     #[arg(long)]
     json: bool,
 }
@@ -156,19 +156,18 @@ fn report(all: &Diagnostics, files: usize, unreadable: &[String], json: bool) ->
     for u in unreadable {
         eprintln!("{u}");
     }
+    let summary = format!("{files} files, {errors} errors, {warnings} warnings");
     if json {
+        // Standard output holds only diagnostics, one object a line; the summary goes to stderr.
         for d in all {
             println!("{}", d.to_json());
         }
-        println!(
-            "{}",
-            serde_json::json!({ "files": files, "errors": errors, "warnings": warnings })
-        );
+        eprintln!("{summary}");
     } else {
         for d in all {
             println!("{d}");
         }
-        println!("{files} files, {errors} errors, {warnings} warnings");
+        println!("{summary}");
     }
     if errors > 0 {
         ExitCode::FAILURE
