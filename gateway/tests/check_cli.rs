@@ -208,7 +208,7 @@ fn json_output_and_named_values() {
     }
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        "1 files, 2 errors, 0 warnings"
+        "1 files, 2 errors, 2 warnings"
     );
     assert_eq!(out.status.code(), Some(1));
 }
