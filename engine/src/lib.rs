@@ -12,6 +12,7 @@
 pub mod compose;
 pub mod diag;
 pub mod doc;
+pub mod expr;
 pub mod schema;
 pub mod source;
 pub mod validate;
