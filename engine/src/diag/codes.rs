@@ -68,6 +68,8 @@ codes! {
     // E04xx: named values.
     UnknownNamedValue = "E0401", "`{{name}}` names a named value that was not supplied";
     UnresolvedNamedValues = "N0402", "named values were left in place because no value was supplied";
+    // E06xx: policy expressions.
+    ExpressionSyntax = "E0601", "a policy expression is not valid C#";
     // W05xx: valid APIM, but not what `sluice run` does.
     NotExecuted = "W0501", "a valid APIM policy that `sluice run` does not execute yet";
     MixedExpression = "W0502", "text mixes literal text with `@(...)`: APIM does not evaluate it as an expression";

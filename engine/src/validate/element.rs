@@ -3,6 +3,7 @@
 use super::{Ctx, list};
 use crate::diag::{Code, did_you_mean};
 use crate::doc::value::{NamedValues, Value, embedded_expression, resolve};
+use crate::expr;
 use crate::schema::{self, AttrSchema, ChildSchema, Content, Rule, Section, ValueKind};
 use crate::xml::{Attribute, Element, Node, Text};
 
@@ -85,23 +86,21 @@ impl Ctx<'_> {
     fn attribute(&mut self, e: &Element, a: &Attribute, s: &AttrSchema) {
         match self.value(&a.value) {
             Value::Unresolved(_) => {}
-            v if v.is_expression() => {
-                if !s.expr {
-                    let d = self
-                        .diag(
-                            Code::ExpressionNotAllowed,
-                            v.text().span,
-                            format!(
-                                "attribute `{}` of `<{}>` does not accept policy expressions",
-                                a.name, e.name
-                            ),
-                        )
-                        .with_help("the docs allow only a literal value here");
-                    self.error(d);
-                }
+            v if v.is_expression() && !s.expr => {
+                let d = self
+                    .diag(
+                        Code::ExpressionNotAllowed,
+                        v.text().span,
+                        format!(
+                            "attribute `{}` of `<{}>` does not accept policy expressions",
+                            a.name, e.name
+                        ),
+                    )
+                    .with_help("the docs allow only a literal value here");
+                self.error(d);
             }
             Value::Literal(t) => self.literal(e, a, s, &t),
-            Value::Expression(_) | Value::Block(_) => {}
+            v @ (Value::Expression(_) | Value::Block(_)) => self.expression(&v),
         }
     }
 
@@ -165,6 +164,19 @@ impl Ctx<'_> {
             if let Some(h) = help {
                 d = d.with_help(h);
             }
+            self.error(d);
+        }
+    }
+
+    /// Parses an expression value as C#; a syntax error is reported where it is.
+    fn expression(&mut self, v: &Value) {
+        let result = match v {
+            Value::Expression(t) => expr::parse_expression(t).map(drop),
+            Value::Block(t) => expr::parse_block(t).map(drop),
+            _ => Ok(()),
+        };
+        if let Err(err) = result {
+            let d = self.diag(Code::ExpressionSyntax, err.span, err.message);
             self.error(d);
         }
     }
@@ -301,7 +313,8 @@ impl Ctx<'_> {
                 self.error(d);
             }
             Value::Literal(t) => self.mixed(&t),
-            _ => {}
+            v @ (Value::Expression(_) | Value::Block(_)) => self.expression(&v),
+            Value::Unresolved(_) => {}
         }
     }
 
