@@ -15,5 +15,6 @@ pub mod doc;
 pub mod expr;
 pub mod schema;
 pub mod source;
+pub mod translate;
 pub mod validate;
 pub mod xml;
