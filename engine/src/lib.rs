@@ -9,6 +9,7 @@
 //! - [`validate`]: checking a document against the schemas
 //! - [`compose`]: scopes, `<base/>` and fragments into effective policies
 
+pub mod compile;
 pub mod compose;
 pub mod diag;
 pub mod doc;

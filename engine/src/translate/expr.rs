@@ -2,7 +2,7 @@
 
 use super::emit::{char_literal, string_literal};
 use super::names::{dotnet_name, local, parameters, runtime_type_name, strip_namespace, type_args};
-use super::{Translator, Ty, unsupported};
+use super::{MemberKind, Translator, Ty, unsupported};
 use crate::expr::ExprError;
 use crate::expr::ast::*;
 
@@ -45,11 +45,13 @@ impl Translator {
                     return Err(unsupported("a generic member without a call", e.span));
                 }
                 if let Some(ty) = self.static_type(target) {
+                    self.member(MemberKind::Static, format!("{ty}__{}", name.name), format!("{ty}.{}", name.name), e.span);
                     self.e.w(&format!("{ty}__{}()", name.name));
                     return Ok(());
                 }
                 self.expr(target)?;
                 self.e.mark(name.span);
+                self.member(MemberKind::Property, format!("get${}", name.name), format!(".{}", name.name), name.span);
                 self.e.w(if *conditional { "?." } else { "." });
                 self.e.w(&name.name);
                 Ok(())
@@ -293,10 +295,17 @@ impl Translator {
                 let targs: Vec<String> = targs.iter().map(runtime_type_name).collect();
                 if let Some(ty) = self.static_type(target) {
                     self.e.mark(name.span);
+                    self.member(
+                        MemberKind::Static,
+                        format!("{ty}__{}{suffix}", name.name),
+                        format!("{ty}.{}", name.name),
+                        callee.span,
+                    );
                     self.e.w(&format!("{ty}__{}{suffix}(", name.name));
                 } else {
                     self.expr(target)?;
                     self.e.mark(name.span);
+                    self.member(MemberKind::Method, format!("{}{suffix}", name.name), format!(".{}()", name.name), name.span);
                     self.e.w(if *conditional { "?." } else { "." });
                     self.e.w(&format!("{}{suffix}(", name.name));
                 }
@@ -509,6 +518,7 @@ impl Translator {
     fn new_object(&mut self, ty: &Type, args: Option<&[Arg]>, init: Option<&Initializer>) -> R {
         let name = runtime_type_name(ty);
         let targs = type_args(ty);
+        self.member(MemberKind::Static, format!("{name}__new"), format!("new {name}(...)"), ty.span);
         let ctor = |t: &mut Self| -> R {
             t.e.w(&format!("{name}__new("));
             t.arguments("", &targs, args.unwrap_or(&[]))?;

@@ -34,6 +34,30 @@ pub struct Translation {
     pub map: PositionMap,
     /// The span of the whole expression in the policy file.
     pub span: Span,
+    /// Every .NET member the code calls, for checking against what the
+    /// library registers.
+    pub members: Vec<MemberRef>,
+}
+
+/// A use of a .NET member in generated code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRef {
+    pub kind: MemberKind,
+    /// The rhai function name (`Convert__ToBase64String`, `ToUpper`, `get$Length`).
+    pub rhai_name: String,
+    /// How C# wrote it (`Convert.ToBase64String`, `.ToUpper()`, `.Length`).
+    pub display: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberKind {
+    /// `T.M(...)`, `T.P`, `new T(...)`: the type and member must exist.
+    Static,
+    /// `x.M(...)` on a value whose type is not known until run time.
+    Method,
+    /// `x.P`.
+    Property,
 }
 
 /// The name under which the evaluator provides `context`.
@@ -59,6 +83,7 @@ impl Ty {
 pub(crate) struct Translator {
     e: Emitter,
     scopes: Vec<HashMap<String, Ty>>,
+    members: Vec<MemberRef>,
 }
 
 fn unsupported(what: &str, span: Span) -> ExprError {
@@ -72,10 +97,7 @@ impl Translator {
     fn new() -> Self {
         let mut root = HashMap::new();
         root.insert(CONTEXT.to_owned(), Ty::Unknown);
-        Self {
-            e: Emitter::new(),
-            scopes: vec![root],
-        }
+        Self { e: Emitter::new(), scopes: vec![root], members: Vec::new() }
     }
 
     fn local_ty(&self, name: &str) -> Option<Ty> {
@@ -97,11 +119,11 @@ impl Translator {
     }
 
     fn finish(self, span: Span) -> Translation {
-        Translation {
-            code: self.e.out,
-            map: self.e.map,
-            span,
-        }
+        Translation { code: self.e.out, map: self.e.map, span, members: self.members }
+    }
+
+    fn member(&mut self, kind: MemberKind, rhai_name: String, display: String, span: Span) {
+        self.members.push(MemberRef { kind, rhai_name, display, span });
     }
 }
 

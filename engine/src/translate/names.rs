@@ -47,7 +47,7 @@ const NAMESPACE_SEGMENTS: &[&str] = &[
 ];
 
 /// Drops leading namespace segments, keeping at least one.
-pub(super) fn strip_namespace<'a>(path: &'a [String]) -> &'a [String] {
+pub(super) fn strip_namespace(path: &[String]) -> &[String] {
     let mut i = 0;
     while i + 1 < path.len() && NAMESPACE_SEGMENTS.contains(&path[i].as_str()) {
         i += 1;
