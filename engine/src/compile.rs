@@ -11,6 +11,17 @@ use crate::expr::{ExprError, parse_block, parse_expression};
 use crate::source::Span;
 use crate::translate::{CONTEXT, MemberKind, PositionMap, Translation, translate_block, translate_expression};
 
+/// Which step refused an expression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Not valid C#.
+    Syntax,
+    /// Valid C# that Sluice does not run: a construct, type or member.
+    Unsupported,
+    /// The generated rhai did not compile (a translator fault).
+    Compile,
+}
+
 /// A compiled expression, ready to evaluate with `context` in scope.
 #[derive(Clone, Debug)]
 pub struct Compiled {
@@ -49,23 +60,30 @@ impl<'e> Compiler<'e> {
     }
 
     /// Parses and translates an expression value (not yet compiled).
-    pub fn translate(value: &Value) -> Result<Option<Translation>, ExprError> {
+    pub fn translate(value: &Value) -> Result<Option<Translation>, (Stage, ExprError)> {
+        let unsupported = |e| (Stage::Unsupported, e);
         match value {
-            Value::Expression(t) => translate_expression(&parse_expression(t)?).map(Some),
-            Value::Block(t) => translate_block(&parse_block(t)?).map(Some),
+            Value::Expression(t) => {
+                let ast = parse_expression(t).map_err(|e| (Stage::Syntax, e))?;
+                translate_expression(&ast).map(Some).map_err(unsupported)
+            }
+            Value::Block(t) => {
+                let ast = parse_block(t).map_err(|e| (Stage::Syntax, e))?;
+                translate_block(&ast).map(Some).map_err(unsupported)
+            }
             Value::Literal(_) | Value::Unresolved(_) => Ok(None),
         }
     }
 
     /// Every problem of one expression: C# syntax, unsupported constructs,
     /// members the library does not have, rhai compile errors.
-    pub fn compile(&self, value: &Value) -> Result<Option<Compiled>, Vec<ExprError>> {
+    pub fn compile(&self, value: &Value) -> Result<Option<Compiled>, Vec<(Stage, ExprError)>> {
         let Some(t) = Self::translate(value).map_err(|e| vec![e])? else {
             return Ok(None);
         };
         let missing = self.unsupported_members(&t);
         if !missing.is_empty() {
-            return Err(missing);
+            return Err(missing.into_iter().map(|e| (Stage::Unsupported, e)).collect());
         }
         let mut scope = Scope::new();
         scope.push(CONTEXT, ());
@@ -77,7 +95,7 @@ impl<'e> Compiler<'e> {
                     (Some(l), Some(c)) => t.map.lookup(l, c).unwrap_or(t.span),
                     _ => t.span,
                 };
-                Err(vec![ExprError { message: format!("cannot compile this expression: {}", e.0), span }])
+                Err(vec![(Stage::Compile, ExprError { message: format!("cannot compile this expression: {}", e.0), span })])
             }
         }
     }

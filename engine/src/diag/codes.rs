@@ -70,6 +70,8 @@ codes! {
     UnresolvedNamedValues = "N0402", "named values were left in place because no value was supplied";
     // E06xx: policy expressions.
     ExpressionSyntax = "E0601", "a policy expression is not valid C#";
+    ExpressionUnsupported = "E0602", "a policy expression uses a construct, type or member that Sluice does not run";
+    ExpressionCompile = "E0603", "the rhai generated for a policy expression does not compile (a Sluice fault: please report it)";
     // W05xx: valid APIM, but not what `sluice run` does.
     NotExecuted = "W0501", "a valid APIM policy that `sluice run` does not execute yet";
     MixedExpression = "W0502", "text mixes literal text with `@(...)`: APIM does not evaluate it as an expression";

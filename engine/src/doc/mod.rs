@@ -82,6 +82,8 @@ pub struct LoadOptions<'a> {
     pub execution: Option<Execution<'a>>,
     /// Fragments that `include-fragment` may name; `None`: not known (standalone check).
     pub fragments: Option<&'a Fragments>,
+    /// Compiles expressions against the .NET library; `None`: parse and translate only.
+    pub compiler: Option<&'a crate::compile::Compiler<'a>>,
 }
 
 /// Parses and validates one document. The document is returned whenever its
@@ -94,6 +96,7 @@ pub fn load(source: &Arc<Source>, opts: &LoadOptions<'_>) -> (Option<PolicyDocum
     let unknown = NamedValues::Unknown;
     let mut ctx = Ctx::new(source, opts.named.unwrap_or(&unknown), opts.scope);
     ctx.execution = opts.execution;
+    ctx.compiler = opts.compiler;
     let kind = match root.name.as_str() {
         "policies" => DocKind::Policies,
         "fragment" => DocKind::Fragment,

@@ -3,7 +3,7 @@
 use super::{Ctx, list};
 use crate::diag::{Code, did_you_mean};
 use crate::doc::value::{NamedValues, Value, embedded_expression, resolve};
-use crate::expr;
+use crate::compile::Stage;
 use crate::schema::{self, AttrSchema, ChildSchema, Content, Rule, Section, ValueKind};
 use crate::xml::{Attribute, Element, Node, Text};
 
@@ -168,15 +168,20 @@ impl Ctx<'_> {
         }
     }
 
-    /// Parses an expression value as C#; a syntax error is reported where it is.
+    /// Parses, translates and (with a compiler) compiles an expression value;
+    /// every problem is reported where it is in the policy file.
     fn expression(&mut self, v: &Value) {
-        let result = match v {
-            Value::Expression(t) => expr::parse_expression(t).map(drop),
-            Value::Block(t) => expr::parse_block(t).map(drop),
-            _ => Ok(()),
+        let errors = match self.compiler {
+            Some(c) => c.compile(v).err().unwrap_or_default(),
+            None => crate::compile::Compiler::translate(v).err().into_iter().collect(),
         };
-        if let Err(err) = result {
-            let d = self.diag(Code::ExpressionSyntax, err.span, err.message);
+        for (stage, err) in errors {
+            let code = match stage {
+                Stage::Syntax => Code::ExpressionSyntax,
+                Stage::Unsupported => Code::ExpressionUnsupported,
+                Stage::Compile => Code::ExpressionCompile,
+            };
+            let d = self.diag(code, err.span, err.message);
             self.error(d);
         }
     }

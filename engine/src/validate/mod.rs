@@ -31,6 +31,8 @@ pub struct Ctx<'a> {
     /// `None`: a standalone document whose scope is not known.
     pub scope: Option<Scope>,
     pub execution: Option<Execution<'a>>,
+    /// Compiles expressions against the library; without it they are parsed and translated only.
+    pub compiler: Option<&'a crate::compile::Compiler<'a>>,
     pub diags: Diagnostics,
     /// `{{name}}` references without a value, for the one summary note.
     pub unresolved: Vec<NamedRef>,
@@ -46,6 +48,7 @@ impl<'a> Ctx<'a> {
             named,
             scope,
             execution: None,
+            compiler: None,
             diags: Diagnostics::new(),
             unresolved: Vec::new(),
             seen_in_section: BTreeMap::new(),
