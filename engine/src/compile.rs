@@ -9,7 +9,9 @@ use rhai::{Engine, Scope};
 use crate::doc::value::Value;
 use crate::expr::{ExprError, parse_block, parse_expression};
 use crate::source::Span;
-use crate::translate::{CONTEXT, MemberKind, PositionMap, Translation, translate_block, translate_expression};
+use crate::translate::{
+    CONTEXT, MemberKind, PositionMap, Translation, translate_block, translate_expression,
+};
 
 /// Which step refused an expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,19 +85,33 @@ impl<'e> Compiler<'e> {
         };
         let missing = self.unsupported_members(&t);
         if !missing.is_empty() {
-            return Err(missing.into_iter().map(|e| (Stage::Unsupported, e)).collect());
+            return Err(missing
+                .into_iter()
+                .map(|e| (Stage::Unsupported, e))
+                .collect());
         }
         let mut scope = Scope::new();
         scope.push(CONTEXT, ());
         match self.engine.compile_with_scope(&scope, &t.code) {
-            Ok(ast) => Ok(Some(Compiled { ast, map: t.map, span: t.span, code: t.code })),
+            Ok(ast) => Ok(Some(Compiled {
+                ast,
+                map: t.map,
+                span: t.span,
+                code: t.code,
+            })),
             Err(e) => {
                 let pos = e.1;
                 let span = match (pos.line(), pos.position()) {
                     (Some(l), Some(c)) => t.map.lookup(l, c).unwrap_or(t.span),
                     _ => t.span,
                 };
-                Err(vec![(Stage::Compile, ExprError { message: format!("cannot compile this expression: {}", e.0), span })])
+                Err(vec![(
+                    Stage::Compile,
+                    ExprError {
+                        message: format!("cannot compile this expression: {}", e.0),
+                        span,
+                    },
+                )])
             }
         }
     }
@@ -116,10 +132,17 @@ impl<'e> Compiler<'e> {
                         format!("the type `{ty}` is not supported")
                     }
                 }
-                MemberKind::Method => format!("the method `{}` is not supported on any type", m.display),
-                MemberKind::Property => format!("the property `{}` is not supported on any type", m.display),
+                MemberKind::Method => {
+                    format!("the method `{}` is not supported on any type", m.display)
+                }
+                MemberKind::Property => {
+                    format!("the property `{}` is not supported on any type", m.display)
+                }
             };
-            out.push(ExprError { message, span: m.span });
+            out.push(ExprError {
+                message,
+                span: m.span,
+            });
         }
         out
     }

@@ -1,10 +1,14 @@
-//! Property tests: the expression parser never panics, whatever it is given.
+//! Property tests: parse → translate → compile never panics, whatever it is given.
 //!
 //! Arbitrary text, and soups of C# tokens (which get much further into the
-//! grammar), wrapped in `@(...)` and `@{...}`, must parse or return an error
-//! whose span lies inside the value's source range.
+//! grammar), wrapped in `@(...)` and `@{...}`, must compile or return errors
+//! whose spans lie inside the value's source range.
 
 use proptest::prelude::*;
+use std::sync::OnceLock;
+
+use sluice_engine::compile::Compiler;
+use sluice_engine::doc::value::classify;
 use sluice_engine::expr::{parse_block, parse_expression};
 use sluice_engine::source::Span;
 use sluice_engine::xml::Text;
@@ -28,7 +32,27 @@ fn exercise(body: &str) {
             );
             assert!(!e.message.is_empty());
         }
+        // Translation and compilation against the library.
+        if let Err(errors) = compiler().compile(&classify(text)) {
+            for (_, e) in errors {
+                assert!(
+                    e.span.start >= span.start && e.span.end <= span.end,
+                    "compile error span {:?} outside {span:?}",
+                    e.span
+                );
+            }
+        }
     }
+}
+
+fn compiler() -> &'static Compiler<'static> {
+    static ENGINE: OnceLock<rhai::Engine> = OnceLock::new();
+    static COMPILER: OnceLock<Compiler<'static>> = OnceLock::new();
+    COMPILER.get_or_init(|| {
+        Compiler::new(
+            ENGINE.get_or_init(|| sluice_stdlib::engine(&sluice_stdlib::Limits::default())),
+        )
+    })
 }
 
 fn token() -> impl Strategy<Value = String> {

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use sluice_engine::compile::Compiler;
 use sluice_engine::diag::{Diagnostics, Severity};
 use sluice_engine::doc::value::NamedValues;
 use sluice_engine::doc::{DocKind, Fragments, LoadOptions, load};
@@ -125,9 +126,12 @@ pub fn run(args: &Args) -> ExitCode {
             }
         }
     }
-    // Pass 2: everything, with the fragments known.
+    // Pass 2: everything, with the fragments known and every expression compiled.
     let executable = sluice_policies::is_executable;
+    let engine = sluice_stdlib::engine(&sluice_stdlib::Limits::default());
+    let compiler = Compiler::new(&engine);
     let opts = LoadOptions {
+        compiler: Some(&compiler),
         named: Some(&named),
         scope: args.scope,
         execution: Some(Execution {

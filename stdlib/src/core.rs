@@ -5,7 +5,12 @@
 use std::cell::Cell;
 use std::time::Instant;
 
-use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, NativeCallContext, Position, INT};
+use rhai::{Dynamic, Engine, EvalAltResult, INT, ImmutableString, NativeCallContext, Position};
+
+/// `Environment.NewLine`: Sluice runs where APIM's self-hosted and v2
+/// gateways run, on Linux, so `\n` (what `JObject.ToString()`,
+/// `XElement.ToString()` and `AppendLine` write).
+pub const NEW_LINE: &str = "\n";
 
 /// A .NET exception in flight.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,8 +24,14 @@ pub type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 
 /// Raises a .NET exception of type `ty`.
 pub fn throw<T>(ty: &str, message: impl Into<String>) -> RhaiResult<T> {
-    let e = Exception { type_name: ty.to_owned(), message: message.into() };
-    Err(Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(e), Position::NONE)))
+    let e = Exception {
+        type_name: ty.to_owned(),
+        message: message.into(),
+    };
+    Err(Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(e),
+        Position::NONE,
+    )))
 }
 
 /// The exception carried by a rhai error, if it is one of ours.
@@ -79,8 +90,15 @@ const SUPERTYPES: &[(&str, &[&str])] = &[
     ("JArray", &["JContainer", "JToken"]),
     ("JProperty", &["JContainer", "JToken"]),
     ("JValue", &["JToken"]),
-    ("XDocument", &["XContainer", "XNode"]),
-    ("XElement", &["XContainer", "XNode"]),
+    ("XDocument", &["XContainer", "XNode", "XObject"]),
+    ("XElement", &["XContainer", "XNode", "XObject"]),
+    ("XText", &["XNode", "XObject"]),
+    ("XCData", &["XText", "XNode", "XObject"]),
+    ("XComment", &["XNode", "XObject"]),
+    ("XProcessingInstruction", &["XNode", "XObject"]),
+    ("XAttribute", &["XObject"]),
+    ("Match", &["Group", "Capture"]),
+    ("Group", &["Capture"]),
 ];
 
 /// The .NET type name of a value (`null` for null).
@@ -102,7 +120,11 @@ pub fn dotnet_type(v: &Dynamic) -> String {
     } else if v.is_array() {
         "Object[]".into()
     } else {
-        v.type_name().rsplit("::").next().unwrap_or("Object").to_owned()
+        v.type_name()
+            .rsplit("::")
+            .next()
+            .unwrap_or("Object")
+            .to_owned()
     }
 }
 
@@ -110,7 +132,9 @@ pub fn dotnet_type(v: &Dynamic) -> String {
 fn assignable(actual: &str, target: &str) -> bool {
     actual == target
         || target == "Object"
-        || SUPERTYPES.iter().any(|(t, sup)| *t == actual && sup.contains(&target))
+        || SUPERTYPES
+            .iter()
+            .any(|(t, sup)| *t == actual && sup.contains(&target))
         || (target == "String[]" && actual == "Object[]")
         || (target.ends_with("[]") && actual == "Object[]")
 }
@@ -149,9 +173,15 @@ fn integer_range(target: &str) -> Option<(i64, i64)> {
 fn invalid_cast<T>(v: &Dynamic, target: &str) -> RhaiResult<T> {
     let from = dotnet_type(v);
     if from == "null" {
-        return throw("NullReferenceException", format!("Object reference not set to an instance of an object (cast to '{target}')."));
+        return throw(
+            "NullReferenceException",
+            format!("Object reference not set to an instance of an object (cast to '{target}')."),
+        );
     }
-    throw("InvalidCastException", format!("Unable to cast object of type 'System.{from}' to type 'System.{target}'."))
+    throw(
+        "InvalidCastException",
+        format!("Unable to cast object of type 'System.{from}' to type 'System.{target}'."),
+    )
 }
 
 /// `(T)x` where `x` is statically `object`: C#'s strict unboxing. A boxed value
@@ -161,8 +191,13 @@ pub fn unbox(v: Dynamic, target: &str) -> RhaiResult<Dynamic> {
     let nullable = target.ends_with('?');
     let target = canonical(target.trim_end_matches('?'));
     if v.is_unit() {
-        let value_type = integer_range(target).is_some() || matches!(target, "Double" | "Single" | "Boolean" | "Char" | "Decimal");
-        return if value_type && !nullable { invalid_cast(&v, target) } else { Ok(v) };
+        let value_type = integer_range(target).is_some()
+            || matches!(target, "Double" | "Single" | "Boolean" | "Char" | "Decimal");
+        return if value_type && !nullable {
+            invalid_cast(&v, target)
+        } else {
+            Ok(v)
+        };
     }
     if let Some((lo, hi)) = integer_range(target) {
         return match v.as_int() {
@@ -217,22 +252,33 @@ pub fn is_type(v: &Dynamic, target: &str) -> bool {
     }
     let target = canonical(target.trim_end_matches('?'));
     match integer_range(target) {
-        Some((lo, hi)) => v.as_int().is_ok_and(|n| (lo..=hi).contains(&n)) && (target == "Int32" || target == "Int64"),
+        Some((lo, hi)) => {
+            v.as_int().is_ok_and(|n| (lo..=hi).contains(&n))
+                && (target == "Int32" || target == "Int64")
+        }
         None => assignable(&dotnet_type(v), target),
     }
 }
 
 /// .NET `double.ToString()` (shortest round-trip, invariant culture):
-/// `1.5`, `1E+20`, `1E-05`, `NaN`, `∞`.
+/// `1.5`, `1E+20`, `1E-05`, `NaN`, `Infinity`.
 pub fn format_double(x: f64) -> String {
     if x.is_nan() {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "∞".into() } else { "-∞".into() };
+        return if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if x.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let sci = format!("{x:e}");
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
@@ -258,7 +304,10 @@ pub fn primitive_string(v: &Dynamic) -> Option<String> {
     } else if let Ok(c) = v.as_char() {
         Some(c.to_string())
     } else if v.is_string() {
-        v.clone().into_immutable_string().ok().map(|s| s.to_string())
+        v.clone()
+            .into_immutable_string()
+            .ok()
+            .map(|s| s.to_string())
     } else if v.is_blob() {
         Some("System.Byte[]".into())
     } else if v.is_array() {
@@ -333,7 +382,88 @@ pub fn equals(ctx: &NativeCallContext, a: &Dynamic, b: &Dynamic) -> bool {
     if a.is_string() && b.is_string() {
         return a.clone().into_immutable_string().ok() == b.clone().into_immutable_string().ok();
     }
-    ctx.call_native_fn::<bool>("==", (a.clone(), b.clone())).unwrap_or(false)
+    ctx.call_native_fn::<bool>("==", (a.clone(), b.clone()))
+        .unwrap_or(false)
+}
+
+/// Exception types and their base types (beyond `Exception`, which catches all).
+const EXCEPTION_BASES: &[(&str, &str)] = &[
+    ("ArgumentNullException", "ArgumentException"),
+    ("ArgumentOutOfRangeException", "ArgumentException"),
+    ("FormatException", "SystemException"),
+    ("UriFormatException", "FormatException"),
+    ("JsonReaderException", "JsonException"),
+    ("JsonSerializationException", "JsonException"),
+    ("ArgumentException", "SystemException"),
+    ("InvalidCastException", "SystemException"),
+    ("InvalidOperationException", "SystemException"),
+    ("NullReferenceException", "SystemException"),
+    ("KeyNotFoundException", "SystemException"),
+    ("IndexOutOfRangeException", "SystemException"),
+    ("OverflowException", "ArithmeticException"),
+    ("DivideByZeroException", "ArithmeticException"),
+    ("ArithmeticException", "SystemException"),
+    ("RegexMatchTimeoutException", "TimeoutException"),
+    (
+        "CryptographicUnexpectedOperationException",
+        "CryptographicException",
+    ),
+    ("CryptographicException", "SystemException"),
+    ("NotSupportedException", "SystemException"),
+    ("MissingMethodException", "MissingMemberException"),
+    ("MissingMemberException", "SystemException"),
+];
+
+/// Whether a caught error is a `ty` (or derives from it). Errors that are not
+/// .NET exceptions (a rhai error) count as `Exception` only.
+fn catches(err: &Dynamic, ty: &str) -> bool {
+    if ty == "Exception" || ty == "System.Exception" {
+        return true;
+    }
+    let Some(ex) = err.clone().try_cast::<Exception>() else {
+        return false;
+    };
+    let mut t = ex.type_name.as_str();
+    loop {
+        if t == ty {
+            return true;
+        }
+        match EXCEPTION_BASES.iter().find(|(d, _)| *d == t) {
+            Some((_, base)) => t = base,
+            None => return false,
+        }
+    }
+}
+
+/// `foreach` over anything enumerable: arrays as they are, strings as their
+/// characters, blobs as numbers, custom types through their `__items`.
+fn iterate(ctx: NativeCallContext, v: Dynamic) -> RhaiResult<rhai::Array> {
+    if v.is_array() {
+        return Ok(v.cast::<rhai::Array>());
+    }
+    if v.is_unit() {
+        return throw(
+            "NullReferenceException",
+            "Object reference not set to an instance of an object.",
+        );
+    }
+    if let Ok(s) = v.clone().into_immutable_string() {
+        return Ok(s.chars().map(Dynamic::from_char).collect());
+    }
+    if v.is_blob() {
+        return Ok(v
+            .cast::<rhai::Blob>()
+            .into_iter()
+            .map(|b| Dynamic::from_int(INT::from(b)))
+            .collect());
+    }
+    match ctx.call_native_fn::<rhai::Array>("__items", (v.clone(),)) {
+        Ok(items) => Ok(items),
+        Err(_) => throw(
+            "InvalidCastException",
+            format!("'{}' is not enumerable.", dotnet_type(&v)),
+        ),
+    }
 }
 
 /// An instance of a C# anonymous type: fields in declaration order.
@@ -343,32 +473,107 @@ pub struct Anonymous(pub Vec<(String, Dynamic)>);
 pub(crate) fn register(e: &mut Engine) {
     e.register_type_with_name::<Anonymous>("AnonymousType")
         .register_fn("__anon", |names: rhai::Array, values: rhai::Array| {
-            Anonymous(names.into_iter().map(|n| n.to_string()).zip(values).collect())
+            Anonymous(
+                names
+                    .into_iter()
+                    .map(|n| n.to_string())
+                    .zip(values)
+                    .collect(),
+            )
         })
-        .register_indexer_get(|a: &mut Anonymous, name: ImmutableString| -> RhaiResult<Dynamic> {
-            match a.0.iter().find(|(n, _)| n.as_str() == name.as_str()) {
-                Some((_, v)) => Ok(v.clone()),
-                None => throw("MissingMemberException", format!("'{name}' is not a member of the anonymous type.")),
-            }
-        });
+        .register_indexer_get(
+            |a: &mut Anonymous, name: ImmutableString| -> RhaiResult<Dynamic> {
+                match a.0.iter().find(|(n, _)| n.as_str() == name.as_str()) {
+                    Some((_, v)) => Ok(v.clone()),
+                    None => throw(
+                        "MissingMemberException",
+                        format!("'{name}' is not a member of the anonymous type."),
+                    ),
+                }
+            },
+        );
     e.register_type_with_name::<Exception>("Exception")
-        .register_get("Message", |x: &mut Exception| ImmutableString::from(x.message.as_str()))
-        .register_fn("ToString", |x: &mut Exception| format!("System.{}: {}", x.type_name, x.message))
-        .register_fn("__exception_type", |x: &mut Exception| ImmutableString::from(x.type_name.as_str()))
-        .register_fn("__exception_type", |_: Dynamic| ImmutableString::from("Exception"))
-        .register_fn("Exception__new", |m: ImmutableString| Exception { type_name: "Exception".into(), message: m.to_string() })
-        .register_fn("Exception__new", || Exception { type_name: "Exception".into(), message: "Exception of type 'System.Exception' was thrown.".into() })
-        .register_fn("__throw", |ex: Exception| -> RhaiResult<Dynamic> { throw(&ex.type_name, ex.message) })
-        .register_fn("__throw", |ty: ImmutableString, m: ImmutableString| -> RhaiResult<Dynamic> { throw(&ty, m.as_str()) })
+        .register_get("Message", |x: &mut Exception| {
+            ImmutableString::from(x.message.as_str())
+        })
+        .register_fn("ToString", |x: &mut Exception| {
+            format!("System.{}: {}", x.type_name, x.message)
+        })
+        .register_fn("__exception_type", |x: &mut Exception| {
+            ImmutableString::from(x.type_name.as_str())
+        })
+        .register_fn("__exception_type", |_: Dynamic| {
+            ImmutableString::from("Exception")
+        })
+        .register_fn("Exception__new", |m: ImmutableString| Exception {
+            type_name: "Exception".into(),
+            message: m.to_string(),
+        })
+        .register_fn("Exception__new", || Exception {
+            type_name: "Exception".into(),
+            message: "Exception of type 'System.Exception' was thrown.".into(),
+        })
+        .register_fn("__throw", |ex: Exception| -> RhaiResult<Dynamic> {
+            throw(&ex.type_name, ex.message)
+        })
+        .register_fn(
+            "__throw",
+            |ty: ImmutableString, m: ImmutableString| -> RhaiResult<Dynamic> {
+                throw(&ty, m.as_str())
+            },
+        )
         .register_fn("__cast", |v: Dynamic, t: ImmutableString| unbox(v, &t))
         .register_fn("__conv", |v: Dynamic, t: ImmutableString| convert(v, &t))
         .register_fn("__is", |v: Dynamic, t: ImmutableString| is_type(&v, &t))
-        .register_fn("__as", |v: Dynamic, t: ImmutableString| if is_type(&v, &t) { v } else { Dynamic::UNIT })
-        .register_fn("__str", |ctx: NativeCallContext, v: Dynamic| to_dotnet_string(&ctx, &v))
+        .register_fn(
+            "__as",
+            |v: Dynamic, t: ImmutableString| if is_type(&v, &t) { v } else { Dynamic::UNIT },
+        )
+        .register_fn("__str", |ctx: NativeCallContext, v: Dynamic| {
+            to_dotnet_string(&ctx, &v)
+        })
         .register_fn("__add", add)
-        .register_fn("__eq", |ctx: NativeCallContext, a: Dynamic, b: Dynamic| equals(&ctx, &a, &b))
-        .register_fn("__ne", |ctx: NativeCallContext, a: Dynamic, b: Dynamic| !equals(&ctx, &a, &b))
+        .register_fn("__eq", |ctx: NativeCallContext, a: Dynamic, b: Dynamic| {
+            equals(&ctx, &a, &b)
+        })
+        .register_fn("__ne", |ctx: NativeCallContext, a: Dynamic, b: Dynamic| {
+            !equals(&ctx, &a, &b)
+        })
         .register_fn("__type", |v: Dynamic| dotnet_type(&v));
+    // What the translator emits for arrays, `foreach` and `catch (T e)`.
+    e.register_iterator::<rhai::Array>()
+        .register_fn("__iter", iterate)
+        .register_fn("__bytes", |items: rhai::Array| -> RhaiResult<rhai::Blob> {
+            items
+                .into_iter()
+                .map(|v| {
+                    v.as_int()
+                        .map(|n| n as u8)
+                        .or_else(|_| throw("InvalidCastException", "a byte array holds numbers"))
+                })
+                .collect()
+        })
+        .register_fn("__new_bytes", |n: INT| -> RhaiResult<rhai::Blob> {
+            match usize::try_from(n) {
+                Ok(n) => Ok(vec![0; n]),
+                Err(_) => throw(
+                    "OverflowException",
+                    "Arithmetic operation resulted in an overflow.",
+                ),
+            }
+        })
+        .register_fn("__new_array", |n: INT| -> RhaiResult<rhai::Array> {
+            match usize::try_from(n) {
+                Ok(n) => Ok(vec![Dynamic::UNIT; n]),
+                Err(_) => throw(
+                    "OverflowException",
+                    "Arithmetic operation resulted in an overflow.",
+                ),
+            }
+        })
+        .register_fn("__catches", |err: Dynamic, ty: ImmutableString| {
+            catches(&err, &ty)
+        });
     // `ToString()` and `Equals` on the primitives.
     e.register_fn("ToString", |v: bool| if v { "True" } else { "False" })
         .register_fn("ToString", |v: INT| v.to_string())
@@ -376,7 +581,10 @@ pub(crate) fn register(e: &mut Engine) {
         .register_fn("ToString", |v: char| v.to_string())
         .register_fn("ToString", |v: ImmutableString| v)
         .register_fn("GetHashCode", |v: ImmutableString| v.len() as INT)
-        .register_fn("Equals", |ctx: NativeCallContext, a: Dynamic, b: Dynamic| equals(&ctx, &a, &b));
+        .register_fn(
+            "Equals",
+            |ctx: NativeCallContext, a: Dynamic, b: Dynamic| equals(&ctx, &a, &b),
+        );
 }
 
 #[cfg(test)]

@@ -52,10 +52,12 @@
 //! friends call [`core::now`], which the evaluator sets per evaluation (so
 //! the conformance runner's virtual clock holds).
 
-pub mod core;
 mod collections;
+pub mod context;
 mod convert;
+pub mod core;
 mod crypto;
+pub mod eval;
 mod json;
 mod math;
 mod regex;
@@ -107,8 +109,15 @@ pub fn engine(limits: &Limits) -> Engine {
     e.set_max_array_size(limits.max_array_size);
     e.set_max_map_size(limits.max_map_size);
     e.disable_symbol("eval");
-    e.on_progress(|ops| if ops % 1024 == 0 { core::over_budget() } else { None });
+    e.on_progress(|ops| {
+        if ops % 1024 == 0 {
+            core::over_budget()
+        } else {
+            None
+        }
+    });
     core::register(&mut e);
+    context::register(&mut e);
     strings::register(&mut e);
     text::register(&mut e);
     convert::register(&mut e);

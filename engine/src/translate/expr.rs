@@ -45,13 +45,23 @@ impl Translator {
                     return Err(unsupported("a generic member without a call", e.span));
                 }
                 if let Some(ty) = self.static_type(target) {
-                    self.member(MemberKind::Static, format!("{ty}__{}", name.name), format!("{ty}.{}", name.name), e.span);
+                    self.member(
+                        MemberKind::Static,
+                        format!("{ty}__{}", name.name),
+                        format!("{ty}.{}", name.name),
+                        e.span,
+                    );
                     self.e.w(&format!("{ty}__{}()", name.name));
                     return Ok(());
                 }
                 self.expr(target)?;
                 self.e.mark(name.span);
-                self.member(MemberKind::Property, format!("get${}", name.name), format!(".{}", name.name), name.span);
+                self.member(
+                    MemberKind::Property,
+                    format!("get${}", name.name),
+                    format!(".{}", name.name),
+                    name.span,
+                );
                 self.e.w(if *conditional { "?." } else { "." });
                 self.e.w(&name.name);
                 Ok(())
@@ -66,6 +76,13 @@ impl Translator {
                     return Err(unsupported("an indexer with several arguments", e.span));
                 };
                 self.expr(target)?;
+                if self.ty(target) == Ty::Str {
+                    // rhai indexes strings itself (negative indexes count from the end); .NET throws.
+                    self.e.w(if *conditional { "?.Chars(" } else { ".Chars(" });
+                    self.expr(&arg.value)?;
+                    self.e.w(")");
+                    return Ok(());
+                }
                 self.e.w(if *conditional { "?[" } else { "[" });
                 self.expr(&arg.value)?;
                 self.e.w("]");
@@ -305,7 +322,12 @@ impl Translator {
                 } else {
                     self.expr(target)?;
                     self.e.mark(name.span);
-                    self.member(MemberKind::Method, format!("{}{suffix}", name.name), format!(".{}()", name.name), name.span);
+                    self.member(
+                        MemberKind::Method,
+                        format!("{}{suffix}", name.name),
+                        format!(".{}()", name.name),
+                        name.span,
+                    );
                     self.e.w(if *conditional { "?." } else { "." });
                     self.e.w(&format!("{}{suffix}(", name.name));
                 }
@@ -316,8 +338,12 @@ impl Translator {
             ExprKind::Name { name, args: targs }
                 if targs.is_empty() && self.local_ty(&name.name).is_some() =>
             {
-                // A local function or a delegate held in a local.
-                self.e.w(&format!("{}.call(", local(&name.name)));
+                // A local function or a delegate held in a local: `call(f, ...)`
+                // reads the closure without locking the (shared) variable, so it may recurse.
+                self.e.w(&format!("call({}", local(&name.name)));
+                if !args.is_empty() {
+                    self.e.w(", ");
+                }
                 self.arguments(&name.name, &[], args)?;
                 self.e.w(")");
                 Ok(())
@@ -379,7 +405,7 @@ impl Translator {
     /// `M(a, out x)` → `{ let __t = M__out(a); x = __t[1]; __t[0] }`.
     fn call_with_out(&mut self, e: &Expr, callee: &Expr, args: &[Arg]) -> R {
         let tmp = self.e.tmp();
-        self.e.w(&format!("{{ let {tmp} = "));
+        self.e.w(&format!("({{ let {tmp} = "));
         self.call_plain(callee, args, "__out")?;
         self.e.w("; ");
         for (i, a) in args
@@ -401,7 +427,7 @@ impl Translator {
             }
         }
         self.e.mark(e.span);
-        self.e.w(&format!("{tmp}[0] }}"));
+        self.e.w(&format!("{tmp}[0] }})"));
         Ok(())
     }
 
@@ -474,19 +500,19 @@ impl Translator {
             Pattern::Declaration(ty, name) => {
                 let tmp = self.e.tmp();
                 self.declare(&name.name, ty_of_type(ty));
-                self.e.w(&format!("{{ let {tmp} = "));
+                self.e.w(&format!("({{ let {tmp} = "));
                 self.expr(operand)?;
                 self.e.w(&format!(
-                    "; if __is({tmp}, {}) {{ {} = {tmp}; true }} else {{ false }} }}",
+                    "; if __is({tmp}, {}) {{ {} = {tmp}; true }} else {{ false }} }})",
                     string_literal(&runtime_type_name(ty)),
                     local(&name.name)
                 ));
             }
             Pattern::Var(name) => {
                 self.declare(&name.name, Ty::Unknown);
-                self.e.w(&format!("{{ {} = ", local(&name.name)));
+                self.e.w(&format!("({{ {} = ", local(&name.name)));
                 self.expr(operand)?;
-                self.e.w("; true }");
+                self.e.w("; true })");
             }
         }
         Ok(())
@@ -518,7 +544,12 @@ impl Translator {
     fn new_object(&mut self, ty: &Type, args: Option<&[Arg]>, init: Option<&Initializer>) -> R {
         let name = runtime_type_name(ty);
         let targs = type_args(ty);
-        self.member(MemberKind::Static, format!("{name}__new"), format!("new {name}(...)"), ty.span);
+        self.member(
+            MemberKind::Static,
+            format!("{name}__new"),
+            format!("new {name}(...)"),
+            ty.span,
+        );
         let ctor = |t: &mut Self| -> R {
             t.e.w(&format!("{name}__new("));
             t.arguments("", &targs, args.unwrap_or(&[]))?;
@@ -529,7 +560,7 @@ impl Translator {
             return ctor(self);
         };
         let tmp = self.e.tmp();
-        self.e.w(&format!("{{ let {tmp} = "));
+        self.e.w(&format!("({{ let {tmp} = "));
         ctor(self)?;
         self.e.w("; ");
         match init {
@@ -571,7 +602,7 @@ impl Translator {
                 }
             }
         }
-        self.e.w(&format!("{tmp} }}"));
+        self.e.w(&format!("{tmp} }})"));
         Ok(())
     }
 

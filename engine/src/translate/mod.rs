@@ -97,7 +97,11 @@ impl Translator {
     fn new() -> Self {
         let mut root = HashMap::new();
         root.insert(CONTEXT.to_owned(), Ty::Unknown);
-        Self { e: Emitter::new(), scopes: vec![root], members: Vec::new() }
+        Self {
+            e: Emitter::new(),
+            scopes: vec![root],
+            members: Vec::new(),
+        }
     }
 
     fn local_ty(&self, name: &str) -> Option<Ty> {
@@ -119,11 +123,21 @@ impl Translator {
     }
 
     fn finish(self, span: Span) -> Translation {
-        Translation { code: self.e.out, map: self.e.map, span, members: self.members }
+        Translation {
+            code: self.e.out,
+            map: self.e.map,
+            span,
+            members: self.members,
+        }
     }
 
     fn member(&mut self, kind: MemberKind, rhai_name: String, display: String, span: Span) {
-        self.members.push(MemberRef { kind, rhai_name, display, span });
+        self.members.push(MemberRef {
+            kind,
+            rhai_name,
+            display,
+            span,
+        });
     }
 }
 

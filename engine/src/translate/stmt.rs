@@ -11,6 +11,16 @@ type R = Result<(), ExprError>;
 
 impl Translator {
     pub(super) fn statements(&mut self, stmts: &[Stmt]) -> R {
+        // Local functions may be called before their declaration and call each
+        // other (C#): declare them all first; each becomes a closure where it
+        // stands, and closures share what they capture, so later assignments
+        // (and the block's variables) are seen when they run.
+        for s in stmts {
+            if let StmtKind::LocalFunction(f) = &s.kind {
+                self.declare(&f.name.name, Ty::Unknown);
+                self.e.w(&format!("let {} = (); ", local(&f.name.name)));
+            }
+        }
         for s in stmts {
             self.stmt(s)?;
         }
@@ -111,8 +121,7 @@ impl Translator {
             }
             StmtKind::Local(decl) => self.local_decl(decl),
             StmtKind::LocalFunction(f) => {
-                self.declare(&f.name.name, Ty::Unknown);
-                self.e.w(&format!("let {} = ", local(&f.name.name)));
+                self.e.w(&format!("{} = ", local(&f.name.name)));
                 self.lambda_fn(&f.params, &f.body)?;
                 self.e.w(";\n");
                 Ok(())

@@ -1,9 +1,9 @@
 //! One element against its schema: attributes, attribute rules, content.
 
 use super::{Ctx, list};
+use crate::compile::Stage;
 use crate::diag::{Code, did_you_mean};
 use crate::doc::value::{NamedValues, Value, embedded_expression, resolve};
-use crate::compile::Stage;
 use crate::schema::{self, AttrSchema, ChildSchema, Content, Rule, Section, ValueKind};
 use crate::xml::{Attribute, Element, Node, Text};
 
@@ -173,7 +173,10 @@ impl Ctx<'_> {
     fn expression(&mut self, v: &Value) {
         let errors = match self.compiler {
             Some(c) => c.compile(v).err().unwrap_or_default(),
-            None => crate::compile::Compiler::translate(v).err().into_iter().collect(),
+            None => crate::compile::Compiler::translate(v)
+                .err()
+                .into_iter()
+                .collect(),
         };
         for (stage, err) in errors {
             let code = match stage {

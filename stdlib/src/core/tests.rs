@@ -5,10 +5,12 @@ fn eval(src: &str) -> RhaiResult<Dynamic> {
 }
 
 fn eval_str(src: &str) -> String {
-    eval(src).map(|v| v.to_string()).unwrap_or_else(|e| match exception_of(&e) {
-        Some(x) => format!("!{}: {}", x.type_name, x.message),
-        None => format!("!{e}"),
-    })
+    eval(src)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|e| match exception_of(&e) {
+            Some(x) => format!("!{}: {}", x.type_name, x.message),
+            None => format!("!{e}"),
+        })
 }
 
 #[test]
@@ -28,13 +30,25 @@ fn doubles_format_like_dotnet() {
 #[test]
 fn strict_unboxing() {
     assert_eq!(eval_str(r#"__cast(5, "int")"#), "5");
-    assert_eq!(eval_str(r#"__cast("5", "int")"#), "!InvalidCastException: Unable to cast object of type 'System.String' to type 'System.Int32'.");
-    assert_eq!(eval_str(r#"__cast(5.0, "int")"#), "!InvalidCastException: Unable to cast object of type 'System.Double' to type 'System.Int32'.");
-    assert_eq!(eval_str(r#"__cast(5, "double")"#), "!InvalidCastException: Unable to cast object of type 'System.Int32' to type 'System.Double'.");
+    assert_eq!(
+        eval_str(r#"__cast("5", "int")"#),
+        "!InvalidCastException: Unable to cast object of type 'System.String' to type 'System.Int32'."
+    );
+    assert_eq!(
+        eval_str(r#"__cast(5.0, "int")"#),
+        "!InvalidCastException: Unable to cast object of type 'System.Double' to type 'System.Int32'."
+    );
+    assert_eq!(
+        eval_str(r#"__cast(5, "double")"#),
+        "!InvalidCastException: Unable to cast object of type 'System.Int32' to type 'System.Double'."
+    );
     assert!(eval_str(r#"__cast((), "int")"#).starts_with("!NullReferenceException"));
     assert_eq!(eval_str(r#"__cast((), "int?")"#), "");
     assert_eq!(eval_str(r#"__cast((), "string")"#), "");
-    assert_eq!(eval_str(r#"__cast(3000000000, "int")"#), "!InvalidCastException: Unable to cast object of type 'System.Int32' to type 'System.Int32'.");
+    assert_eq!(
+        eval_str(r#"__cast(3000000000, "int")"#),
+        "!InvalidCastException: Unable to cast object of type 'System.Int32' to type 'System.Int32'."
+    );
 }
 
 #[test]
@@ -71,25 +85,39 @@ fn equality_and_type_tests() {
 
 #[test]
 fn exceptions_carry_type_and_message() {
-    assert_eq!(eval_str(r#"__throw("FormatException", "bad")"#), "!FormatException: bad");
+    assert_eq!(
+        eval_str(r#"__throw("FormatException", "bad")"#),
+        "!FormatException: bad"
+    );
     let e = eval(r#"__throw(Exception__new("boom"))"#).unwrap_err();
     assert_eq!(exception_of(&e).unwrap().message, "boom");
 }
 
 #[test]
 fn sandbox_bounds() {
-    let limits = crate::Limits { max_operations: 10_000, ..crate::Limits::default() };
+    let limits = crate::Limits {
+        max_operations: 10_000,
+        ..crate::Limits::default()
+    };
     let e = crate::engine(&limits);
     assert!(e.eval::<Dynamic>("let x = 0; loop { x += 1; }").is_err());
     // Nothing outside the registered surface.
     assert!(e.eval::<Dynamic>(r#"eval("1")"#).is_err());
     assert!(e.eval::<Dynamic>("undefined_variable").is_err());
-    let budget = crate::Limits { max_operations: 0, wall_time: std::time::Duration::from_millis(20), ..crate::Limits::default() };
+    let budget = crate::Limits {
+        max_operations: 0,
+        wall_time: std::time::Duration::from_millis(20),
+        ..crate::Limits::default()
+    };
     let e = crate::engine(&budget);
     let _scope = EvalScope::enter(Instant::now() + budget.wall_time, 0);
-    let err = e.eval::<Dynamic>("let x = 0; loop { x += 1; }").unwrap_err();
+    let err = e
+        .eval::<Dynamic>("let x = 0; loop { x += 1; }")
+        .unwrap_err();
     match *err {
-        EvalAltResult::ErrorTerminated(token, _) => assert!(token.to_string().contains("time budget")),
+        EvalAltResult::ErrorTerminated(token, _) => {
+            assert!(token.to_string().contains("time budget"))
+        }
         other => panic!("not stopped by the budget: {other}"),
     }
 }

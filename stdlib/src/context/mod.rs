@@ -1,0 +1,338 @@
+//! The `context` object of policy expressions (apim-core.md §7, §8, §10).
+//!
+//! - `mod.rs`: [`Context`], its records (Api, Operation, Product, ...),
+//!   `Variables` and `LastError`
+//! - `message.rs`: `IRequest`/`IResponse`, `IUrl`, headers, query, body
+//! - `auth.rs`: the string extensions `AsJwt`, `TryParseJwt`, `AsBasic`, `TryParseBasic`
+//!
+//! The gateway builds one [`Context`] per request and changes it as policies
+//! run; an expression gets a handle (`Dynamic::from(ctx.clone())`) under the
+//! name `context` and reads what is there at that moment. Everything is
+//! read-only from expressions, as in APIM.
+
+mod auth;
+pub mod message;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, RwLock};
+
+use indexmap::IndexMap;
+use rhai::{Array, Dynamic, Engine, INT, ImmutableString, NativeCallContext};
+
+use crate::core::{RhaiResult, throw, unbox};
+pub use message::{Body, Message, MessageRef, Multimap, Url};
+
+/// A read-only record such as `context.Api` or `context.User`: named fields
+/// of a .NET-named type.
+#[derive(Clone, Debug, Default)]
+pub struct Record {
+    pub type_name: &'static str,
+    pub fields: IndexMap<&'static str, Dynamic>,
+}
+
+impl Record {
+    pub fn new(type_name: &'static str) -> Self {
+        Self {
+            type_name,
+            fields: IndexMap::new(),
+        }
+    }
+
+    pub fn with(mut self, name: &'static str, value: impl Into<Dynamic>) -> Self {
+        self.fields.insert(name, value.into());
+        self
+    }
+}
+
+/// `context.LastError`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LastError {
+    pub source: String,
+    pub reason: String,
+    pub message: String,
+    pub scope: String,
+    pub section: String,
+    pub path: String,
+    pub policy_id: String,
+}
+
+/// Per-request state shared between the gateway and expressions.
+#[derive(Debug, Default)]
+pub struct ContextData {
+    pub request: MessageRef,
+    pub response: MessageRef,
+    pub variables: RwLock<IndexMap<String, Dynamic>>,
+    pub api: Option<Record>,
+    pub operation: Option<Record>,
+    pub product: Option<Record>,
+    pub subscription: Option<Record>,
+    pub user: Option<Record>,
+    pub deployment: Option<Record>,
+    pub workspace: Option<Record>,
+    pub last_error: RwLock<Option<LastError>>,
+    /// A GUID in its "D" form.
+    pub request_id: String,
+    /// When the request arrived, in milliseconds since the Unix epoch (gateway clock).
+    pub timestamp_ms: i64,
+    pub tracing: bool,
+    /// Messages written by `context.Trace(...)`.
+    pub traces: RwLock<Vec<String>>,
+}
+
+/// The handle expressions see as `context`.
+#[derive(Clone, Debug, Default)]
+pub struct Context(pub Arc<ContextData>);
+
+impl Context {
+    pub fn new(data: ContextData) -> Self {
+        Self(Arc::new(data))
+    }
+
+    pub fn variables<T>(&self, f: impl FnOnce(&mut IndexMap<String, Dynamic>) -> T) -> T {
+        match self.0.variables.write() {
+            Ok(mut g) => f(&mut g),
+            Err(p) => f(&mut p.into_inner()),
+        }
+    }
+
+    pub fn set_last_error(&self, e: Option<LastError>) {
+        match self.0.last_error.write() {
+            Ok(mut g) => *g = e,
+            Err(p) => *p.into_inner() = e,
+        }
+    }
+}
+
+/// `context.Variables`.
+#[derive(Clone, Debug)]
+pub struct Variables(Context);
+
+fn opt(r: &Option<Record>) -> Dynamic {
+    r.clone().map_or(Dynamic::UNIT, Dynamic::from)
+}
+
+/// Every field name a record may have: one getter each, which throws when
+/// the record has no such field.
+const RECORD_FIELDS: &[&str] = &[
+    "Id",
+    "Name",
+    "Path",
+    "Protocols",
+    "ServiceUrl",
+    "SubscriptionKeyParameterNames",
+    "Header",
+    "Query",
+    "IsCurrentRevision",
+    "Revision",
+    "Version",
+    "Method",
+    "UrlTemplate",
+    "ApprovalRequired",
+    "Groups",
+    "State",
+    "SubscriptionLimit",
+    "SubscriptionsLimit",
+    "SubscriptionRequired",
+    "CreatedDate",
+    "EndDate",
+    "Key",
+    "PrimaryKey",
+    "SecondaryKey",
+    "StartDate",
+    "Email",
+    "FirstName",
+    "LastName",
+    "Identities",
+    "Note",
+    "RegistrationDate",
+    "Region",
+    "ServiceName",
+    "ServiceId",
+    "GatewayId",
+    "Gateway",
+    "InstanceId",
+    "IsManaged",
+    "Provider",
+    "Value",
+    "Algorithm",
+    "Audiences",
+    "Claims",
+    "ExpirationTime",
+    "Issuer",
+    "IssuedAt",
+    "NotBefore",
+    "Subject",
+    "Type",
+    "UserId",
+    "Password",
+    "AccessToken",
+];
+
+fn register_records(e: &mut Engine) {
+    e.register_type_with_name::<Record>("Record");
+    for &name in RECORD_FIELDS {
+        e.register_get(name, move |r: &mut Record| -> RhaiResult<Dynamic> {
+            match r.fields.get(name) {
+                Some(v) => Ok(v.clone()),
+                None => throw(
+                    "MissingMemberException",
+                    format!(
+                        "'{}' does not contain a definition for '{name}'.",
+                        r.type_name
+                    ),
+                ),
+            }
+        });
+    }
+}
+
+fn register_variables(e: &mut Engine) {
+    e.register_type_with_name::<Variables>("IReadOnlyDictionary")
+        .register_indexer_get(
+            |v: &mut Variables, name: ImmutableString| -> RhaiResult<Dynamic> {
+                match v.0.variables(|m| m.get(name.as_str()).cloned()) {
+                    Some(x) => Ok(x),
+                    None => throw(
+                        "KeyNotFoundException",
+                        format!("The given key '{name}' was not present in the dictionary."),
+                    ),
+                }
+            },
+        )
+        .register_fn("ContainsKey", |v: &mut Variables, name: ImmutableString| {
+            v.0.variables(|m| m.contains_key(name.as_str()))
+        })
+        .register_fn(
+            "TryGetValue__out",
+            |v: &mut Variables, name: ImmutableString| -> Array {
+                match v.0.variables(|m| m.get(name.as_str()).cloned()) {
+                    Some(x) => vec![true.into(), x],
+                    None => vec![false.into(), Dynamic::UNIT],
+                }
+            },
+        )
+        // `GetValueOrDefault(name[, default])`: the stored object as it is.
+        .register_fn(
+            "GetValueOrDefault",
+            |v: &mut Variables, name: ImmutableString| {
+                v.0.variables(|m| m.get(name.as_str()).cloned())
+                    .unwrap_or(Dynamic::UNIT)
+            },
+        )
+        .register_fn(
+            "GetValueOrDefault",
+            |v: &mut Variables, name: ImmutableString, default: Dynamic| {
+                v.0.variables(|m| m.get(name.as_str()).cloned())
+                    .unwrap_or(default)
+            },
+        )
+        // `GetValueOrDefault<T>(name[, default])`: the stored value must be a `T` (strict, as APIM documents).
+        .register_fn(
+            "GetValueOrDefault",
+            |v: &mut Variables, ty: ImmutableString, name: ImmutableString, default: Dynamic| {
+                typed(v, &ty, &name, default)
+            },
+        )
+        .register_get("Count", |v: &mut Variables| {
+            v.0.variables(|m| m.len() as INT)
+        })
+        .register_get("Keys", |v: &mut Variables| -> Array {
+            v.0.variables(|m| m.keys().map(|k| Dynamic::from(k.clone())).collect())
+        })
+        .register_fn("__items", |v: &mut Variables| -> Array {
+            v.0.variables(|m| {
+                m.iter()
+                    .map(|(k, x)| {
+                        let mut r = Record::new("KeyValuePair");
+                        r.fields.insert("Key", k.clone().into());
+                        r.fields.insert("Value", x.clone());
+                        Dynamic::from(r)
+                    })
+                    .collect()
+            })
+        });
+}
+
+fn typed(v: &Variables, ty: &str, name: &str, default: Dynamic) -> RhaiResult<Dynamic> {
+    match v.0.variables(|m| m.get(name).cloned()) {
+        None => Ok(default),
+        Some(x) => unbox(x, ty),
+    }
+}
+
+/// The two-argument generic form without a default: `GetValueOrDefault<T>(name)`
+/// is translated with the type first; its default is `default(T)`.
+fn default_of(ty: &str) -> Dynamic {
+    match ty {
+        "Int32" | "Int64" | "Int16" | "Byte" => Dynamic::from_int(0),
+        "Double" | "Single" | "Decimal" => Dynamic::from_float(0.0),
+        "Boolean" => Dynamic::FALSE,
+        _ => Dynamic::UNIT,
+    }
+}
+
+pub(crate) fn register(e: &mut Engine) {
+    message::register(e);
+    auth::register(e);
+    register_records(e);
+    register_variables(e);
+    e.register_fn(
+        "GetValueOrDefault",
+        |v: &mut Variables, ty: ImmutableString, name: ImmutableString| {
+            let d = default_of(&ty);
+            typed(v, &ty, &name, d)
+        },
+    );
+    e.register_type_with_name::<LastError>("ProxyError")
+        .register_get("Source", |x: &mut LastError| x.source.clone())
+        .register_get("Reason", |x: &mut LastError| x.reason.clone())
+        .register_get("Message", |x: &mut LastError| x.message.clone())
+        .register_get("Scope", |x: &mut LastError| x.scope.clone())
+        .register_get("Section", |x: &mut LastError| x.section.clone())
+        .register_get("Path", |x: &mut LastError| x.path.clone())
+        .register_get("PolicyId", |x: &mut LastError| x.policy_id.clone());
+    e.register_type_with_name::<Context>("IContext")
+        .register_get("Request", |c: &mut Context| c.0.request.clone())
+        .register_get("Response", |c: &mut Context| c.0.response.clone())
+        .register_get("Variables", |c: &mut Context| Variables(c.clone()))
+        .register_get("Api", |c: &mut Context| opt(&c.0.api))
+        .register_get("Operation", |c: &mut Context| opt(&c.0.operation))
+        .register_get("Product", |c: &mut Context| opt(&c.0.product))
+        .register_get("Subscription", |c: &mut Context| opt(&c.0.subscription))
+        .register_get("User", |c: &mut Context| opt(&c.0.user))
+        .register_get("Deployment", |c: &mut Context| opt(&c.0.deployment))
+        .register_get("Workspace", |c: &mut Context| opt(&c.0.workspace))
+        .register_get("Tracing", |c: &mut Context| c.0.tracing)
+        .register_get("LastError", |c: &mut Context| -> Dynamic {
+            let e = match c.0.last_error.read() {
+                Ok(g) => g.clone(),
+                Err(p) => p.into_inner().clone(),
+            };
+            e.map_or(Dynamic::UNIT, Dynamic::from)
+        })
+        .register_get("RequestId", |ctx: NativeCallContext, c: &mut Context| {
+            ctx.call_native_fn::<Dynamic>("Guid__Parse", (c.0.request_id.clone(),))
+        })
+        .register_get(
+            "Timestamp",
+            |ctx: NativeCallContext, c: &mut Context| -> RhaiResult<Dynamic> {
+                let dto = ctx.call_native_fn::<Dynamic>(
+                    "DateTimeOffset__FromUnixTimeMilliseconds",
+                    (c.0.timestamp_ms,),
+                )?;
+                ctx.call_native_fn::<Dynamic>("get$UtcDateTime", (dto,))
+            },
+        )
+        .register_get("Elapsed", |ctx: NativeCallContext, c: &mut Context| {
+            let ms = (crate::core::now() - c.0.timestamp_ms).max(0);
+            ctx.call_native_fn::<Dynamic>("TimeSpan__FromMilliseconds", (ms as f64,))
+        })
+        .register_fn("Trace", |c: &mut Context, msg: ImmutableString| {
+            match c.0.traces.write() {
+                Ok(mut t) => t.push(msg.to_string()),
+                Err(p) => p.into_inner().push(msg.to_string()),
+            }
+        });
+}

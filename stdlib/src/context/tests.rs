@@ -1,0 +1,195 @@
+//! The context model through a real engine, as expressions would use it
+//! (in the rhai the translator generates).
+
+use super::*;
+use crate::core::exception_of;
+
+fn ctx() -> Context {
+    let mut headers = Multimap::default();
+    headers.append("User-Agent", "curl/8");
+    headers.append("Accept", "a");
+    headers.append("accept", "b");
+    let request = Message {
+        method: "POST".into(),
+        url: Url::parse("https://api.test/echo/x?a=1&a=2&b=%20").unwrap(),
+        original_url: Url::parse("https://api.test:8443/echo/x").unwrap(),
+        headers,
+        body: Some(Body {
+            bytes: b"hello".to_vec(),
+            consumed: false,
+        }),
+        ip: "10.0.0.1".into(),
+        matched: vec![("id".into(), "42".into())],
+        ..Message::default()
+    };
+    let data = ContextData {
+        request: MessageRef::new(request),
+        api: Some(Record::new("IApi").with("Name", "echo").with("Id", "echo")),
+        request_id: "5b2e1c7e-0000-4000-8000-000000000001".into(),
+        ..ContextData::default()
+    };
+    let c = Context::new(data);
+    c.variables(|v| {
+        v.insert("n".into(), Dynamic::from_int(5));
+        v.insert("s".into(), Dynamic::from("text"));
+    });
+    c
+}
+
+fn eval(src: &str) -> String {
+    let engine = crate::engine(&crate::Limits::default());
+    let mut scope = rhai::Scope::new();
+    scope.push("context", ctx());
+    match engine.eval_with_scope::<Dynamic>(&mut scope, src) {
+        Ok(v) if v.is_unit() => "null".into(),
+        Ok(v) => v.to_string(),
+        Err(e) => match exception_of(&e) {
+            Some(x) => format!("!{}: {}", x.type_name, x.message),
+            None => format!("!{e}"),
+        },
+    }
+}
+
+#[test]
+fn request_members() {
+    assert_eq!(eval("context.Request.Method"), "POST");
+    assert_eq!(eval("context.Request.IpAddress"), "10.0.0.1");
+    assert_eq!(eval("context.Request.Url.Path"), "/echo/x");
+    assert_eq!(eval("context.Request.Url.Port"), "443");
+    assert_eq!(eval("context.Request.Url.QueryString"), "?a=1&a=2&b=%20");
+    assert_eq!(
+        eval("context.Request.Url.ToString()"),
+        "https://api.test/echo/x?a=1&a=2&b=%20"
+    );
+    assert_eq!(
+        eval("context.Request.OriginalUrl.ToString()"),
+        "https://api.test:8443/echo/x"
+    );
+    assert_eq!(
+        eval(r#"context.Request.Url.Query.GetValueOrDefault("a", "")"#),
+        "1,2"
+    );
+    assert_eq!(
+        eval(r#"context.Request.Url.Query.GetValueOrDefault("b", "")"#),
+        " "
+    );
+    assert_eq!(eval(r#"context.Request.MatchedParameters["id"]"#), "42");
+    assert_eq!(
+        eval(r#"context.Request.MatchedParameters.GetValueOrDefault("nope", "d")"#),
+        "d"
+    );
+}
+
+#[test]
+fn headers_are_case_insensitive_and_joined() {
+    assert_eq!(
+        eval(r#"context.Request.Headers.GetValueOrDefault("user-agent", "")"#),
+        "curl/8"
+    );
+    assert_eq!(
+        eval(r#"context.Request.Headers.GetValueOrDefault("ACCEPT", "")"#),
+        "a,b"
+    );
+    assert_eq!(
+        eval(r#"context.Request.Headers.GetValueOrDefault("X-None")"#),
+        "null"
+    );
+    assert_eq!(
+        eval(r#"context.Request.Headers.GetValueOrDefault("X-None", "dflt")"#),
+        "dflt"
+    );
+    assert_eq!(
+        eval(r#"context.Request.Headers.TryGetValue__out("accept")"#),
+        r#"[true, ["a", "b"]]"#
+    );
+    assert_eq!(
+        eval(r#"context.Request.Headers["x"]"#),
+        "!KeyNotFoundException: The given key 'x' was not present in the dictionary."
+    );
+    assert_eq!(eval(r#"context.Request.Headers.Count"#), "2");
+}
+
+#[test]
+fn body_is_consumed_unless_preserved() {
+    assert_eq!(
+        eval(r#"context.Request.Body.As("String", true) + context.Request.Body.As("String")"#),
+        "hellohello"
+    );
+    assert!(
+        eval(r#"context.Request.Body.As("String"); context.Request.Body.As("String")"#)
+            .starts_with("!InvalidOperationException")
+    );
+    assert_eq!(eval("context.Response.Body"), "null");
+}
+
+#[test]
+fn variables_are_strict() {
+    assert_eq!(eval(r#"context.Variables["n"]"#), "5");
+    assert_eq!(
+        eval(r#"context.Variables["missing"]"#),
+        "!KeyNotFoundException: The given key 'missing' was not present in the dictionary."
+    );
+    assert_eq!(
+        eval(r#"context.Variables.GetValueOrDefault("Int32", "n", 0)"#),
+        "5"
+    );
+    assert_eq!(
+        eval(r#"context.Variables.GetValueOrDefault("Int32", "missing", 7)"#),
+        "7"
+    );
+    assert_eq!(
+        eval(r#"context.Variables.GetValueOrDefault("Boolean", "missing")"#),
+        "false"
+    );
+    assert_eq!(
+        eval(r#"context.Variables.GetValueOrDefault("Int32", "s", 0)"#),
+        "!InvalidCastException: Unable to cast object of type 'System.String' to type 'System.Int32'."
+    );
+    assert_eq!(eval(r#"context.Variables.ContainsKey("s")"#), "true");
+    assert_eq!(eval(r#"context.Variables.GetValueOrDefault("s")"#), "text");
+}
+
+#[test]
+fn records_and_missing_parts() {
+    assert_eq!(eval("context.Api.Name"), "echo");
+    assert_eq!(eval("context.User"), "null");
+    assert_eq!(eval("context.User?.Id"), "null");
+    assert!(eval("context.Api.Email").starts_with("!MissingMemberException"));
+    assert_eq!(eval("context.LastError"), "null");
+    assert_eq!(eval("context.Tracing"), "false");
+}
+
+#[test]
+fn basic_credentials() {
+    // "alice:pa:ss" in Base64.
+    assert_eq!(
+        eval(r#""Basic YWxpY2U6cGE6c3M=".AsBasic().UserId"#),
+        "alice:pa"
+    );
+    assert_eq!(eval(r#""Basic YWxpY2U6cGE6c3M=".AsBasic().Password"#), "ss");
+    assert_eq!(eval(r#""Bearer x".AsBasic()"#), "null");
+    assert_eq!(eval(r#""Basic !!".TryParseBasic__out()"#), "[false, ()]");
+}
+
+#[test]
+fn jwt_claims() {
+    // {"alg":"HS256","typ":"JWT"} . {"sub":"123","aud":["a","b"],"group":["finance","ops"]} . sig
+    let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjMiLCJhdWQiOlsiYSIsImIiXSwiZ3JvdXAiOlsiZmluYW5jZSIsIm9wcyJdfQ.c2ln";
+    assert_eq!(eval(&format!(r#""{token}".AsJwt().Subject"#)), "123");
+    assert_eq!(eval(&format!(r#""{token}".AsJwt().Algorithm"#)), "HS256");
+    assert_eq!(
+        eval(&format!(r#""{token}".AsJwt().Audiences"#)),
+        r#"["a", "b"]"#
+    );
+    assert_eq!(
+        eval(&format!(
+            r#""{token}".AsJwt().Claims.GetValueOrDefault("group", "")"#
+        )),
+        "finance,ops"
+    );
+    assert_eq!(
+        eval(&format!(r#""{token}".AsJwt().Claims["group"]"#)),
+        r#"["finance", "ops"]"#
+    );
+    assert_eq!(eval(r#""not.a.jwt".AsJwt()"#), "null");
+}

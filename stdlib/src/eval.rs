@@ -1,0 +1,111 @@
+//! Evaluating a compiled expression: the context in scope, the clock and the
+//! wall-time budget set, and every failure turned into what APIM reports as
+//! `ExpressionValueEvaluationFailure` (a .NET exception type and message).
+
+use std::time::Instant;
+
+use rhai::{AST, Dynamic, Engine, EvalAltResult, Position, Scope};
+
+use crate::Limits;
+use crate::context::Context;
+use crate::core::{EvalScope, exception_of};
+
+/// Why an evaluation failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The .NET exception type (`NullReferenceException`, ...), or `Sandbox`
+    /// when a bound stopped the evaluation.
+    pub exception: String,
+    pub message: String,
+    /// Where in the generated code; map it back with the expression's position map.
+    pub position: Position,
+}
+
+const NULL_REFERENCE: &str = "Object reference not set to an instance of an object.";
+
+/// Runs `ast` with `context` in scope, at gateway time `now_ms`.
+pub fn evaluate(
+    engine: &Engine,
+    ast: &AST,
+    context: &Context,
+    now_ms: i64,
+    limits: &Limits,
+) -> Result<Dynamic, Failure> {
+    let _scope_guard = EvalScope::enter(Instant::now() + limits.wall_time, now_ms);
+    let mut scope = Scope::new();
+    scope.push("context", context.clone());
+    engine
+        .eval_ast_with_scope::<Dynamic>(&mut scope, ast)
+        .map_err(|e| failure(&e))
+}
+
+/// The .NET view of a rhai error.
+pub fn failure(e: &EvalAltResult) -> Failure {
+    let position = e.position();
+    if let Some(ex) = exception_of(e) {
+        return Failure {
+            exception: ex.type_name,
+            message: ex.message,
+            position,
+        };
+    }
+    let (exception, message) = match e {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => return failure(inner),
+        EvalAltResult::ErrorFunctionNotFound(sig, _)
+            if sig.contains("()") || sig.contains("(())") =>
+        {
+            ("NullReferenceException", NULL_REFERENCE.to_owned())
+        }
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => (
+            "MissingMethodException",
+            format!(
+                "no member matches `{}`",
+                sig.replace("get$", "").replace("__", ".")
+            ),
+        ),
+        EvalAltResult::ErrorDotExpr(..) | EvalAltResult::ErrorPropertyNotFound(..) => {
+            ("NullReferenceException", NULL_REFERENCE.to_owned())
+        }
+        EvalAltResult::ErrorIndexingType(..) => {
+            ("NullReferenceException", NULL_REFERENCE.to_owned())
+        }
+        EvalAltResult::ErrorArrayBounds(len, i, _) => (
+            "IndexOutOfRangeException",
+            format!("Index was outside the bounds of the array (index {i}, length {len})."),
+        ),
+        EvalAltResult::ErrorStringBounds(len, i, _) => (
+            "IndexOutOfRangeException",
+            format!("Index was outside the bounds of the string (index {i}, length {len})."),
+        ),
+        EvalAltResult::ErrorArithmetic(m, _) if m.contains("Division by zero") => (
+            "DivideByZeroException",
+            "Attempted to divide by zero.".to_owned(),
+        ),
+        EvalAltResult::ErrorArithmetic(m, _) => ("OverflowException", m.clone()),
+        EvalAltResult::ErrorMismatchDataType(want, got, _)
+        | EvalAltResult::ErrorMismatchOutputType(want, got, _) => (
+            "InvalidCastException",
+            format!("Unable to cast object of type '{got}' to type '{want}'."),
+        ),
+        EvalAltResult::ErrorTerminated(token, _) => ("Sandbox", token.to_string()),
+        EvalAltResult::ErrorTooManyOperations(_) => (
+            "Sandbox",
+            "the expression ran too many operations".to_owned(),
+        ),
+        EvalAltResult::ErrorStackOverflow(_) => (
+            "Sandbox",
+            "the expression nested calls too deeply".to_owned(),
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) => (
+            "Sandbox",
+            format!("the expression built a value over the size limit ({what})"),
+        ),
+        EvalAltResult::ErrorRuntime(v, _) => ("Exception", v.to_string()),
+        other => ("Exception", other.to_string()),
+    };
+    Failure {
+        exception: exception.to_owned(),
+        message,
+        position,
+    }
+}
