@@ -234,6 +234,15 @@ impl Headers {
     fn entries(&self) -> Multimap {
         self.0.read(|m| m.headers.clone())
     }
+
+    /// The values of one header, without copying the others.
+    fn values(&self, name: &str) -> Option<Vec<String>> {
+        self.0.read(|m| m.headers.get(name).cloned())
+    }
+
+    fn joined(&self, name: &str) -> Option<String> {
+        self.0.read(|m| m.headers.get(name).map(|v| joined(v)))
+    }
 }
 
 pub(super) fn register(e: &mut Engine) {
@@ -285,38 +294,36 @@ pub(super) fn register(e: &mut Engine) {
         .register_fn(
             "GetValueOrDefault",
             |h: &mut Headers, name: ImmutableString| -> Dynamic {
-                h.entries()
-                    .get(&name)
-                    .map_or(Dynamic::UNIT, |v| joined(v).into())
+                h.joined(&name).map_or(Dynamic::UNIT, Dynamic::from)
             },
         )
         .register_fn(
             "GetValueOrDefault",
             |h: &mut Headers, name: ImmutableString, default: Dynamic| -> Dynamic {
-                h.entries().get(&name).map_or(default, |v| joined(v).into())
+                h.joined(&name).map_or(default, Dynamic::from)
             },
         )
         .register_fn(
             "TryGetValue__out",
             |h: &mut Headers, name: ImmutableString| -> Array {
-                match h.entries().get(&name) {
-                    Some(v) => vec![true.into(), strings(v).into()],
+                match h.values(&name) {
+                    Some(v) => vec![true.into(), strings(&v).into()],
                     None => vec![false.into(), Dynamic::UNIT],
                 }
             },
         )
         .register_fn("ContainsKey", |h: &mut Headers, name: ImmutableString| {
-            h.entries().get(&name).is_some()
+            h.values(&name).is_some()
         })
         .register_indexer_get(
             |h: &mut Headers, name: ImmutableString| -> RhaiResult<Array> {
-                match h.entries().get(&name) {
-                    Some(v) => Ok(strings(v)),
+                match h.values(&name) {
+                    Some(v) => Ok(strings(&v)),
                     None => missing_key(&name),
                 }
             },
         )
-        .register_get("Count", |h: &mut Headers| h.entries().0.len() as INT)
+        .register_get("Count", |h: &mut Headers| h.0.read(|m| m.headers.0.len() as INT))
         .register_get("Keys", |h: &mut Headers| -> Array {
             h.entries()
                 .0
