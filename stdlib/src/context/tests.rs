@@ -193,3 +193,20 @@ fn jwt_claims() {
     );
     assert_eq!(eval(r#""not.a.jwt".AsJwt()"#), "null");
 }
+
+#[test]
+fn form_bodies() {
+    let engine = crate::engine(&crate::Limits::default());
+    let request = Message { body: Some(Body { bytes: b"a=1&b=x+y&a=2".to_vec(), consumed: false }), ..Message::default() };
+    let c = Context::new(ContextData { request: MessageRef::new(request), ..ContextData::default() });
+    let mut scope = rhai::Scope::new();
+    scope.push("context", c);
+    let got = engine
+        .eval_with_scope::<Dynamic>(
+            &mut scope,
+            r#"let f = context.Request.Body.AsFormUrlEncodedContent(true); f["a"][1] + "|" + f["b"][0] + "|" + f.Count.ToString()"#,
+        )
+        .map(|v| v.to_string())
+        .unwrap_or_else(|e| format!("!{e}"));
+    assert_eq!(got, "2|x y|2");
+}
