@@ -20,7 +20,7 @@ use sluice_engine::validate::Execution;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Policy files, or folders to search for `*.xml`.
+    /// Policy files, gateway configurations (`*.toml`), or folders to search for `*.xml`.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// A named value for `{{NAME}}` (repeatable). Once any is given, a
@@ -142,7 +142,21 @@ pub fn run(args: &Args) -> ExitCode {
         ..LoadOptions::default()
     };
     let mut all = Diagnostics::new();
-    for (_, src) in &sources {
+    for (path, src) in &sources {
+        if path.extension().is_some_and(|x| x == "toml") {
+            // A gateway configuration: every policy at its scope, with its named values.
+            let copts = crate::config::Options {
+                compiler: &compiler,
+                not_executed: Severity::Warning,
+                env: &|k| std::env::var(k).ok(),
+            };
+            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            match crate::config::load_str(src.name(), src.text(), &base, &copts) {
+                Ok(_) => {}
+                Err(diags) => all.extend(diags),
+            }
+            continue;
+        }
         let (_, diags) = load(src, &opts);
         all.extend(diags.sorted());
     }

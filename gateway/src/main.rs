@@ -1,6 +1,6 @@
 //! The `sluice` command: `check` today; `run` and `test` as they land.
 
-mod check;
+use sluice_gateway::check;
 
 use std::process::ExitCode;
 

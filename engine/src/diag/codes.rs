@@ -72,6 +72,10 @@ codes! {
     ExpressionSyntax = "E0601", "a policy expression is not valid C#";
     ExpressionUnsupported = "E0602", "a policy expression uses a construct, type or member that Sluice does not run";
     ExpressionCompile = "E0603", "the rhai generated for a policy expression does not compile (a Sluice fault: please report it)";
+    // E07xx: the gateway configuration (`sluice.toml`, conformance cases).
+    ConfigSyntax = "E0701", "the configuration is not valid TOML, or a key or value is not what the format expects";
+    ConfigReference = "E0702", "the configuration refers to something that does not exist (an API, product, file, environment variable)";
+    ConfigDuplicate = "E0703", "two entries of the configuration have the same name or path";
     // W05xx: valid APIM, but not what `sluice run` does.
     NotExecuted = "W0501", "a valid APIM policy that `sluice run` does not execute yet";
     MixedExpression = "W0502", "text mixes literal text with `@(...)`: APIM does not evaluate it as an expression";

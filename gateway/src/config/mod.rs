@@ -1,0 +1,474 @@
+//! The gateway configuration: `sluice.toml` (and the configuration part of a
+//! conformance case, which has the same keys).
+//!
+//! - `model.rs`: the file as data, with spans
+//! - `mod.rs`: [`load`], which resolves named values, reads policy files and
+//!   fragments, checks references, and loads every policy at its scope with
+//!   every expression compiled; all problems are reported together, each
+//!   with its file (or scope, for an inline policy), line and column
+//!
+//! A configuration either loads whole or not at all: a reload keeps the
+//! previous one unless the new one has no error.
+
+pub mod model;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sluice_engine::compile::Compiler;
+use sluice_engine::diag::{Code, Diagnostic, Diagnostics, Severity};
+use sluice_engine::doc::value::NamedValues;
+use sluice_engine::doc::{DocKind, Fragments, LoadOptions, PolicyDocument};
+use sluice_engine::schema::Scope;
+use sluice_engine::source::{Source, Span};
+use sluice_engine::validate::Execution;
+use toml::Spanned;
+
+pub use model::Config;
+
+/// A configuration with every policy loaded and checked.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// Named values with their values (secret ones included: never print them).
+    pub named: BTreeMap<String, String>,
+    pub secrets: BTreeSet<String>,
+    pub fragments: Fragments,
+    pub global: Option<PolicyDocument>,
+    pub products: BTreeMap<String, Option<PolicyDocument>>,
+    /// By API name: the API's document and its operations' documents, by operation name.
+    pub apis: BTreeMap<
+        String,
+        (
+            Option<PolicyDocument>,
+            BTreeMap<String, Option<PolicyDocument>>,
+        ),
+    >,
+}
+
+/// How strictly to load.
+pub struct Options<'a> {
+    pub compiler: &'a Compiler<'a>,
+    /// Refuse policies that `run` does not execute (a gateway), or only warn (`check`).
+    pub not_executed: Severity,
+    /// Environment lookup for `{ env = "X" }` named values (tests pass their own).
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+fn config_diag(source: &Arc<Source>, code: Code, span: Span, msg: impl Into<String>) -> Diagnostic {
+    Diagnostic::new(code, source, span, msg)
+}
+
+fn span_of<T>(s: &Spanned<T>) -> Span {
+    let r = s.span();
+    Span::new(r.start, r.end)
+}
+
+/// Reads and loads a configuration file.
+pub fn load_file(path: &Path, opts: &Options<'_>) -> Result<Loaded, Diagnostics> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let src = Source::new(path.display().to_string(), "");
+        let mut d = Diagnostics::new();
+        d.push(config_diag(
+            &src,
+            Code::ConfigReference,
+            Span::point(0),
+            format!("cannot read the configuration: {e}"),
+        ));
+        d
+    })?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    load_str(&path.display().to_string(), &text, &base, opts)
+}
+
+/// Loads a configuration from text; `base` is where relative file names start.
+pub fn load_str(
+    name: &str,
+    text: &str,
+    base: &Path,
+    opts: &Options<'_>,
+) -> Result<Loaded, Diagnostics> {
+    let source = Source::new(name, text);
+    let config: Config = toml::from_str(text).map_err(|e| {
+        let span = e
+            .span()
+            .map_or(Span::point(0), |r| Span::new(r.start, r.end));
+        let mut d = Diagnostics::new();
+        d.push(config_diag(
+            &source,
+            Code::ConfigSyntax,
+            span,
+            e.message().trim().to_owned(),
+        ));
+        d
+    })?;
+    Loader {
+        source,
+        base: base.to_path_buf(),
+        opts,
+        diags: Diagnostics::new(),
+    }
+    .load(config)
+}
+
+struct Loader<'a> {
+    source: Arc<Source>,
+    base: PathBuf,
+    opts: &'a Options<'a>,
+    diags: Diagnostics,
+}
+
+impl Loader<'_> {
+    fn error(&mut self, code: Code, span: Span, msg: impl Into<String>) {
+        let d = config_diag(&self.source, code, span, msg);
+        self.diags.push(d);
+    }
+
+    fn load(mut self, config: Config) -> Result<Loaded, Diagnostics> {
+        let (named, secrets) = self.named_values(&config);
+        let named_values = NamedValues::Known(named.clone());
+        self.references(&config);
+        let fragments = self.fragments(&config, &named_values);
+        let load_doc = |this: &mut Self,
+                        scope: Scope,
+                        where_: String,
+                        inline: Option<&Spanned<String>>,
+                        file: Option<&Spanned<String>>| {
+            this.policy(scope, where_, inline, file, &named_values, &fragments)
+        };
+        let global = load_doc(
+            &mut self,
+            Scope::Global,
+            "global".into(),
+            config.policy.global.as_ref(),
+            config.policy.global_file.as_ref(),
+        );
+        let mut products = BTreeMap::new();
+        for p in &config.products {
+            let p = p.get_ref();
+            let name = p.name.get_ref().clone();
+            let doc = load_doc(
+                &mut self,
+                Scope::Product,
+                format!("product:{name}"),
+                p.policy.as_ref(),
+                p.policy_file.as_ref(),
+            );
+            products.insert(name, doc);
+        }
+        let mut apis = BTreeMap::new();
+        for a in &config.apis {
+            let a = a.get_ref();
+            let name = a.name.get_ref().clone();
+            let doc = load_doc(
+                &mut self,
+                Scope::Api,
+                format!("api:{name}"),
+                a.policy.as_ref(),
+                a.policy_file.as_ref(),
+            );
+            let mut ops = BTreeMap::new();
+            for o in &a.operations {
+                let o = o.get_ref();
+                let op = o.name.get_ref().clone();
+                let d = load_doc(
+                    &mut self,
+                    Scope::Operation,
+                    format!("operation:{name}/{op}"),
+                    o.policy.as_ref(),
+                    o.policy_file.as_ref(),
+                );
+                ops.insert(op, d);
+            }
+            apis.insert(name, (doc, ops));
+        }
+        if self.diags.has_errors() {
+            return Err(self.diags.sorted());
+        }
+        Ok(Loaded {
+            config,
+            named,
+            secrets,
+            fragments,
+            global,
+            products,
+            apis,
+        })
+    }
+
+    fn named_values(&mut self, config: &Config) -> (BTreeMap<String, String>, BTreeSet<String>) {
+        let mut values = BTreeMap::new();
+        let mut secrets = BTreeSet::new();
+        for (name, v) in &config.named_values {
+            let span = span_of(v);
+            let value = match v.get_ref() {
+                model::NamedValue::Literal(s) => Some(s.clone()),
+                model::NamedValue::Source(src) => {
+                    if src.secret {
+                        secrets.insert(name.clone());
+                    }
+                    match (&src.value, &src.env, &src.file) {
+                        (Some(v), None, None) => Some(v.clone()),
+                        (None, Some(var), None) => {
+                            let got = (self.opts.env)(var);
+                            if got.is_none() {
+                                self.error(Code::ConfigReference, span, format!("named value `{name}`: the environment variable `{var}` is not set"));
+                            }
+                            got
+                        }
+                        (None, None, Some(f)) => match std::fs::read_to_string(self.base.join(f)) {
+                            Ok(s) => Some(s.trim_end_matches(['\n', '\r']).to_owned()),
+                            Err(e) => {
+                                self.error(
+                                    Code::ConfigReference,
+                                    span,
+                                    format!("named value `{name}`: cannot read `{f}`: {e}"),
+                                );
+                                None
+                            }
+                        },
+                        _ => {
+                            self.error(Code::ConfigSyntax, span, format!("named value `{name}` needs exactly one of `value`, `env` or `file`"));
+                            None
+                        }
+                    }
+                }
+            };
+            if let Some(v) = value {
+                values.insert(name.clone(), v);
+            }
+        }
+        (values, secrets)
+    }
+
+    /// Names that must exist, and names that must be unique.
+    fn references(&mut self, config: &Config) {
+        let mut apis = BTreeMap::new();
+        let mut paths = BTreeMap::new();
+        for a in &config.apis {
+            let a = a.get_ref();
+            if apis
+                .insert(a.name.get_ref().clone(), span_of(&a.name))
+                .is_some()
+            {
+                self.error(
+                    Code::ConfigDuplicate,
+                    span_of(&a.name),
+                    format!("a second API named `{}`", a.name.get_ref()),
+                );
+            }
+            let path = a.path.get_ref().trim_matches('/').to_owned();
+            if paths.insert(path.clone(), ()).is_some() {
+                self.error(
+                    Code::ConfigDuplicate,
+                    span_of(&a.path),
+                    format!("a second API with the path `{path}`"),
+                );
+            }
+            let mut ops = BTreeSet::new();
+            for o in &a.operations {
+                let o = o.get_ref();
+                if !ops.insert(o.name.get_ref().clone()) {
+                    self.error(
+                        Code::ConfigDuplicate,
+                        span_of(&o.name),
+                        format!(
+                            "a second operation named `{}` in API `{}`",
+                            o.name.get_ref(),
+                            a.name.get_ref()
+                        ),
+                    );
+                }
+                if !o.url_template.get_ref().starts_with('/') {
+                    self.error(
+                        Code::ConfigSyntax,
+                        span_of(&o.url_template),
+                        "an operation's `url-template` starts with `/`",
+                    );
+                }
+            }
+            if let Some(url) = &a.service_url {
+                if !(url.get_ref().starts_with("http://") || url.get_ref().starts_with("https://"))
+                {
+                    self.error(
+                        Code::ConfigSyntax,
+                        span_of(url),
+                        format!(
+                            "`service-url` must be an http or https URL, not `{}`",
+                            url.get_ref()
+                        ),
+                    );
+                }
+            }
+        }
+        let mut products = BTreeSet::new();
+        for p in &config.products {
+            let p = p.get_ref();
+            if !products.insert(p.name.get_ref().clone()) {
+                self.error(
+                    Code::ConfigDuplicate,
+                    span_of(&p.name),
+                    format!("a second product named `{}`", p.name.get_ref()),
+                );
+            }
+            for a in &p.apis {
+                if !apis.contains_key(a.get_ref()) {
+                    self.error(
+                        Code::ConfigReference,
+                        span_of(a),
+                        format!(
+                            "product `{}` names the API `{}`, which is not configured",
+                            p.name.get_ref(),
+                            a.get_ref()
+                        ),
+                    );
+                }
+            }
+        }
+        let mut keys = BTreeSet::new();
+        for s in &config.subscriptions {
+            let s = s.get_ref();
+            if let Some(p) = &s.product {
+                if !products.contains(p.get_ref()) {
+                    self.error(
+                        Code::ConfigReference,
+                        span_of(p),
+                        format!(
+                            "subscription `{}` names the product `{}`, which is not configured",
+                            s.id.get_ref(),
+                            p.get_ref()
+                        ),
+                    );
+                }
+            }
+            if !keys.insert(s.key.get_ref().clone()) {
+                self.error(
+                    Code::ConfigDuplicate,
+                    span_of(&s.key),
+                    format!(
+                        "subscription `{}` has the key of another subscription",
+                        s.id.get_ref()
+                    ),
+                );
+            }
+        }
+        for l in [&config.gateway.listen, &config.admin.listen]
+            .into_iter()
+            .flatten()
+        {
+            if l.get_ref().parse::<std::net::SocketAddr>().is_err() {
+                self.error(
+                    Code::ConfigSyntax,
+                    span_of(l),
+                    format!(
+                        "`{}` is not an address such as `127.0.0.1:8080`",
+                        l.get_ref()
+                    ),
+                );
+            }
+        }
+    }
+
+    /// The text of a policy, inline or from a file, and the name it is reported under.
+    fn text(
+        &mut self,
+        where_: &str,
+        inline: Option<&Spanned<String>>,
+        file: Option<&Spanned<String>>,
+    ) -> Option<Arc<Source>> {
+        match (inline, file) {
+            (Some(_), Some(f)) => {
+                self.error(
+                    Code::ConfigSyntax,
+                    span_of(f),
+                    format!("{where_}: give `policy` or `policy-file`, not both"),
+                );
+                None
+            }
+            (Some(text), None) => Some(Source::new(where_, text.get_ref().as_str())),
+            (None, Some(f)) => {
+                let path = self.base.join(f.get_ref());
+                match std::fs::read_to_string(&path) {
+                    Ok(t) => Some(Source::new(path.display().to_string(), t)),
+                    Err(e) => {
+                        self.error(
+                            Code::ConfigReference,
+                            span_of(f),
+                            format!("{where_}: cannot read `{}`: {e}", f.get_ref()),
+                        );
+                        None
+                    }
+                }
+            }
+            (None, None) => None,
+        }
+    }
+
+    fn fragments(&mut self, config: &Config, named: &NamedValues) -> Fragments {
+        let mut out = Fragments::new();
+        for (id, f) in &config.fragments {
+            let where_ = format!("fragment:{id}");
+            let src = match f.get_ref() {
+                model::PolicyText::Inline(t) => Some(Source::new(where_.clone(), t.as_str())),
+                model::PolicyText::File { file } => {
+                    match std::fs::read_to_string(self.base.join(file)) {
+                        Ok(t) => Some(Source::new(self.base.join(file).display().to_string(), t)),
+                        Err(e) => {
+                            self.error(
+                                Code::ConfigReference,
+                                span_of(f),
+                                format!("{where_}: cannot read `{file}`: {e}"),
+                            );
+                            None
+                        }
+                    }
+                }
+            };
+            let Some(src) = src else { continue };
+            let opts = LoadOptions {
+                named: Some(named),
+                expect: Some(DocKind::Fragment),
+                compiler: Some(self.opts.compiler),
+                ..LoadOptions::default()
+            };
+            let (doc, diags) = sluice_engine::doc::load(&src, &opts);
+            self.diags.extend(diags);
+            if let Some(doc) = doc {
+                out.insert(id.clone(), doc);
+            }
+        }
+        out
+    }
+
+    fn policy(
+        &mut self,
+        scope: Scope,
+        where_: String,
+        inline: Option<&Spanned<String>>,
+        file: Option<&Spanned<String>>,
+        named: &NamedValues,
+        fragments: &Fragments,
+    ) -> Option<PolicyDocument> {
+        let src = self.text(&where_, inline, file)?;
+        let executable = sluice_policies::is_executable;
+        let opts = LoadOptions {
+            named: Some(named),
+            scope: Some(scope),
+            expect: Some(DocKind::Policies),
+            execution: Some(Execution {
+                executable: &executable,
+                severity: self.opts.not_executed,
+            }),
+            fragments: Some(fragments),
+            compiler: Some(self.opts.compiler),
+            ..LoadOptions::default()
+        };
+        let (doc, diags) = sluice_engine::doc::load(&src, &opts);
+        self.diags.extend(diags);
+        doc
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,150 @@
+//! `sluice.toml` as data: the keys of the conformance format (FORMAT.md §1)
+//! plus the gateway's own (`[gateway]`, `[admin]`, `[limits]`). Unknown keys
+//! are errors; every value that a later error may point at keeps its span.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    #[serde(default)]
+    pub gateway: GatewaySection,
+    #[serde(default)]
+    pub admin: AdminSection,
+    #[serde(default)]
+    pub limits: LimitsSection,
+    #[serde(default)]
+    pub named_values: BTreeMap<String, Spanned<NamedValue>>,
+    #[serde(default)]
+    pub backends: BTreeMap<String, Spanned<Backend>>,
+    #[serde(default)]
+    pub fragments: BTreeMap<String, Spanned<PolicyText>>,
+    #[serde(default)]
+    pub policy: PolicySection,
+    #[serde(default, rename = "product")]
+    pub products: Vec<Spanned<Product>>,
+    #[serde(default, rename = "subscription")]
+    pub subscriptions: Vec<Spanned<Subscription>>,
+    #[serde(default, rename = "api")]
+    pub apis: Vec<Spanned<Api>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GatewaySection {
+    /// `host:port` the gateway serves on.
+    pub listen: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AdminSection {
+    /// `host:port` of the admin endpoints; loopback by default.
+    pub listen: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LimitsSection {
+    pub max_document_bytes: Option<usize>,
+    pub max_nesting_depth: Option<usize>,
+    pub max_expression_bytes: Option<usize>,
+    pub max_request_header_bytes: Option<usize>,
+    pub max_request_body_bytes: Option<usize>,
+    pub expression_operations: Option<u64>,
+    pub expression_wall_time_ms: Option<u64>,
+}
+
+/// A named value: a literal, or taken from the environment or a file.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum NamedValue {
+    Literal(String),
+    Source(NamedValueSource),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NamedValueSource {
+    pub value: Option<String>,
+    pub env: Option<String>,
+    pub file: Option<String>,
+    /// Never printed in logs or errors.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Backend {
+    pub url: Spanned<String>,
+    /// Headers sent on every call to this backend (credentials: `api-key`, `Authorization`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Seconds to wait for the response headers.
+    pub timeout: Option<u64>,
+}
+
+/// A policy given inline, or as a file relative to the configuration.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum PolicyText {
+    Inline(String),
+    File {
+        #[serde(rename = "file")]
+        file: String,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PolicySection {
+    pub global: Option<Spanned<String>>,
+    pub global_file: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Product {
+    pub name: Spanned<String>,
+    pub policy: Option<Spanned<String>>,
+    pub policy_file: Option<Spanned<String>>,
+    #[serde(default)]
+    pub apis: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Subscription {
+    pub id: Spanned<String>,
+    pub key: Spanned<String>,
+    pub product: Option<Spanned<String>>,
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Api {
+    pub name: Spanned<String>,
+    pub path: Spanned<String>,
+    pub service_url: Option<Spanned<String>>,
+    #[serde(default)]
+    pub subscription_required: bool,
+    pub policy: Option<Spanned<String>>,
+    pub policy_file: Option<Spanned<String>>,
+    #[serde(default, rename = "operation")]
+    pub operations: Vec<Spanned<Operation>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Operation {
+    pub name: Spanned<String>,
+    pub method: Spanned<String>,
+    pub url_template: Spanned<String>,
+    pub policy: Option<Spanned<String>>,
+    pub policy_file: Option<Spanned<String>>,
+}
