@@ -38,14 +38,14 @@ pub struct Loaded {
     pub global: Option<PolicyDocument>,
     pub products: BTreeMap<String, Option<PolicyDocument>>,
     /// By API name: the API's document and its operations' documents, by operation name.
-    pub apis: BTreeMap<
-        String,
-        (
-            Option<PolicyDocument>,
+    pub apis: BTreeMap<String, LoadedApi>,
             BTreeMap<String, Option<PolicyDocument>>,
         ),
     >,
 }
+
+/// An API's document and its operations' documents, by operation name.
+pub type LoadedApi = (Option<PolicyDocument>, BTreeMap<String, Option<PolicyDocument>>);
 
 /// How strictly to load.
 pub struct Options<'a> {
