@@ -39,13 +39,13 @@ pub struct Loaded {
     pub products: BTreeMap<String, Option<PolicyDocument>>,
     /// By API name: the API's document and its operations' documents, by operation name.
     pub apis: BTreeMap<String, LoadedApi>,
-            BTreeMap<String, Option<PolicyDocument>>,
-        ),
-    >,
 }
 
 /// An API's document and its operations' documents, by operation name.
-pub type LoadedApi = (Option<PolicyDocument>, BTreeMap<String, Option<PolicyDocument>>);
+pub type LoadedApi = (
+    Option<PolicyDocument>,
+    BTreeMap<String, Option<PolicyDocument>>,
+);
 
 /// How strictly to load.
 pub struct Options<'a> {
@@ -288,18 +288,17 @@ impl Loader<'_> {
                     );
                 }
             }
-            if let Some(url) = &a.service_url {
-                if !(url.get_ref().starts_with("http://") || url.get_ref().starts_with("https://"))
-                {
-                    self.error(
-                        Code::ConfigSyntax,
-                        span_of(url),
-                        format!(
-                            "`service-url` must be an http or https URL, not `{}`",
-                            url.get_ref()
-                        ),
-                    );
-                }
+            if let Some(url) = &a.service_url
+                && !(url.get_ref().starts_with("http://") || url.get_ref().starts_with("https://"))
+            {
+                self.error(
+                    Code::ConfigSyntax,
+                    span_of(url),
+                    format!(
+                        "`service-url` must be an http or https URL, not `{}`",
+                        url.get_ref()
+                    ),
+                );
             }
         }
         let mut products = BTreeSet::new();
@@ -329,18 +328,18 @@ impl Loader<'_> {
         let mut keys = BTreeSet::new();
         for s in &config.subscriptions {
             let s = s.get_ref();
-            if let Some(p) = &s.product {
-                if !products.contains(p.get_ref()) {
-                    self.error(
-                        Code::ConfigReference,
-                        span_of(p),
-                        format!(
-                            "subscription `{}` names the product `{}`, which is not configured",
-                            s.id.get_ref(),
-                            p.get_ref()
-                        ),
-                    );
-                }
+            if let Some(p) = &s.product
+                && !products.contains(p.get_ref())
+            {
+                self.error(
+                    Code::ConfigReference,
+                    span_of(p),
+                    format!(
+                        "subscription `{}` names the product `{}`, which is not configured",
+                        s.id.get_ref(),
+                        p.get_ref()
+                    ),
+                );
             }
             if !keys.insert(s.key.get_ref().clone()) {
                 self.error(
