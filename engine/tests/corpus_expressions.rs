@@ -163,11 +163,6 @@ const KNOWN_UNSUPPORTED: &[(&str, &str)] = &[
         "PUT a file to blobStorage account.xml",
         "`.MatchedParameters()`",
     ),
-    // RSA signing with a certificate (X509Certificate2, RSA.SignData): not supported yet.
-    (
-        "Get OAuth2 access token from AAD using client id and certificate using key vault manage identity.xml",
-        "is not supported",
-    ),
 ];
 
 /// Every corpus expression compiles against the .NET library, except the

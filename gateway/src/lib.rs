@@ -2,6 +2,10 @@
 //!
 //! - `config/`: `sluice.toml` and its loading
 //! - `check.rs`: `sluice check`
+//! - `plan.rs`: the compiled configuration; routing, subscriptions, running a request
+//! - `route.rs`: APIs by path, operations by method and URL template
 
 pub mod check;
 pub mod config;
+pub mod plan;
+pub mod route;

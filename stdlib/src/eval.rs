@@ -109,3 +109,31 @@ pub fn failure(e: &EvalAltResult) -> Failure {
         position,
     }
 }
+
+/// .NET `ToString()` of a value, for policies that put an expression's
+/// result into a header, a URL or a body. `None` for null.
+pub fn display(engine: &Engine, v: &Dynamic) -> Result<Option<String>, Failure> {
+    if v.is_unit() {
+        return Ok(None);
+    }
+    if let Some(s) = crate::core::primitive_string(v) {
+        return Ok(Some(s));
+    }
+    static AST: std::sync::OnceLock<Option<AST>> = std::sync::OnceLock::new();
+    let ast = AST.get_or_init(|| {
+        let mut scope = Scope::new();
+        scope.push("v", ());
+        Engine::new_raw()
+            .compile_with_scope(&scope, "__str(v)")
+            .ok()
+    });
+    let Some(ast) = ast else {
+        return Ok(Some(crate::core::dotnet_type(v)));
+    };
+    let mut scope = Scope::new();
+    scope.push("v", v.clone());
+    engine
+        .eval_ast_with_scope::<rhai::ImmutableString>(&mut scope, ast)
+        .map(|s| Some(s.to_string()))
+        .map_err(|e| failure(&e))
+}

@@ -65,6 +65,7 @@ mod strings;
 mod text;
 mod time;
 mod web;
+mod x509;
 mod xml;
 
 use std::time::Duration;
@@ -129,5 +130,6 @@ pub fn engine(limits: &Limits) -> Engine {
     time::register(&mut e);
     regex::register(&mut e);
     collections::register(&mut e);
+    x509::register(&mut e);
     e
 }

@@ -323,7 +323,9 @@ pub(super) fn register(e: &mut Engine) {
                 }
             },
         )
-        .register_get("Count", |h: &mut Headers| h.0.read(|m| m.headers.0.len() as INT))
+        .register_get("Count", |h: &mut Headers| {
+            h.0.read(|m| m.headers.0.len() as INT)
+        })
         .register_get("Keys", |h: &mut Headers| -> Array {
             h.entries()
                 .0

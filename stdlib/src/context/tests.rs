@@ -197,8 +197,17 @@ fn jwt_claims() {
 #[test]
 fn form_bodies() {
     let engine = crate::engine(&crate::Limits::default());
-    let request = Message { body: Some(Body { bytes: b"a=1&b=x+y&a=2".to_vec(), consumed: false }), ..Message::default() };
-    let c = Context::new(ContextData { request: MessageRef::new(request), ..ContextData::default() });
+    let request = Message {
+        body: Some(Body {
+            bytes: b"a=1&b=x+y&a=2".to_vec(),
+            consumed: false,
+        }),
+        ..Message::default()
+    };
+    let c = Context::new(ContextData {
+        request: MessageRef::new(request),
+        ..ContextData::default()
+    });
     let mut scope = rhai::Scope::new();
     scope.push("context", c);
     let got = engine

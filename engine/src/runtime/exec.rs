@@ -1,0 +1,149 @@
+//! The executor: sections in order, errors to `on-error`, `return-response`
+//! ending everything, and the default error responses.
+
+use super::{Exchange, Flow, LastError, PolicyError, Run, Stage, StageResult};
+use crate::schema::{Scope, Section};
+
+/// A compiled policy with what `context.LastError` reports about it.
+#[derive(Debug)]
+pub struct Entry {
+    pub stage: Box<dyn Stage>,
+    pub name: String,
+    pub id: String,
+    pub scope: Scope,
+}
+
+/// Policies run one after the other.
+#[derive(Debug, Default)]
+pub struct Block(pub Vec<Entry>);
+
+/// The effective policy of one operation, compiled.
+#[derive(Debug, Default)]
+pub struct Pipeline {
+    pub inbound: Block,
+    pub backend: Block,
+    pub outbound: Block,
+    pub on_error: Block,
+}
+
+/// Runs a block; errors come back completed with policy, path and id.
+pub async fn run_block(block: &Block, x: &mut Exchange) -> StageResult {
+    for (i, entry) in block.0.iter().enumerate() {
+        x.path.push(format!("{}[{}]", entry.name, i + 1));
+        let r = match entry.stage.run(x) {
+            Run::Done(r) => r,
+            Run::Later(f) => f.await,
+        };
+        let r = r.map_err(|mut e| {
+            if e.source.is_empty() {
+                e.source = entry.name.clone();
+            }
+            if e.path.is_empty() {
+                e.path = x.path.join("/");
+            }
+            if e.policy_id.is_empty() {
+                e.policy_id = entry.id.clone();
+            }
+            if e.scope.is_empty() {
+                e.scope = entry.scope.name().to_owned();
+            }
+            e
+        });
+        x.path.pop();
+        if r? == Flow::End {
+            return Ok(Flow::End);
+        }
+    }
+    Ok(Flow::Next)
+}
+
+/// Runs inbound, backend and outbound; on an error, `on-error`.
+pub async fn execute(p: &Pipeline, x: &mut Exchange) {
+    for (section, block) in [
+        (Section::Inbound, &p.inbound),
+        (Section::Backend, &p.backend),
+        (Section::Outbound, &p.outbound),
+    ] {
+        x.section = section;
+        match run_block(block, x).await {
+            Ok(Flow::Next) => {}
+            Ok(Flow::End) => return,
+            Err(e) => {
+                on_error(p, x, e).await;
+                return;
+            }
+        }
+    }
+}
+
+async fn on_error(p: &Pipeline, x: &mut Exchange, e: PolicyError) {
+    x.ctx.set_last_error(Some(LastError {
+        source: e.source.clone(),
+        reason: e.reason.clone(),
+        message: e.message.clone(),
+        scope: e.scope.clone(),
+        section: x.section.tag().to_owned(),
+        path: e.path.clone(),
+        policy_id: e.policy_id.clone(),
+    }));
+    // `on-error` starts from the default error response, which it may change.
+    error_response(x, &e);
+    x.section = Section::OnError;
+    x.path.clear();
+    if let Err(e2) = run_block(&p.on_error, x).await {
+        // An error inside on-error: the default error response of that error.
+        error_response(x, &e2);
+    }
+}
+
+/// The JSON body of a gateway-generated error: `{"statusCode": N, "message": "..."}`.
+pub fn default_error_body(status: u16, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "statusCode": status, "message": message }))
+        .unwrap_or_default()
+}
+
+fn error_response(x: &Exchange, e: &PolicyError) {
+    let message = match (&e.response_message, e.status) {
+        (Some(m), _) => m.clone(),
+        (None, 500) => "Internal server error".to_owned(),
+        (None, _) => e.message.clone(),
+    };
+    x.response().write(|m| {
+        m.status = i64::from(e.status);
+        m.reason = reason_phrase(e.status).to_owned();
+        m.headers = Default::default();
+        m.headers
+            .set("Content-Type", vec!["application/json".to_owned()]);
+        m.body = Some(super::Body {
+            bytes: default_error_body(e.status, &message),
+            consumed: false,
+        });
+    });
+}
+
+/// The standard reason phrase of a status code.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}

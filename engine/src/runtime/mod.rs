@@ -1,0 +1,199 @@
+//! Running compiled policies: the [`Stage`] trait, the per-request
+//! [`Exchange`], compiled values, and the executor of a [`Pipeline`].
+//!
+//! - `mod.rs`: stages, exchanges, services, errors
+//! - `value.rs`: [`CompiledValue`], a literal or a compiled expression
+//! - `compile.rs`: [`CompileCx`], turning policy elements into stages through a [`StageFactory`]
+//! - `exec.rs`: the sections in order, `on-error`, ending the pipeline, default error responses
+//!
+//! Stages are as simple as they can be: [`Run::Done`] when they only touch
+//! the context, [`Run::Later`] (a boxed future) only for I/O.
+
+mod compile;
+mod exec;
+mod value;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use compile::{CompileCx, StageFactory};
+pub use exec::{Block, Entry, Pipeline, default_error_body, execute, reason_phrase, run_block};
+pub use sluice_stdlib::context::{
+    Body, Context, ContextData, LastError, Message, MessageRef, Multimap, Record, Url,
+};
+pub use value::CompiledValue;
+
+use crate::schema::Section;
+
+/// What a stage tells the executor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on with the next policy.
+    Next,
+    /// The response is final (`return-response`, `mock-response`): no later policy or section runs.
+    End,
+}
+
+pub type StageResult = Result<Flow, PolicyError>;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A stage's answer: at once, or after I/O.
+pub enum Run<'a> {
+    Done(StageResult),
+    Later(BoxFuture<'a, StageResult>),
+}
+
+impl Run<'_> {
+    pub fn next() -> Self {
+        Run::Done(Ok(Flow::Next))
+    }
+
+    pub fn fail(e: PolicyError) -> Self {
+        Run::Done(Err(e))
+    }
+}
+
+/// One compiled policy.
+pub trait Stage: Send + Sync + std::fmt::Debug {
+    fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a>;
+}
+
+/// A policy's runtime failure; the executor completes it into `context.LastError`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyError {
+    /// The policy (or built-in step) that failed: `check-header`, `configuration`.
+    pub source: String,
+    /// Machine-friendly: `ExpressionValueEvaluationFailure`, `HeaderNotFound`, ...
+    pub reason: String,
+    pub message: String,
+    /// The status the client gets if `on-error` does not change it.
+    pub status: u16,
+    /// Set by the executor: where the failing policy is.
+    pub path: String,
+    pub policy_id: String,
+    /// The scope of the failing policy, set by the executor.
+    pub scope: String,
+    /// What the client is told, when it differs from `message` (check-header's
+    /// `failed-check-error-message`); `None`: `message`, or a generic text for 500.
+    pub response_message: Option<String>,
+}
+
+impl PolicyError {
+    pub fn new(source: &str, reason: &str, status: u16, message: impl Into<String>) -> Self {
+        Self {
+            source: source.to_owned(),
+            reason: reason.to_owned(),
+            message: message.into(),
+            status,
+            path: String::new(),
+            policy_id: String::new(),
+            scope: String::new(),
+            response_message: None,
+        }
+    }
+
+    pub fn with_response_message(mut self, m: impl Into<String>) -> Self {
+        self.response_message = Some(m.into());
+        self
+    }
+}
+
+/// An HTTP call the gateway makes: the backend (`forward-request`), `send-request`, embeddings.
+#[derive(Clone, Debug, Default)]
+pub struct OutboundRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Multimap,
+    pub body: Vec<u8>,
+    /// Milliseconds to wait for the response headers.
+    pub timeout_ms: u64,
+    pub purpose: Purpose,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Purpose {
+    #[default]
+    Backend,
+    SendRequest,
+    Embeddings,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct InboundResponse {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Multimap,
+    pub body: Vec<u8>,
+}
+
+/// Why an outbound call failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallError {
+    Timeout,
+    Connection(String),
+}
+
+/// A backend entity of the configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BackendEntity {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub timeout_ms: Option<u64>,
+}
+
+/// What the gateway (or the conformance runner) provides to stages: the
+/// clock, outbound HTTP, backend entities.
+pub trait Services: Send + Sync {
+    /// The gateway clock, in milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+    fn call(&self, req: OutboundRequest) -> BoxFuture<'_, Result<InboundResponse, CallError>>;
+    fn backend(&self, id: &str) -> Option<BackendEntity>;
+    /// Waits (on the virtual clock in tests).
+    fn sleep(&self, ms: u64) -> BoxFuture<'_, ()>;
+}
+
+/// Everything one request carries through the pipeline.
+pub struct Exchange {
+    pub ctx: Context,
+    pub services: Arc<dyn Services>,
+    pub engine: Arc<rhai::Engine>,
+    pub limits: sluice_stdlib::Limits,
+    /// The backend base URL requests are forwarded to (API `service-url`, or `set-backend-service`).
+    pub backend_url: String,
+    /// Headers of the backend entity chosen by `set-backend-service backend-id`.
+    pub backend_headers: Vec<(String, String)>,
+    /// The API's path suffix (`/echo`): the part of `context.Request.Url.Path`
+    /// that is not sent to the backend.
+    pub api_prefix: String,
+    pub section: Section,
+    /// Where the running policy stands, as `choose[2]/when[1]/set-header[1]`.
+    pub path: Vec<String>,
+}
+
+impl Exchange {
+    pub fn now_ms(&self) -> i64 {
+        self.services.now_ms()
+    }
+
+    pub fn request(&self) -> &MessageRef {
+        &self.ctx.0.request
+    }
+
+    pub fn response(&self) -> &MessageRef {
+        &self.ctx.0.response
+    }
+
+    /// The message a policy in the current section changes: the request in
+    /// inbound and backend, the response in outbound and on-error.
+    pub fn message(&self) -> &MessageRef {
+        match self.section {
+            Section::Inbound | Section::Backend => self.request(),
+            Section::Outbound | Section::OnError => self.response(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

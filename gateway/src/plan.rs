@@ -1,0 +1,446 @@
+//! The plan: everything a running gateway needs, compiled once from a loaded
+//! configuration and never changed (a reload builds a new one). It routes a
+//! request, checks its subscription, and runs the effective policy of its
+//! operation.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use sluice_engine::compile::Compiler;
+use sluice_engine::compose::{Layer, effective};
+use sluice_engine::diag::{Diagnostics, Severity};
+use sluice_engine::doc::value::NamedValues;
+use sluice_engine::doc::{LoadOptions, PolicyDocument, load};
+use sluice_engine::runtime::{
+    BackendEntity, Block, Body, CompileCx, Context, ContextData, Exchange, Message, MessageRef,
+    Multimap, Pipeline, Record, Services, Url, default_error_body, execute, reason_phrase,
+};
+use sluice_engine::schema::{Scope, Section};
+use sluice_engine::source::Source;
+use sluice_stdlib::Limits;
+
+use crate::config::Loaded;
+use crate::route::{UrlTemplate, api_for};
+
+/// APIM's default global policy: forward every request.
+const DEFAULT_GLOBAL: &str =
+    "<policies><inbound/><backend><forward-request/></backend><outbound/><on-error/></policies>";
+
+#[derive(Debug)]
+struct OperationPlan {
+    name: String,
+    /// `*` for the implicit operation of an API that lists none.
+    method: String,
+    template: UrlTemplate,
+    /// By the product whose policy applies (`None`: no product).
+    pipelines: HashMap<Option<String>, Pipeline>,
+}
+
+#[derive(Debug)]
+struct ApiPlan {
+    name: String,
+    prefix: String,
+    service_url: String,
+    subscription_required: bool,
+    operations: Vec<OperationPlan>,
+}
+
+#[derive(Debug)]
+struct SubscriptionPlan {
+    id: String,
+    product: Option<String>,
+    user: Option<String>,
+}
+
+/// A compiled configuration.
+pub struct Plan {
+    pub engine: Arc<rhai::Engine>,
+    pub limits: Limits,
+    apis: Vec<ApiPlan>,
+    api_paths: Vec<String>,
+    subscriptions: HashMap<String, SubscriptionPlan>,
+    product_apis: BTreeMap<String, BTreeSet<String>>,
+    pub backends: BTreeMap<String, BackendEntity>,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("apis", &self.apis)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request as the gateway received it.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    pub method: String,
+    /// Absolute: `http://host/echo/x?y=1`.
+    pub url: String,
+    pub headers: Multimap,
+    pub body: Vec<u8>,
+    pub ip: String,
+}
+
+/// The answer to the client.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Multimap,
+    pub body: Vec<u8>,
+}
+
+fn error_response(status: u16, message: &str) -> Response {
+    let mut headers = Multimap::default();
+    headers.set("Content-Type", vec!["application/json".into()]);
+    Response {
+        status,
+        reason: reason_phrase(status).into(),
+        headers,
+        body: default_error_body(status, message),
+    }
+}
+
+impl Plan {
+    /// Compiles every operation's effective policy (per product that contains its API).
+    pub fn build(
+        loaded: &Loaded,
+        engine: Arc<rhai::Engine>,
+        limits: Limits,
+    ) -> Result<Plan, Diagnostics> {
+        let compiler = Compiler::new(&engine);
+        let named = NamedValues::Known(loaded.named.clone());
+        let mut diags = Diagnostics::new();
+        let default_global;
+        let global = match &loaded.global {
+            Some(g) => Some(g),
+            None => {
+                let (doc, d) = load(
+                    &Source::new("global", DEFAULT_GLOBAL),
+                    &LoadOptions::default(),
+                );
+                diags.extend(d);
+                default_global = doc;
+                default_global.as_ref()
+            }
+        };
+        let mut product_apis: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for p in &loaded.config.products {
+            let p = p.get_ref();
+            product_apis.insert(
+                p.name.get_ref().clone(),
+                p.apis.iter().map(|a| a.get_ref().clone()).collect(),
+            );
+        }
+        let mut apis = Vec::new();
+        for a in &loaded.config.apis {
+            let a = a.get_ref();
+            let name = a.name.get_ref().clone();
+            let (api_doc, op_docs) = loaded
+                .apis
+                .get(&name)
+                .map_or((None, None), |(d, o)| (d.as_ref(), Some(o)));
+            let products: Vec<Option<String>> = std::iter::once(None)
+                .chain(
+                    product_apis
+                        .iter()
+                        .filter(|(_, apis)| apis.contains(&name))
+                        .map(|(p, _)| Some(p.clone())),
+                )
+                .collect();
+            let mut ops: Vec<(String, String, String, Option<&PolicyDocument>)> = a
+                .operations
+                .iter()
+                .map(|o| {
+                    let o = o.get_ref();
+                    let doc = op_docs
+                        .and_then(|d| d.get(o.name.get_ref()))
+                        .and_then(Option::as_ref);
+                    (
+                        o.name.get_ref().clone(),
+                        o.method.get_ref().to_ascii_uppercase(),
+                        o.url_template.get_ref().clone(),
+                        doc,
+                    )
+                })
+                .collect();
+            if ops.is_empty() {
+                ops.push(("*".into(), "*".into(), "/{*path}".into(), None));
+            }
+            let mut operations = Vec::new();
+            for (op_name, method, template, op_doc) in ops {
+                let mut pipelines = HashMap::new();
+                for product in &products {
+                    let product_doc = product
+                        .as_ref()
+                        .and_then(|p| loaded.products.get(p))
+                        .and_then(Option::as_ref);
+                    let layers = [
+                        Layer {
+                            scope: Scope::Global,
+                            doc: global,
+                        },
+                        Layer {
+                            scope: Scope::Product,
+                            doc: if product.is_some() { product_doc } else { None },
+                        },
+                        Layer {
+                            scope: Scope::Api,
+                            doc: api_doc,
+                        },
+                        Layer {
+                            scope: Scope::Operation,
+                            doc: op_doc,
+                        },
+                    ];
+                    // Without a product, the product layer is absent altogether (not inherited through).
+                    let layers: Vec<Layer<'_>> = layers
+                        .into_iter()
+                        .filter(|l| product.is_some() || l.scope != Scope::Product)
+                        .collect();
+                    let eff = effective(&layers, &loaded.fragments);
+                    let mut pipeline = Pipeline::default();
+                    for section in Section::ALL {
+                        let mut entries = Vec::new();
+                        for st in eff.section(section) {
+                            let mut cx = CompileCx {
+                                source: Arc::clone(&st.source),
+                                section,
+                                scope: st.scope,
+                                compiler: &compiler,
+                                named: &named,
+                                fragments: &loaded.fragments,
+                                factory: &sluice_policies::Registry,
+                                diags: Diagnostics::new(),
+                            };
+                            cx.statement(&st.element, &mut entries);
+                            diags.extend(cx.diags);
+                        }
+                        let block = Block(entries);
+                        match section {
+                            Section::Inbound => pipeline.inbound = block,
+                            Section::Backend => pipeline.backend = block,
+                            Section::Outbound => pipeline.outbound = block,
+                            Section::OnError => pipeline.on_error = block,
+                        }
+                    }
+                    pipelines.insert(product.clone(), pipeline);
+                }
+                operations.push(OperationPlan {
+                    name: op_name,
+                    method,
+                    template: UrlTemplate::parse(&template),
+                    pipelines,
+                });
+            }
+            apis.push(ApiPlan {
+                name,
+                prefix: format!("/{}", a.path.get_ref().trim_matches('/')),
+                service_url: a
+                    .service_url
+                    .as_ref()
+                    .map(|u| u.get_ref().clone())
+                    .unwrap_or_default(),
+                subscription_required: a.subscription_required,
+                operations,
+            });
+        }
+        if diags.iter().any(|d| d.severity == Severity::Error) {
+            return Err(diags.sorted());
+        }
+        let subscriptions = loaded
+            .config
+            .subscriptions
+            .iter()
+            .map(|s| {
+                let s = s.get_ref();
+                (
+                    s.key.get_ref().clone(),
+                    SubscriptionPlan {
+                        id: s.id.get_ref().clone(),
+                        product: s.product.as_ref().map(|p| p.get_ref().clone()),
+                        user: s.user.clone(),
+                    },
+                )
+            })
+            .collect();
+        let backends = loaded
+            .config
+            .backends
+            .iter()
+            .map(|(id, b)| {
+                let b = b.get_ref();
+                let entity = BackendEntity {
+                    url: b.url.get_ref().clone(),
+                    headers: b
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                    timeout_ms: b.timeout.map(|s| s.saturating_mul(1000)),
+                };
+                (id.clone(), entity)
+            })
+            .collect();
+        let api_paths = apis.iter().map(|a| a.prefix.clone()).collect();
+        Ok(Plan {
+            engine,
+            limits,
+            apis,
+            api_paths,
+            subscriptions,
+            product_apis,
+            backends,
+        })
+    }
+
+    /// Runs one request through the gateway.
+    pub async fn handle(&self, req: Request, services: Arc<dyn Services>) -> Response {
+        let Some(url) = Url::parse(&req.url) else {
+            return error_response(400, "The request URL is not valid.");
+        };
+        let Some((api_index, rest)) = api_for(&self.api_paths, &url.path) else {
+            return error_response(404, "Unable to match incoming request to an operation.");
+        };
+        let Some(api) = self.apis.get(api_index) else {
+            return error_response(404, "Unable to match incoming request to an operation.");
+        };
+        let query: Vec<(String, String)> = url
+            .query
+            .0
+            .iter()
+            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
+            .collect();
+        let method = req.method.to_ascii_uppercase();
+        let best = api
+            .operations
+            .iter()
+            .filter(|o| o.method == "*" || o.method == method)
+            .filter_map(|o| {
+                o.template
+                    .matches(rest, &query)
+                    .map(|(params, score)| (o, params, score))
+            })
+            .max_by(|a, b| a.2.cmp(&b.2));
+        let Some((op, params, _)) = best else {
+            return error_response(404, "Unable to match incoming request to an operation.");
+        };
+        // Subscription: header, else query.
+        let key = req
+            .headers
+            .get("Ocp-Apim-Subscription-Key")
+            .and_then(|v| v.first().cloned())
+            .or_else(|| {
+                url.query
+                    .get("subscription-key")
+                    .and_then(|v| v.first().cloned())
+            });
+        let subscription = key.as_ref().and_then(|k| self.subscriptions.get(k));
+        if api.subscription_required {
+            match (&key, subscription) {
+                (None, _) => {
+                    return error_response(
+                        401,
+                        "Access denied due to missing subscription key. Make sure to include subscription key when making requests to this API.",
+                    );
+                }
+                (Some(_), None) => {
+                    return error_response(
+                        401,
+                        "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
+                    );
+                }
+                _ => {}
+            }
+        }
+        let product = subscription.and_then(|s| s.product.clone()).filter(|p| {
+            self.product_apis
+                .get(p)
+                .is_some_and(|apis| apis.contains(&api.name))
+        });
+        let Some(pipeline) = op.pipelines.get(&product) else {
+            return error_response(500, "Internal server error");
+        };
+        let ctx = Context::new(ContextData {
+            request: MessageRef::new(Message {
+                method: method.clone(),
+                url: url.clone(),
+                original_url: url.clone(),
+                headers: req.headers.clone(),
+                body: if req.body.is_empty() && matches!(method.as_str(), "GET" | "HEAD") {
+                    None
+                } else {
+                    Some(Body {
+                        bytes: req.body,
+                        consumed: false,
+                    })
+                },
+                ip: req.ip.clone(),
+                matched: params,
+                ..Message::default()
+            }),
+            response: MessageRef::new(Message {
+                status: 200,
+                reason: "OK".into(),
+                ..Message::default()
+            }),
+            api: Some(
+                Record::new("IApi")
+                    .with("Id", api.name.clone())
+                    .with("Name", api.name.clone())
+                    .with("Path", api.prefix.trim_start_matches('/').to_owned()),
+            ),
+            operation: Some(
+                Record::new("IOperation")
+                    .with("Id", op.name.clone())
+                    .with("Name", op.name.clone())
+                    .with("Method", op.method.clone())
+                    .with("UrlTemplate", op.template.text.clone()),
+            ),
+            product: product.as_ref().map(|p| {
+                Record::new("IProduct")
+                    .with("Id", p.clone())
+                    .with("Name", p.clone())
+            }),
+            subscription: subscription.map(|s| {
+                Record::new("ISubscription")
+                    .with("Id", s.id.clone())
+                    .with("Name", s.id.clone())
+                    .with("Key", key.clone().unwrap_or_default())
+            }),
+            user: subscription
+                .and_then(|s| s.user.clone())
+                .map(|u| Record::new("IUser").with("Id", u)),
+            request_id: new_request_id(),
+            timestamp_ms: services.now_ms(),
+            ..ContextData::default()
+        });
+        let mut x = Exchange {
+            ctx,
+            services,
+            engine: Arc::clone(&self.engine),
+            limits: self.limits,
+            backend_url: api.service_url.clone(),
+            backend_headers: Vec::new(),
+            api_prefix: api.prefix.clone(),
+            section: Section::Inbound,
+            path: Vec::new(),
+        };
+        execute(pipeline, &mut x).await;
+        x.response().read(|m| Response {
+            status: u16::try_from(m.status).unwrap_or(500),
+            reason: m.reason.clone(),
+            headers: m.headers.clone(),
+            body: m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
+        })
+    }
+}
+
+/// A random version-4 GUID in its "D" form.
+fn new_request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(test)]
+mod tests;

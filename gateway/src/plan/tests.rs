@@ -1,0 +1,224 @@
+use std::sync::Mutex;
+
+use sluice_engine::runtime::{BoxFuture, CallError, InboundResponse, OutboundRequest};
+
+use super::*;
+use crate::config::{Options, load_str};
+
+/// Answers every call with an echo of what it received.
+#[derive(Default)]
+struct Echo {
+    seen: Mutex<Vec<OutboundRequest>>,
+}
+
+impl Services for Echo {
+    fn now_ms(&self) -> i64 {
+        1_700_000_000_000
+    }
+    fn call(&self, req: OutboundRequest) -> BoxFuture<'_, Result<InboundResponse, CallError>> {
+        let body = serde_json::json!({ "method": req.method, "url": req.url })
+            .to_string()
+            .into_bytes();
+        if let Ok(mut s) = self.seen.lock() {
+            s.push(req);
+        }
+        Box::pin(async move {
+            Ok(InboundResponse {
+                status: 200,
+                reason: "OK".into(),
+                headers: Multimap::default(),
+                body,
+            })
+        })
+    }
+    fn backend(&self, _: &str) -> Option<BackendEntity> {
+        None
+    }
+    fn sleep(&self, _: u64) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+fn plan(config: &str) -> Plan {
+    let limits = Limits::default();
+    let engine = Arc::new(sluice_stdlib::engine(&limits));
+    let compiler = Compiler::new(&engine);
+    let opts = Options {
+        compiler: &compiler,
+        not_executed: Severity::Error,
+        env: &|_| None,
+    };
+    let loaded = load_str("t.toml", config, std::path::Path::new("."), &opts)
+        .unwrap_or_else(|d| panic!("{d}"));
+    Plan::build(&loaded, Arc::clone(&engine), limits).unwrap_or_else(|d| panic!("{d}"))
+}
+
+fn get(
+    plan: &Plan,
+    services: Arc<Echo>,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Response {
+    let mut h = Multimap::default();
+    for (k, v) in headers {
+        h.append(k, v);
+    }
+    let req = Request {
+        method: method.into(),
+        url: url.into(),
+        headers: h,
+        body: Vec::new(),
+        ip: "10.1.2.3".into(),
+    };
+    futures_executor(plan.handle(req, services))
+}
+
+fn futures_executor<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+const CONFIG: &str = r#"
+[[product]]
+name = "starter"
+apis = ["echo"]
+policy = '''<policies><inbound><base /><set-header name="x-product" exists-action="override"><value>@(context.Product.Name)</value></set-header></inbound></policies>'''
+
+[[subscription]]
+id = "sub-1"
+key = "key-1"
+product = "starter"
+
+[[api]]
+name = "echo"
+path = "echo"
+service-url = "http://backend.test/api"
+policy = '''<policies>
+  <inbound>
+    <base />
+    <choose>
+      <when condition="@(context.Request.MatchedParameters["id"] == "0")">
+        <return-response><set-status code="418" reason="teapot" /><set-body>@("no " + context.Operation.Name)</set-body></return-response>
+      </when>
+    </choose>
+    <set-variable name="v" value="@(context.Request.Headers.GetValueOrDefault("x-in", "none"))" />
+  </inbound>
+  <backend><base /></backend>
+  <outbound><base /><set-header name="x-var" exists-action="override"><value>@((string)context.Variables["v"])</value></set-header></outbound>
+  <on-error><base /></on-error>
+</policies>'''
+
+[[api.operation]]
+name = "get-resource"
+method = "GET"
+url-template = "/resource/{id}"
+"#;
+
+#[test]
+fn routes_runs_policies_and_forwards() {
+    let p = plan(CONFIG);
+    let echo = Arc::new(Echo::default());
+    let r = get(
+        &p,
+        Arc::clone(&echo),
+        "GET",
+        "http://gw.test/echo/resource/42?x=1",
+        &[("x-in", "hello")],
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers.get("x-var"), Some(&vec!["hello".to_owned()]));
+    let seen = echo.seen.lock().unwrap();
+    assert_eq!(seen[0].url, "http://backend.test/api/resource/42?x=1");
+    assert_eq!(
+        seen[0].headers.get("X-Forwarded-For"),
+        Some(&vec!["10.1.2.3".to_owned()])
+    );
+}
+
+#[test]
+fn return_response_ends_the_pipeline() {
+    let p = plan(CONFIG);
+    let echo = Arc::new(Echo::default());
+    let r = get(
+        &p,
+        Arc::clone(&echo),
+        "GET",
+        "http://gw.test/echo/resource/0",
+        &[],
+    );
+    assert_eq!(
+        (r.status, r.reason.as_str(), r.body.as_slice()),
+        (418, "teapot", &b"no get-resource"[..])
+    );
+    assert!(
+        echo.seen.lock().unwrap().is_empty(),
+        "the backend must not be called"
+    );
+    assert!(r.headers.get("x-var").is_none(), "outbound must not run");
+}
+
+#[test]
+fn products_apply_with_their_subscription() {
+    let p = plan(CONFIG);
+    let echo = Arc::new(Echo::default());
+    let r = get(
+        &p,
+        Arc::clone(&echo),
+        "GET",
+        "http://gw.test/echo/resource/1",
+        &[("Ocp-Apim-Subscription-Key", "key-1")],
+    );
+    assert_eq!(r.status, 200);
+    let seen = echo.seen.lock().unwrap();
+    assert_eq!(
+        seen[0].headers.get("x-product"),
+        Some(&vec!["starter".to_owned()])
+    );
+    assert!(seen[0].headers.get("Ocp-Apim-Subscription-Key").is_none());
+}
+
+#[test]
+fn unmatched_requests_get_apim_errors() {
+    let p = plan(CONFIG);
+    let echo = Arc::new(Echo::default());
+    let r = get(
+        &p,
+        Arc::clone(&echo),
+        "POST",
+        "http://gw.test/echo/resource/1",
+        &[],
+    );
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.body,
+        br#"{"statusCode":404,"message":"Unable to match incoming request to an operation."}"#
+    );
+}
+
+#[test]
+fn expression_failures_go_to_on_error() {
+    let config = r#"
+[[api]]
+name = "e"
+path = "e"
+policy = '''<policies><inbound><set-variable name="x" value="@((int)context.Variables["missing"])" /></inbound><on-error><set-header name="x-reason" exists-action="override"><value>@(context.LastError.Reason + "|" + context.LastError.Source + "|" + context.LastError.Path)</value></set-header></on-error></policies>'''
+"#;
+    let p = plan(config);
+    let r = get(
+        &p,
+        Arc::new(Echo::default()),
+        "GET",
+        "http://gw.test/e/x",
+        &[],
+    );
+    assert_eq!(r.status, 500);
+    assert_eq!(
+        r.headers.get("x-reason"),
+        Some(&vec![
+            "ExpressionValueEvaluationFailure|set-variable|set-variable[1]".to_owned()
+        ])
+    );
+}

@@ -1,0 +1,139 @@
+//! `forward-request`: sends the request to the backend and makes its answer
+//! the response. The backend URL is the backend base URL (the API's
+//! `service-url`, or `set-backend-service`) followed by the request path
+//! after the API's suffix, and the query.
+
+use sluice_engine::runtime::{
+    Body, CallError, CompileCx, CompiledValue, Exchange, Flow, OutboundRequest, PolicyError,
+    Purpose, Run, Stage, reason_phrase,
+};
+use sluice_engine::xml::Element;
+
+/// The documented default: 300 seconds to receive the response headers.
+const DEFAULT_TIMEOUT_MS: u64 = 300_000;
+
+#[derive(Debug)]
+struct ForwardRequest {
+    timeout_s: Option<CompiledValue>,
+    timeout_ms: Option<CompiledValue>,
+    fail_on_error_status: bool,
+}
+
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
+    let timeout_s = match e.attr("timeout") {
+        Some(_) => Some(cx.attr(e, "timeout")?),
+        None => None,
+    };
+    let timeout_ms = match e.attr("timeout-ms") {
+        Some(_) => Some(cx.attr(e, "timeout-ms")?),
+        None => None,
+    };
+    let fail_on_error_status = cx
+        .literal(e, "fail-on-error-status-code")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    Some(Box::new(ForwardRequest {
+        timeout_s,
+        timeout_ms,
+        fail_on_error_status,
+    }))
+}
+
+/// The request as the backend gets it.
+pub(crate) fn backend_request(x: &Exchange, timeout_ms: u64) -> OutboundRequest {
+    x.request().read(|m| {
+        let path = m
+            .url
+            .path
+            .strip_prefix(x.api_prefix.as_str())
+            .unwrap_or(&m.url.path);
+        let mut url = m.url.clone();
+        url.query.remove("subscription-key");
+        let base = x.backend_url.trim_end_matches('/');
+        let path = if path.is_empty() || path.starts_with('/') {
+            path.to_owned()
+        } else {
+            format!("/{path}")
+        };
+        let mut headers = m.headers.clone();
+        headers.remove("Ocp-Apim-Subscription-Key");
+        headers.remove("Host");
+        if !m.ip.is_empty() {
+            headers.append("X-Forwarded-For", &m.ip);
+        }
+        for (k, v) in &x.backend_headers {
+            headers.set(k, vec![v.clone()]);
+        }
+        OutboundRequest {
+            method: m.method.clone(),
+            url: format!("{base}{path}{}", url.query_string()),
+            headers,
+            body: m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
+            timeout_ms,
+            purpose: Purpose::Backend,
+        }
+    })
+}
+
+impl ForwardRequest {
+    fn timeout(&self, x: &Exchange) -> Result<u64, PolicyError> {
+        if let Some(ms) = &self.timeout_ms {
+            return Ok(u64::try_from(ms.eval_int(x)?).unwrap_or(0));
+        }
+        if let Some(s) = &self.timeout_s {
+            return Ok(u64::try_from(s.eval_int(x)?)
+                .unwrap_or(0)
+                .saturating_mul(1000));
+        }
+        Ok(DEFAULT_TIMEOUT_MS)
+    }
+}
+
+impl Stage for ForwardRequest {
+    fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
+        let timeout = match self.timeout(x) {
+            Ok(t) => t,
+            Err(e) => return Run::fail(e),
+        };
+        let req = backend_request(x, timeout);
+        Run::Later(Box::pin(async move {
+            let services = x.services.clone();
+            let resp = services.call(req).await.map_err(|e| match e {
+                CallError::Timeout => PolicyError::new(
+                    "forward-request",
+                    "Timeout",
+                    504,
+                    "Request to the backend service timed out",
+                ),
+                CallError::Connection(m) => PolicyError::new(
+                    "forward-request",
+                    "BackendConnectionFailure",
+                    502,
+                    format!("Error occured while calling backend service: {m}"),
+                ),
+            })?;
+            let status = resp.status;
+            x.response().write(|m| {
+                m.status = i64::from(resp.status);
+                m.reason = if resp.reason.is_empty() {
+                    reason_phrase(resp.status).to_owned()
+                } else {
+                    resp.reason
+                };
+                m.headers = resp.headers;
+                m.body = Some(Body {
+                    bytes: resp.body,
+                    consumed: false,
+                });
+            });
+            if self.fail_on_error_status && status >= 400 {
+                return Err(PolicyError::new(
+                    "forward-request",
+                    "BackendError",
+                    status,
+                    format!("The backend answered with status {status}"),
+                ));
+            }
+            Ok(Flow::Next)
+        }))
+    }
+}

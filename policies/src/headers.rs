@@ -1,0 +1,82 @@
+//! `set-header`: sets, appends, keeps or deletes a header of the request
+//! (inbound, backend) or the response (outbound, on-error).
+
+use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::xml::Element;
+
+/// Headers a policy may not change (the docs: `Connection`, `Content-Length`,
+/// `Keep-Alive`, `Transfer-Encoding`); the gateway manages them.
+const PROTECTED: &[&str] = &[
+    "connection",
+    "content-length",
+    "keep-alive",
+    "transfer-encoding",
+];
+
+#[derive(Debug)]
+pub(crate) struct SetHeader {
+    name: CompiledValue,
+    action: Option<CompiledValue>,
+    values: Vec<CompiledValue>,
+}
+
+pub(crate) fn compile_set_header(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
+    Some(Box::new(compile_header(e, cx)?))
+}
+
+pub(crate) fn compile_header(e: &Element, cx: &mut CompileCx<'_>) -> Option<SetHeader> {
+    let name = cx.attr(e, "name")?;
+    let action = match e.attr("exists-action") {
+        Some(_) => Some(cx.attr(e, "exists-action")?),
+        None => None,
+    };
+    let mut values = Vec::new();
+    for v in e.elements().filter(|c| c.name == "value") {
+        values.push(cx.text(v)?);
+    }
+    Some(SetHeader {
+        name,
+        action,
+        values,
+    })
+}
+
+impl SetHeader {
+    /// Applies the policy to the message of the current section.
+    pub(crate) fn apply(&self, x: &Exchange) -> Result<(), PolicyError> {
+        let Some(name) = self.name.eval_string(x)? else {
+            return Ok(());
+        };
+        let action = match &self.action {
+            Some(a) => a.eval_string(x)?.unwrap_or_else(|| "override".into()),
+            None => "override".into(),
+        };
+        if PROTECTED.contains(&name.to_ascii_lowercase().as_str()) {
+            return Ok(());
+        }
+        let mut values = Vec::new();
+        for v in &self.values {
+            // A null value sets nothing (DECISIONS.md).
+            if let Some(s) = v.eval_string(x)? {
+                values.push(s);
+            }
+        }
+        x.message().write(|m| match action.as_str() {
+            "delete" => m.headers.remove(&name),
+            "skip" if m.headers.get(&name).is_some() => {}
+            "append" => values.iter().for_each(|v| m.headers.append(&name, v)),
+            _ if values.is_empty() && !self.values.is_empty() => {}
+            _ => m.headers.set(&name, values),
+        });
+        Ok(())
+    }
+}
+
+impl Stage for SetHeader {
+    fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
+        match self.apply(x) {
+            Ok(()) => Run::next(),
+            Err(e) => Run::fail(e),
+        }
+    }
+}

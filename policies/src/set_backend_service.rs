@@ -1,0 +1,57 @@
+//! `set-backend-service`: the backend base URL requests are forwarded to,
+//! given as a URL or as a backend entity of the configuration.
+
+use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::xml::Element;
+
+#[derive(Debug)]
+enum Target {
+    BaseUrl(CompiledValue),
+    BackendId(CompiledValue),
+}
+
+#[derive(Debug)]
+struct SetBackendService(Target);
+
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
+    let target = match (e.attr("base-url"), e.attr("backend-id")) {
+        (Some(_), _) => Target::BaseUrl(cx.attr(e, "base-url")?),
+        (None, Some(_)) => Target::BackendId(cx.attr(e, "backend-id")?),
+        (None, None) => return None,
+    };
+    Some(Box::new(SetBackendService(target)))
+}
+
+impl SetBackendService {
+    fn apply(&self, x: &mut Exchange) -> Result<(), PolicyError> {
+        match &self.0 {
+            Target::BaseUrl(v) => {
+                x.backend_url = v.eval_string(x)?.unwrap_or_default();
+                x.backend_headers.clear();
+            }
+            Target::BackendId(v) => {
+                let id = v.eval_string(x)?.unwrap_or_default();
+                let b = x.services.backend(&id).ok_or_else(|| {
+                    PolicyError::new(
+                        "set-backend-service",
+                        "BackendNotFound",
+                        500,
+                        format!("Backend with id '{id}' could not be found."),
+                    )
+                })?;
+                x.backend_url = b.url;
+                x.backend_headers = b.headers;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Stage for SetBackendService {
+    fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
+        match self.apply(x) {
+            Ok(()) => Run::next(),
+            Err(e) => Run::fail(e),
+        }
+    }
+}

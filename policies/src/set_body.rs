@@ -1,0 +1,64 @@
+//! `set-body`: replaces the body of the request (inbound, backend) or the
+//! response (outbound, on-error) with literal text or an expression's result.
+
+use sluice_engine::diag::Code;
+use sluice_engine::runtime::{Body, CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::source::Span;
+use sluice_engine::xml::{Element, Node};
+
+#[derive(Debug)]
+pub(crate) struct SetBody {
+    body: CompiledValue,
+}
+
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
+    Some(Box::new(compile_body(e, cx)?))
+}
+
+pub(crate) fn compile_body(e: &Element, cx: &mut CompileCx<'_>) -> Option<SetBody> {
+    if e.attr("template")
+        .is_some_and(|a| a.value.value.trim() == "liquid")
+    {
+        let span = e.attr("template").map_or(e.name_span, |a| a.span);
+        cx.error(
+            Code::NotExecuted,
+            span,
+            "`set-body` with Liquid templates is not executed by `sluice run` yet",
+        );
+        return None;
+    }
+    // Markup inside set-body is a literal body, taken as written.
+    let has_markup = e.children.iter().any(|n| matches!(n, Node::Element(_)));
+    let body = match (has_markup, e.content_span) {
+        (true, Some(span)) => CompiledValue::Literal(
+            cx.source
+                .slice(Span::new(span.start, span.end))
+                .trim()
+                .to_owned(),
+        ),
+        _ => cx.text(e)?,
+    };
+    Some(SetBody { body })
+}
+
+impl SetBody {
+    pub(crate) fn apply(&self, x: &Exchange) -> Result<(), PolicyError> {
+        let text = self.body.eval_string(x)?.unwrap_or_default();
+        x.message().write(|m| {
+            m.body = Some(Body {
+                bytes: text.into_bytes(),
+                consumed: false,
+            })
+        });
+        Ok(())
+    }
+}
+
+impl Stage for SetBody {
+    fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
+        match self.apply(x) {
+            Ok(()) => Run::next(),
+            Err(e) => Run::fail(e),
+        }
+    }
+}
