@@ -134,7 +134,10 @@ fn clean_file_exits_zero_with_summary() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     // Not executed yet by `run`: a warning naming the policy, not an error.
-    assert!(stdout.contains("warning[W0501]: `cross-domain`"), "{stdout}");
+    assert!(
+        stdout.contains("warning[W0501]: `cross-domain`"),
+        "{stdout}"
+    );
     assert!(
         stdout.trim_end().ends_with("1 files, 0 errors, 1 warnings"),
         "{stdout}"
