@@ -4,8 +4,12 @@
 //! - `check.rs`: `sluice check`
 //! - `plan.rs`: the compiled configuration; routing, subscriptions, running a request
 //! - `route.rs`: APIs by path, operations by method and URL template
+//! - `serve/`: `sluice run`, the server, hot reload and the admin listener
+//! - `testing/`: `sluice test`, the conformance runner
 
 pub mod check;
 pub mod config;
 pub mod plan;
 pub mod route;
+pub mod serve;
+pub mod testing;

@@ -1,17 +1,12 @@
-//! The `sluice` command: `check` today; `run` and `test` as they land.
-
-use sluice_gateway::check;
+//! The `sluice` command: `check`, `test` and `run`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use sluice_gateway::{check, serve, testing};
 
 #[derive(Parser)]
-#[command(
-    name = "sluice",
-    version,
-    about = "Run Azure API Management policies as written"
-)]
+#[command(name = "sluice", version, about = "Run Azure API Management policies as written")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,11 +16,17 @@ struct Cli {
 enum Command {
     /// Check policy documents: syntax, structure, every policy against its schema.
     Check(check::Args),
+    /// Run conformance cases (FORMAT.md): a configuration plus HTTP exchanges with expectations.
+    Test(testing::Args),
+    /// Serve a configuration (`sluice.toml`).
+    Run(serve::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Test(args) => testing::run(&args),
+        Command::Run(args) => serve::run(&args),
     }
 }
