@@ -104,36 +104,8 @@ pub(crate) fn with_index(
     }
 }
 
-fn lower(c: char) -> char {
-    c.to_lowercase().next().unwrap_or(c)
-}
-
-/// Invariant-culture string order (approximation; see the module doc).
-pub(crate) fn culture_compare(a: &str, b: &str, ignore_case: bool) -> Ordering {
-    fn primary(c: char) -> (u8, u32) {
-        if c.is_alphabetic() {
-            (2, u32::from(lower(c)))
-        } else if c.is_numeric() {
-            (1, c.to_digit(10).unwrap_or(u32::from(c)))
-        } else {
-            (0, u32::from(c))
-        }
-    }
-    let first = a.chars().map(primary).cmp(b.chars().map(primary));
-    if first != Ordering::Equal || ignore_case {
-        return first;
-    }
-    for (x, y) in a.chars().zip(b.chars()) {
-        if x != y {
-            return if x.is_lowercase() {
-                Ordering::Less
-            } else {
-                Ordering::Greater
-            };
-        }
-    }
-    a.cmp(b)
-}
+/// Invariant-culture string order: the strings family's approximation.
+pub(crate) use crate::strings::culture_compare;
 
 fn numeric(v: &Dynamic) -> Option<f64> {
     v.as_int()

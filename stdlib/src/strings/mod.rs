@@ -277,7 +277,7 @@ impl Comparison {
 /// Approximates invariant-culture collation: punctuation and symbols sort
 /// before digits, digits before letters, letters alphabetically regardless of
 /// case; then lowercase before uppercase; then ordinal.
-fn culture_compare(a: &str, b: &str, ignore_case: bool) -> Ordering {
+pub(crate) fn culture_compare(a: &str, b: &str, ignore_case: bool) -> Ordering {
     fn primary(c: char) -> (u8, u32) {
         if c.is_alphabetic() {
             (2, u32::from(lower(c)))
