@@ -33,6 +33,8 @@ use std::fmt;
 
 pub use ast::{Block, Expr, ExprKind, Stmt, StmtKind};
 pub use parser::MAX_DEPTH;
+/// The C# spelling of a binary operator (rhai spells them alike).
+pub(crate) use print::binary as binary_symbol;
 
 use crate::source::Span;
 use crate::xml::Text;

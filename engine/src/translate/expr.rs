@@ -448,27 +448,7 @@ impl Translator {
             self.e.w(")");
             return Ok(());
         }
-        let sym = match op {
-            BinaryOp::Mul => "*",
-            BinaryOp::Div => "/",
-            BinaryOp::Rem => "%",
-            BinaryOp::Add => "+",
-            BinaryOp::Sub => "-",
-            BinaryOp::Shl => "<<",
-            BinaryOp::Shr => ">>",
-            BinaryOp::Lt => "<",
-            BinaryOp::Gt => ">",
-            BinaryOp::Le => "<=",
-            BinaryOp::Ge => ">=",
-            BinaryOp::Eq => "==",
-            BinaryOp::Ne => "!=",
-            BinaryOp::BitAnd => "&",
-            BinaryOp::BitXor => "^",
-            BinaryOp::BitOr => "|",
-            BinaryOp::And => "&&",
-            BinaryOp::Or => "||",
-            BinaryOp::Coalesce => "??",
-        };
+        let sym = crate::expr::binary_symbol(op);
         self.e.w("(");
         self.expr(left)?;
         self.e.w(&format!(" {sym} "));
