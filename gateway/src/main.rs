@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use sluice_gateway::{check, serve, testing};
 
 #[derive(Parser)]
-#[command(name = "sluice", version, about = "Run Azure API Management policies as written")]
+#[command(
+    name = "sluice",
+    version,
+    about = "Run Azure API Management policies as written"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

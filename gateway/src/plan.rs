@@ -313,19 +313,34 @@ impl Plan {
             .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
             .collect();
         let method = req.method.to_ascii_uppercase();
+        // A CORS preflight also matches the operation of the request it
+        // announces (an OPTIONS operation wins), so that `cors` can answer it.
+        let preflight = (method == "OPTIONS" && req.headers.get("Origin").is_some())
+            .then(|| {
+                req.headers
+                    .get("Access-Control-Request-Method")?
+                    .first()
+                    .cloned()
+            })
+            .flatten()
+            .map(|m| m.trim().to_ascii_uppercase());
         let best = api
             .operations
             .iter()
-            .filter(|o| o.method == "*" || o.method == method)
+            .filter(|o| {
+                o.method == "*" || o.method == method || preflight.as_ref() == Some(&o.method)
+            })
             .filter_map(|o| {
                 o.template
                     .matches(rest, &query)
                     .map(|(params, score)| (o, params, score))
             })
-            .max_by(|a, b| a.2.cmp(&b.2));
+            .max_by(|a, b| (a.0.method == method, &a.2).cmp(&(b.0.method == method, &b.2)));
         let Some((op, params, _)) = best else {
             return error_response(404, "Unable to match incoming request to an operation.");
         };
+        // Browsers send no credentials with a preflight: it needs no key (as in APIM).
+        let preflight = preflight.is_some() && op.method != "OPTIONS";
         // Subscription: header, else query.
         let key = req
             .headers
@@ -337,7 +352,7 @@ impl Plan {
                     .and_then(|v| v.first().cloned())
             });
         let subscription = key.as_ref().and_then(|k| self.subscriptions.get(k));
-        if api.subscription_required {
+        if api.subscription_required && !preflight {
             match (&key, subscription) {
                 (None, _) => {
                     return error_response(
@@ -434,6 +449,35 @@ impl Plan {
             headers: m.headers.clone(),
             body: m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
         })
+    }
+}
+
+impl Plan {
+    /// The API a request is routed to and, if one matches, its operation,
+    /// without running it (the labels of the gateway's metrics).
+    pub fn route_names(&self, method: &str, url: &str) -> Option<(&str, Option<&str>)> {
+        let url = Url::parse(url)?;
+        let (api_index, rest) = api_for(&self.api_paths, &url.path)?;
+        let api = self.apis.get(api_index)?;
+        let query: Vec<(String, String)> = url
+            .query
+            .0
+            .iter()
+            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
+            .collect();
+        let method = method.to_ascii_uppercase();
+        let op = api
+            .operations
+            .iter()
+            .filter(|o| o.method == "*" || o.method == method)
+            .filter_map(|o| {
+                o.template
+                    .matches(rest, &query)
+                    .map(|(_, score)| (o, score))
+            })
+            .max_by(|a, b| a.1.cmp(&b.1))
+            .map(|(o, _)| o.name.as_str());
+        Some((api.name.as_str(), op))
     }
 }
 

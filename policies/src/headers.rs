@@ -1,7 +1,9 @@
 //! `set-header`: sets, appends, keeps or deletes a header of the request
 //! (inbound, backend) or the response (outbound, on-error).
 
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::runtime::{
+    CompileCx, CompiledValue, Exchange, MessageRef, PolicyError, Run, Stage,
+};
 use sluice_engine::xml::Element;
 
 /// Headers a policy may not change (the docs: `Connection`, `Content-Length`,
@@ -44,6 +46,11 @@ pub(crate) fn compile_header(e: &Element, cx: &mut CompileCx<'_>) -> Option<SetH
 impl SetHeader {
     /// Applies the policy to the message of the current section.
     pub(crate) fn apply(&self, x: &Exchange) -> Result<(), PolicyError> {
+        self.apply_to(x, x.message())
+    }
+
+    /// Applies the policy to `target` (the request `send-request` builds).
+    pub(crate) fn apply_to(&self, x: &Exchange, target: &MessageRef) -> Result<(), PolicyError> {
         let Some(name) = self.name.eval_string(x)? else {
             return Ok(());
         };
@@ -61,7 +68,7 @@ impl SetHeader {
                 values.push(s);
             }
         }
-        x.message().write(|m| match action.as_str() {
+        target.write(|m| match action.as_str() {
             "delete" => m.headers.remove(&name),
             "skip" if m.headers.get(&name).is_some() => {}
             "append" => values.iter().for_each(|v| m.headers.append(&name, v)),

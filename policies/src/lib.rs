@@ -5,16 +5,35 @@
 //! registration table; a policy that APIM has but that is not in it is valid
 //! in `sluice check` (a warning) and refused by `sluice run`, naming it.
 
+mod check_header;
 mod choose;
+mod cors;
+mod find_and_replace;
 mod forward_request;
 mod headers;
+mod ip_filter;
+mod json_to_xml;
+mod mock_response;
+mod retry;
 mod return_response;
+mod rewrite_uri;
+mod send_one_way_request;
+mod send_request;
 mod set_backend_service;
 mod set_body;
 mod set_method;
+mod set_query_parameter;
 mod set_status;
 mod set_variable;
+mod trace;
+mod wait;
+mod xml_to_json;
+mod xml_tree;
 
+#[cfg(test)]
+mod fixture;
+#[cfg(test)]
+mod testkit;
 #[cfg(test)]
 mod tests;
 
@@ -25,15 +44,29 @@ type Compile = fn(&Element, &mut CompileCx<'_>) -> Option<Box<dyn Stage>>;
 
 /// The policies `sluice run` executes.
 pub const STAGES: &[(&str, Compile)] = &[
+    ("check-header", check_header::compile),
     ("choose", choose::compile),
+    ("cors", cors::compile),
+    ("find-and-replace", find_and_replace::compile),
     ("forward-request", forward_request::compile),
+    ("ip-filter", ip_filter::compile),
+    ("json-to-xml", json_to_xml::compile),
+    ("mock-response", mock_response::compile),
+    ("retry", retry::compile),
     ("return-response", return_response::compile),
+    ("rewrite-uri", rewrite_uri::compile),
+    ("send-one-way-request", send_one_way_request::compile),
+    ("send-request", send_request::compile),
     ("set-backend-service", set_backend_service::compile),
     ("set-body", set_body::compile),
     ("set-header", headers::compile_set_header),
     ("set-method", set_method::compile),
+    ("set-query-parameter", set_query_parameter::compile),
     ("set-status", set_status::compile),
     ("set-variable", set_variable::compile),
+    ("trace", trace::compile),
+    ("wait", wait::compile),
+    ("xml-to-json", xml_to_json::compile),
 ];
 
 /// Whether `sluice run` executes the policy `name` (`include-fragment` is

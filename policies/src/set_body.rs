@@ -1,8 +1,10 @@
 //! `set-body`: replaces the body of the request (inbound, backend) or the
 //! response (outbound, on-error) with literal text or an expression's result.
 
-use sluice_engine::diag::Code;
-use sluice_engine::runtime::{Body, CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::diag::{Code, Diagnostic, Severity};
+use sluice_engine::runtime::{
+    Body, CompileCx, CompiledValue, Exchange, MessageRef, PolicyError, Run, Stage,
+};
 use sluice_engine::source::Span;
 use sluice_engine::xml::{Element, Node};
 
@@ -20,11 +22,15 @@ pub(crate) fn compile_body(e: &Element, cx: &mut CompileCx<'_>) -> Option<SetBod
         .is_some_and(|a| a.value.value.trim() == "liquid")
     {
         let span = e.attr("template").map_or(e.name_span, |a| a.span);
-        cx.error(
+        // A load error, not a warning: serving the document without this policy would change it.
+        let d = Diagnostic::new(
             Code::NotExecuted,
+            &cx.source,
             span,
             "`set-body` with Liquid templates is not executed by `sluice run` yet",
-        );
+        )
+        .with_severity(Severity::Error);
+        cx.diags.push(d);
         return None;
     }
     // Markup inside set-body is a literal body, taken as written.
@@ -43,8 +49,13 @@ pub(crate) fn compile_body(e: &Element, cx: &mut CompileCx<'_>) -> Option<SetBod
 
 impl SetBody {
     pub(crate) fn apply(&self, x: &Exchange) -> Result<(), PolicyError> {
+        self.apply_to(x, x.message())
+    }
+
+    /// Sets the body of `target` (the request `send-request` builds).
+    pub(crate) fn apply_to(&self, x: &Exchange, target: &MessageRef) -> Result<(), PolicyError> {
         let text = self.body.eval_string(x)?.unwrap_or_default();
-        x.message().write(|m| {
+        target.write(|m| {
             m.body = Some(Body {
                 bytes: text.into_bytes(),
                 consumed: false,

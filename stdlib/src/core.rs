@@ -99,6 +99,8 @@ const SUPERTYPES: &[(&str, &[&str])] = &[
     ("XAttribute", &["XObject"]),
     ("Match", &["Group", "Capture"]),
     ("Group", &["Capture"]),
+    // `context.Request`/`Response` and responses stored by `send-request`.
+    ("MessageRef", &["IResponse", "IRequest", "IMessage"]),
 ];
 
 /// The .NET type name of a value (`null` for null).

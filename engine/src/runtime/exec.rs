@@ -57,8 +57,26 @@ pub async fn run_block(block: &Block, x: &mut Exchange) -> StageResult {
     Ok(Flow::Next)
 }
 
-/// Runs inbound, backend and outbound; on an error, `on-error`.
+/// Runs inbound, backend and outbound; on an error, `on-error`. Then adds
+/// the late headers (`ContextData::late_headers`) to the final response.
 pub async fn execute(p: &Pipeline, x: &mut Exchange) {
+    sections(p, x).await;
+    let late = match x.ctx.0.late_headers.read() {
+        Ok(g) => g.clone(),
+        Err(p) => p.into_inner().clone(),
+    };
+    if !late.is_empty() {
+        x.response().write(|m| {
+            for (name, value) in late {
+                if m.headers.get(&name).is_none() {
+                    m.headers.set(&name, vec![value]);
+                }
+            }
+        });
+    }
+}
+
+async fn sections(p: &Pipeline, x: &mut Exchange) {
     for (section, block) in [
         (Section::Inbound, &p.inbound),
         (Section::Backend, &p.backend),

@@ -19,6 +19,21 @@ impl Ctx<'_> {
         is_policy: bool,
         section: Option<Section>,
     ) {
+        if let Some(t) = super::liquid_template(e) {
+            // A Liquid body: `{{...}}` is Liquid, not a named value; not executed yet.
+            if let Some(exec) = self.execution {
+                let d = self
+                    .diag(
+                        Code::NotExecuted,
+                        t,
+                        "`set-body` with Liquid templates is not executed by `sluice run` yet",
+                    )
+                    .with_severity(exec.severity)
+                    .with_help("see the policy support table in the README");
+                self.error(d);
+            }
+            return;
+        }
         for a in &e.attrs {
             if is_policy && a.name == "id" {
                 continue;

@@ -214,6 +214,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The span of `template="liquid"` on a `set-body`, if it has one.
+pub(crate) fn liquid_template(e: &Element) -> Option<crate::source::Span> {
+    let a = e.attr("template")?;
+    (e.name == "set-body" && a.value.value.trim() == "liquid").then_some(a.span)
+}
+
 /// `a`, `b` and `c` as "`a`, `b`, `c`".
 pub(crate) fn list<'s>(items: impl Iterator<Item = &'s str>) -> String {
     items

@@ -103,8 +103,21 @@ pub fn load_str(
         ));
         d
     })?;
+    load_config(name, text, config, base, opts)
+}
+
+/// Loads a configuration already deserialized (a conformance case, whose own
+/// keys are split off first); `text` is the file it was read from, so that
+/// every error keeps its file, line and column.
+pub fn load_config(
+    name: &str,
+    text: &str,
+    config: Config,
+    base: &Path,
+    opts: &Options<'_>,
+) -> Result<Loaded, Diagnostics> {
     Loader {
-        source,
+        source: Source::new(name, text),
         base: base.to_path_buf(),
         opts,
         diags: Diagnostics::new(),

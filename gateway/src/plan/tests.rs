@@ -222,3 +222,85 @@ policy = '''<policies><inbound><set-variable name="x" value="@((int)context.Vari
         ])
     );
 }
+
+#[test]
+fn cors_preflights_route_to_the_announced_operation_without_a_key() {
+    let config = r#"
+[[api]]
+name = "c"
+path = "c"
+subscription-required = true
+service-url = "http://backend.test"
+policy = '''<policies><inbound><cors><allowed-origins><origin>http://a.test</origin></allowed-origins><allowed-methods><method>PUT</method></allowed-methods><allowed-headers><header>*</header></allowed-headers></cors></inbound><backend><forward-request /></backend></policies>'''
+
+[[api.operation]]
+name = "put"
+method = "PUT"
+url-template = "/items/{id}"
+"#;
+    let p = plan(config);
+    let echo = Arc::new(Echo::default());
+    let preflight = [
+        ("Origin", "http://a.test"),
+        ("Access-Control-Request-Method", "PUT"),
+    ];
+    let r = get(
+        &p,
+        Arc::clone(&echo),
+        "OPTIONS",
+        "http://gw.test/c/items/1",
+        &preflight,
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.headers.get("Access-Control-Allow-Methods"),
+        Some(&vec!["PUT".to_owned()])
+    );
+    assert!(
+        echo.seen.lock().unwrap().is_empty(),
+        "a preflight is answered by cors"
+    );
+    // an OPTIONS request that is not a preflight is not routed, and the key is still required
+    let r = get(
+        &p,
+        Arc::clone(&echo),
+        "OPTIONS",
+        "http://gw.test/c/items/1",
+        &[],
+    );
+    assert_eq!(r.status, 404);
+    let r = get(
+        &p,
+        Arc::clone(&echo),
+        "PUT",
+        "http://gw.test/c/items/1",
+        &[("Origin", "http://a.test")],
+    );
+    assert_eq!(r.status, 401);
+}
+
+#[test]
+fn liquid_set_body_is_refused_when_serving() {
+    let config = r#"
+[[api]]
+name = "l"
+path = "l"
+policy = '''<policies><inbound><return-response><set-body template="liquid">{{body.x}}</set-body></return-response></inbound></policies>'''
+"#;
+    let limits = Limits::default();
+    let engine = Arc::new(sluice_stdlib::engine(&limits));
+    let compiler = Compiler::new(&engine);
+    let opts = Options {
+        compiler: &compiler,
+        not_executed: Severity::Error,
+        env: &|_| None,
+    };
+    // Refused when the configuration loads, naming what is not executed.
+    let err = load_str("t.toml", config, std::path::Path::new("."), &opts).unwrap_err();
+    assert!(err.has_errors());
+    assert!(
+        err.to_string()
+            .contains("`set-body` with Liquid templates is not executed"),
+        "{err}"
+    );
+}

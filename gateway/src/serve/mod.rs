@@ -1,9 +1,27 @@
 //! `sluice run`: the gateway server.
 //!
-//! Being written: until then it refuses to run, saying so.
+//! - `mod.rs`: the command: load, bind, start everything
+//! - `state.rs`: the live plan in an `ArcSwap`, building a plan, reloading
+//! - `server.rs`: the gateway listener (HTTP/1.1 and HTTP/2 cleartext), limits, requests into the plan
+//! - `client.rs`: outbound HTTP (pooled, rustls with web PKI roots) and the [`Services`] of a request
+//! - `admin.rs`: `/healthz`, `/metrics`, `/status`, `/reload`; the Prometheus metrics
+//! - `watch.rs`: reload triggers: file watching (debounced) and SIGHUP
+//!
+//! [`Services`]: sluice_engine::runtime::Services
+
+mod admin;
+mod client;
+mod server;
+mod state;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use sluice_engine::diag::Severity;
+
+pub use state::{Built, HttpLimits, build};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -12,7 +30,79 @@ pub struct Args {
     pub config: PathBuf,
 }
 
-pub fn run(_args: &Args) -> ExitCode {
-    eprintln!("sluice run: not available in this build yet");
-    ExitCode::from(2)
+pub fn run(args: &Args) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(args.config.clone()))
+}
+
+async fn serve(config: PathBuf) -> ExitCode {
+    let built = match build(&config) {
+        Ok(b) => b,
+        Err(diags) => {
+            for d in &diags {
+                eprintln!("{d}");
+            }
+            eprintln!(
+                "error: {} does not load: {} errors, {} warnings",
+                config.display(),
+                diags.count(Severity::Error),
+                diags.count(Severity::Warning)
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let gateway_addr = built.gateway_listen;
+    let admin_addr = built.admin_listen;
+    let gateway = match tokio::net::TcpListener::bind(gateway_addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {gateway_addr} ([gateway] listen): {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let admin = match tokio::net::TcpListener::bind(admin_addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {admin_addr} ([admin] listen): {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let client = match client::HttpClient::new() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: cannot set up outbound TLS: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let metrics = match admin::Metrics::new() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: cannot set up the metrics: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let state = Arc::new(state::Gateway::new(config.clone(), built, client, metrics));
+    eprintln!(
+        "sluice: serving {} on http://{gateway_addr} (admin on http://{admin_addr})",
+        config.display()
+    );
+    let _watcher = watch::files(Arc::clone(&state));
+    watch::hangup(Arc::clone(&state));
+    tokio::spawn(admin::serve(admin, Arc::clone(&state)));
+    tokio::select! {
+        () = server::serve(gateway, state) => ExitCode::SUCCESS,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("sluice: interrupted, stopping");
+            ExitCode::SUCCESS
+        }
+    }
 }

@@ -77,8 +77,11 @@ pub struct ContextData {
     /// When the request arrived, in milliseconds since the Unix epoch (gateway clock).
     pub timestamp_ms: i64,
     pub tracing: bool,
-    /// Messages written by `context.Trace(...)`.
+    /// Messages written by `context.Trace(...)` and the `trace` policy.
     pub traces: RwLock<Vec<String>>,
+    /// Headers for the final response, whatever produces it, each added
+    /// unless the response already has it (`cors` on an allowed cross-origin request).
+    pub late_headers: RwLock<Vec<(String, String)>>,
 }
 
 /// The handle expressions see as `context`.

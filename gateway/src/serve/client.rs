@@ -1,0 +1,165 @@
+//! Outbound HTTP and the [`Services`] a request runs with.
+//!
+//! One pooled hyper client for the whole process: HTTP/1.1 and HTTP/2 (by
+//! ALPN), TLS by rustls with the web PKI roots (no system certificates), a
+//! connect timeout, and per call a timeout on the response headers. The
+//! body is then read whole (see docs/gateway.md for the streaming design).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{HeaderName, HeaderValue};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use sluice_engine::runtime::{
+    BackendEntity, BoxFuture, CallError, InboundResponse, Multimap, OutboundRequest, Services,
+};
+
+use super::state::Current;
+
+/// How long establishing a connection (TCP and TLS) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle pooled connections are closed after this.
+const POOL_IDLE: Duration = Duration::from_secs(90);
+
+/// Headers that describe one connection, never forwarded (RFC 9110 §7.6.1),
+/// and `Content-Length`, which the client sets from the body it sends.
+pub const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "content-length",
+];
+
+pub fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
+pub struct HttpClient {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl HttpClient {
+    pub fn new() -> Result<Self, String> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        http.set_nodelay(true);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+            .map_err(|e| e.to_string())?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE)
+            .build(https);
+        Ok(Self { client })
+    }
+
+    /// Sends one request; the timeout covers connecting and the response headers.
+    pub async fn call(&self, req: OutboundRequest) -> Result<InboundResponse, CallError> {
+        let method = hyper::Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| CallError::Connection(format!("invalid method `{}`", req.method)))?;
+        let uri: hyper::Uri = req
+            .url
+            .parse()
+            .map_err(|_| CallError::Connection(format!("invalid URL `{}`", req.url)))?;
+        let mut builder = hyper::Request::builder().method(method).uri(uri);
+        for (name, values) in &req.headers.0 {
+            if is_hop_by_hop(name) || name.eq_ignore_ascii_case("host") {
+                continue;
+            }
+            let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+                continue;
+            };
+            for v in values {
+                if let Ok(v) = HeaderValue::from_str(v) {
+                    builder = builder.header(name.clone(), v);
+                }
+            }
+        }
+        let request = builder
+            .body(Full::new(Bytes::from(req.body)))
+            .map_err(|e| CallError::Connection(e.to_string()))?;
+        let pending = self.client.request(request);
+        let response = if req.timeout_ms == 0 {
+            pending.await
+        } else {
+            tokio::time::timeout(Duration::from_millis(req.timeout_ms), pending)
+                .await
+                .map_err(|_| CallError::Timeout)?
+        }
+        .map_err(|e| CallError::Connection(error_chain(&e)))?;
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| CallError::Connection(error_chain(&e)))?
+            .to_bytes();
+        let mut headers = Multimap::default();
+        for (name, value) in &parts.headers {
+            headers.append(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+        }
+        let reason = parts
+            .extensions
+            .get::<hyper::ext::ReasonPhrase>()
+            .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
+            .or_else(|| parts.status.canonical_reason().map(str::to_owned))
+            .unwrap_or_default();
+        Ok(InboundResponse {
+            status: parts.status.as_u16(),
+            reason,
+            headers,
+            body: body.to_vec(),
+        })
+    }
+}
+
+/// An error and its causes, as one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
+/// The services of one request: the shared client, and the plan the request runs on.
+pub struct Live {
+    pub client: Arc<HttpClient>,
+    pub current: Arc<Current>,
+}
+
+impl Services for Live {
+    fn now_ms(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    fn call(&self, req: OutboundRequest) -> BoxFuture<'_, Result<InboundResponse, CallError>> {
+        Box::pin(self.client.call(req))
+    }
+
+    fn backend(&self, id: &str) -> Option<BackendEntity> {
+        self.current.plan.backends.get(id).cloned()
+    }
+
+    fn sleep(&self, ms: u64) -> BoxFuture<'_, ()> {
+        Box::pin(tokio::time::sleep(Duration::from_millis(ms)))
+    }
+}

@@ -1,0 +1,212 @@
+//! The gateway listener: HTTP/1.1 and HTTP/2 cleartext (prior knowledge) on
+//! one port, each request run through the plan current at its arrival.
+//!
+//! Before the plan, the server applies the size limits: request line and
+//! headers over `max-request-header-bytes` get 431, a body over
+//! `max-request-body-bytes` gets 413 (at once when `Content-Length` says
+//! so, else as soon as the body read passes the limit).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use sluice_engine::runtime::{Multimap, default_error_body, reason_phrase};
+use tokio::net::TcpListener;
+
+use super::client::{Live, is_hop_by_hop};
+use super::state::{Current, Gateway};
+use crate::plan::{Request, Response};
+
+/// hyper's smallest read buffer; the configured header limit is checked exactly below it.
+const MIN_BUF: usize = 8192;
+
+/// Accepts connections until the process stops.
+pub async fn serve(listener: TcpListener, state: Arc<Gateway>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of descriptors and the like: wait a little, go on.
+                eprintln!("sluice: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            let header_limit = state.current.load().http.header_bytes;
+            let svc = service_fn(move |req| {
+                let state = Arc::clone(&state);
+                async move { Ok::<_, Infallible>(handle(state, peer, req).await) }
+            });
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .max_buf_size(header_limit.saturating_add(1024).max(MIN_BUF));
+            builder
+                .http2()
+                .max_header_list_size(u32::try_from(header_limit).unwrap_or(u32::MAX));
+            // A connection that fails (reset, bad framing) ends quietly.
+            let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+        });
+    }
+}
+
+/// The size of the request line and headers, as they were sent in HTTP/1.1.
+fn head_size(req: &hyper::Request<Incoming>) -> usize {
+    let line = req.method().as_str().len()
+        + req.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + 12;
+    req.headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+        + line
+}
+
+fn error(status: u16, message: &str) -> Response {
+    let mut headers = Multimap::default();
+    headers.set("Content-Type", vec!["application/json".into()]);
+    Response {
+        status,
+        reason: reason_phrase(status).into(),
+        headers,
+        body: default_error_body(status, message),
+    }
+}
+
+async fn handle(
+    state: Arc<Gateway>,
+    peer: SocketAddr,
+    req: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    let started = Instant::now();
+    // One plan from start to end.
+    let current = state.current.load_full();
+    let method = req.method().as_str().to_owned();
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            req.headers()
+                .get(hyper::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| state.gateway_listen.to_string());
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let url = format!("http://{host}{path}");
+    let response = match read(&current, peer, req, &url, &host).await {
+        Ok(request) => {
+            let services = Arc::new(Live {
+                client: Arc::clone(&state.client),
+                current: Arc::clone(&current),
+            });
+            current.plan.handle(request, services).await
+        }
+        Err(r) => r,
+    };
+    let (api, operation) = match current.plan.route_names(&method, &url) {
+        Some((api, op)) => (api, op.unwrap_or("")),
+        None => ("", ""),
+    };
+    let status = response.status.to_string();
+    state
+        .metrics
+        .requests
+        .with_label_values(&[api, operation, status.as_str()])
+        .inc();
+    state
+        .metrics
+        .latency
+        .with_label_values(&[api])
+        .observe(started.elapsed().as_secs_f64());
+    to_hyper(response)
+}
+
+/// The request as the plan takes it, or the error response of a limit.
+async fn read(
+    current: &Current,
+    peer: SocketAddr,
+    req: hyper::Request<Incoming>,
+    url: &str,
+    host: &str,
+) -> Result<Request, Response> {
+    let limits = current.http;
+    if head_size(&req) > limits.header_bytes {
+        return Err(error(431, "Request header fields too large."));
+    }
+    let declared = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(limits.body_bytes).unwrap_or(u64::MAX)) {
+        return Err(error(413, "Request body too large."));
+    }
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, limits.body_bytes).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(error(413, "Request body too large."));
+        }
+        Err(_) => return Err(error(400, "The request body could not be read.")),
+    };
+    let mut headers = Multimap::default();
+    if parts.headers.get(hyper::header::HOST).is_none() {
+        // HTTP/2 carries the host as `:authority`; APIM shows it as `Host`.
+        headers.append("Host", host);
+    }
+    for (name, value) in &parts.headers {
+        headers.append(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+    }
+    Ok(Request {
+        method: parts.method.as_str().to_owned(),
+        url: url.to_owned(),
+        headers,
+        body: body.to_vec(),
+        ip: peer.ip().to_canonical().to_string(),
+    })
+}
+
+fn to_hyper(r: Response) -> hyper::Response<Full<Bytes>> {
+    let mut out = hyper::Response::new(Full::new(Bytes::from(r.body)));
+    *out.status_mut() =
+        hyper::StatusCode::from_u16(r.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let canonical = out.status().canonical_reason().unwrap_or("");
+    if !r.reason.is_empty()
+        && r.reason != canonical
+        && let Ok(reason) = hyper::ext::ReasonPhrase::try_from(r.reason.into_bytes())
+    {
+        out.extensions_mut().insert(reason);
+    }
+    let headers = out.headers_mut();
+    for (name, values) in &r.headers.0 {
+        if is_hop_by_hop(name) {
+            continue;
+        }
+        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        for v in values {
+            if let Ok(v) = HeaderValue::from_str(v) {
+                headers.append(name.clone(), v);
+            }
+        }
+    }
+    out
+}

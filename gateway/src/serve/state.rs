@@ -1,0 +1,382 @@
+//! The live plan and its reloading.
+//!
+//! The plan lives in an [`ArcSwap`]: a request takes `load_full()` once at
+//! entry and keeps that plan to its end, so a reload never changes a request
+//! in flight. A reload builds the whole new plan beside the old one (the
+//! configuration with every policy and fragment file, loaded with
+//! not-executed policies as errors, then compiled); any error keeps the old
+//! plan, and the diagnostics go to the log, the metrics and `/status`.
+//! Reloads run one at a time, so an older build never replaces a newer one.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use sluice_engine::compile::Compiler;
+use sluice_engine::diag::{Diagnostics, Severity};
+use sluice_stdlib::Limits;
+
+use super::admin::Metrics;
+use super::client::HttpClient;
+use crate::config::model::{Config, NamedValue, PolicyText};
+use crate::config::{Options, load_file};
+use crate::plan::Plan;
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_ADMIN: &str = "127.0.0.1:9090";
+const DEFAULT_HEADER_BYTES: usize = 32 * 1024;
+const DEFAULT_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Limits the server applies before a request reaches the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Request line and headers; over it: 431.
+    pub header_bytes: usize,
+    /// Request body; over it: 413.
+    pub body_bytes: usize,
+}
+
+/// A configuration made ready to serve.
+pub struct Built {
+    pub plan: Plan,
+    pub http: HttpLimits,
+    pub gateway_listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    /// The configuration and every file it references (policies, fragments, named values).
+    pub files: BTreeSet<PathBuf>,
+}
+
+/// What a request runs against: one generation of the plan.
+pub struct Current {
+    pub plan: Plan,
+    pub http: HttpLimits,
+    pub generation: u64,
+}
+
+fn addr(value: Option<&toml::Spanned<String>>, default: &str) -> SocketAddr {
+    value
+        .map_or(default, |v| v.get_ref().as_str())
+        .parse()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+/// Loads and compiles a configuration file, as `sluice run` serves it.
+pub fn build(path: &Path) -> Result<Built, Diagnostics> {
+    // Engine limits come from the file; a first parse finds them (a file
+    // that does not parse fails again, with its diagnostics, below).
+    let loose: Option<Config> = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| toml::from_str(&t).ok());
+    let mut limits = Limits::default();
+    if let Some(l) = loose.as_ref().map(|c| &c.limits) {
+        if let Some(ops) = l.expression_operations {
+            limits.max_operations = ops;
+        }
+        if let Some(ms) = l.expression_wall_time_ms {
+            limits.wall_time = Duration::from_millis(ms);
+        }
+    }
+    let engine = Arc::new(sluice_stdlib::engine(&limits));
+    let compiler = Compiler::new(&engine);
+    let opts = Options {
+        compiler: &compiler,
+        not_executed: Severity::Error,
+        env: &|k| std::env::var(k).ok(),
+    };
+    let loaded = load_file(path, &opts)?;
+    let plan = Plan::build(&loaded, Arc::clone(&engine), limits)?;
+    let c = &loaded.config;
+    Ok(Built {
+        plan,
+        http: HttpLimits {
+            header_bytes: c
+                .limits
+                .max_request_header_bytes
+                .unwrap_or(DEFAULT_HEADER_BYTES),
+            body_bytes: c
+                .limits
+                .max_request_body_bytes
+                .unwrap_or(DEFAULT_BODY_BYTES),
+        },
+        gateway_listen: addr(c.gateway.listen.as_ref(), DEFAULT_LISTEN),
+        admin_listen: addr(c.admin.listen.as_ref(), DEFAULT_ADMIN),
+        files: referenced_files(path, Some(c)),
+    })
+}
+
+/// An absolute path whose folder is canonical (as file watchers report it).
+fn absolute(path: &Path) -> PathBuf {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let dir = dir.canonicalize().unwrap_or(dir);
+    match path.file_name() {
+        Some(name) => dir.join(name),
+        None => dir,
+    }
+}
+
+/// The configuration file and the files it names, as absolute paths.
+pub fn referenced_files(config: &Path, parsed: Option<&Config>) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::from([absolute(config)]);
+    let Some(c) = parsed else { return out };
+    let base = config.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut add = |f: &str| {
+        out.insert(absolute(&base.join(f)));
+    };
+    if let Some(f) = &c.policy.global_file {
+        add(f.get_ref());
+    }
+    for p in &c.products {
+        if let Some(f) = &p.get_ref().policy_file {
+            add(f.get_ref());
+        }
+    }
+    for a in &c.apis {
+        let a = a.get_ref();
+        if let Some(f) = &a.policy_file {
+            add(f.get_ref());
+        }
+        for o in &a.operations {
+            if let Some(f) = &o.get_ref().policy_file {
+                add(f.get_ref());
+            }
+        }
+    }
+    for f in c.fragments.values() {
+        if let PolicyText::File { file } = f.get_ref() {
+            add(file);
+        }
+    }
+    for v in c.named_values.values() {
+        if let NamedValue::Source(s) = v.get_ref()
+            && let Some(f) = &s.file
+        {
+            add(f);
+        }
+    }
+    out
+}
+
+/// What started a reload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    File,
+    Admin,
+    Signal,
+}
+
+impl Trigger {
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::File => "file",
+            Trigger::Admin => "admin",
+            Trigger::Signal => "signal",
+        }
+    }
+}
+
+/// The outcome of the last reload, as `/status` shows it.
+#[derive(Clone, Debug, Default)]
+pub struct ReloadStatus {
+    /// How many reloads were attempted.
+    pub attempts: u64,
+    pub ok: u64,
+    pub failed: u64,
+    /// `None` before the first reload.
+    pub last: Option<LastReload>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LastReload {
+    pub ok: bool,
+    pub trigger: Trigger,
+    pub at_ms: u128,
+    /// One JSON object per diagnostic (file, line, column, severity, code, message).
+    pub diagnostics: Vec<serde_json::Value>,
+}
+
+/// The running gateway.
+pub struct Gateway {
+    pub current: ArcSwap<Current>,
+    pub config: PathBuf,
+    pub gateway_listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub client: Arc<HttpClient>,
+    pub metrics: Metrics,
+    pub status: Mutex<ReloadStatus>,
+    /// The files whose change triggers a reload.
+    pub files: Mutex<BTreeSet<PathBuf>>,
+    generation: AtomicU64,
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl Gateway {
+    pub fn new(config: PathBuf, built: Built, client: HttpClient, metrics: Metrics) -> Self {
+        metrics.generation.set(1);
+        Self {
+            current: ArcSwap::from_pointee(Current {
+                plan: built.plan,
+                http: built.http,
+                generation: 1,
+            }),
+            config,
+            gateway_listen: built.gateway_listen,
+            admin_listen: built.admin_listen,
+            client: Arc::new(client),
+            metrics,
+            status: Mutex::new(ReloadStatus::default()),
+            files: Mutex::new(built.files),
+            generation: AtomicU64::new(1),
+            reloading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Builds the configuration anew and swaps it in if it has no error.
+    /// Returns whether the new plan is serving.
+    pub async fn reload(self: &Arc<Self>, trigger: Trigger) -> bool {
+        let _one_at_a_time = self.reloading.lock().await;
+        let path = self.config.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let r = build(&path);
+            // Files to watch even when the configuration does not load.
+            let files = match &r {
+                Ok(b) => b.files.clone(),
+                Err(_) => {
+                    let loose: Option<Config> = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|t| toml::from_str(&t).ok());
+                    referenced_files(&path, loose.as_ref())
+                }
+            };
+            (r, files)
+        })
+        .await;
+        let (result, files) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let msg = format!("the reload did not finish: {e}");
+                self.record(trigger, false, vec![serde_json::json!({ "message": msg })]);
+                eprintln!("sluice: reload ({}) failed: {msg}", trigger.name());
+                return false;
+            }
+        };
+        if let Ok(mut f) = self.files.lock() {
+            f.extend(files);
+        }
+        let built = match result {
+            Ok(b) => b,
+            Err(diags) => {
+                eprintln!(
+                    "sluice: reload ({}) failed; generation {} keeps serving:",
+                    trigger.name(),
+                    self.generation()
+                );
+                for d in &diags {
+                    eprintln!("{d}");
+                }
+                let json = diags.iter().map(|d| d.to_json()).collect();
+                self.record(trigger, false, json);
+                return false;
+            }
+        };
+        let mut refused = Vec::new();
+        if built.gateway_listen != self.gateway_listen {
+            refused.push((
+                "[gateway] listen",
+                self.gateway_listen,
+                built.gateway_listen,
+            ));
+        }
+        if built.admin_listen != self.admin_listen {
+            refused.push(("[admin] listen", self.admin_listen, built.admin_listen));
+        }
+        if !refused.is_empty() {
+            let mut json = Vec::new();
+            for (key, old, new) in refused {
+                let msg = format!(
+                    "`{key}` cannot change while running ({old} -> {new}); restart sluice to change it"
+                );
+                eprintln!(
+                    "sluice: reload ({}) refused; generation {} keeps serving: {msg}",
+                    trigger.name(),
+                    self.generation()
+                );
+                json.push(serde_json::json!({
+                    "file": self.config.display().to_string(),
+                    "severity": "error",
+                    "message": msg,
+                }));
+            }
+            self.record(trigger, false, json);
+            return false;
+        }
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.current.store(Arc::new(Current {
+            plan: built.plan,
+            http: built.http,
+            generation,
+        }));
+        self.metrics
+            .generation
+            .set(i64::try_from(generation).unwrap_or(i64::MAX));
+        eprintln!(
+            "sluice: reload ({}) ok: generation {generation} serving",
+            trigger.name()
+        );
+        self.record(trigger, true, Vec::new());
+        true
+    }
+
+    fn record(&self, trigger: Trigger, ok: bool, diagnostics: Vec<serde_json::Value>) {
+        self.metrics
+            .reloads
+            .with_label_values(&[if ok { "ok" } else { "error" }])
+            .inc();
+        let at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        if let Ok(mut s) = self.status.lock() {
+            s.attempts += 1;
+            if ok {
+                s.ok += 1;
+            } else {
+                s.failed += 1;
+            }
+            s.last = Some(LastReload {
+                ok,
+                trigger,
+                at_ms,
+                diagnostics,
+            });
+        }
+    }
+
+    /// `/status` as JSON.
+    pub fn status_json(&self) -> serde_json::Value {
+        let status = self.status.lock().map(|s| s.clone()).unwrap_or_default();
+        let last = status.last.map(|l| {
+            serde_json::json!({
+                "outcome": if l.ok { "ok" } else { "error" },
+                "trigger": l.trigger.name(),
+                "at_ms": u64::try_from(l.at_ms).unwrap_or(u64::MAX),
+                "diagnostics": l.diagnostics,
+            })
+        });
+        serde_json::json!({
+            "config": self.config.display().to_string(),
+            "generation": self.current.load().generation,
+            "listen": self.gateway_listen.to_string(),
+            "admin_listen": self.admin_listen.to_string(),
+            "reloads": { "attempts": status.attempts, "ok": status.ok, "failed": status.failed },
+            "last_reload": last,
+        })
+    }
+}

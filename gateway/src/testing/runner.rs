@@ -1,0 +1,351 @@
+//! Running one case: load its configuration into a plan, then each step in
+//! order (advance the clock, reload a scope, send the request, compare), on
+//! a fresh plan, fresh stubs and a fresh clock.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use sluice_engine::compile::Compiler;
+use sluice_engine::diag::Severity;
+use sluice_engine::runtime::{Multimap, Services};
+use sluice_stdlib::Limits;
+use toml::Spanned;
+
+use super::case::{self, Case, RequestSpec, Step};
+use super::expect::{self, Observed};
+use super::stubs::Stubs;
+use crate::config::{self, Config, Options, model::PolicyText};
+use crate::plan::{Plan, Request, Response};
+
+/// How a case ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Passed,
+    /// `step` counts from 1; 0 is loading the configuration.
+    Failed {
+        step: usize,
+        lines: Vec<String>,
+    },
+    Skipped(String),
+    /// The file could not be read or parsed as a case.
+    Broken(String),
+}
+
+/// A case's outcome, and a line per step for `--verbose`.
+#[derive(Debug)]
+pub struct Report {
+    pub title: Option<String>,
+    pub outcome: Outcome,
+    pub steps: Vec<String>,
+}
+
+/// The case being run: where it is, and the policy replacements of the
+/// reloads that succeeded so far (the configuration is rebuilt from the
+/// file with all of them applied, as a running gateway rebuilds its plan).
+struct Run<'a> {
+    name: &'a str,
+    text: &'a str,
+    base: &'a Path,
+    engine: Arc<rhai::Engine>,
+    reloads: Vec<(String, String)>,
+}
+
+impl Run<'_> {
+    fn plan(&self) -> Result<Plan, String> {
+        let (_, mut config) = case::parse(self.name, self.text)?;
+        for (scope, policy) in &self.reloads {
+            replace(&mut config, scope, policy)?;
+        }
+        let compiler = Compiler::new(&self.engine);
+        let env = |v: &str| std::env::var(v).ok();
+        let opts = Options {
+            compiler: &compiler,
+            not_executed: Severity::Error,
+            env: &env,
+        };
+        let loaded = config::load_config(self.name, self.text, config, self.base, &opts)
+            .map_err(|d| d.to_string())?;
+        Plan::build(&loaded, Arc::clone(&self.engine), Limits::default()).map_err(|d| d.to_string())
+    }
+}
+
+/// Replaces one scope's policy in the configuration.
+fn replace(config: &mut Config, scope: &str, policy: &str) -> Result<(), String> {
+    let text = || Some(Spanned::new(0..0, policy.to_owned()));
+    let missing = || format!("reload: no scope `{scope}` in this configuration");
+    let (kind, name) = scope.split_once(':').unwrap_or((scope, ""));
+    match kind {
+        "global" => {
+            config.policy.global = text();
+            config.policy.global_file = None;
+        }
+        "product" => {
+            let p = config
+                .products
+                .iter_mut()
+                .find(|p| p.get_ref().name.get_ref() == name)
+                .ok_or_else(missing)?;
+            p.get_mut().policy = text();
+            p.get_mut().policy_file = None;
+        }
+        "api" => {
+            let a = config
+                .apis
+                .iter_mut()
+                .find(|a| a.get_ref().name.get_ref() == name)
+                .ok_or_else(missing)?;
+            a.get_mut().policy = text();
+            a.get_mut().policy_file = None;
+        }
+        "operation" => {
+            let (api, op) = name.split_once('/').ok_or_else(missing)?;
+            let o = config
+                .apis
+                .iter_mut()
+                .find(|a| a.get_ref().name.get_ref() == api)
+                .and_then(|a| {
+                    a.get_mut()
+                        .operations
+                        .iter_mut()
+                        .find(|o| o.get_ref().name.get_ref() == op)
+                })
+                .ok_or_else(missing)?;
+            o.get_mut().policy = text();
+            o.get_mut().policy_file = None;
+        }
+        "fragment" => {
+            let f = config.fragments.get_mut(name).ok_or_else(missing)?;
+            *f = Spanned::new(0..0, PolicyText::Inline(policy.to_owned()));
+        }
+        _ => {
+            return Err(format!(
+                "reload: unknown scope `{scope}` (global, product:NAME, api:NAME, operation:API/OP, fragment:ID)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the case file at `path`.
+pub fn run_case(path: &Path) -> Report {
+    let broken = |e: String| Report {
+        title: None,
+        outcome: Outcome::Broken(e),
+        steps: Vec::new(),
+    };
+    let name = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return broken(format!("{name}: cannot read: {e}")),
+    };
+    let (case, _) = match case::parse(&name, &text) {
+        Ok(c) => c,
+        Err(e) => return broken(e),
+    };
+    let mut report = Report {
+        title: Some(case.title.clone()),
+        outcome: Outcome::Passed,
+        steps: Vec::new(),
+    };
+    if let Some(reason) = &case.skip {
+        report.outcome = Outcome::Skipped(reason.clone());
+        return report;
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let limits = Limits::default();
+    let mut run = Run {
+        name: &name,
+        text: &text,
+        base,
+        engine: Arc::new(sluice_stdlib::engine(&limits)),
+        reloads: Vec::new(),
+    };
+    report.outcome = steps(&case, &mut run, &mut report.steps);
+    report
+}
+
+fn failed(step: usize, lines: Vec<String>) -> Outcome {
+    Outcome::Failed { step, lines }
+}
+
+fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
+    let loaded = run.plan();
+    if let Some(want) = &case.expect {
+        return match loaded {
+            Ok(_) => failed(
+                0,
+                vec!["load-error: expected the configuration to be refused, it loaded".into()],
+            ),
+            Err(e) => match missing(&want.load_error, &e) {
+                Some(lines) => failed(0, lines),
+                None => {
+                    log.push("load refused as expected".into());
+                    Outcome::Passed
+                }
+            },
+        };
+    }
+    let mut plan = match loaded {
+        Ok(p) => p,
+        Err(e) => {
+            return failed(
+                0,
+                vec![format!("the configuration does not load:\n{}", indent(&e))],
+            );
+        }
+    };
+    let stubs = Arc::new(Stubs::new(case));
+    stubs.set_entities(plan.backends.clone());
+    for (i, step) in case.step.iter().enumerate() {
+        let n = i + 1;
+        let mut lines = Vec::new();
+        if let Some(a) = &step.advance {
+            match case::duration_ms(a) {
+                Some(ms) => stubs.advance(ms),
+                None => lines.push(format!(
+                    "advance: `{a}` is not a duration such as `500ms`, `61s`, `2m`, `1h`"
+                )),
+            }
+        }
+        stubs.begin_step(step.backend.clone());
+        reload(step, run, &mut plan, &stubs, &mut lines);
+        let response = step.request.as_ref().map(|r| send(&plan, r, &stubs));
+        let response = match response {
+            Some(Some(r)) => Some(r),
+            Some(None) => {
+                lines.push(
+                    "the request never completed (it waited on something outside the runner)"
+                        .into(),
+                );
+                None
+            }
+            None => None,
+        };
+        let counters = stubs.take_counters();
+        let seen = Observed {
+            response: response.as_ref(),
+            counters: &counters,
+        };
+        expect::check(&step.expect, &seen, &mut lines);
+        log.push(describe(n, step, response.as_ref(), &seen));
+        if !lines.is_empty() {
+            return failed(n, lines);
+        }
+    }
+    Outcome::Passed
+}
+
+/// The step's reload, if any, checked against `reload-error`.
+fn reload(step: &Step, run: &mut Run<'_>, plan: &mut Plan, stubs: &Stubs, lines: &mut Vec<String>) {
+    let want = step.expect.reload_error.as_ref();
+    let Some(r) = &step.reload else {
+        if want.is_some() {
+            lines.push("reload-error: the step has no `reload`".into());
+        }
+        return;
+    };
+    run.reloads.push((r.scope.clone(), r.policy.clone()));
+    let error = match run.plan() {
+        Ok(p) => {
+            *plan = p;
+            stubs.set_entities(plan.backends.clone());
+            None
+        }
+        Err(e) => {
+            run.reloads.pop();
+            Some(e)
+        }
+    };
+    match (want, error) {
+        (Some(_), None) => {
+            lines.push("reload-error: expected the reload to be refused, it succeeded".into());
+        }
+        (Some(want), Some(e)) => lines.extend(missing(want, &e).unwrap_or_default()),
+        (None, Some(e)) => lines.push(format!("reload: refused:\n{}", indent(&e))),
+        (None, None) => {}
+    }
+}
+
+/// The strings of `want` that `error` lacks, as failure lines.
+fn missing(want: &[String], error: &str) -> Option<Vec<String>> {
+    let absent: Vec<&String> = want
+        .iter()
+        .filter(|w| !error.contains(w.as_str()))
+        .collect();
+    if absent.is_empty() {
+        return None;
+    }
+    let mut lines: Vec<String> = absent
+        .iter()
+        .map(|w| format!("expected the error to contain {w:?}"))
+        .collect();
+    lines.push(format!("the error:\n{}", indent(error)));
+    Some(lines)
+}
+
+fn indent(s: &str) -> String {
+    s.trim_end()
+        .lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn send(plan: &Plan, r: &RequestSpec, stubs: &Arc<Stubs>) -> Option<Response> {
+    let mut headers = Multimap::default();
+    for (k, v) in &r.headers {
+        for v in v.list() {
+            headers.append(k, &v);
+        }
+    }
+    let path = if r.path.starts_with('/') {
+        r.path.clone()
+    } else {
+        format!("/{}", r.path)
+    };
+    let req = Request {
+        method: r.method.to_ascii_uppercase(),
+        url: format!("http://gateway.test{path}"),
+        headers,
+        body: r.body.clone().unwrap_or_default().into_bytes(),
+        ip: r.ip.clone(),
+    };
+    let services: Arc<dyn Services> = Arc::clone(stubs) as Arc<dyn Services>;
+    block_on(plan.handle(req, services))
+}
+
+fn describe(n: usize, step: &Step, response: Option<&Response>, seen: &Observed<'_>) -> String {
+    let c = seen.counters;
+    let mut s = format!("step {n}:");
+    if let Some(r) = &step.reload {
+        s.push_str(&format!(" reload {}", r.scope));
+    }
+    if let (Some(req), Some(resp)) = (&step.request, response) {
+        s.push_str(&format!(
+            " {} {} -> {} {}",
+            req.method, req.path, resp.status, resp.reason
+        ));
+    }
+    s.push_str(&format!(
+        " (backend {}, stub {}, embeddings {})",
+        c.backend, c.stub, c.embeddings
+    ));
+    s
+}
+
+/// Polls a future to completion. Every wait in a case is virtual (stubs
+/// answer at once), so nothing needs waking; a future still pending after
+/// many polls waits on something outside the runner: `None`.
+fn block_on<F: Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..100_000 {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return Some(v);
+        }
+        std::thread::yield_now();
+    }
+    None
+}

@@ -1,0 +1,250 @@
+//! `send-request`: sends a request (a new one, or a copy of the current
+//! request) and stores the response, an `IResponse`, in a variable.
+//!
+//! The request it builds ([`RequestSpec`]) is shared with
+//! `send-one-way-request`: `mode`, `timeout`, and the children `set-url`,
+//! `set-method`, `set-header` and `set-body`, which change the new request
+//! (their expressions still read `context`, the request being handled).
+
+use sluice_engine::diag::{Code, Diagnostic, Severity};
+use sluice_engine::runtime::{
+    Body, CallError, CompileCx, CompiledValue, Exchange, Flow, InboundResponse, Message,
+    MessageRef, OutboundRequest, PolicyError, Purpose, Run, Stage, reason_phrase,
+};
+use sluice_engine::schema::Section;
+use sluice_engine::xml::Element;
+
+use crate::headers::{SetHeader, compile_header};
+use crate::set_body::{SetBody, compile_body};
+
+/// The documented default: 60 seconds.
+const DEFAULT_TIMEOUT_S: u64 = 60;
+
+/// The request of `send-request` and `send-one-way-request`.
+#[derive(Debug)]
+pub(crate) struct RequestSpec {
+    policy: &'static str,
+    mode: Option<CompiledValue>,
+    timeout: Option<CompiledValue>,
+    url: Option<CompiledValue>,
+    method: Option<CompiledValue>,
+    headers: Vec<SetHeader>,
+    body: Option<SetBody>,
+}
+
+/// Compiles the attributes and children both policies share.
+pub(crate) fn compile_spec(
+    e: &Element,
+    cx: &mut CompileCx<'_>,
+    policy: &'static str,
+) -> Option<RequestSpec> {
+    let mode = optional(e, cx, "mode")?;
+    let timeout = optional(e, cx, "timeout")?;
+    let mut spec = RequestSpec {
+        policy,
+        mode,
+        timeout,
+        url: None,
+        method: None,
+        headers: Vec::new(),
+        body: None,
+    };
+    let mut ok = true;
+    for c in e.elements() {
+        match c.name.as_str() {
+            "set-url" => spec.url = Some(cx.text(c)?),
+            "set-method" => spec.method = Some(cx.text(c)?),
+            "set-header" => spec.headers.push(compile_header(c, cx)?),
+            "set-body" => spec.body = Some(compile_body(c, cx)?),
+            other => {
+                // authentication-certificate, authentication-managed-identity, proxy.
+                let d = Diagnostic::new(
+                    Code::NotExecuted,
+                    &cx.source,
+                    c.name_span,
+                    format!("`{other}` inside `{policy}` is not executed by `sluice run` yet"),
+                )
+                .with_severity(Severity::Error)
+                .with_help("set the header it would add with `set-header`");
+                cx.diags.push(d);
+                ok = false;
+            }
+        }
+    }
+    let copy = spec
+        .mode
+        .as_ref()
+        .is_some_and(|m| !matches!(m, CompiledValue::Literal(s) if s.trim() == "new"));
+    if spec.url.is_none() && !copy {
+        cx.error(
+            Code::MissingChild,
+            e.name_span,
+            format!("`<{policy}>` needs `<set-url>` unless `mode=\"copy\"`"),
+        );
+        ok = false;
+    }
+    ok.then_some(spec)
+}
+
+fn optional(e: &Element, cx: &mut CompileCx<'_>, name: &str) -> Option<Option<CompiledValue>> {
+    match e.attr(name) {
+        Some(_) => Some(Some(cx.attr(e, name)?)),
+        None => Some(None),
+    }
+}
+
+impl RequestSpec {
+    /// The request to send, from the current exchange.
+    pub(crate) fn build(&self, x: &Exchange) -> Result<OutboundRequest, PolicyError> {
+        let mode = match &self.mode {
+            Some(m) => m.eval_string(x)?.unwrap_or_default(),
+            None => "new".into(),
+        };
+        let copy = match mode.trim().to_ascii_lowercase().as_str() {
+            "new" => false,
+            "copy" => true,
+            other => return Err(self.fail(format!("`{other}` is not a mode: `new` or `copy`"))),
+        };
+        let timeout_s = match &self.timeout {
+            Some(t) => u64::try_from(t.eval_int(x)?).unwrap_or(0),
+            None => DEFAULT_TIMEOUT_S,
+        };
+        // mode="copy": the current request's method, URL, headers and body
+        // (no body in outbound, as the docs say).
+        let (message, mut url) = if copy {
+            x.request().read(|m| {
+                let mut c = Message {
+                    method: m.method.clone(),
+                    headers: m.headers.clone(),
+                    body: m.body.clone(),
+                    ..Message::default()
+                };
+                c.headers.remove("Host");
+                if x.section == Section::Outbound {
+                    c.body = None;
+                }
+                (c, m.url.to_string())
+            })
+        } else {
+            let m = Message {
+                method: "GET".into(),
+                ..Message::default()
+            };
+            (m, String::new())
+        };
+        let target = MessageRef::new(message);
+        if let Some(u) = &self.url {
+            url = u.eval_string(x)?.unwrap_or_default().trim().to_owned();
+        }
+        if let Some(m) = &self.method {
+            let m = m.eval_string(x)?.unwrap_or_default();
+            target.write(|t| t.method = m.trim().to_ascii_uppercase());
+        }
+        for h in &self.headers {
+            h.apply_to(x, &target)?;
+        }
+        if let Some(b) = &self.body {
+            b.apply_to(x, &target)?;
+        }
+        Ok(target.read(|m| OutboundRequest {
+            method: m.method.clone(),
+            url,
+            headers: m.headers.clone(),
+            body: m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
+            timeout_ms: timeout_s.saturating_mul(1000),
+            purpose: Purpose::SendRequest,
+        }))
+    }
+
+    fn fail(&self, message: String) -> PolicyError {
+        PolicyError::new(
+            self.policy,
+            "ExpressionValueEvaluationFailure",
+            500,
+            format!("Expression evaluation failed. {message}"),
+        )
+    }
+
+    /// The error a failed call raises.
+    pub(crate) fn call_error(&self, e: CallError) -> PolicyError {
+        match e {
+            CallError::Timeout => PolicyError::new(
+                self.policy,
+                "Timeout",
+                500,
+                "The request timed out before the response headers were received.",
+            ),
+            CallError::Connection(m) => PolicyError::new(
+                self.policy,
+                "BackendConnectionFailure",
+                500,
+                format!("Error occured while sending the request: {m}"),
+            ),
+        }
+    }
+}
+
+/// A response as an `IResponse` value.
+pub(crate) fn response_value(r: InboundResponse) -> MessageRef {
+    MessageRef::new(Message {
+        status: i64::from(r.status),
+        reason: if r.reason.is_empty() {
+            reason_phrase(r.status).to_owned()
+        } else {
+            r.reason
+        },
+        headers: r.headers,
+        body: Some(Body {
+            bytes: r.body,
+            consumed: false,
+        }),
+        ..Message::default()
+    })
+}
+
+#[derive(Debug)]
+pub(crate) struct SendRequest {
+    spec: RequestSpec,
+    variable: CompiledValue,
+    ignore_error: bool,
+}
+
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
+    let spec = compile_spec(e, cx, "send-request")?;
+    let variable = cx.attr(e, "response-variable-name")?;
+    let ignore_error = cx
+        .literal(e, "ignore-error")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    Some(Box::new(SendRequest {
+        spec,
+        variable,
+        ignore_error,
+    }))
+}
+
+impl Stage for SendRequest {
+    fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
+        let prepared = self.spec.build(x).and_then(|req| {
+            let name = self.variable.eval_string(x)?.unwrap_or_default();
+            Ok((req, name))
+        });
+        let (req, name) = match prepared {
+            Ok(p) => p,
+            Err(e) => return Run::fail(e),
+        };
+        Run::Later(Box::pin(async move {
+            let services = x.services.clone();
+            let value = match services.call(req).await {
+                Ok(r) => rhai::Dynamic::from(response_value(r)),
+                // ignore-error: the variable is set, to null (the docs' retry example tests `== null`).
+                Err(_) if self.ignore_error => rhai::Dynamic::UNIT,
+                Err(e) => return Err(self.spec.call_error(e)),
+            };
+            x.ctx.variables(|v| v.insert(name, value));
+            Ok(Flow::Next)
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;
