@@ -79,4 +79,5 @@ codes! {
     // W05xx: valid APIM, but not what `sluice run` does.
     NotExecuted = "W0501", "a valid APIM policy that `sluice run` does not execute yet";
     MixedExpression = "W0502", "text mixes literal text with `@(...)`: APIM does not evaluate it as an expression";
+    BareAmpersand = "W0503", "a bare `&` in text or an attribute value, taken as a literal `&`";
 }

@@ -24,6 +24,9 @@ pub struct Pipeline {
     pub backend: Block,
     pub outbound: Block,
     pub on_error: Block,
+    /// No policy reads the response body (decided when the plan is built):
+    /// `forward-request` may pass the backend's body through as a stream.
+    pub stream_response: bool,
 }
 
 /// Runs a block; errors come back completed with policy, path and id.
@@ -85,7 +88,11 @@ async fn sections(p: &Pipeline, x: &mut Exchange) {
         x.section = section;
         match run_block(block, x).await {
             Ok(Flow::Next) => {}
-            Ok(Flow::End) => return,
+            Ok(Flow::End) => {
+                // `return-response`, `mock-response`: a new response, without the backend's body.
+                x.streaming.response_body = None;
+                return;
+            }
             Err(e) => {
                 on_error(p, x, e).await;
                 return;
@@ -104,7 +111,9 @@ async fn on_error(p: &Pipeline, x: &mut Exchange, e: PolicyError) {
         path: e.path.clone(),
         policy_id: e.policy_id.clone(),
     }));
-    // `on-error` starts from the default error response, which it may change.
+    // `on-error` starts from the default error response, which it may change;
+    // the backend's body, if it was streaming, is gone with it.
+    x.streaming.response_body = None;
     error_response(x, &e);
     x.section = Section::OnError;
     x.path.clear();

@@ -5,12 +5,14 @@
 //! - `value.rs`: [`CompiledValue`], a literal or a compiled expression
 //! - `compile.rs`: [`CompileCx`], turning policy elements into stages through a [`StageFactory`]
 //! - `exec.rs`: the sections in order, `on-error`, ending the pipeline, default error responses
+//! - `stream.rs`: response bodies passed through unbuffered ([`BodyStream`], [`Streaming`])
 //!
 //! Stages are as simple as they can be: [`Run::Done`] when they only touch
 //! the context, [`Run::Later`] (a boxed future) only for I/O.
 
 mod compile;
 mod exec;
+mod stream;
 mod value;
 
 use std::future::Future;
@@ -22,6 +24,7 @@ pub use exec::{Block, Entry, Pipeline, default_error_body, execute, reason_phras
 pub use sluice_stdlib::context::{
     Body, Context, ContextData, LastError, Message, MessageRef, Multimap, Record, Url,
 };
+pub use stream::{BodyStream, Streaming, collect};
 pub use value::CompiledValue;
 
 use crate::schema::Section;
@@ -149,6 +152,15 @@ pub trait Services: Send + Sync {
     /// The gateway clock, in milliseconds since the Unix epoch.
     fn now_ms(&self) -> i64;
     fn call(&self, req: OutboundRequest) -> BoxFuture<'_, Result<InboundResponse, CallError>>;
+    /// Like [`Services::call`], but the answer's body may come as a stream
+    /// (then `body` is empty): it returns after the response headers. The
+    /// default reads the body whole, as `call` does.
+    fn call_streaming(
+        &self,
+        req: OutboundRequest,
+    ) -> BoxFuture<'_, Result<(InboundResponse, Option<BodyStream>), CallError>> {
+        Box::pin(async move { self.call(req).await.map(|r| (r, None)) })
+    }
     fn backend(&self, id: &str) -> Option<BackendEntity>;
     /// Waits (on the virtual clock in tests).
     fn sleep(&self, ms: u64) -> BoxFuture<'_, ()>;
@@ -170,6 +182,8 @@ pub struct Exchange {
     pub section: Section,
     /// Where the running policy stands, as `choose[2]/when[1]/set-header[1]`.
     pub path: Vec<String>,
+    /// Whether the response body may stream, and the stream once the backend answered.
+    pub streaming: Streaming,
 }
 
 impl Exchange {

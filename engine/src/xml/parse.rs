@@ -636,11 +636,13 @@ impl<'a> Parser<'a> {
                 } else {
                     "text"
                 };
+                // Not well-formed XML, but APIM's own docs write it (rewrite-uri's
+                // `{a}&{b}` template): taken as a literal `&`, with a warning.
                 self.error_help(
-                    Code::BadReference,
+                    Code::BareAmpersand,
                     Span::new(at, at + 1),
-                    format!("a bare `&` in {place}"),
-                    "write `&amp;`, or put the value in a policy expression",
+                    format!("a bare `&` in {place}, taken as a literal `&`"),
+                    "write `&amp;` to make the document well-formed XML",
                 );
                 text.push_verbatim("&", at);
                 self.pos += 1;

@@ -84,7 +84,7 @@ fn reports_every_problem_with_positions() {
     // `</outbound>` closes nothing; `</policies>` then finds `<inbound>` still open.
     assert_eq!(
         codes(&diags),
-        ["E0104", "E0105", "E0107", "E0107", "E0102", "E0102"]
+        ["E0104", "E0105", "E0107", "W0503", "E0102", "E0102"]
     );
     let at: Vec<String> = diags.iter().map(|d| d.location()).collect();
     assert_eq!(

@@ -1,0 +1,52 @@
+//! Unbuffered response bodies: the backend's body as a stream of chunks,
+//! carried past the pipeline to the client when no policy reads it.
+//!
+//! The plan decides per pipeline, when it is built, whether the response
+//! body may stream ([`Streaming::response`]); `forward-request` then asks
+//! [`Services::call_streaming`] for the body as a [`BodyStream`] and keeps it
+//! in [`Streaming::response_body`] instead of `context.Response.Body`. An
+//! error (`on-error`) or a response that ends the pipeline
+//! (`return-response`, `mock-response`) replaces the response, and drops the
+//! stream with it.
+//!
+//! [`Services::call_streaming`]: super::Services::call_streaming
+
+use std::future::poll_fn;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_core::Stream;
+
+use super::CallError;
+
+/// A body read chunk by chunk as it arrives; an error ends it early (the
+/// connection to the backend broke).
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, CallError>> + Send>>;
+
+/// What one request knows about streaming its response body.
+#[derive(Default)]
+pub struct Streaming {
+    /// Set by the plan: no policy of the pipeline reads the response body,
+    /// so `forward-request` may take it as a stream.
+    pub response: bool,
+    /// The backend's body, not read yet (`context.Response.Body` is then empty).
+    pub response_body: Option<BodyStream>,
+}
+
+impl std::fmt::Debug for Streaming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Streaming")
+            .field("response", &self.response)
+            .field("response_body", &self.response_body.is_some())
+            .finish()
+    }
+}
+
+/// Reads a stream to its end: the chunks joined, or the first error.
+pub async fn collect(mut s: BodyStream) -> Result<Vec<u8>, CallError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = poll_fn(|cx| s.as_mut().poll_next(cx)).await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out)
+}
