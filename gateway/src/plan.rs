@@ -12,8 +12,9 @@ use sluice_engine::diag::{Diagnostics, Severity};
 use sluice_engine::doc::value::NamedValues;
 use sluice_engine::doc::{LoadOptions, PolicyDocument, load};
 use sluice_engine::runtime::{
-    BackendEntity, Block, Body, CompileCx, Context, ContextData, Exchange, Message, MessageRef,
-    Multimap, Pipeline, Record, Services, Url, default_error_body, execute, reason_phrase,
+    BackendEntity, Block, Body, BodyStream, CompileCx, Context, ContextData, Exchange, Message,
+    MessageRef, Multimap, Pipeline, Record, Services, Streaming, Url, collect, default_error_body,
+    execute, reason_phrase,
 };
 use sluice_engine::schema::{Scope, Section};
 use sluice_engine::source::Source;
@@ -225,6 +226,8 @@ impl Plan {
                             Section::OnError => pipeline.on_error = block,
                         }
                     }
+                    pipeline.stream_response =
+                        !bodies::reads_response_body(&eff, &loaded.fragments, &loaded.named);
                     pipelines.insert(product.clone(), pipeline);
                 }
                 operations.push(OperationPlan {
@@ -295,16 +298,41 @@ impl Plan {
         })
     }
 
-    /// Runs one request through the gateway.
+    /// Runs one request through the gateway; the response body is read whole.
     pub async fn handle(&self, req: Request, services: Arc<dyn Services>) -> Response {
+        let (mut response, stream) = self.handle_streaming(req, services).await;
+        if let Some(s) = stream {
+            // What arrived before a broken stream is all there is.
+            match collect(s).await {
+                Ok(body) => response.body = body,
+                Err(_) => response.body.clear(),
+            }
+        }
+        response
+    }
+
+    /// Runs one request through the gateway. When no policy reads the
+    /// response body, the backend's body comes back as a stream (and
+    /// `Response::body` is empty), to be passed to the client as it arrives.
+    pub async fn handle_streaming(
+        &self,
+        req: Request,
+        services: Arc<dyn Services>,
+    ) -> (Response, Option<BodyStream>) {
         let Some(url) = Url::parse(&req.url) else {
-            return error_response(400, "The request URL is not valid.");
+            return (error_response(400, "The request URL is not valid."), None);
         };
         let Some((api_index, rest)) = api_for(&self.api_paths, &url.path) else {
-            return error_response(404, "Unable to match incoming request to an operation.");
+            return (
+                error_response(404, "Unable to match incoming request to an operation."),
+                None,
+            );
         };
         let Some(api) = self.apis.get(api_index) else {
-            return error_response(404, "Unable to match incoming request to an operation.");
+            return (
+                error_response(404, "Unable to match incoming request to an operation."),
+                None,
+            );
         };
         let query: Vec<(String, String)> = url
             .query
@@ -337,7 +365,10 @@ impl Plan {
             })
             .max_by(|a, b| (a.0.method == method, &a.2).cmp(&(b.0.method == method, &b.2)));
         let Some((op, params, _)) = best else {
-            return error_response(404, "Unable to match incoming request to an operation.");
+            return (
+                error_response(404, "Unable to match incoming request to an operation."),
+                None,
+            );
         };
         // Browsers send no credentials with a preflight: it needs no key (as in APIM).
         let preflight = preflight.is_some() && op.method != "OPTIONS";
@@ -355,15 +386,21 @@ impl Plan {
         if api.subscription_required && !preflight {
             match (&key, subscription) {
                 (None, _) => {
-                    return error_response(
-                        401,
-                        "Access denied due to missing subscription key. Make sure to include subscription key when making requests to this API.",
+                    return (
+                        error_response(
+                            401,
+                            "Access denied due to missing subscription key. Make sure to include subscription key when making requests to this API.",
+                        ),
+                        None,
                     );
                 }
                 (Some(_), None) => {
-                    return error_response(
-                        401,
-                        "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
+                    return (
+                        error_response(
+                            401,
+                            "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
+                        ),
+                        None,
                     );
                 }
                 _ => {}
@@ -375,7 +412,7 @@ impl Plan {
                 .is_some_and(|apis| apis.contains(&api.name))
         });
         let Some(pipeline) = op.pipelines.get(&product) else {
-            return error_response(500, "Internal server error");
+            return (error_response(500, "Internal server error"), None);
         };
         let ctx = Context::new(ContextData {
             request: MessageRef::new(Message {
@@ -441,14 +478,19 @@ impl Plan {
             api_prefix: api.prefix.clone(),
             section: Section::Inbound,
             path: Vec::new(),
+            streaming: Streaming {
+                response: pipeline.stream_response,
+                response_body: None,
+            },
         };
         execute(pipeline, &mut x).await;
-        x.response().read(|m| Response {
+        let response = x.response().read(|m| Response {
             status: u16::try_from(m.status).unwrap_or(500),
             reason: m.reason.clone(),
             headers: m.headers.clone(),
             body: m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
-        })
+        });
+        (response, x.streaming.response_body.take())
     }
 }
 
@@ -485,6 +527,8 @@ impl Plan {
 fn new_request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+mod bodies;
 
 #[cfg(test)]
 mod tests;

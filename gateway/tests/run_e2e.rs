@@ -6,10 +6,9 @@
 //! client got (status, headers, body), plus the limits (413, 431), routing
 //! errors, HTTP/2, the metrics, and a configuration that does not load.
 //!
-//! Server-sent events: the gateway still buffers response bodies (the
-//! passthrough is designed in docs/gateway.md, not implemented), so the test
-//! checks that every event arrives whole and in order, not that each one
-//! arrives as it is produced.
+//! Server-sent events: here the test checks that every event arrives whole
+//! and in order; that each one arrives as it is produced (the body passes
+//! through unbuffered when no policy reads it) is `run_streaming.rs`.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 

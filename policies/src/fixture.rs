@@ -212,6 +212,7 @@ pub(crate) fn exchange(stub: Arc<Stub>, headers: &[(&str, &str)], body: &str) ->
         api_prefix: "/api".into(),
         section: Section::Inbound,
         path: Vec::new(),
+        streaming: Default::default(),
     }
 }
 

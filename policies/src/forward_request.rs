@@ -2,6 +2,10 @@
 //! the response. The backend URL is the backend base URL (the API's
 //! `service-url`, or `set-backend-service`) followed by the request path
 //! after the API's suffix, and the query.
+//!
+//! When the plan found that no policy reads the response body
+//! (`Exchange::streaming`), the backend's body is not read here: it stays a
+//! stream, passed to the client as it arrives.
 
 use sluice_engine::runtime::{
     Body, CallError, CompileCx, CompiledValue, Exchange, Flow, OutboundRequest, PolicyError,
@@ -97,7 +101,14 @@ impl Stage for ForwardRequest {
         let req = backend_request(x, timeout);
         Run::Later(Box::pin(async move {
             let services = x.services.clone();
-            let resp = services.call(req).await.map_err(|e| match e {
+            // When no policy reads the response body, it may stay a stream
+            // that the server passes to the client as it arrives.
+            let answer = if x.streaming.response {
+                services.call_streaming(req).await
+            } else {
+                services.call(req).await.map(|r| (r, None))
+            };
+            let (resp, stream) = answer.map_err(|e| match e {
                 CallError::Timeout => PolicyError::new(
                     "forward-request",
                     "Timeout",
@@ -112,6 +123,8 @@ impl Stage for ForwardRequest {
                 ),
             })?;
             let status = resp.status;
+            // A later call (under `retry`) replaces an earlier answer and its stream.
+            x.streaming.response_body = stream;
             x.response().write(|m| {
                 m.status = i64::from(resp.status);
                 m.reason = if resp.reason.is_empty() {

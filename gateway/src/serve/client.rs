@@ -3,20 +3,26 @@
 //! One pooled hyper client for the whole process: HTTP/1.1 and HTTP/2 (by
 //! ALPN), TLS by rustls with the web PKI roots (no system certificates), a
 //! connect timeout, and per call a timeout on the response headers. The
-//! body is then read whole (see docs/gateway.md for the streaming design).
+//! body is then read whole, or, for [`Services::call_streaming`], handed on
+//! as a stream of its data frames (see docs/gateway.md).
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use futures_core::Stream;
 use http_body_util::{BodyExt, Full};
+use hyper::body::{Body as _, Incoming};
 use hyper::header::{HeaderName, HeaderValue};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use sluice_engine::runtime::{
-    BackendEntity, BoxFuture, CallError, InboundResponse, Multimap, OutboundRequest, Services,
+    BackendEntity, BodyStream, BoxFuture, CallError, InboundResponse, Multimap, OutboundRequest,
+    Services,
 };
 
 use super::state::Current;
@@ -67,8 +73,32 @@ impl HttpClient {
         Ok(Self { client })
     }
 
-    /// Sends one request; the timeout covers connecting and the response headers.
+    /// Sends one request and reads the answer whole; the timeout covers
+    /// connecting and the response headers.
     pub async fn call(&self, req: OutboundRequest) -> Result<InboundResponse, CallError> {
+        let (mut head, body) = self.send(req).await?;
+        head.body = body
+            .collect()
+            .await
+            .map_err(|e| CallError::Connection(error_chain(&e)))?
+            .to_bytes()
+            .to_vec();
+        Ok(head)
+    }
+
+    /// Sends one request; returns once the response headers are in, with
+    /// the body as a stream of its data frames.
+    pub async fn call_streaming(
+        &self,
+        req: OutboundRequest,
+    ) -> Result<(InboundResponse, Option<BodyStream>), CallError> {
+        let (head, body) = self.send(req).await?;
+        let stream: BodyStream = Box::pin(Frames(body));
+        Ok((head, Some(stream)))
+    }
+
+    /// Sends one request; the answer's head (with an empty body) and its body.
+    async fn send(&self, req: OutboundRequest) -> Result<(InboundResponse, Incoming), CallError> {
         let method = hyper::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| CallError::Connection(format!("invalid method `{}`", req.method)))?;
         let uri: hyper::Uri = req
@@ -102,11 +132,6 @@ impl HttpClient {
         }
         .map_err(|e| CallError::Connection(error_chain(&e)))?;
         let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| CallError::Connection(error_chain(&e)))?
-            .to_bytes();
         let mut headers = Multimap::default();
         for (name, value) in &parts.headers {
             headers.append(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
@@ -117,12 +142,37 @@ impl HttpClient {
             .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
             .or_else(|| parts.status.canonical_reason().map(str::to_owned))
             .unwrap_or_default();
-        Ok(InboundResponse {
+        let head = InboundResponse {
             status: parts.status.as_u16(),
             reason,
             headers,
-            body: body.to_vec(),
-        })
+            body: Vec::new(),
+        };
+        Ok((head, body))
+    }
+}
+
+/// A response body as the stream of its data frames (trailers are dropped);
+/// a broken connection ends it with an error.
+struct Frames(Incoming);
+
+impl Stream for Frames {
+    type Item = Result<Bytes, CallError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            let frame = match Pin::new(&mut self.0).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(e))) => {
+                    return Poll::Ready(Some(Err(CallError::Connection(error_chain(&e)))));
+                }
+                Poll::Ready(Some(Ok(f))) => f,
+            };
+            if let Ok(data) = frame.into_data() {
+                return Poll::Ready(Some(Ok(data)));
+            }
+        }
     }
 }
 
@@ -153,6 +203,13 @@ impl Services for Live {
 
     fn call(&self, req: OutboundRequest) -> BoxFuture<'_, Result<InboundResponse, CallError>> {
         Box::pin(self.client.call(req))
+    }
+
+    fn call_streaming(
+        &self,
+        req: OutboundRequest,
+    ) -> BoxFuture<'_, Result<(InboundResponse, Option<BodyStream>), CallError>> {
+        Box::pin(self.client.call_streaming(req))
     }
 
     fn backend(&self, id: &str) -> Option<BackendEntity> {

@@ -5,20 +5,28 @@
 //! headers over `max-request-header-bytes` get 431, a body over
 //! `max-request-body-bytes` gets 413 (at once when `Content-Length` says
 //! so, else as soon as the body read passes the limit).
+//!
+//! A response body that no policy read (the plan's streaming rule) is sent
+//! as it comes from the backend, frame by frame: chunked in HTTP/1.1, DATA
+//! frames in HTTP/2, polled only as fast as the client reads. If the backend
+//! breaks off, the client's response is broken off too (HTTP/1.1: the
+//! connection closes before the last chunk; HTTP/2: the stream is reset).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::{Frame, Incoming};
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use sluice_engine::runtime::{Multimap, default_error_body, reason_phrase};
+use sluice_engine::runtime::{BodyStream, Multimap, default_error_body, reason_phrase};
 use tokio::net::TcpListener;
 
 use super::client::{Live, is_hop_by_hop};
@@ -88,7 +96,7 @@ async fn handle(
     state: Arc<Gateway>,
     peer: SocketAddr,
     req: hyper::Request<Incoming>,
-) -> hyper::Response<Full<Bytes>> {
+) -> hyper::Response<OutBody> {
     let started = Instant::now();
     // One plan from start to end.
     let current = state.current.load_full();
@@ -110,15 +118,15 @@ async fn handle(
         .map_or("/", |p| p.as_str())
         .to_owned();
     let url = format!("http://{host}{path}");
-    let response = match read(&current, peer, req, &url, &host).await {
+    let (response, stream) = match read(&current, peer, req, &url, &host).await {
         Ok(request) => {
             let services = Arc::new(Live {
                 client: Arc::clone(&state.client),
                 current: Arc::clone(&current),
             });
-            current.plan.handle(request, services).await
+            current.plan.handle_streaming(request, services).await
         }
-        Err(r) => r,
+        Err(r) => (r, None),
     };
     let (api, operation) = match current.plan.route_names(&method, &url) {
         Some((api, op)) => (api, op.unwrap_or("")),
@@ -135,7 +143,30 @@ async fn handle(
         .latency
         .with_label_values(&[api])
         .observe(started.elapsed().as_secs_f64());
-    to_hyper(response)
+    to_hyper(response, stream)
+}
+
+/// The body of a response to the client: whole, or passed through from the backend.
+type OutBody = Either<Full<Bytes>, Streamed>;
+
+/// A backend's body as it arrives.
+struct Streamed(BodyStream);
+
+impl hyper::body::Body for Streamed {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.0.as_mut().poll_next(cx).map(|item| {
+            item.map(|r| {
+                r.map(Frame::data)
+                    .map_err(|e| std::io::Error::other(format!("the backend broke off: {e:?}")))
+            })
+        })
+    }
 }
 
 /// The request as the plan takes it, or the error response of a limit.
@@ -183,8 +214,12 @@ async fn read(
     })
 }
 
-fn to_hyper(r: Response) -> hyper::Response<Full<Bytes>> {
-    let mut out = hyper::Response::new(Full::new(Bytes::from(r.body)));
+fn to_hyper(r: Response, stream: Option<BodyStream>) -> hyper::Response<OutBody> {
+    let body = match stream {
+        Some(s) => Either::Right(Streamed(s)),
+        None => Either::Left(Full::new(Bytes::from(r.body))),
+    };
+    let mut out = hyper::Response::new(body);
     *out.status_mut() =
         hyper::StatusCode::from_u16(r.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let canonical = out.status().canonical_reason().unwrap_or("");

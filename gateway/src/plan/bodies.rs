@@ -1,0 +1,110 @@
+//! Whether a pipeline reads the response body, decided once when the plan
+//! is built: when it does not, the backend's body passes to the client as
+//! it arrives (server-sent events reach the client as they are produced).
+//!
+//! The check is static and errs on the side of reading (which buffers, as
+//! APIM does): the outbound section reads the body if any policy in it,
+//! nested ones and included fragments too, is one that reads or rewrites
+//! bodies, or if any of its attribute values or texts (with named values
+//! substituted) mentions `Body`; the backend section reads it if a text
+//! mentions both `Response` and `Body` (an expression after
+//! `forward-request`). `on-error` does not count: it starts from the error
+//! response, never from the backend's body, which is dropped when it runs.
+
+use std::collections::BTreeMap;
+
+use sluice_engine::compose::Effective;
+use sluice_engine::doc::{Fragments, Statement};
+use sluice_engine::schema::Section;
+use sluice_engine::xml::{Element, Node};
+
+/// Policies that read or rewrite the message body of their section.
+const BODY_POLICIES: [&str; 8] = [
+    "set-body",
+    "find-and-replace",
+    "json-to-xml",
+    "xml-to-json",
+    "xsl-transform",
+    "validate-content",
+    "cache-store",
+    "cache-store-value",
+];
+
+/// How deep fragments may include fragments before the check gives up (and says "reads").
+const MAX_DEPTH: usize = 16;
+
+/// True when some policy of the effective policy may read the response body.
+pub(crate) fn reads_response_body(
+    eff: &Effective,
+    fragments: &Fragments,
+    named: &BTreeMap<String, String>,
+) -> bool {
+    let check = Check { fragments, named };
+    eff.section(Section::Outbound)
+        .iter()
+        .any(|st| check.element(&st.element, true, 0))
+        || eff
+            .section(Section::Backend)
+            .iter()
+            .any(|st| check.element(&st.element, false, 0))
+}
+
+struct Check<'a> {
+    fragments: &'a Fragments,
+    named: &'a BTreeMap<String, String>,
+}
+
+impl Check<'_> {
+    /// `outbound`: the section's own message is the response, so body
+    /// policies and any mention of `Body` count.
+    fn element(&self, e: &Element, outbound: bool, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return true;
+        }
+        if outbound && BODY_POLICIES.contains(&e.name.as_str()) {
+            return true;
+        }
+        if e.name == "include-fragment" {
+            let id = e.attr("fragment-id").map_or("", |a| a.value.value.trim());
+            return match self.fragments.get(id) {
+                Some(f) => f.body.iter().any(|st| match st {
+                    Statement::Policy(fe) => self.element(fe, outbound, depth + 1),
+                    Statement::Base(_) => false,
+                }),
+                None => true,
+            };
+        }
+        if e.attrs
+            .iter()
+            .any(|a| self.mentions(&a.value.value, outbound))
+        {
+            return true;
+        }
+        e.children.iter().any(|n| match n {
+            Node::Element(c) => self.element(c, outbound, depth + 1),
+            Node::Text(t) | Node::CData(t) => self.mentions(&t.value, outbound),
+            Node::Comment(_) => false,
+        })
+    }
+
+    /// Whether a value, with the named values it references, mentions the body.
+    fn mentions(&self, text: &str, outbound: bool) -> bool {
+        let hit = |t: &str| t.contains("Body") && (outbound || t.contains("Response"));
+        if hit(text) {
+            return true;
+        }
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            let after = &rest[start + 2..];
+            let Some(end) = after.find("}}") else { break };
+            if self.named.get(after[..end].trim()).is_some_and(|v| hit(v)) {
+                return true;
+            }
+            rest = &after[end + 2..];
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests;
