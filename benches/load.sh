@@ -72,5 +72,5 @@ echo "sluice $sluice"
 # Fields: requests/s R  p50 A ms  p99 B ms ...
 awk -v b="$bare" -v s="$sluice" 'BEGIN {
   split(b, bf, " +"); split(s, sf, " +");
-  printf "sluice / bare: throughput %.2f, p99 %.2f\n", sf[2] / bf[2], sf[6] / bf[6];
+  printf "sluice / bare: throughput %.2f, p99 %.2f\n", sf[2] / bf[2], sf[7] / bf[7];
 }'

@@ -253,6 +253,11 @@ impl Cors {
                 answer(x, Multimap::default());
                 return Ok(Flow::End);
             }
+            // Left to a later `cors` of inbound; if none answers, inbound ends it (exec.rs).
+            x.ctx
+                .0
+                .unanswered_preflight
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             return Ok(Flow::Next);
         }
         if allow_origin.is_some() {

@@ -87,6 +87,24 @@ async fn sections(p: &Pipeline, x: &mut Exchange) {
     ] {
         x.section = section;
         match run_block(block, x).await {
+            Ok(Flow::Next)
+                if section == Section::Inbound
+                    && x.ctx
+                        .0
+                        .unanswered_preflight
+                        .load(std::sync::atomic::Ordering::Relaxed) =>
+            {
+                // A preflight no `cors` policy answered: an empty `200 OK` (cors-policy.md).
+                x.response().write(|m| {
+                    *m = super::Message {
+                        status: 200,
+                        reason: "OK".into(),
+                        ..super::Message::default()
+                    }
+                });
+                x.streaming.response_body = None;
+                return;
+            }
             Ok(Flow::Next) => {}
             Ok(Flow::End) => {
                 // `return-response`, `mock-response`: a new response, without the backend's body.

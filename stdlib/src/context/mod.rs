@@ -82,6 +82,9 @@ pub struct ContextData {
     /// Headers for the final response, whatever produces it, each added
     /// unless the response already has it (`cors` on an allowed cross-origin request).
     pub late_headers: RwLock<Vec<(String, String)>>,
+    /// A CORS preflight that a `cors` policy with `terminate-unmatched-request="false"`
+    /// did not match: unless a later `cors` answers it, inbound ends it with an empty `200 OK`.
+    pub unanswered_preflight: std::sync::atomic::AtomicBool,
 }
 
 /// The handle expressions see as `context`.
