@@ -21,10 +21,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Frame, Incoming};
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use serve_support::{Sluice, bind, free_port, get, send, temp_dir};
+use hyper::body::Incoming;
+use serve_support::{Sluice, channel_body, free_port, get, send, serve_backend, temp_dir};
 
 /// What the backend received.
 #[derive(Clone, Debug)]
@@ -59,17 +57,17 @@ async fn backend_handle(
         body: body.clone(),
     });
     if parts.uri.path() == "/api/events" {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(4);
         tokio::spawn(async move {
             for i in 1..=3 {
                 let event = format!("id: {i}\nevent: tick\ndata: {{\"n\":{i}}}\n\n");
-                if tx.send(Bytes::from(event)).await.is_err() {
+                if tx.send(Ok(Bytes::from(event))).await.is_err() {
                     return;
                 }
                 tokio::time::sleep(Duration::from_millis(30)).await;
             }
         });
-        let stream = futures_stream(rx);
+        let stream = channel_body(rx);
         return hyper::Response::builder()
             .header("Content-Type", "text/event-stream")
             .header("Cache-Control", "no-cache")
@@ -86,42 +84,11 @@ async fn backend_handle(
         .unwrap()
 }
 
-/// A body that yields what the channel sends, frame by frame.
-fn futures_stream(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Body {
-    struct Chan(tokio::sync::mpsc::Receiver<Bytes>);
-    impl hyper::body::Body for Chan {
-        type Data = Bytes;
-        type Error = Infallible;
-        fn poll_frame(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-            self.0.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b))))
-        }
-    }
-    Chan(rx).boxed()
-}
-
 /// Starts the backend; returns its port and what it saw.
 async fn backend() -> (u16, Arc<Mutex<Vec<Seen>>>) {
-    let (listener, addr) = bind().await;
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let s = Arc::clone(&s);
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| {
-                    let s = Arc::clone(&s);
-                    async move { Ok::<_, Infallible>(backend_handle(s, req).await) }
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    (addr.port(), seen)
+    let port = serve_backend(Arc::clone(&seen), backend_handle).await;
+    (port, seen)
 }
 
 const POLICY: &str = r#"<policies>

@@ -14,18 +14,16 @@
 
 mod serve_support;
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Frame, Incoming};
-use hyper::service::service_fn;
+use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use serve_support::{Sluice, bind, free_port, temp_dir};
+use hyper_util::rt::TokioExecutor;
+use serve_support::{Sluice, channel_body, free_port, serve_backend, temp_dir};
 use tokio::sync::Notify;
 
 /// How long the backend waits for the client's word before going on anyway.
@@ -42,22 +40,6 @@ struct Backend {
     last_sent: Mutex<Option<Instant>>,
     /// Whether the backend went on because it was told to (not by the 5 s bound).
     released: Mutex<Vec<bool>>,
-}
-
-/// A body that yields what the channel sends; an `Err` breaks the connection.
-fn channel_body(rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Body {
-    struct Chan(tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>);
-    impl hyper::body::Body for Chan {
-        type Data = Bytes;
-        type Error = std::io::Error;
-        fn poll_frame(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-            self.0.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data)))
-        }
-    }
-    Chan(rx).boxed()
 }
 
 /// Sends `first`, waits for the gate (or 300 ms when `gated` is false),
@@ -134,24 +116,9 @@ async fn backend_handle(b: Arc<Backend>, req: hyper::Request<Incoming>) -> hyper
 }
 
 async fn backend() -> (u16, Arc<Backend>) {
-    let (listener, addr) = bind().await;
     let state = Arc::new(Backend::default());
-    let s = Arc::clone(&state);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let s = Arc::clone(&s);
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| {
-                    let s = Arc::clone(&s);
-                    async move { Ok::<_, Infallible>(backend_handle(s, req).await) }
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    (addr.port(), state)
+    let port = serve_backend(Arc::clone(&state), backend_handle).await;
+    (port, state)
 }
 
 fn config(port: u16, admin: u16, backend: u16) -> String {

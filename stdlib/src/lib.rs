@@ -62,6 +62,8 @@ mod json;
 mod math;
 mod regex;
 mod strings;
+#[cfg(test)]
+pub(crate) mod testing;
 mod text;
 mod time;
 mod web;

@@ -39,18 +39,38 @@ impl Services for Echo {
     }
 }
 
-fn plan(config: &str) -> Plan {
-    let limits = Limits::default();
-    let engine = Arc::new(sluice_stdlib::engine(&limits));
+/// Loads a configuration as `run` does (what is not executed is an error),
+/// with the engine it was compiled for.
+fn load(config: &str) -> (Result<Loaded, Diagnostics>, Arc<rhai::Engine>) {
+    let engine = Arc::new(sluice_stdlib::engine(&Limits::default()));
     let compiler = Compiler::new(&engine);
     let opts = Options {
         compiler: &compiler,
         not_executed: Severity::Error,
         env: &|_| None,
     };
-    let loaded = load_str("t.toml", config, std::path::Path::new("."), &opts)
-        .unwrap_or_else(|d| panic!("{d}"));
-    Plan::build(&loaded, Arc::clone(&engine), limits).unwrap_or_else(|d| panic!("{d}"))
+    let loaded = load_str("t.toml", config, std::path::Path::new("."), &opts);
+    (loaded, engine)
+}
+
+fn plan(config: &str) -> Plan {
+    let (loaded, engine) = load(config);
+    let loaded = loaded.unwrap_or_else(|d| panic!("{d}"));
+    Plan::build(&loaded, engine, Limits::default()).unwrap_or_else(|d| panic!("{d}"))
+}
+
+/// Builds the plan for `config` and sends one request through it to an
+/// [`Echo`] backend; returns the response and the backend.
+fn send_one(
+    config: &str,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> (Response, Arc<Echo>) {
+    let p = plan(config);
+    let echo = Arc::new(Echo::default());
+    let r = get(&p, Arc::clone(&echo), method, url, headers);
+    (r, echo)
 }
 
 fn get(
@@ -119,11 +139,8 @@ url-template = "/resource/{id}"
 
 #[test]
 fn routes_runs_policies_and_forwards() {
-    let p = plan(CONFIG);
-    let echo = Arc::new(Echo::default());
-    let r = get(
-        &p,
-        Arc::clone(&echo),
+    let (r, echo) = send_one(
+        CONFIG,
         "GET",
         "http://gw.test/echo/resource/42?x=1",
         &[("x-in", "hello")],
@@ -140,15 +157,7 @@ fn routes_runs_policies_and_forwards() {
 
 #[test]
 fn return_response_ends_the_pipeline() {
-    let p = plan(CONFIG);
-    let echo = Arc::new(Echo::default());
-    let r = get(
-        &p,
-        Arc::clone(&echo),
-        "GET",
-        "http://gw.test/echo/resource/0",
-        &[],
-    );
+    let (r, echo) = send_one(CONFIG, "GET", "http://gw.test/echo/resource/0", &[]);
     assert_eq!(
         (r.status, r.reason.as_str(), r.body.as_slice()),
         (418, "teapot", &b"no get-resource"[..])
@@ -162,11 +171,8 @@ fn return_response_ends_the_pipeline() {
 
 #[test]
 fn products_apply_with_their_subscription() {
-    let p = plan(CONFIG);
-    let echo = Arc::new(Echo::default());
-    let r = get(
-        &p,
-        Arc::clone(&echo),
+    let (r, echo) = send_one(
+        CONFIG,
         "GET",
         "http://gw.test/echo/resource/1",
         &[("Ocp-Apim-Subscription-Key", "key-1")],
@@ -182,15 +188,7 @@ fn products_apply_with_their_subscription() {
 
 #[test]
 fn unmatched_requests_get_apim_errors() {
-    let p = plan(CONFIG);
-    let echo = Arc::new(Echo::default());
-    let r = get(
-        &p,
-        Arc::clone(&echo),
-        "POST",
-        "http://gw.test/echo/resource/1",
-        &[],
-    );
+    let (r, _) = send_one(CONFIG, "POST", "http://gw.test/echo/resource/1", &[]);
     assert_eq!(r.status, 404);
     assert_eq!(
         r.body,
@@ -206,14 +204,7 @@ name = "e"
 path = "e"
 policy = '''<policies><inbound><set-variable name="x" value="@((int)context.Variables["missing"])" /></inbound><on-error><set-header name="x-reason" exists-action="override"><value>@(context.LastError.Reason + "|" + context.LastError.Source + "|" + context.LastError.Path)</value></set-header></on-error></policies>'''
 "#;
-    let p = plan(config);
-    let r = get(
-        &p,
-        Arc::new(Echo::default()),
-        "GET",
-        "http://gw.test/e/x",
-        &[],
-    );
+    let (r, _) = send_one(config, "GET", "http://gw.test/e/x", &[]);
     assert_eq!(r.status, 500);
     assert_eq!(
         r.headers.get("x-reason"),
@@ -287,16 +278,8 @@ name = "l"
 path = "l"
 policy = '''<policies><inbound><return-response><set-body template="liquid">{{body.x}}</set-body></return-response></inbound></policies>'''
 "#;
-    let limits = Limits::default();
-    let engine = Arc::new(sluice_stdlib::engine(&limits));
-    let compiler = Compiler::new(&engine);
-    let opts = Options {
-        compiler: &compiler,
-        not_executed: Severity::Error,
-        env: &|_| None,
-    };
     // Refused when the configuration loads, naming what is not executed.
-    let err = load_str("t.toml", config, std::path::Path::new("."), &opts).unwrap_err();
+    let err = load(config).0.unwrap_err();
     assert!(err.has_errors());
     assert!(
         err.to_string()

@@ -1,19 +1,28 @@
 //! What the `sluice run` tests share: free loopback ports, a running
-//! `sluice` binary (killed when dropped), and a small HTTP client.
+//! `sluice` binary (killed when dropped), a small HTTP client, and a local
+//! hyper backend.
 //! Everything stays on 127.0.0.1, and every wait is bounded.
+//!
+//! Each test file compiles this module on its own, so an item that only
+//! some of them use carries its own `allow(dead_code)`.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
+use std::convert::Infallible;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
+use hyper::body::{Frame, Incoming};
+use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 
 /// A loopback port nobody listens on (now).
 pub fn free_port() -> u16 {
@@ -82,6 +91,10 @@ impl Sluice {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    #[allow(
+        dead_code,
+        reason = "used by run_e2e and run_reload, not run_streaming"
+    )]
     pub async fn status(&self) -> serde_json::Value {
         let r = get(&self.admin_url("/status")).await.unwrap();
         serde_json::from_slice(&r.body).unwrap()
@@ -103,6 +116,10 @@ pub struct Reply {
 }
 
 impl Reply {
+    #[allow(
+        dead_code,
+        reason = "used by run_e2e and run_reload, not run_streaming"
+    )]
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -158,4 +175,60 @@ pub async fn bind() -> (tokio::net::TcpListener, SocketAddr) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     (l, addr)
+}
+
+/// Starts a backend on a free loopback port (HTTP/1.1 and HTTP/2): every
+/// request goes to `handle` with `state`. Returns the port.
+#[allow(
+    dead_code,
+    reason = "used by run_e2e and run_streaming, not run_reload"
+)]
+pub async fn serve_backend<S, F, Fut, B>(state: Arc<S>, handle: F) -> u16
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, hyper::Request<Incoming>) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = hyper::Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (listener, addr) = bind().await;
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let s = Arc::clone(&state);
+            tokio::spawn(async move {
+                let svc = service_fn(move |req| {
+                    let s = Arc::clone(&s);
+                    async move { Ok::<_, Infallible>(handle(s, req).await) }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr.port()
+}
+
+/// A body that yields what the channel sends, frame by frame; an `Err`
+/// breaks the body off.
+#[allow(
+    dead_code,
+    reason = "used by run_e2e and run_streaming, not run_reload"
+)]
+pub fn channel_body<E: Send + Sync + 'static>(
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, E>>,
+) -> BoxBody<Bytes, E> {
+    struct Chan<E>(tokio::sync::mpsc::Receiver<Result<Bytes, E>>);
+    impl<E> hyper::body::Body for Chan<E> {
+        type Data = Bytes;
+        type Error = E;
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<Frame<Bytes>, E>>> {
+            self.0.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data)))
+        }
+    }
+    Chan(rx).boxed()
 }

@@ -1,19 +1,7 @@
 use rhai::Dynamic;
 
-use crate::core::{RhaiResult, exception_of};
-
-fn eval(src: &str) -> RhaiResult<Dynamic> {
-    crate::engine(&crate::Limits::default()).eval::<Dynamic>(src)
-}
-
-fn eval_str(src: &str) -> String {
-    eval(src)
-        .map(|v| v.to_string())
-        .unwrap_or_else(|e| match exception_of(&e) {
-            Some(x) => format!("!{}: {}", x.type_name, x.message),
-            None => format!("!{e}"),
-        })
-}
+use crate::core::exception_of;
+use crate::testing::eval_str;
 
 #[test]
 fn list_members() {

@@ -2,7 +2,6 @@
 //! (in the rhai the translator generates).
 
 use super::*;
-use crate::core::exception_of;
 
 fn ctx() -> Context {
     let mut headers = Multimap::default();
@@ -43,10 +42,7 @@ fn eval(src: &str) -> String {
     match engine.eval_with_scope::<Dynamic>(&mut scope, src) {
         Ok(v) if v.is_unit() => "null".into(),
         Ok(v) => v.to_string(),
-        Err(e) => match exception_of(&e) {
-            Some(x) => format!("!{}: {}", x.type_name, x.message),
-            None => format!("!{e}"),
-        },
+        Err(e) => crate::testing::failure(&e),
     }
 }
 

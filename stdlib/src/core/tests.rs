@@ -1,17 +1,6 @@
 use super::*;
 
-fn eval(src: &str) -> RhaiResult<Dynamic> {
-    crate::engine(&crate::Limits::default()).eval::<Dynamic>(src)
-}
-
-fn eval_str(src: &str) -> String {
-    eval(src)
-        .map(|v| v.to_string())
-        .unwrap_or_else(|e| match exception_of(&e) {
-            Some(x) => format!("!{}: {}", x.type_name, x.message),
-            None => format!("!{e}"),
-        })
-}
+use crate::testing::{eval, eval_str};
 
 #[test]
 fn doubles_format_like_dotnet() {

@@ -1,18 +1,4 @@
-use crate::core::{RhaiResult, exception_of};
-use rhai::Dynamic;
-
-fn eval(src: &str) -> RhaiResult<Dynamic> {
-    crate::engine(&crate::Limits::default()).eval::<Dynamic>(src)
-}
-
-fn eval_str(src: &str) -> String {
-    eval(src)
-        .map(|v| v.to_string())
-        .unwrap_or_else(|e| match exception_of(&e) {
-            Some(x) => format!("!{}: {}", x.type_name, x.message),
-            None => format!("!{e}"),
-        })
-}
+use crate::testing::eval_str;
 
 /// The lowercase hex of the Blob an expression returns.
 fn hex(src: &str) -> String {

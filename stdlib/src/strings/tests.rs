@@ -1,12 +1,9 @@
 use rhai::Dynamic;
 
-use crate::core::{RhaiResult, exception_of};
+use crate::core::exception_of;
+use crate::testing::{eval, failure};
 
 mod format;
-
-fn eval(src: &str) -> RhaiResult<Dynamic> {
-    crate::engine(&crate::Limits::default()).eval::<Dynamic>(src)
-}
 
 /// The value as text (arrays as `a|b|c`), or `!Type: message` for a .NET exception.
 fn ev(src: &str) -> String {
@@ -19,10 +16,7 @@ fn ev(src: &str) -> String {
                 .join("|")
         }
         Ok(v) => v.to_string(),
-        Err(e) => match exception_of(&e) {
-            Some(x) => format!("!{}: {}", x.type_name, x.message),
-            None => format!("!{e}"),
-        },
+        Err(e) => failure(&e),
     }
 }
 

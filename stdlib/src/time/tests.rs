@@ -1,21 +1,7 @@
 use std::time::{Duration, Instant};
 
-use rhai::Dynamic;
-
-use crate::core::{EvalScope, RhaiResult, exception_of};
-
-fn eval(src: &str) -> RhaiResult<Dynamic> {
-    crate::engine(&crate::Limits::default()).eval::<Dynamic>(src)
-}
-
-fn eval_str(src: &str) -> String {
-    eval(src)
-        .map(|v| v.to_string())
-        .unwrap_or_else(|e| match exception_of(&e) {
-            Some(x) => format!("!{}: {}", x.type_name, x.message),
-            None => format!("!{e}"),
-        })
-}
+use crate::core::EvalScope;
+use crate::testing::eval_str;
 
 /// 2024-01-02T03:04:05.678Z
 const NOW_MS: i64 = 1_704_164_645_678;

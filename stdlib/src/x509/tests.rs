@@ -4,7 +4,7 @@
 
 use rhai::{Blob, Dynamic, Scope};
 
-use crate::core::{RhaiResult, exception_of};
+use crate::core::RhaiResult;
 
 const CERT_DER: &[u8] = include_bytes!("testdata/cert.der");
 const CERT_PEM: &[u8] = include_bytes!("testdata/cert.pem");
@@ -48,12 +48,7 @@ fn eval(src: &str) -> RhaiResult<Dynamic> {
 }
 
 fn eval_str(src: &str) -> String {
-    eval(src)
-        .map(|v| v.to_string())
-        .unwrap_or_else(|e| match exception_of(&e) {
-            Some(x) => format!("!{}: {}", x.type_name, x.message),
-            None => format!("!{e}"),
-        })
+    crate::testing::shown(eval(src))
 }
 
 const MSG: &str = r#"Encoding__UTF8().GetBytes("hello sluice")"#;

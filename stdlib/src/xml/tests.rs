@@ -1,4 +1,4 @@
-use crate::core::{RhaiResult, exception_of};
+use crate::core::RhaiResult;
 use rhai::Dynamic;
 
 fn eval(src: &str) -> RhaiResult<Dynamic> {
@@ -7,12 +7,7 @@ fn eval(src: &str) -> RhaiResult<Dynamic> {
 }
 
 fn eval_str(src: &str) -> String {
-    eval(src)
-        .map(|v| v.to_string())
-        .unwrap_or_else(|e| match exception_of(&e) {
-            Some(x) => format!("!{}: {}", x.type_name, x.message),
-            None => format!("!{e}"),
-        })
+    crate::testing::shown(eval(src))
 }
 
 const SOAP: &str = r#"let d = XDocument__Parse("<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><r a=\"1\"><conditionValue>true</conditionValue><value1>M &amp; 1</value1><empty/></r></soap:Body></soap:Envelope>");"#;
