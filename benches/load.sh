@@ -5,7 +5,10 @@
 # requests/s and p99 latency of each and their ratio. Not part of CI.
 #
 #   benches/load.sh                      # 10 s per target, 64 connections
-#   DURATION=5 CONNECTIONS=32 benches/load.sh
+#   DURATION=5 CONNECTIONS=32 ROUNDS=1 benches/load.sh
+#
+# The figures are only meaningful on an otherwise idle machine: the load
+# generator, the backend and the proxy share its cores.
 #
 # Everything listens on free loopback ports and is stopped on exit.
 set -euo pipefail
@@ -14,6 +17,7 @@ cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-64}"
 WARMUP="${WARMUP:-2}"
+ROUNDS="${ROUNDS:-3}"
 
 cargo build --release --quiet -p sluice-gateway -p sluice-benches --bins
 bin=target/release
@@ -53,23 +57,38 @@ load() { # URL SECONDS
     --header "X-Client: bench-1" --header "Accept: application/json"
 }
 
-# Both answer alike (the gateway's policy applied), then warm up.
-curl_like="$("$bin/load" run "http://127.0.0.1:$p_gateway$path" --duration 0.1 --connections 1 --header "X-Client: bench-1")" || {
+# The gateway answers 2xx with its policy applied (check-header lets bench-1
+# in); then both warm up.
+if ! "$bin/load" run "http://127.0.0.1:$p_gateway$path" --duration 0.1 --connections 1 \
+  --header "X-Client: bench-1" >/dev/null; then
   echo "load.sh: the gateway does not answer 2xx; its log:" >&2
   cat "$work/sluice.log" >&2
   exit 1
-}
-: "$curl_like"
+fi
 load "http://127.0.0.1:$p_bare$path" "$WARMUP" >/dev/null
 load "http://127.0.0.1:$p_gateway$path" "$WARMUP" >/dev/null
 
-echo "load: $CONNECTIONS connections, $DURATION s per target, GET $path, $(nproc) cores"
-bare="$(load "http://127.0.0.1:$p_bare$path" "$DURATION")"
-echo "bare   $bare"
-sluice="$(load "http://127.0.0.1:$p_gateway$path" "$DURATION")"
-echo "sluice $sluice"
+echo "load: $CONNECTIONS connections, $DURATION s per target, $ROUNDS rounds, GET $path, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg)"
+# Rounds alternate the targets, so a disturbance hits both alike; the median
+# round of each is reported.
+: >"$work/bare.txt"
+: >"$work/sluice.txt"
+for round in $(seq "$ROUNDS"); do
+  line="$(load "http://127.0.0.1:$p_bare$path" "$DURATION")"
+  echo "round $round bare   $line"
+  echo "$line" >>"$work/bare.txt"
+  line="$(load "http://127.0.0.1:$p_gateway$path" "$DURATION")"
+  echo "round $round sluice $line"
+  echo "$line" >>"$work/sluice.txt"
+done
 
-# Fields: requests/s R  p50 A ms  p99 B ms ...
+# Line fields: requests/s R  p50 A ms  p99 B ms  requests N  errors E
+median() { sort -n -k2,2 "$1" | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
+bare="$(median "$work/bare.txt")"
+sluice="$(median "$work/sluice.txt")"
+echo
+echo "bare   $bare"
+echo "sluice $sluice"
 awk -v b="$bare" -v s="$sluice" 'BEGIN {
   split(b, bf, " +"); split(s, sf, " +");
   printf "sluice / bare: throughput %.2f, p99 %.2f\n", sf[2] / bf[2], sf[7] / bf[7];

@@ -26,6 +26,11 @@ enum Command {
     Run(serve::Args),
 }
 
+/// Per-request allocations are the gateway's hot path; mimalloc serves them
+/// faster than glibc malloc (see README "Speed").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
