@@ -228,6 +228,8 @@ impl Plan {
                     }
                     pipeline.stream_response =
                         !bodies::reads_response_body(&eff, &loaded.fragments, &loaded.named);
+                    pipeline.stream_request =
+                        !bodies::reads_request_body(&eff, &loaded.fragments, &loaded.named);
                     pipelines.insert(product.clone(), pipeline);
                 }
                 operations.push(OperationPlan {
@@ -317,6 +319,21 @@ impl Plan {
     pub async fn handle_streaming(
         &self,
         req: Request,
+        services: Arc<dyn Services>,
+    ) -> (Response, Option<BodyStream>) {
+        self.handle_with_body(req, None, services).await
+    }
+
+    /// Like [`Plan::handle_streaming`], but the request body is `body` (not
+    /// read yet) instead of `Request::body`, when given. The request is
+    /// routed first; then, when no policy of the pipeline reads the request
+    /// body, it goes to the backend as it arrives, else it is read whole
+    /// (a stream that fails gives 400; the server turns that into 413 when
+    /// it failed on the size limit).
+    pub async fn handle_with_body(
+        &self,
+        mut req: Request,
+        body: Option<BodyStream>,
         services: Arc<dyn Services>,
     ) -> (Response, Option<BodyStream>) {
         let Some(url) = Url::parse(&req.url) else {
@@ -414,13 +431,33 @@ impl Plan {
         let Some(pipeline) = op.pipelines.get(&product) else {
             return (error_response(500, "Internal server error"), None);
         };
+        let request_body = match body {
+            Some(s) if pipeline.stream_request => Some(s),
+            Some(s) => match collect(s).await {
+                Ok(bytes) => {
+                    req.body = bytes;
+                    None
+                }
+                Err(_) => {
+                    return (
+                        error_response(400, "The request body could not be read."),
+                        None,
+                    );
+                }
+            },
+            None => None,
+        };
+        // A streamed body is not in the context; no policy reads it.
+        let streamed = request_body.is_some();
         let ctx = Context::new(ContextData {
             request: MessageRef::new(Message {
                 method: method.clone(),
                 url: url.clone(),
                 original_url: url.clone(),
                 headers: req.headers.clone(),
-                body: if req.body.is_empty() && matches!(method.as_str(), "GET" | "HEAD") {
+                body: if streamed
+                    || req.body.is_empty() && matches!(method.as_str(), "GET" | "HEAD")
+                {
                     None
                 } else {
                     Some(Body {
@@ -481,6 +518,7 @@ impl Plan {
             streaming: Streaming {
                 response: pipeline.stream_response,
                 response_body: None,
+                request_body,
             },
         };
         execute(pipeline, &mut x).await;

@@ -5,7 +5,8 @@
 //!
 //! When the plan found that no policy reads the response body
 //! (`Exchange::streaming`), the backend's body is not read here: it stays a
-//! stream, passed to the client as it arrives.
+//! stream, passed to the client as it arrives. Likewise, when no policy
+//! reads the request body, the client's body is sent on as it arrives.
 
 use sluice_engine::runtime::{
     Body, CallError, CompileCx, CompiledValue, Exchange, Flow, OutboundRequest, PolicyError,
@@ -103,10 +104,16 @@ impl Stage for ForwardRequest {
             let services = x.services.clone();
             // When no policy reads the response body, it may stay a stream
             // that the server passes to the client as it arrives.
-            let answer = if x.streaming.response {
-                services.call_streaming(req).await
-            } else {
-                services.call(req).await.map(|r| (r, None))
+            // When no policy reads the request body, the client's body goes
+            // on as it arrives (once: the plan buffers it under `retry`).
+            let answer = match x.streaming.request_body.take() {
+                Some(body) => {
+                    services
+                        .call_with_body(req, body, x.streaming.response)
+                        .await
+                }
+                None if x.streaming.response => services.call_streaming(req).await,
+                None => services.call(req).await.map(|r| (r, None)),
             };
             let (resp, stream) = answer.map_err(|e| match e {
                 CallError::Timeout => PolicyError::new(

@@ -27,6 +27,9 @@ pub struct Pipeline {
     /// No policy reads the response body (decided when the plan is built):
     /// `forward-request` may pass the backend's body through as a stream.
     pub stream_response: bool,
+    /// No policy reads the request body: the client's body may go to the
+    /// backend as a stream, as it arrives.
+    pub stream_request: bool,
 }
 
 /// Runs a block; errors come back completed with policy, path and id.

@@ -5,7 +5,7 @@
 //! - `value.rs`: [`CompiledValue`], a literal or a compiled expression
 //! - `compile.rs`: [`CompileCx`], turning policy elements into stages through a [`StageFactory`]
 //! - `exec.rs`: the sections in order, `on-error`, ending the pipeline, default error responses
-//! - `stream.rs`: response bodies passed through unbuffered ([`BodyStream`], [`Streaming`])
+//! - `stream.rs`: bodies passed through unbuffered ([`BodyStream`], [`Streaming`])
 //!
 //! Stages are as simple as they can be: [`Run::Done`] when they only touch
 //! the context, [`Run::Later`] (a boxed future) only for I/O.
@@ -160,6 +160,25 @@ pub trait Services: Send + Sync {
         req: OutboundRequest,
     ) -> BoxFuture<'_, Result<(InboundResponse, Option<BodyStream>), CallError>> {
         Box::pin(async move { self.call(req).await.map(|r| (r, None)) })
+    }
+    /// Sends `req` with `body` (the client's, not read yet) instead of
+    /// `req.body`; the answer as [`Services::call_streaming`] gives it when
+    /// `stream_response`, else whole. The default reads the body first, so
+    /// a `Services` that does not stream keeps working unchanged.
+    fn call_with_body(
+        &self,
+        mut req: OutboundRequest,
+        body: BodyStream,
+        stream_response: bool,
+    ) -> BoxFuture<'_, Result<(InboundResponse, Option<BodyStream>), CallError>> {
+        Box::pin(async move {
+            req.body = collect(body).await?;
+            if stream_response {
+                self.call_streaming(req).await
+            } else {
+                self.call(req).await.map(|r| (r, None))
+            }
+        })
     }
     fn backend(&self, id: &str) -> Option<BackendEntity>;
     /// Waits (on the virtual clock in tests).

@@ -1,5 +1,6 @@
-//! Unbuffered response bodies: the backend's body as a stream of chunks,
-//! carried past the pipeline to the client when no policy reads it.
+//! Unbuffered bodies: the backend's body as a stream of chunks, carried
+//! past the pipeline to the client when no policy reads it, and the
+//! client's body, carried to the backend the same way.
 //!
 //! The plan decides per pipeline, when it is built, whether the response
 //! body may stream ([`Streaming::response`]); `forward-request` then asks
@@ -9,7 +10,12 @@
 //! (`return-response`, `mock-response`) replaces the response, and drops the
 //! stream with it.
 //!
+//! In the other direction, the plan hands a request body no policy reads to
+//! the exchange as [`Streaming::request_body`]; `forward-request` passes it
+//! to [`Services::call_with_body`].
+//!
 //! [`Services::call_streaming`]: super::Services::call_streaming
+//! [`Services::call_with_body`]: super::Services::call_with_body
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -31,6 +37,10 @@ pub struct Streaming {
     pub response: bool,
     /// The backend's body, not read yet (`context.Response.Body` is then empty).
     pub response_body: Option<BodyStream>,
+    /// The client's body, not read yet: set by the plan when no policy reads
+    /// the request body (`context.Request.Body` is then empty);
+    /// `forward-request` takes it and sends it on as it arrives.
+    pub request_body: Option<BodyStream>,
 }
 
 impl std::fmt::Debug for Streaming {
@@ -38,6 +48,7 @@ impl std::fmt::Debug for Streaming {
         f.debug_struct("Streaming")
             .field("response", &self.response)
             .field("response_body", &self.response_body.is_some())
+            .field("request_body", &self.request_body.is_some())
             .finish()
     }
 }

@@ -10,6 +10,13 @@
 //! mentions both `Response` and `Body` (an expression after
 //! `forward-request`). `on-error` does not count: it starts from the error
 //! response, never from the backend's body, which is dropped when it runs.
+//!
+//! The request body likewise goes to the backend as it arrives unless a
+//! policy may read it ([`reads_request_body`]): in inbound or backend, one
+//! of the body policies; anywhere, a `send-request` with `mode="copy"`, any
+//! attribute value or text mentioning `Body`, or a `forward-request` that
+//! may send the body again (inside `retry`, more than one, or with
+//! `buffer-request-body="true"`): a stream can be sent only once.
 
 use std::collections::BTreeMap;
 
@@ -47,6 +54,24 @@ pub(crate) fn reads_response_body(
             .section(Section::Backend)
             .iter()
             .any(|st| check.element(&st.element, false, 0))
+}
+
+/// True when some policy of the effective policy may read the request body,
+/// or send it more than once.
+pub(crate) fn reads_request_body(
+    eff: &Effective,
+    fragments: &Fragments,
+    named: &BTreeMap<String, String>,
+) -> bool {
+    let check = Check { fragments, named };
+    let mut forwards = 0;
+    let reads = Section::ALL.iter().any(|&section| {
+        let own = matches!(section, Section::Inbound | Section::Backend);
+        eff.section(section)
+            .iter()
+            .any(|st| check.request(&st.element, own, false, &mut forwards, 0))
+    });
+    reads || forwards > 1
 }
 
 struct Check<'a> {
@@ -87,6 +112,56 @@ impl Check<'_> {
         })
     }
 
+    /// Whether `e` may read the request body (`own`: its section's message
+    /// is the request); counts the `forward-request`s met in `forwards`.
+    fn request(
+        &self,
+        e: &Element,
+        own: bool,
+        in_retry: bool,
+        forwards: &mut usize,
+        depth: usize,
+    ) -> bool {
+        if depth > MAX_DEPTH || own && BODY_POLICIES.contains(&e.name.as_str()) {
+            return true;
+        }
+        let value = |name: &str| e.attr(name).map(|a| a.value.value.trim());
+        match e.name.as_str() {
+            "send-request" if value("mode").is_some_and(|m| m.eq_ignore_ascii_case("copy")) => {
+                return true;
+            }
+            "forward-request" => {
+                *forwards += 1;
+                if in_retry
+                    || value("buffer-request-body").is_some_and(|b| b.eq_ignore_ascii_case("true"))
+                {
+                    return true;
+                }
+            }
+            "include-fragment" => {
+                return match self.fragments.get(value("fragment-id").unwrap_or("")) {
+                    Some(f) => f.body.iter().any(|st| match st {
+                        Statement::Policy(fe) => {
+                            self.request(fe, own, in_retry, forwards, depth + 1)
+                        }
+                        Statement::Base(_) => false,
+                    }),
+                    None => true,
+                };
+            }
+            _ => {}
+        }
+        if e.attrs.iter().any(|a| self.mentions(&a.value.value, true)) {
+            return true;
+        }
+        let in_retry = in_retry || e.name == "retry";
+        e.children.iter().any(|n| match n {
+            Node::Element(c) => self.request(c, own, in_retry, forwards, depth + 1),
+            Node::Text(t) | Node::CData(t) => self.mentions(&t.value, true),
+            Node::Comment(_) => false,
+        })
+    }
+
     /// Whether a value, with the named values it references, mentions the body.
     fn mentions(&self, text: &str, outbound: bool) -> bool {
         let hit = |t: &str| t.contains("Body") && (outbound || t.contains("Response"));
@@ -108,3 +183,6 @@ impl Check<'_> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod request_tests;

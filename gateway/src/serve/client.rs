@@ -4,7 +4,9 @@
 //! ALPN), TLS by rustls with the web PKI roots (no system certificates), a
 //! connect timeout, and per call a timeout on the response headers. The
 //! body is then read whole, or, for [`Services::call_streaming`], handed on
-//! as a stream of its data frames (see docs/gateway.md).
+//! as a stream of its data frames (see docs/gateway.md). The request body is
+//! sent whole, or for [`Services::call_with_body`] as the client's body
+//! arrives.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,8 +15,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures_core::Stream;
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Body as _, Incoming};
+use http_body_util::{BodyExt, Either, Full};
+use hyper::body::{Body as _, Frame, Incoming};
 use hyper::header::{HeaderName, HeaderValue};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -50,8 +52,11 @@ pub fn is_hop_by_hop(name: &str) -> bool {
     HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
+/// The body of an outbound request: whole, or the client's as it arrives.
+type OutBody = Either<Full<Bytes>, Outgoing>;
+
 pub struct HttpClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, OutBody>,
 }
 
 impl HttpClient {
@@ -76,14 +81,26 @@ impl HttpClient {
     /// Sends one request and reads the answer whole; the timeout covers
     /// connecting and the response headers.
     pub async fn call(&self, req: OutboundRequest) -> Result<InboundResponse, CallError> {
-        let (mut head, body) = self.send(req).await?;
-        head.body = body
-            .collect()
-            .await
-            .map_err(|e| CallError::Connection(error_chain(&e)))?
-            .to_bytes()
-            .to_vec();
-        Ok(head)
+        let (head, body) = self.send(req, None).await?;
+        read_whole(head, body).await
+    }
+
+    /// Sends one request whose body is `body`, as it arrives; the answer
+    /// as [`HttpClient::call_streaming`] gives it when `stream_response`,
+    /// else read whole.
+    pub async fn call_with_body(
+        &self,
+        req: OutboundRequest,
+        body: BodyStream,
+        stream_response: bool,
+    ) -> Result<(InboundResponse, Option<BodyStream>), CallError> {
+        let (head, incoming) = self.send(req, Some(body)).await?;
+        if stream_response {
+            let stream: BodyStream = Box::pin(Frames(incoming));
+            Ok((head, Some(stream)))
+        } else {
+            read_whole(head, incoming).await.map(|h| (h, None))
+        }
     }
 
     /// Sends one request; returns once the response headers are in, with
@@ -92,13 +109,18 @@ impl HttpClient {
         &self,
         req: OutboundRequest,
     ) -> Result<(InboundResponse, Option<BodyStream>), CallError> {
-        let (head, body) = self.send(req).await?;
+        let (head, body) = self.send(req, None).await?;
         let stream: BodyStream = Box::pin(Frames(body));
         Ok((head, Some(stream)))
     }
 
-    /// Sends one request; the answer's head (with an empty body) and its body.
-    async fn send(&self, req: OutboundRequest) -> Result<(InboundResponse, Incoming), CallError> {
+    /// Sends one request (with `stream` as its body instead of `req.body`
+    /// when given); the answer's head (with an empty body) and its body.
+    async fn send(
+        &self,
+        req: OutboundRequest,
+        stream: Option<BodyStream>,
+    ) -> Result<(InboundResponse, Incoming), CallError> {
         let method = hyper::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| CallError::Connection(format!("invalid method `{}`", req.method)))?;
         let uri: hyper::Uri = req
@@ -119,8 +141,20 @@ impl HttpClient {
                 }
             }
         }
+        let body = match stream {
+            Some(s) => {
+                // A streamed body keeps the client's length, if it said one.
+                if let Some(len) = req.headers.get("Content-Length").and_then(|v| v.first())
+                    && let Ok(len) = HeaderValue::from_str(len.trim())
+                {
+                    builder = builder.header(hyper::header::CONTENT_LENGTH, len);
+                }
+                Either::Right(Outgoing(s))
+            }
+            None => Either::Left(Full::new(Bytes::from(req.body))),
+        };
         let request = builder
-            .body(Full::new(Bytes::from(req.body)))
+            .body(body)
             .map_err(|e| CallError::Connection(e.to_string()))?;
         let pending = self.client.request(request);
         let response = if req.timeout_ms == 0 {
@@ -149,6 +183,41 @@ impl HttpClient {
             body: Vec::new(),
         };
         Ok((head, body))
+    }
+}
+
+/// Reads the rest of an answer whole.
+async fn read_whole(
+    mut head: InboundResponse,
+    body: Incoming,
+) -> Result<InboundResponse, CallError> {
+    head.body = body
+        .collect()
+        .await
+        .map_err(|e| CallError::Connection(error_chain(&e)))?
+        .to_bytes()
+        .to_vec();
+    Ok(head)
+}
+
+/// The client's body as the body of the outbound request; an error (the
+/// client broke off, or the size limit) aborts the call.
+struct Outgoing(BodyStream);
+
+impl hyper::body::Body for Outgoing {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.0.as_mut().poll_next(cx).map(|item| {
+            item.map(|r| {
+                r.map(Frame::data)
+                    .map_err(|e| std::io::Error::other(format!("the request body failed: {e:?}")))
+            })
+        })
     }
 }
 
@@ -210,6 +279,15 @@ impl Services for Live {
         req: OutboundRequest,
     ) -> BoxFuture<'_, Result<(InboundResponse, Option<BodyStream>), CallError>> {
         Box::pin(self.client.call_streaming(req))
+    }
+
+    fn call_with_body(
+        &self,
+        req: OutboundRequest,
+        body: BodyStream,
+        stream_response: bool,
+    ) -> BoxFuture<'_, Result<(InboundResponse, Option<BodyStream>), CallError>> {
+        Box::pin(self.client.call_with_body(req, body, stream_response))
     }
 
     fn backend(&self, id: &str) -> Option<BackendEntity> {

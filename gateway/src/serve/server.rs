@@ -2,9 +2,14 @@
 //! one port, each request run through the plan current at its arrival.
 //!
 //! Before the plan, the server applies the size limits: request line and
-//! headers over `max-request-header-bytes` get 431, a body over
-//! `max-request-body-bytes` gets 413 (at once when `Content-Length` says
-//! so, else as soon as the body read passes the limit).
+//! headers over `max-request-header-bytes` get 431, a body whose
+//! `Content-Length` is over `max-request-body-bytes` gets 413 at once.
+//!
+//! The body itself goes to the plan unread, as a stream that fails once it
+//! passes the limit: the plan routes first, then reads it whole when a
+//! policy reads it, else `forward-request` sends it to the backend as it
+//! arrives. A body over the limit stops there (the backend's request is
+//! broken off) and the client gets 413, unless its response already began.
 //!
 //! A response body that no policy read (the plan's streaming rule) is sent
 //! as it comes from the backend, frame by frame: chunked in HTTP/1.1, DATA
@@ -16,17 +21,19 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Either, Full, Limited};
-use hyper::body::{Frame, Incoming};
+use futures_core::Stream;
+use http_body_util::{Either, Full};
+use hyper::body::{Body as _, Frame, Incoming};
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use sluice_engine::runtime::{BodyStream, Multimap, default_error_body, reason_phrase};
+use sluice_engine::runtime::{BodyStream, CallError, Multimap, default_error_body, reason_phrase};
 use tokio::net::TcpListener;
 
 use super::client::{Live, is_hop_by_hop};
@@ -118,13 +125,20 @@ async fn handle(
         .map_or("/", |p| p.as_str())
         .to_owned();
     let url = format!("http://{host}{path}");
-    let (response, stream) = match read(&current, peer, req, &url, &host).await {
-        Ok(request) => {
+    let too_large = Arc::new(AtomicBool::new(false));
+    let (response, stream) = match read(&current, peer, req, &url, &host, &too_large) {
+        Ok((request, body)) => {
             let services = Arc::new(Live {
                 client: Arc::clone(&state.client),
                 current: Arc::clone(&current),
             });
-            current.plan.handle_streaming(request, services).await
+            let answer = current.plan.handle_with_body(request, body, services).await;
+            if too_large.load(Ordering::Relaxed) {
+                // Whatever the pipeline made of the broken-off body.
+                (error(413, "Request body too large."), None)
+            } else {
+                answer
+            }
         }
         Err(r) => (r, None),
     };
@@ -169,14 +183,53 @@ impl hyper::body::Body for Streamed {
     }
 }
 
-/// The request as the plan takes it, or the error response of a limit.
-async fn read(
+/// A client's body as it arrives (trailers dropped); past `left` bytes it
+/// sets `too_large` and fails.
+struct Capped {
+    body: Incoming,
+    left: usize,
+    too_large: Arc<AtomicBool>,
+}
+
+impl Stream for Capped {
+    type Item = Result<Bytes, CallError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            let frame = match Pin::new(&mut self.body).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(e))) => {
+                    let e = CallError::Connection(format!("the client broke off: {e}"));
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(Some(Ok(f))) => f,
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if data.len() > self.left {
+                self.too_large.store(true, Ordering::Relaxed);
+                self.left = 0;
+                let e = CallError::Connection("the request body is too large".into());
+                return Poll::Ready(Some(Err(e)));
+            }
+            self.left -= data.len();
+            return Poll::Ready(Some(Ok(data)));
+        }
+    }
+}
+
+/// The request as the plan takes it and its body, not read yet, or the
+/// error response of a limit.
+fn read(
     current: &Current,
     peer: SocketAddr,
     req: hyper::Request<Incoming>,
     url: &str,
     host: &str,
-) -> Result<Request, Response> {
+    too_large: &Arc<AtomicBool>,
+) -> Result<(Request, Option<BodyStream>), Response> {
     let limits = current.http;
     if head_size(&req) > limits.header_bytes {
         return Err(error(431, "Request header fields too large."));
@@ -190,13 +243,16 @@ async fn read(
         return Err(error(413, "Request body too large."));
     }
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, limits.body_bytes).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(error(413, "Request body too large."));
-        }
-        Err(_) => return Err(error(400, "The request body could not be read.")),
-    };
+    // No body at all (a GET) stays none: the backend gets none either, not
+    // an empty chunked one.
+    let body = (!body.is_end_stream()).then(|| {
+        let stream: BodyStream = Box::pin(Capped {
+            body,
+            left: limits.body_bytes,
+            too_large: Arc::clone(too_large),
+        });
+        stream
+    });
     let mut headers = Multimap::default();
     if parts.headers.get(hyper::header::HOST).is_none() {
         // HTTP/2 carries the host as `:authority`; APIM shows it as `Host`.
@@ -205,13 +261,14 @@ async fn read(
     for (name, value) in &parts.headers {
         headers.append(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
     }
-    Ok(Request {
+    let request = Request {
         method: parts.method.as_str().to_owned(),
         url: url.to_owned(),
         headers,
-        body: body.to_vec(),
+        body: Vec::new(),
         ip: peer.ip().to_canonical().to_string(),
-    })
+    };
+    Ok((request, body))
 }
 
 fn to_hyper(r: Response, stream: Option<BodyStream>) -> hyper::Response<OutBody> {
