@@ -332,24 +332,36 @@ impl Plan {
     /// it failed on the size limit).
     pub async fn handle_with_body(
         &self,
-        mut req: Request,
+        req: Request,
         body: Option<BodyStream>,
         services: Arc<dyn Services>,
     ) -> (Response, Option<BodyStream>) {
+        let (response, stream, _) = self.handle_routed(req, body, services).await;
+        (response, stream)
+    }
+
+    /// [`Plan::handle_with_body`], also telling where the request was routed.
+    pub async fn handle_routed(
+        &self,
+        mut req: Request,
+        body: Option<BodyStream>,
+        services: Arc<dyn Services>,
+    ) -> (Response, Option<BodyStream>, Route<'_>) {
+        let no_route = Route::default();
         let Some(url) = Url::parse(&req.url) else {
-            return (error_response(400, "The request URL is not valid."), None);
+            let r = error_response(400, "The request URL is not valid.");
+            return (r, None, no_route);
         };
+        let no_match = || error_response(404, "Unable to match incoming request to an operation.");
         let Some((api_index, rest)) = api_for(&self.api_paths, &url.path) else {
-            return (
-                error_response(404, "Unable to match incoming request to an operation."),
-                None,
-            );
+            return (no_match(), None, no_route);
         };
         let Some(api) = self.apis.get(api_index) else {
-            return (
-                error_response(404, "Unable to match incoming request to an operation."),
-                None,
-            );
+            return (no_match(), None, no_route);
+        };
+        let mut route = Route {
+            api: &api.name,
+            operation: "",
         };
         let query: Vec<(String, String)> = url
             .query
@@ -382,11 +394,9 @@ impl Plan {
             })
             .max_by(|a, b| (a.0.method == method, &a.2).cmp(&(b.0.method == method, &b.2)));
         let Some((op, params, _)) = best else {
-            return (
-                error_response(404, "Unable to match incoming request to an operation."),
-                None,
-            );
+            return (no_match(), None, route);
         };
+        route.operation = &op.name;
         // Browsers send no credentials with a preflight: it needs no key (as in APIM).
         let preflight = preflight.is_some() && op.method != "OPTIONS";
         // Subscription: header, else query.
@@ -409,6 +419,7 @@ impl Plan {
                             "Access denied due to missing subscription key. Make sure to include subscription key when making requests to this API.",
                         ),
                         None,
+                        route,
                     );
                 }
                 (Some(_), None) => {
@@ -418,6 +429,7 @@ impl Plan {
                             "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
                         ),
                         None,
+                        route,
                     );
                 }
                 _ => {}
@@ -429,7 +441,7 @@ impl Plan {
                 .is_some_and(|apis| apis.contains(&api.name))
         });
         let Some(pipeline) = op.pipelines.get(&product) else {
-            return (error_response(500, "Internal server error"), None);
+            return (error_response(500, "Internal server error"), None, route);
         };
         let request_body = match body {
             Some(s) if pipeline.stream_request => Some(s),
@@ -439,25 +451,22 @@ impl Plan {
                     None
                 }
                 Err(_) => {
-                    return (
-                        error_response(400, "The request body could not be read."),
-                        None,
-                    );
+                    let r = error_response(400, "The request body could not be read.");
+                    return (r, None, route);
                 }
             },
             None => None,
         };
         // A streamed body is not in the context; no policy reads it.
         let streamed = request_body.is_some();
+        let no_body = streamed || req.body.is_empty() && matches!(method.as_str(), "GET" | "HEAD");
         let ctx = Context::new(ContextData {
             request: MessageRef::new(Message {
-                method: method.clone(),
+                method,
                 url: url.clone(),
-                original_url: url.clone(),
-                headers: req.headers.clone(),
-                body: if streamed
-                    || req.body.is_empty() && matches!(method.as_str(), "GET" | "HEAD")
-                {
+                original_url: url,
+                headers: req.headers,
+                body: if no_body {
                     None
                 } else {
                     Some(Body {
@@ -465,7 +474,7 @@ impl Plan {
                         consumed: false,
                     })
                 },
-                ip: req.ip.clone(),
+                ip: req.ip,
                 matched: params,
                 ..Message::default()
             }),
@@ -522,19 +531,29 @@ impl Plan {
             },
         };
         execute(pipeline, &mut x).await;
-        let response = x.response().read(|m| Response {
+        // The request is over: the response leaves the context.
+        let response = x.response().write(|m| Response {
             status: u16::try_from(m.status).unwrap_or(500),
-            reason: m.reason.clone(),
-            headers: m.headers.clone(),
-            body: m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
+            reason: std::mem::take(&mut m.reason),
+            headers: std::mem::take(&mut m.headers),
+            body: m.body.take().map(|b| b.bytes).unwrap_or_default(),
         });
-        (response, x.streaming.response_body.take())
+        (response, x.streaming.response_body.take(), route)
     }
+}
+
+/// The API and operation a request was routed to (empty when none): the
+/// labels of the gateway's metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Route<'p> {
+    pub api: &'p str,
+    pub operation: &'p str,
 }
 
 impl Plan {
     /// The API a request is routed to and, if one matches, its operation,
-    /// without running it (the labels of the gateway's metrics).
+    /// without running it (the labels of a request the server refused
+    /// before the plan saw it).
     pub fn route_names(&self, method: &str, url: &str) -> Option<(&str, Option<&str>)> {
         let url = Url::parse(url)?;
         let (api_index, rest) = api_for(&self.api_paths, &url.path)?;
@@ -561,9 +580,31 @@ impl Plan {
     }
 }
 
-/// A random version-4 GUID in its "D" form.
+/// A version-4 GUID in its "D" form. The id must be unique, not secret:
+/// its random bits come from a per-thread SplitMix64 generator seeded once
+/// from the operating system, not from a system call per request.
 fn new_request_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    thread_local! {
+        static STATE: std::cell::Cell<u64> = std::cell::Cell::new(seed());
+    }
+    fn seed() -> u64 {
+        // Once per thread.
+        let r = uuid::Uuid::new_v4().as_u128();
+        (r as u64) ^ ((r >> 64) as u64)
+    }
+    fn next(state: &std::cell::Cell<u64>) -> u64 {
+        let s = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        state.set(s);
+        let mut z = s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    let (hi, lo) = STATE.with(|s| (next(s), next(s)));
+    let bytes = ((u128::from(hi) << 64) | u128::from(lo)).to_be_bytes();
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 mod bodies;

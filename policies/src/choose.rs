@@ -5,11 +5,14 @@ use sluice_engine::runtime::{
     Block, CompileCx, CompiledValue, Exchange, Flow, Run, Stage, run_block,
 };
 use sluice_engine::xml::Element;
+use std::sync::Arc;
 
+/// Each branch with its step in `context.LastError.Path` (`when[k]`,
+/// `otherwise[1]`), computed once at build.
 #[derive(Debug)]
 struct Choose {
-    whens: Vec<(CompiledValue, Block)>,
-    otherwise: Option<Block>,
+    whens: Vec<(CompiledValue, Arc<str>, Block)>,
+    otherwise: Option<(Arc<str>, Block)>,
 }
 
 pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
@@ -19,10 +22,13 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
     for c in e.elements() {
         match c.name.as_str() {
             "when" => match cx.attr(c, "condition") {
-                Some(cond) => whens.push((cond, cx.block(c.elements()))),
+                Some(cond) => {
+                    let label = format!("when[{}]", whens.len() + 1).into();
+                    whens.push((cond, label, cx.block(c.elements())));
+                }
                 None => ok = false,
             },
-            "otherwise" => otherwise = Some(cx.block(c.elements())),
+            "otherwise" => otherwise = Some(("otherwise[1]".into(), cx.block(c.elements()))),
             _ => {}
         }
     }
@@ -32,10 +38,10 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
 impl Stage for Choose {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
         let mut chosen = None;
-        for (i, (cond, block)) in self.whens.iter().enumerate() {
+        for (cond, label, block) in &self.whens {
             match cond.eval_bool(x) {
                 Ok(true) => {
-                    chosen = Some((format!("when[{}]", i + 1), block));
+                    chosen = Some((label, block));
                     break;
                 }
                 Ok(false) => {}
@@ -43,16 +49,13 @@ impl Stage for Choose {
             }
         }
         if chosen.is_none() {
-            chosen = self
-                .otherwise
-                .as_ref()
-                .map(|b| ("otherwise[1]".to_owned(), b));
+            chosen = self.otherwise.as_ref().map(|(label, b)| (label, b));
         }
         let Some((step, block)) = chosen else {
             return Run::Done(Ok(Flow::Next));
         };
         Run::Later(Box::pin(async move {
-            x.path.push(step);
+            x.path.push(Arc::clone(step));
             let r = run_block(block, x).await;
             x.path.pop();
             r

@@ -9,8 +9,8 @@
 //! reads the request body, the client's body is sent on as it arrives.
 
 use sluice_engine::runtime::{
-    Body, CallError, CompileCx, CompiledValue, Exchange, Flow, OutboundRequest, PolicyError,
-    Purpose, Run, Stage, reason_phrase,
+    Body, CallError, CompileCx, CompiledValue, Exchange, Flow, Multimap, OutboundRequest,
+    PolicyError, Purpose, Run, Stage, reason_phrase,
 };
 use sluice_engine::xml::Element;
 
@@ -51,17 +51,24 @@ pub(crate) fn backend_request(x: &Exchange, timeout_ms: u64) -> OutboundRequest 
             .path
             .strip_prefix(x.api_prefix.as_str())
             .unwrap_or(&m.url.path);
-        let mut url = m.url.clone();
-        url.query.remove("subscription-key");
         let base = x.backend_url.trim_end_matches('/');
         let path = if path.is_empty() || path.starts_with('/') {
             path.to_owned()
         } else {
             format!("/{path}")
         };
-        let mut headers = m.headers.clone();
-        headers.remove("Ocp-Apim-Subscription-Key");
-        headers.remove("Host");
+        // The client's headers but the subscription key and `Host`, copied once.
+        let mut headers = Multimap(
+            m.headers
+                .0
+                .iter()
+                .filter(|(n, _)| {
+                    !n.eq_ignore_ascii_case("Ocp-Apim-Subscription-Key")
+                        && !n.eq_ignore_ascii_case("Host")
+                })
+                .cloned()
+                .collect(),
+        );
         if !m.ip.is_empty() {
             headers.append("X-Forwarded-For", &m.ip);
         }
@@ -70,7 +77,10 @@ pub(crate) fn backend_request(x: &Exchange, timeout_ms: u64) -> OutboundRequest 
         }
         OutboundRequest {
             method: m.method.clone(),
-            url: format!("{base}{path}{}", url.query_string()),
+            url: format!(
+                "{base}{path}{}",
+                m.url.query_string_without(Some("subscription-key"))
+            ),
             headers,
             body: m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
             timeout_ms,

@@ -178,7 +178,7 @@ impl RewriteUri {
             } else {
                 format!("{prefix}/{path}")
             };
-            m.url.query = new_query;
+            m.url.query = new_query.into();
         });
         Ok(())
     }

@@ -47,7 +47,7 @@ impl SetQueryParameter {
         }
         // Inbound and backend only: always the request.
         x.request().write(|m| {
-            let query = &mut m.url.query;
+            let query = std::sync::Arc::make_mut(&mut m.url.query);
             match action.as_str() {
                 "delete" => query.remove(&name),
                 "skip" if query.get(&name).is_some() => {}

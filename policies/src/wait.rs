@@ -14,6 +14,7 @@ use sluice_engine::runtime::{
     Block, CompileCx, CompiledValue, Exchange, Flow, PolicyError, Run, Stage,
 };
 use sluice_engine::xml::Element;
+use std::sync::Arc;
 
 #[derive(Debug)]
 struct Wait {
@@ -58,8 +59,8 @@ impl Stage for Wait {
         };
         Run::Later(Box::pin(async move {
             // As `run_block` does, for the first `take` children.
-            for (i, entry) in self.children.0.iter().take(take).enumerate() {
-                x.path.push(format!("{}[{}]", entry.name, i + 1));
+            for entry in self.children.0.iter().take(take) {
+                x.path.push(Arc::clone(&entry.label));
                 let r = match entry.stage.run(x) {
                     Run::Done(r) => r,
                     Run::Later(f) => f.await,

@@ -117,9 +117,11 @@ impl CompileCx<'_> {
             return;
         }
         if let Some(stage) = self.factory.compile(e, self) {
+            let label = format!("{}[{}]", e.name, out.len() + 1).into();
             out.push(Entry {
                 stage,
                 name: e.name.clone(),
+                label,
                 id: e
                     .attr("id")
                     .map(|a| a.value.value.clone())

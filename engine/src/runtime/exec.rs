@@ -3,12 +3,16 @@
 
 use super::{Exchange, Flow, LastError, PolicyError, Run, Stage, StageResult};
 use crate::schema::{Scope, Section};
+use std::sync::Arc;
 
 /// A compiled policy with what `context.LastError` reports about it.
 #[derive(Debug)]
 pub struct Entry {
     pub stage: Box<dyn Stage>,
     pub name: String,
+    /// `name[i]`, the entry's step in `context.LastError.Path` (`i` counts
+    /// from 1 within its block), computed once when the block is built.
+    pub label: Arc<str>,
     pub id: String,
     pub scope: Scope,
 }
@@ -34,8 +38,8 @@ pub struct Pipeline {
 
 /// Runs a block; errors come back completed with policy, path and id.
 pub async fn run_block(block: &Block, x: &mut Exchange) -> StageResult {
-    for (i, entry) in block.0.iter().enumerate() {
-        x.path.push(format!("{}[{}]", entry.name, i + 1));
+    for entry in &block.0 {
+        x.path.push(Arc::clone(&entry.label));
         let r = match entry.stage.run(x) {
             Run::Done(r) => r,
             Run::Later(f) => f.await,

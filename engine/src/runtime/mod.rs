@@ -200,7 +200,7 @@ pub struct Exchange {
     pub api_prefix: String,
     pub section: Section,
     /// Where the running policy stands, as `choose[2]/when[1]/set-header[1]`.
-    pub path: Vec<String>,
+    pub path: Vec<Arc<str>>,
     /// Whether the response body may stream, and the stream once the backend answered.
     pub streaming: Streaming,
 }

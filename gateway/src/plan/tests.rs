@@ -287,3 +287,17 @@ policy = '''<policies><inbound><return-response><set-body template="liquid">{{bo
         "{err}"
     );
 }
+
+#[test]
+fn request_ids_are_distinct_version_4_guids_in_d_form() {
+    let ids: BTreeSet<String> = (0..1000).map(|_| super::new_request_id()).collect();
+    assert_eq!(ids.len(), 1000);
+    for id in &ids {
+        // xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx, lower-case hex.
+        let u = uuid::Uuid::parse_str(id).unwrap();
+        assert_eq!(u.get_version_num(), 4, "{id}");
+        assert_eq!(u.get_variant(), uuid::Variant::RFC4122, "{id}");
+        assert_eq!(id.len(), 36);
+        assert_eq!(id, &u.hyphenated().to_string());
+    }
+}

@@ -126,26 +126,33 @@ async fn handle(
         .to_owned();
     let url = format!("http://{host}{path}");
     let too_large = Arc::new(AtomicBool::new(false));
-    let (response, stream) = match read(&current, peer, req, &url, &host, &too_large) {
-        Ok((request, body)) => {
-            let services = Arc::new(Live {
-                client: Arc::clone(&state.client),
-                current: Arc::clone(&current),
-            });
-            let answer = current.plan.handle_with_body(request, body, services).await;
-            if too_large.load(Ordering::Relaxed) {
-                // Whatever the pipeline made of the broken-off body.
-                (error(413, "Request body too large."), None)
-            } else {
-                answer
+    // The labels come from the plan's own routing of the request.
+    let (response, stream, api, operation) =
+        match read(&current, peer, req, &url, &host, &too_large) {
+            Ok((request, body)) => {
+                let services = Arc::new(Live {
+                    client: Arc::clone(&state.client),
+                    current: Arc::clone(&current),
+                });
+                let (response, stream, route) =
+                    current.plan.handle_routed(request, body, services).await;
+                if too_large.load(Ordering::Relaxed) {
+                    // Whatever the pipeline made of the broken-off body.
+                    let r = error(413, "Request body too large.");
+                    (r, None, route.api, route.operation)
+                } else {
+                    (response, stream, route.api, route.operation)
+                }
             }
-        }
-        Err(r) => (r, None),
-    };
-    let (api, operation) = match current.plan.route_names(&method, &url) {
-        Some((api, op)) => (api, op.unwrap_or("")),
-        None => ("", ""),
-    };
+            Err(r) => {
+                // Refused before the plan saw it (a limit): routed for the labels only.
+                let (api, op) = current
+                    .plan
+                    .route_names(&method, &url)
+                    .unwrap_or(("", None));
+                (r, None, api, op.unwrap_or(""))
+            }
+        };
     let status = response.status.to_string();
     state
         .metrics

@@ -74,7 +74,7 @@ fn parse_jwt(ctx: &NativeCallContext, token: &str) -> RhaiResult<Option<Record>>
             .with(
                 "Claims",
                 Dynamic::from(StringsDictionary {
-                    entries: claims,
+                    entries: claims.into(),
                     type_name: "Claims",
                 }),
             )

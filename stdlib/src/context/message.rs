@@ -56,7 +56,9 @@ pub struct Url {
     pub host: String,
     pub port: u16,
     pub path: String,
-    pub query: Multimap,
+    /// Shared until changed (`Arc::make_mut`): copying a URL, or reading its
+    /// `Query` in an expression, does not copy the query.
+    pub query: Arc<Multimap>,
 }
 
 impl Url {
@@ -93,23 +95,29 @@ impl Url {
             } else {
                 path.to_owned()
             },
-            query: q,
+            query: Arc::new(q),
         })
     }
 
     /// `?a=1&b=2` (empty when there is no query), encoded.
     pub fn query_string(&self) -> String {
-        let mut parts = Vec::new();
+        self.query_string_without(None)
+    }
+
+    /// [`Url::query_string`] without the parameter `skip` (named case-insensitively).
+    pub fn query_string_without(&self, skip: Option<&str>) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
         for (k, vs) in &self.query.0 {
+            if skip.is_some_and(|s| s.eq_ignore_ascii_case(k)) {
+                continue;
+            }
             for v in vs {
-                parts.push(format!("{}={}", encode(k), encode(v)));
+                out.push(if out.is_empty() { '?' } else { '&' });
+                let _ = write!(out, "{}={}", encode(k), encode(v));
             }
         }
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", parts.join("&"))
-        }
+        out
     }
 
     fn default_port(&self) -> bool {
@@ -133,13 +141,13 @@ fn decode(s: &str) -> String {
         .into_owned()
 }
 
-fn encode(s: &str) -> String {
+fn encode(s: &str) -> percent_encoding::PercentEncode<'_> {
     const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'-')
         .remove(b'_')
         .remove(b'.')
         .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, SET).to_string()
+    percent_encoding::utf8_percent_encode(s, SET)
 }
 
 /// A message body, read at most once unless `preserveContent` is given.
@@ -193,10 +201,11 @@ impl MessageRef {
 #[derive(Clone, Debug)]
 pub struct Headers(pub MessageRef);
 
-/// `Url.Query` or `MatchedParameters` (a copy: they do not change under an expression).
+/// `Url.Query` or `MatchedParameters` (a snapshot: they do not change under
+/// an expression; `Url.Query` shares the URL's query, which is copied on write).
 #[derive(Clone, Debug)]
 pub struct StringsDictionary {
-    pub entries: Multimap,
+    pub entries: Arc<Multimap>,
     pub type_name: &'static str,
 }
 
@@ -269,7 +278,7 @@ pub(super) fn register(e: &mut Engine) {
             let mut entries = Multimap::default();
             m.read(|m| m.matched.iter().for_each(|(k, v)| entries.append(k, v)));
             StringsDictionary {
-                entries,
+                entries: Arc::new(entries),
                 type_name: "MatchedParameters",
             }
         })
@@ -282,7 +291,7 @@ pub(super) fn register(e: &mut Engine) {
         .register_get("Path", |u: &mut Url| u.path.clone())
         .register_get("QueryString", |u: &mut Url| u.query_string())
         .register_get("Query", |u: &mut Url| StringsDictionary {
-            entries: u.query.clone(),
+            entries: Arc::clone(&u.query),
             type_name: "Query",
         })
         .register_fn("ToString", |u: &mut Url| u.to_string())
