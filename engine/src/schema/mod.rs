@@ -378,9 +378,6 @@ impl PolicySchema {
     }
 }
 
-/// The attribute every policy element accepts: its value shows in `context.LastError.PolicyId`.
-pub const ID_ATTR: AttrSchema = attr("id", ValueKind::Text);
-
 /// Every APIM policy, in the order of the family files.
 pub fn catalog() -> &'static [PolicySchema] {
     static ALL: OnceLock<Vec<PolicySchema>> = OnceLock::new();
