@@ -109,6 +109,7 @@ impl Plan {
         loaded: &Loaded,
         engine: Arc<rhai::Engine>,
         limits: Limits,
+        factory: &sluice_policies::Registry,
     ) -> Result<Plan, Diagnostics> {
         let compiler = Compiler::new(&engine);
         let named = NamedValues::Known(loaded.named.clone());
@@ -212,7 +213,7 @@ impl Plan {
                                 compiler: &compiler,
                                 named: &named,
                                 fragments: &loaded.fragments,
-                                factory: &sluice_policies::Registry,
+                                factory,
                                 diags: Diagnostics::new(),
                             };
                             cx.statement(&st.element, &mut entries);
@@ -277,7 +278,11 @@ impl Plan {
             .map(|(id, b)| {
                 let b = b.get_ref();
                 let entity = BackendEntity {
-                    url: b.url.get_ref().clone(),
+                    url: b
+                        .url
+                        .as_ref()
+                        .map(|u| u.get_ref().clone())
+                        .unwrap_or_default(),
                     headers: b
                         .headers
                         .iter()
@@ -529,6 +534,7 @@ impl Plan {
                 response_body: None,
                 request_body,
             },
+            cache_state: None,
         };
         execute(pipeline, &mut x).await;
         // The request is over: the response leaves the context.

@@ -113,6 +113,12 @@ impl Services for Stub {
 /// Compiles a `<policies>` document (at API scope) into a pipeline, or the
 /// rendered diagnostics.
 pub(crate) fn pipeline(xml: &str) -> Result<Pipeline, String> {
+    let registry = crate::Registry::in_memory().map_err(|e| e.to_string())?;
+    pipeline_with(xml, &registry)
+}
+
+/// Like [`pipeline`], with the stages' shared services of `registry`.
+pub(crate) fn pipeline_with(xml: &str, registry: &crate::Registry) -> Result<Pipeline, String> {
     let limits = sluice_stdlib::Limits::default();
     let engine = sluice_stdlib::engine(&limits);
     let compiler = Compiler::new(&engine);
@@ -152,7 +158,7 @@ pub(crate) fn pipeline(xml: &str) -> Result<Pipeline, String> {
                 compiler: &compiler,
                 named: &named,
                 fragments: &fragments,
-                factory: &crate::Registry,
+                factory: registry,
                 diags: Diagnostics::new(),
             };
             cx.statement(&st.element, &mut entries);
@@ -213,6 +219,7 @@ pub(crate) fn exchange(stub: Arc<Stub>, headers: &[(&str, &str)], body: &str) ->
         section: Section::Inbound,
         path: Vec::new(),
         streaming: Default::default(),
+        cache_state: None,
     }
 }
 

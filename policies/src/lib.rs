@@ -13,10 +13,13 @@ mod forward_request;
 mod headers;
 mod ip_filter;
 mod json_to_xml;
+mod llm_semantic_cache_lookup;
+mod llm_semantic_cache_store;
 mod mock_response;
 mod retry;
 mod return_response;
 mod rewrite_uri;
+pub mod semantic;
 mod send_one_way_request;
 mod send_request;
 mod set_backend_service;
@@ -37,6 +40,10 @@ mod testkit;
 #[cfg(test)]
 mod tests;
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use semantic::{Embedder, SemanticCache};
 use sluice_engine::runtime::{CompileCx, Stage, StageFactory};
 use sluice_engine::xml::Element;
 
@@ -69,17 +76,80 @@ pub const STAGES: &[(&str, Compile)] = &[
     ("xml-to-json", xml_to_json::compile),
 ];
 
+type CompileShared = fn(&Element, &mut CompileCx<'_>, &Registry) -> Option<Box<dyn Stage>>;
+
+/// The policies that use what the gateway shares across requests (the
+/// semantic cache), by every name APIM gives them.
+pub const SHARED_STAGES: &[(&str, CompileShared)] = &[
+    (
+        "azure-openai-semantic-cache-lookup",
+        llm_semantic_cache_lookup::compile,
+    ),
+    (
+        "azure-openai-semantic-cache-store",
+        llm_semantic_cache_store::compile,
+    ),
+    (
+        "llm-semantic-cache-lookup",
+        llm_semantic_cache_lookup::compile,
+    ),
+    (
+        "llm-semantic-cache-store",
+        llm_semantic_cache_store::compile,
+    ),
+];
+
 /// Whether `sluice run` executes the policy `name` (`include-fragment` is
 /// executed by inserting the fragment's policies when the plan is built).
 pub fn is_executable(name: &str) -> bool {
-    name == "include-fragment" || STAGES.iter().any(|(n, _)| *n == name)
+    name == "include-fragment"
+        || STAGES.iter().any(|(n, _)| *n == name)
+        || SHARED_STAGES.iter().any(|(n, _)| *n == name)
 }
 
-/// The registration table as a [`StageFactory`].
-pub struct Registry;
+/// The registration table as a [`StageFactory`], with what stages share:
+/// the semantic cache (which outlives plan reloads) and the in-process
+/// embedders by backend id.
+#[derive(Clone, Debug)]
+pub struct Registry {
+    pub semantic: Arc<SemanticCache>,
+    pub embedders: Arc<BTreeMap<String, Arc<dyn Embedder>>>,
+    /// The backend entities' ids, when known: a literal
+    /// `embeddings-backend-id` must name one.
+    pub backends: Option<Arc<BTreeSet<String>>>,
+}
+
+impl Registry {
+    pub fn new(semantic: Arc<SemanticCache>) -> Self {
+        Self {
+            semantic,
+            embedders: Arc::default(),
+            backends: None,
+        }
+    }
+
+    /// A registry with a fresh in-memory semantic cache of default settings.
+    pub fn in_memory() -> Result<Self, prometheus::Error> {
+        let cache = SemanticCache::in_memory(semantic::Config::default(), 100_000)?;
+        Ok(Self::new(Arc::new(cache)))
+    }
+
+    pub fn with_embedders(mut self, embedders: BTreeMap<String, Arc<dyn Embedder>>) -> Self {
+        self.embedders = Arc::new(embedders);
+        self
+    }
+
+    pub fn with_backends(mut self, ids: BTreeSet<String>) -> Self {
+        self.backends = Some(Arc::new(ids));
+        self
+    }
+}
 
 impl StageFactory for Registry {
     fn compile(&self, e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
+        if let Some((_, f)) = SHARED_STAGES.iter().find(|(n, _)| *n == e.name) {
+            return f(e, cx, self);
+        }
         let (_, f) = STAGES.iter().find(|(n, _)| *n == e.name)?;
         f(e, cx)
     }

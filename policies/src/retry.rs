@@ -137,7 +137,7 @@ impl Stage for Retry {
             let mut retries = 0u32;
             loop {
                 let outcome = run_block(&self.body, x).await;
-                if outcome == Ok(Flow::End) {
+                if matches!(outcome, Ok(Flow::End | Flow::Answered)) {
                     return outcome;
                 }
                 if retries >= count || !self.condition.eval_bool(x)? {

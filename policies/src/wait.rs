@@ -81,8 +81,9 @@ impl Stage for Wait {
                     e
                 });
                 x.path.pop();
-                if r? == Flow::End {
-                    return Ok(Flow::End);
+                match r? {
+                    Flow::Next => {}
+                    flow => return Ok(flow),
                 }
             }
             Ok(Flow::Next)

@@ -60,8 +60,9 @@ pub async fn run_block(block: &Block, x: &mut Exchange) -> StageResult {
             e
         });
         x.path.pop();
-        if r? == Flow::End {
-            return Ok(Flow::End);
+        match r? {
+            Flow::Next => {}
+            flow => return Ok(flow),
         }
     }
     Ok(Flow::Next)
@@ -113,6 +114,17 @@ async fn sections(p: &Pipeline, x: &mut Exchange) {
                 return;
             }
             Ok(Flow::Next) => {}
+            Ok(Flow::Answered) if section == Section::Inbound => {
+                // A cache hit: the backend section is skipped, outbound runs on the stored response.
+                x.section = Section::Outbound;
+                match run_block(&p.outbound, x).await {
+                    Ok(Flow::End) => x.streaming.response_body = None,
+                    Ok(_) => {}
+                    Err(e) => on_error(p, x, e).await,
+                }
+                return;
+            }
+            Ok(Flow::Answered) => {}
             Ok(Flow::End) => {
                 // `return-response`, `mock-response`: a new response, without the backend's body.
                 x.streaming.response_body = None;

@@ -36,6 +36,9 @@ pub enum Flow {
     Next,
     /// The response is final (`return-response`, `mock-response`): no later policy or section runs.
     End,
+    /// The response is ready without the backend (a semantic-cache hit): the
+    /// rest of inbound and the backend section are skipped, outbound runs.
+    Answered,
 }
 
 pub type StageResult = Result<Flow, PolicyError>;
@@ -203,6 +206,9 @@ pub struct Exchange {
     pub path: Vec<Arc<str>>,
     /// Whether the response body may stream, and the stream once the backend answered.
     pub streaming: Streaming,
+    /// What a semantic-cache lookup leaves for the store policy of the same
+    /// request (its own type; `None` until a lookup ran).
+    pub cache_state: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Exchange {

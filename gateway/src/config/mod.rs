@@ -142,6 +142,7 @@ impl Loader<'_> {
         let (named, secrets) = self.named_values(&config);
         let named_values = NamedValues::Known(named.clone());
         self.references(&config);
+        self.backends(&config);
         let fragments = self.fragments(&config, &named_values);
         let load_doc = |this: &mut Self,
                         scope: Scope,
@@ -256,6 +257,33 @@ impl Loader<'_> {
     }
 
     /// Names that must exist, and names that must be unique.
+    /// Each backend is a URL or a local model; `[semantic-cache] store` is known.
+    fn backends(&mut self, config: &Config) {
+        for (id, b) in &config.backends {
+            let span = span_of(b);
+            let b = b.get_ref();
+            if b.url.is_some() == b.local_model.is_some() {
+                self.error(
+                    Code::ConfigSyntax,
+                    span,
+                    format!("backend `{id}` needs exactly one of `url` or `local-model`"),
+                );
+            }
+        }
+        if let Some(store) = &config.semantic_cache.store
+            && !matches!(store.get_ref().as_str(), "memory" | "redis")
+        {
+            self.error(
+                Code::ConfigSyntax,
+                span_of(store),
+                format!(
+                    "`{}` is not a semantic cache store: `memory` or `redis`",
+                    store.get_ref()
+                ),
+            );
+        }
+    }
+
     fn references(&mut self, config: &Config) {
         let mut apis = BTreeMap::new();
         let mut paths = BTreeMap::new();

@@ -17,6 +17,8 @@ pub struct Config {
     #[serde(default)]
     pub limits: LimitsSection,
     #[serde(default)]
+    pub semantic_cache: SemanticCacheSection,
+    #[serde(default)]
     pub named_values: BTreeMap<String, Spanned<NamedValue>>,
     #[serde(default)]
     pub backends: BTreeMap<String, Spanned<Backend>>,
@@ -58,6 +60,32 @@ pub struct LimitsSection {
     pub expression_wall_time_ms: Option<u64>,
 }
 
+/// `[semantic-cache]`: where the semantic cache keeps its entries, its
+/// sizes and timeouts. Read when the gateway starts; a reload that changes
+/// it is refused (the cache and its store outlive plans).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SemanticCacheSection {
+    /// `memory` (the default, in process) or `redis`.
+    pub store: Option<Spanned<String>>,
+    /// Vectors the memory store keeps at most.
+    pub max_entries: Option<usize>,
+    /// `redis://host:port` (or `rediss://`), for `store = "redis"`.
+    pub redis_url: Option<Spanned<String>>,
+    /// Prefix of every Redis key and index name.
+    pub redis_prefix: Option<String>,
+    pub exact_entries: Option<u64>,
+    pub exact_bytes: Option<u64>,
+    pub embeddings_cache_entries: Option<u64>,
+    pub embeddings_timeout_ms: Option<u64>,
+    pub store_timeout_ms: Option<u64>,
+    pub max_body_bytes: Option<usize>,
+    pub breaker_failures: Option<u32>,
+    pub breaker_cooldown_ms: Option<u64>,
+    /// The opt-in response header that reports hit, miss or skip.
+    pub status_header: Option<String>,
+}
+
 /// A named value: a literal, or taken from the environment or a file.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -80,7 +108,13 @@ pub struct NamedValueSource {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Backend {
-    pub url: Spanned<String>,
+    /// Where the backend is; every backend has a `url`, or a `local-model`.
+    pub url: Option<Spanned<String>>,
+    /// An embeddings model run in process: a directory with a
+    /// sentence-transformers model (config.json, model.safetensors,
+    /// tokenizer.json), relative to the configuration file. Needs the
+    /// `local-embeddings` build feature.
+    pub local_model: Option<Spanned<String>>,
     /// Headers sent on every call to this backend (credentials: `api-key`, `Authorization`).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,

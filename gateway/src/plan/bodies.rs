@@ -9,11 +9,12 @@
 //! substituted) mentions `Body`; the backend section reads it if a text
 //! mentions both `Response` and `Body` (an expression after
 //! `forward-request`). `on-error` does not count: it starts from the error
-//! response, never from the backend's body, which is dropped when it runs.
+//! response, never from the backend's body, which is dropped when it runs. Nor does a
+//! semantic-cache store: it records a streamed body while it passes.
 //!
 //! The request body likewise goes to the backend as it arrives unless a
 //! policy may read it ([`reads_request_body`]): in inbound or backend, one
-//! of the body policies; anywhere, a `send-request` with `mode="copy"`, any
+//! of the body policies; a semantic-cache lookup; anywhere, a `send-request` with `mode="copy"`, any
 //! attribute value or text mentioning `Body`, or a `forward-request` that
 //! may send the body again (inside `retry`, more than one, or with
 //! `buffer-request-body="true"`): a stream can be sent only once.
@@ -127,6 +128,8 @@ impl Check<'_> {
         }
         let value = |name: &str| e.attr(name).map(|a| a.value.value.trim());
         match e.name.as_str() {
+            // The semantic-cache lookup reads the prompt from the body.
+            "llm-semantic-cache-lookup" | "azure-openai-semantic-cache-lookup" => return true,
             "send-request" if value("mode").is_some_and(|m| m.eq_ignore_ascii_case("copy")) => {
                 return true;
             }

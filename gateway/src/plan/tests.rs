@@ -56,7 +56,7 @@ fn load(config: &str) -> (Result<Loaded, Diagnostics>, Arc<rhai::Engine>) {
 fn plan(config: &str) -> Plan {
     let (loaded, engine) = load(config);
     let loaded = loaded.unwrap_or_else(|d| panic!("{d}"));
-    Plan::build(&loaded, engine, Limits::default()).unwrap_or_else(|d| panic!("{d}"))
+    Plan::build(&loaded, engine, Limits::default(), &registry()).unwrap_or_else(|d| panic!("{d}"))
 }
 
 /// Builds the plan for `config` and sends one request through it to an
@@ -300,4 +300,8 @@ fn request_ids_are_distinct_version_4_guids_in_d_form() {
         assert_eq!(id.len(), 36);
         assert_eq!(id, &u.hyphenated().to_string());
     }
+}
+
+fn registry() -> sluice_policies::Registry {
+    sluice_policies::Registry::in_memory().unwrap_or_else(|e| panic!("{e}"))
 }

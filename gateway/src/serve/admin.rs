@@ -4,6 +4,10 @@
 //! - `GET /metrics`: Prometheus text
 //! - `GET /status`: JSON: plan generation, reload counts, the last reload's outcome and diagnostics
 //! - `POST /reload`: reloads now; 200 with the status if the new plan serves, 422 if it was refused
+//! - `GET /cache`: the semantic cache's store and its number of entries
+//! - `POST /cache/purge[?partition=ID]`: deletes every semantic cache entry,
+//!   or those of one partition (the id the status header's `-partition`
+//!   companion reports); JSON `{"purged": N}`
 //!
 //! and [`Metrics`], the Prometheus registry: requests by API, operation and
 //! status, a latency histogram, reload outcomes and the plan generation.
@@ -74,8 +78,42 @@ async fn route(
         (&Method::GET | &Method::HEAD, "/metrics") => reply(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
-            state.metrics.render(),
+            state.metrics.render(&[&state.shared.cache.metrics.registry]),
         ),
+        (&Method::GET | &Method::HEAD, "/cache") => {
+            let cache = &state.shared.cache;
+            let entries = cache.count().await.ok();
+            json(
+                StatusCode::OK,
+                &serde_json::json!({ "store": cache.store_kind(), "entries": entries }),
+            )
+        }
+        (&Method::POST, "/cache/purge") => {
+            let partition = req.uri().query().and_then(|q| {
+                q.split('&')
+                    .find_map(|kv| kv.strip_prefix("partition="))
+                    .map(str::to_owned)
+            });
+            if let Some(p) = &partition
+                && (p.is_empty() || !p.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                return json(
+                    StatusCode::BAD_REQUEST,
+                    &serde_json::json!({ "error": "partition: the hexadecimal id the cache's status header reports" }),
+                );
+            }
+            let partition = partition.map(|p| p.to_ascii_lowercase());
+            match state.shared.cache.purge(partition.as_deref()).await {
+                Ok(n) => json(
+                    StatusCode::OK,
+                    &serde_json::json!({ "purged": n, "partition": partition }),
+                ),
+                Err(e) => json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &serde_json::json!({ "error": e.to_string() }),
+                ),
+            }
+        }
         (&Method::GET | &Method::HEAD, "/status") => json(StatusCode::OK, &state.status_json()),
         (&Method::POST, "/reload") => {
             let ok = state.reload(Trigger::Admin).await;
@@ -86,7 +124,7 @@ async fn route(
             };
             json(status, &state.status_json())
         }
-        (_, "/healthz" | "/metrics" | "/status" | "/reload") => reply(
+        (_, "/healthz" | "/metrics" | "/status" | "/reload" | "/cache" | "/cache/purge") => reply(
             StatusCode::METHOD_NOT_ALLOWED,
             text,
             b"method not allowed\n".to_vec(),
@@ -94,7 +132,7 @@ async fn route(
         _ => reply(
             StatusCode::NOT_FOUND,
             text,
-            b"not found: the admin endpoints are /healthz, /metrics, /status and /reload (POST)\n"
+            b"not found: the admin endpoints are /healthz, /metrics, /status, /reload (POST), /cache and /cache/purge (POST)\n"
                 .to_vec(),
         ),
     }
@@ -160,10 +198,14 @@ impl Metrics {
         })
     }
 
-    /// The Prometheus text exposition of every metric.
-    pub fn render(&self) -> Vec<u8> {
+    /// The Prometheus text exposition of every metric, with those of `more` registries.
+    pub fn render(&self, more: &[&Registry]) -> Vec<u8> {
+        let mut families = self.registry.gather();
+        for r in more {
+            families.extend(r.gather());
+        }
         let mut out = Vec::new();
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        let _ = TextEncoder::new().encode(&families, &mut out);
         out
     }
 }

@@ -45,7 +45,7 @@ pub fn run(args: &Args) -> ExitCode {
 }
 
 async fn serve(config: PathBuf) -> ExitCode {
-    let built = match build(&config) {
+    let built = match build(&config, None) {
         Ok(b) => b,
         Err(diags) => {
             for d in &diags {

@@ -17,14 +17,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
 use sluice_engine::compile::Compiler;
-use sluice_engine::diag::{Diagnostics, Severity};
+use sluice_engine::diag::{Code, Diagnostic, Diagnostics, Severity};
+use sluice_engine::source::{Source, Span};
 use sluice_stdlib::Limits;
 
 use super::admin::Metrics;
 use super::client::HttpClient;
-use crate::config::model::{Config, NamedValue, PolicyText};
+use crate::config::model::{Config, NamedValue, PolicyText, SemanticCacheSection};
 use crate::config::{Options, load_file};
 use crate::plan::Plan;
+use crate::semantic::Shared;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_ADMIN: &str = "127.0.0.1:9090";
@@ -48,6 +50,10 @@ pub struct Built {
     pub admin_listen: SocketAddr,
     /// The configuration and every file it references (policies, fragments, named values).
     pub files: BTreeSet<PathBuf>,
+    /// The semantic cache the plan uses (the running gateway's on a reload).
+    pub shared: Arc<Shared>,
+    /// `[semantic-cache]` as this configuration says (a reload may not change it).
+    pub semantic: SemanticCacheSection,
 }
 
 /// What a request runs against: one generation of the plan.
@@ -64,8 +70,10 @@ fn addr(value: Option<&toml::Spanned<String>>, default: &str) -> SocketAddr {
         .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
 }
 
-/// Loads and compiles a configuration file, as `sluice run` serves it.
-pub fn build(path: &Path) -> Result<Built, Diagnostics> {
+/// Loads and compiles a configuration file, as `sluice run` serves it:
+/// with the running gateway's semantic cache (`shared`), or with a new one
+/// made from the file's `[semantic-cache]`.
+pub fn build(path: &Path, shared: Option<&Arc<Shared>>) -> Result<Built, Diagnostics> {
     // Engine limits come from the file; a first parse finds them (a file
     // that does not parse fails again, with its diagnostics, below).
     let loose: Option<Config> = std::fs::read_to_string(path)
@@ -88,7 +96,23 @@ pub fn build(path: &Path) -> Result<Built, Diagnostics> {
         env: &|k| std::env::var(k).ok(),
     };
     let loaded = load_file(path, &opts)?;
-    let plan = Plan::build(&loaded, Arc::clone(&engine), limits)?;
+    let shared = match shared {
+        Some(s) => Arc::clone(s),
+        None => Arc::new(Shared::new(&loaded.config.semantic_cache).map_err(|msg| {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let source = Source::new(path.display().to_string(), &text);
+            let mut d = Diagnostics::new();
+            d.push(Diagnostic::new(
+                Code::ConfigReference,
+                &source,
+                Span::new(0, 0),
+                format!("[semantic-cache]: {msg}"),
+            ));
+            d
+        })?),
+    };
+    let registry = shared.registry(&loaded.config, path)?;
+    let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &registry)?;
     let c = &loaded.config;
     Ok(Built {
         plan,
@@ -105,6 +129,8 @@ pub fn build(path: &Path) -> Result<Built, Diagnostics> {
         gateway_listen: addr(c.gateway.listen.as_ref(), DEFAULT_LISTEN),
         admin_listen: addr(c.admin.listen.as_ref(), DEFAULT_ADMIN),
         files: referenced_files(path, Some(c)),
+        semantic: c.semantic_cache.clone(),
+        shared,
     })
 }
 
@@ -210,6 +236,8 @@ pub struct Gateway {
     pub status: Mutex<ReloadStatus>,
     /// The files whose change triggers a reload.
     pub files: Mutex<BTreeSet<PathBuf>>,
+    /// The semantic cache, kept across reloads.
+    pub shared: Arc<Shared>,
     generation: AtomicU64,
     reloading: tokio::sync::Mutex<()>,
 }
@@ -230,6 +258,7 @@ impl Gateway {
             metrics,
             status: Mutex::new(ReloadStatus::default()),
             files: Mutex::new(built.files),
+            shared: built.shared,
             generation: AtomicU64::new(1),
             reloading: tokio::sync::Mutex::new(()),
         }
@@ -244,8 +273,9 @@ impl Gateway {
     pub async fn reload(self: &Arc<Self>, trigger: Trigger) -> bool {
         let _one_at_a_time = self.reloading.lock().await;
         let path = self.config.clone();
+        let shared = Arc::clone(&self.shared);
         let result = tokio::task::spawn_blocking(move || {
-            let r = build(&path);
+            let r = build(&path, Some(&shared));
             // Files to watch even when the configuration does not load.
             let files = match &r {
                 Ok(b) => b.files.clone(),
@@ -298,12 +328,22 @@ impl Gateway {
         if built.admin_listen != self.admin_listen {
             refused.push(("[admin] listen", self.admin_listen, built.admin_listen));
         }
-        if !refused.is_empty() {
-            let mut json = Vec::new();
-            for (key, old, new) in refused {
-                let msg = format!(
+        let mut messages: Vec<String> = refused
+            .into_iter()
+            .map(|(key, old, new)| {
+                format!(
                     "`{key}` cannot change while running ({old} -> {new}); restart sluice to change it"
-                );
+                )
+            })
+            .collect();
+        if built.semantic != self.shared.section {
+            messages.push(
+                "`[semantic-cache]` cannot change while running (the cache and its store outlive reloads); restart sluice to change it".to_owned(),
+            );
+        }
+        if !messages.is_empty() {
+            let mut json = Vec::new();
+            for msg in messages {
                 eprintln!(
                     "sluice: reload ({}) refused; generation {} keeps serving: {msg}",
                     trigger.name(),

@@ -2,10 +2,8 @@
 //! order (advance the clock, reload a scope, send the request, compare), on
 //! a fresh plan, fresh stubs and a fresh clock.
 
-use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 use sluice_engine::compile::Compiler;
 use sluice_engine::diag::Severity;
@@ -18,6 +16,7 @@ use super::expect::{self, Observed};
 use super::stubs::Stubs;
 use crate::config::{self, Config, Options, model::PolicyText};
 use crate::plan::{Plan, Request, Response};
+use crate::semantic::Shared;
 
 /// How a case ended.
 #[derive(Debug)]
@@ -50,10 +49,12 @@ struct Run<'a> {
     base: &'a Path,
     engine: Arc<rhai::Engine>,
     reloads: Vec<(String, String)>,
+    /// The case's semantic cache, made with its first plan and kept across reloads.
+    shared: Option<Arc<Shared>>,
 }
 
 impl Run<'_> {
-    fn plan(&self) -> Result<Plan, String> {
+    fn plan(&mut self) -> Result<Plan, String> {
         let (_, mut config) = case::parse(self.name, self.text)?;
         for (scope, policy) in &self.reloads {
             replace(&mut config, scope, policy)?;
@@ -67,7 +68,24 @@ impl Run<'_> {
         };
         let loaded = config::load_config(self.name, self.text, config, self.base, &opts)
             .map_err(|d| d.to_string())?;
-        Plan::build(&loaded, Arc::clone(&self.engine), Limits::default()).map_err(|d| d.to_string())
+        let shared = match &self.shared {
+            Some(s) => Arc::clone(s),
+            None => {
+                let s = Arc::new(Shared::new(&loaded.config.semantic_cache)?);
+                self.shared = Some(Arc::clone(&s));
+                s
+            }
+        };
+        let registry = shared
+            .registry(&loaded.config, &self.base.join("case.toml"))
+            .map_err(|d| d.to_string())?;
+        Plan::build(
+            &loaded,
+            Arc::clone(&self.engine),
+            Limits::default(),
+            &registry,
+        )
+        .map_err(|d| d.to_string())
     }
 }
 
@@ -161,6 +179,7 @@ pub fn run_case(path: &Path) -> Report {
         base,
         engine: Arc::new(sluice_stdlib::engine(&limits)),
         reloads: Vec::new(),
+        shared: None,
     };
     report.outcome = steps(&case, &mut run, &mut report.steps);
     report
@@ -198,6 +217,15 @@ fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
     };
     let stubs = Arc::new(Stubs::new(case));
     stubs.set_entities(plan.backends.clone());
+    // The gateway's own timers (the semantic cache's timeouts, its
+    // background writes) need a runtime; no real time passes in a case.
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return failed(0, vec![format!("cannot start a runtime: {e}")]),
+    };
     for (i, step) in case.step.iter().enumerate() {
         let n = i + 1;
         let mut lines = Vec::new();
@@ -211,7 +239,11 @@ fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
         }
         stubs.begin_step(step.backend.clone());
         reload(step, run, &mut plan, &stubs, &mut lines);
-        let response = step.request.as_ref().map(|r| send(&plan, r, &stubs));
+        let response = step.request.as_ref().map(|r| send(&rt, &plan, r, &stubs));
+        // Background writes (the semantic cache's store) finish within the step.
+        if let Some(shared) = &run.shared {
+            rt.block_on(shared.cache.settle());
+        }
         let response = match response {
             Some(Some(r)) => Some(r),
             Some(None) => {
@@ -293,7 +325,12 @@ fn indent(s: &str) -> String {
         .join("\n")
 }
 
-fn send(plan: &Plan, r: &RequestSpec, stubs: &Arc<Stubs>) -> Option<Response> {
+fn send(
+    rt: &tokio::runtime::Runtime,
+    plan: &Plan,
+    r: &RequestSpec,
+    stubs: &Arc<Stubs>,
+) -> Option<Response> {
     let mut headers = Multimap::default();
     for (k, v) in &r.headers {
         for v in v.list() {
@@ -313,7 +350,11 @@ fn send(plan: &Plan, r: &RequestSpec, stubs: &Arc<Stubs>) -> Option<Response> {
         ip: r.ip.clone(),
     };
     let services: Arc<dyn Services> = Arc::clone(stubs) as Arc<dyn Services>;
-    block_on(plan.handle(req, services))
+    rt.block_on(async {
+        tokio::time::timeout(NEVER_COMPLETES, plan.handle(req, services))
+            .await
+            .ok()
+    })
 }
 
 fn describe(n: usize, step: &Step, response: Option<&Response>, seen: &Observed<'_>) -> String {
@@ -335,17 +376,6 @@ fn describe(n: usize, step: &Step, response: Option<&Response>, seen: &Observed<
     s
 }
 
-/// Polls a future to completion. Every wait in a case is virtual (stubs
-/// answer at once), so nothing needs waking; a future still pending after
-/// many polls waits on something outside the runner: `None`.
-fn block_on<F: Future>(f: F) -> Option<F::Output> {
-    let mut f = std::pin::pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    for _ in 0..100_000 {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return Some(v);
-        }
-        std::thread::yield_now();
-    }
-    None
-}
+/// Every wait in a case is virtual (stubs answer at once): a request still
+/// running after this long waits on something outside the runner.
+const NEVER_COMPLETES: std::time::Duration = std::time::Duration::from_secs(30);

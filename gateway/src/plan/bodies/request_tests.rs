@@ -104,7 +104,8 @@ fn run(
     };
     let loaded = load_str("t.toml", &config, std::path::Path::new("."), &opts)
         .unwrap_or_else(|d| panic!("{d}"));
-    let plan = Plan::build(&loaded, Arc::clone(&engine), limits).unwrap_or_else(|d| panic!("{d}"));
+    let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &registry())
+        .unwrap_or_else(|d| panic!("{d}"));
     let backend = Arc::new(Recorder::default());
     let req = Request {
         method: "POST".into(),
@@ -190,4 +191,8 @@ fn a_body_that_breaks_off_while_read_whole_is_a_400() {
     let (r, calls) = run(inbound, FORWARD, "", true);
     assert_eq!(r.status, 400);
     assert!(calls.is_empty());
+}
+
+fn registry() -> sluice_policies::Registry {
+    sluice_policies::Registry::in_memory().unwrap_or_else(|e| panic!("{e}"))
 }

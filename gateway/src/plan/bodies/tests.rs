@@ -91,7 +91,8 @@ fn run(policy: &str, extra: &str, status: u16) -> (Response, Option<String>, Vec
     };
     let loaded = load_str("t.toml", &config, std::path::Path::new("."), &opts)
         .unwrap_or_else(|d| panic!("{d}"));
-    let plan = Plan::build(&loaded, Arc::clone(&engine), limits).unwrap_or_else(|d| panic!("{d}"));
+    let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &registry())
+        .unwrap_or_else(|d| panic!("{d}"));
     let sse = Arc::new(Sse {
         status,
         calls: Mutex::new(Vec::new()),
@@ -210,4 +211,8 @@ fn return_response_in_outbound_drops_the_stream() {
     assert_eq!((calls, streamed), (vec!["call_streaming"], None));
     assert_eq!(r.status, 202);
     assert!(r.body.is_empty());
+}
+
+fn registry() -> sluice_policies::Registry {
+    sluice_policies::Registry::in_memory().unwrap_or_else(|e| panic!("{e}"))
 }

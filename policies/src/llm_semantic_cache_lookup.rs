@@ -1,0 +1,355 @@
+//! `llm-semantic-cache-lookup` (and `azure-openai-semantic-cache-lookup`,
+//! the same implementation): answers an LLM request from the semantic cache
+//! when a stored prompt of the same partition is within `score-threshold`
+//! (a cosine distance), else leaves what the store policy needs.
+//!
+//! DECISIONS.md "Semantic cache": the last user turn is embedded, the rest
+//! of the request that shapes the answer is part of the partition with the
+//! API, the operation and the `vary-by` values; a hit returns the stored
+//! status, content headers and body, skips the rest of inbound and the
+//! backend, and outbound runs; `Cache-Control: no-cache` forces a refresh,
+//! `no-store` skips the store; any dependency failure is a miss.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sluice_engine::diag::Code;
+use sluice_engine::runtime::{
+    Body, CompileCx, CompiledValue, Exchange, Flow, PolicyError, Run, Stage, reason_phrase,
+};
+use sluice_engine::xml::Element;
+
+use crate::semantic::shape::{self, Shape};
+use crate::semantic::store::CachedResponse;
+use crate::semantic::{Embedder, SemanticCache, partition};
+
+/// Distances are computed in single precision: a stored prompt whose
+/// distance equals the threshold up to this much is a hit.
+const TOLERANCE: f64 = 1e-6;
+
+/// What the lookup leaves for the store policy of the same request.
+#[derive(Debug)]
+pub(crate) struct LookupState {
+    pub partition: String,
+    pub text: String,
+    pub shape: Shape,
+    /// The prompt's embedding; `None` when it could not be had (nothing is stored then).
+    pub vector: Option<Arc<Vec<f32>>>,
+    /// The answer came from the cache: nothing to store.
+    pub hit: bool,
+    /// `Cache-Control: no-store`.
+    pub no_store: bool,
+    /// A dependency failed during the lookup: nothing is stored.
+    pub failed: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Lookup {
+    cache: Arc<SemanticCache>,
+    embedders: Arc<BTreeMap<String, Arc<dyn Embedder>>>,
+    threshold: CompiledValue,
+    backend_id: CompiledValue,
+    ignore_system: Option<CompiledValue>,
+    max_messages: Option<CompiledValue>,
+    vary_by: Vec<CompiledValue>,
+}
+
+pub(crate) fn compile(
+    e: &Element,
+    cx: &mut CompileCx<'_>,
+    registry: &crate::Registry,
+) -> Option<Box<dyn Stage>> {
+    let threshold = cx.attr(e, "score-threshold")?;
+    let backend_id = cx.attr(e, "embeddings-backend-id")?;
+    if let (CompiledValue::Literal(id), Some(known), Some(a)) = (
+        &backend_id,
+        &registry.backends,
+        e.attr("embeddings-backend-id"),
+    ) && !known.contains(id.trim())
+    {
+        cx.error(
+            Code::ConfigReference,
+            a.value.span,
+            format!("no backend `{}` (embeddings-backend-id)", id.trim()),
+        );
+        return None;
+    }
+    let ignore_system = match e.attr("ignore-system-messages") {
+        Some(_) => Some(cx.attr(e, "ignore-system-messages")?),
+        None => None,
+    };
+    let max_messages = match e.attr("max-message-count") {
+        Some(_) => Some(cx.attr(e, "max-message-count")?),
+        None => None,
+    };
+    let mut vary_by = Vec::new();
+    for c in e.elements().filter(|c| c.name == "vary-by") {
+        vary_by.push(cx.text(c)?);
+    }
+    Some(Box::new(Lookup {
+        cache: Arc::clone(&registry.semantic),
+        embedders: Arc::clone(&registry.embedders),
+        threshold,
+        backend_id,
+        ignore_system,
+        max_messages,
+        vary_by,
+    }))
+}
+
+fn record_id(r: Option<&sluice_engine::runtime::Record>) -> String {
+    r.and_then(|r| r.fields.get("Id"))
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
+/// The request's `Cache-Control` directives: (no-cache, no-store).
+fn cache_control(x: &Exchange) -> (bool, bool) {
+    x.request().read(|m| {
+        let mut no_cache = false;
+        let mut no_store = false;
+        for v in m.headers.get("Cache-Control").into_iter().flatten() {
+            for d in v.split(',') {
+                match d.trim().to_ascii_lowercase().as_str() {
+                    "no-cache" => no_cache = true,
+                    "no-store" => no_store = true,
+                    _ => {}
+                }
+            }
+        }
+        (no_cache, no_store)
+    })
+}
+
+impl Lookup {
+    fn status(&self, x: &Exchange, value: String) {
+        if let Some(name) = &self.cache.config().status_header {
+            let mut late = match x.ctx.0.late_headers.write() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            late.push((name.clone(), value));
+        }
+    }
+
+    /// Answers from the cache: the stored status, content headers and body.
+    fn answer(&self, x: &mut Exchange, r: &CachedResponse, status: String) {
+        let header = self.cache.config().status_header.clone();
+        x.response().write(|m| {
+            m.status = i64::from(r.status);
+            m.reason = reason_phrase(r.status).to_owned();
+            m.headers = Default::default();
+            for (name, value) in &r.headers {
+                m.headers.append(name, value);
+            }
+            if let Some(h) = header {
+                m.headers.set(&h, vec![status]);
+            }
+            m.body = Some(Body {
+                bytes: r.body.to_vec(),
+                consumed: false,
+            });
+        });
+        x.streaming.response_body = None;
+    }
+}
+
+impl Stage for Lookup {
+    fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
+        let started = Instant::now();
+        let setup = match self.prepare(x) {
+            Ok(s) => s,
+            Err(e) => return Run::fail(e),
+        };
+        let Some(p) = setup else {
+            return Run::next();
+        };
+        let metrics = &self.cache.metrics;
+        let now = x.now_ms();
+        let exact_key = SemanticCache::exact_key(&p.partition, &p.prompt.text);
+        if !p.refresh
+            && let Some((r, _)) = self.cache.exact_get(&exact_key, now)
+        {
+            metrics.hits.with_label_values(&["exact"]).inc();
+            metrics
+                .latency
+                .with_label_values(&["hit"])
+                .observe(started.elapsed().as_secs_f64());
+            self.answer(x, &r, "hit; layer=exact".into());
+            x.cache_state = Some(Box::new(p.state(None, true)));
+            return Run::Done(Ok(Flow::Answered));
+        }
+        Run::Later(Box::pin(async move {
+            let services = Arc::clone(&x.services);
+            let local = self.embedders.get(&p.backend_id);
+            let vector = match self
+                .cache
+                .embed(&p.backend_id, &p.prompt.text, services.as_ref(), local)
+                .await
+            {
+                Ok(v) => v,
+                Err(e) => {
+                    metrics.misses.inc();
+                    self.status(x, format!("miss; error={}-{}", e.dependency, e.kind));
+                    let mut s = p.state(None, false);
+                    s.failed = true;
+                    x.cache_state = Some(Box::new(s));
+                    return Ok(Flow::Next);
+                }
+            };
+            let now = x.now_ms();
+            let nearest = match self.cache.nearest(&p.partition, &vector, now).await {
+                Ok(n) => n,
+                Err(e) => {
+                    metrics.misses.inc();
+                    self.status(x, format!("miss; error={}-{}", e.dependency, e.kind));
+                    let mut s = p.state(Some(vector), false);
+                    s.failed = true;
+                    x.cache_state = Some(Box::new(s));
+                    return Ok(Flow::Next);
+                }
+            };
+            let elapsed = started.elapsed().as_secs_f64();
+            match nearest {
+                Some(n) if !p.refresh && f64::from(n.distance) <= p.threshold + TOLERANCE => {
+                    metrics.hits.with_label_values(&["semantic"]).inc();
+                    metrics
+                        .distance
+                        .with_label_values(&["hit"])
+                        .observe(f64::from(n.distance));
+                    metrics.latency.with_label_values(&["hit"]).observe(elapsed);
+                    self.cache
+                        .exact_put(exact_key, Arc::clone(&n.response), n.expires_at_ms, now);
+                    let status = format!("hit; layer=semantic; distance={:.4}", n.distance);
+                    self.answer(x, &n.response, status);
+                    x.cache_state = Some(Box::new(p.state(Some(vector), true)));
+                    Ok(Flow::Answered)
+                }
+                n => {
+                    metrics.misses.inc();
+                    metrics
+                        .latency
+                        .with_label_values(&["miss"])
+                        .observe(elapsed);
+                    let mut status = if p.refresh { "refresh" } else { "miss" }.to_owned();
+                    if let Some(n) = &n {
+                        metrics
+                            .distance
+                            .with_label_values(&["miss"])
+                            .observe(f64::from(n.distance));
+                        status.push_str(&format!("; distance={:.4}", n.distance));
+                    }
+                    self.status(x, status);
+                    x.cache_state = Some(Box::new(p.state(Some(vector), false)));
+                    Ok(Flow::Next)
+                }
+            }
+        }))
+    }
+}
+
+/// A request the cache may serve, with its evaluated settings.
+struct Prepared {
+    prompt: shape::Prompt,
+    partition: String,
+    backend_id: String,
+    threshold: f64,
+    refresh: bool,
+    no_store: bool,
+}
+
+impl Prepared {
+    fn state(&self, vector: Option<Arc<Vec<f32>>>, hit: bool) -> LookupState {
+        LookupState {
+            partition: self.partition.clone(),
+            text: self.prompt.text.clone(),
+            shape: self.prompt.shape,
+            vector,
+            hit,
+            no_store: self.no_store,
+            failed: false,
+        }
+    }
+}
+
+impl Lookup {
+    /// Evaluates the attributes and reads the request; `None` when the
+    /// request skips the cache (the reason is counted and reported).
+    fn prepare(&self, x: &mut Exchange) -> Result<Option<Prepared>, PolicyError> {
+        let threshold = self.threshold.eval_string(x)?.unwrap_or_default();
+        let threshold = threshold
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|t| (0.0..=1.0).contains(t))
+            .ok_or_else(|| {
+                PolicyError::new(
+                    "",
+                    "ExpressionValueEvaluationFailure",
+                    500,
+                    format!("score-threshold `{threshold}` is not a number from 0.0 to 1.0"),
+                )
+            })?;
+        let backend_id = self.backend_id.eval_string(x)?.unwrap_or_default();
+        let ignore_system = match &self.ignore_system {
+            Some(v) => v.eval_bool(x)?,
+            None => false,
+        };
+        let max_messages = match &self.max_messages {
+            Some(v) => Some(v.eval_int(x)?),
+            None => None,
+        };
+        let mut vary = Vec::with_capacity(self.vary_by.len());
+        for v in &self.vary_by {
+            vary.push(v.eval_string(x)?.unwrap_or_default());
+        }
+        x.cache_state = None;
+        let (path, body) = x.request().read(|m| {
+            (
+                m.url.path.clone(),
+                m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
+            )
+        });
+        let prompt = match shape::analyze(&path, &body, ignore_system) {
+            Ok(p) => p,
+            Err(skip) => {
+                self.skip(x, skip.reason());
+                return Ok(None);
+            }
+        };
+        if max_messages.is_some_and(|n| i64::try_from(prompt.messages).unwrap_or(i64::MAX) > n) {
+            self.skip(x, shape::Skip::TooManyMessages.reason());
+            return Ok(None);
+        }
+        let (refresh, no_store) = cache_control(x);
+        let api = record_id(x.ctx.0.api.as_ref());
+        let operation = record_id(x.ctx.0.operation.as_ref());
+        let mut parts: Vec<&str> = vec![&api, &operation, &prompt.context];
+        let count = vary.len().to_string();
+        parts.push(&count);
+        parts.extend(vary.iter().map(String::as_str));
+        let partition = partition(&parts);
+        if let Some(name) = &self.cache.config().status_header {
+            // The id `POST /cache/purge?partition=` takes.
+            let mut late = match x.ctx.0.late_headers.write() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            late.push((format!("{name}-partition"), partition.clone()));
+        }
+        Ok(Some(Prepared {
+            prompt,
+            partition,
+            backend_id,
+            threshold,
+            refresh,
+            no_store,
+        }))
+    }
+
+    fn skip(&self, x: &Exchange, reason: &str) {
+        self.cache.metrics.skips.with_label_values(&[reason]).inc();
+        self.status(x, format!("skip; reason={reason}"));
+    }
+}

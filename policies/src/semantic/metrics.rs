@@ -1,0 +1,100 @@
+//! The semantic cache's Prometheus metrics, in a registry of their own that
+//! the admin listener renders beside the gateway's.
+
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
+
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    pub registry: Registry,
+    /// Hits by layer: `exact`, `semantic`.
+    pub hits: IntCounterVec,
+    pub misses: IntCounter,
+    /// Lookups that did not use the cache, by reason.
+    pub skips: IntCounterVec,
+    /// Failures by dependency (`embeddings`, `store`) and kind (`timeout`, `error`, `circuit-open`).
+    pub errors: IntCounterVec,
+    /// Responses stored, and responses not stored by reason.
+    pub stores: IntCounterVec,
+    /// Embeddings computed (calls to the backend or the local model).
+    pub embeddings: IntCounter,
+    /// Cosine distance of the nearest stored prompt, hit or miss.
+    pub distance: HistogramVec,
+    /// Time of a lookup, by outcome.
+    pub latency: HistogramVec,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let hits = IntCounterVec::new(
+            Opts::new(
+                "sluice_semantic_cache_hits_total",
+                "Semantic cache hits by layer",
+            ),
+            &["layer"],
+        )?;
+        let misses = IntCounter::new(
+            "sluice_semantic_cache_misses_total",
+            "Semantic cache misses",
+        )?;
+        let skips = IntCounterVec::new(
+            Opts::new(
+                "sluice_semantic_cache_skips_total",
+                "Lookups that skipped the cache, by reason",
+            ),
+            &["reason"],
+        )?;
+        let errors = IntCounterVec::new(
+            Opts::new(
+                "sluice_semantic_cache_errors_total",
+                "Failures of the cache's dependencies (each one a miss)",
+            ),
+            &["dependency", "kind"],
+        )?;
+        let stores = IntCounterVec::new(
+            Opts::new(
+                "sluice_semantic_cache_stores_total",
+                "Store decisions by outcome",
+            ),
+            &["outcome"],
+        )?;
+        let embeddings = IntCounter::new(
+            "sluice_semantic_cache_embeddings_total",
+            "Embeddings computed (backend calls or local model runs)",
+        )?;
+        let distance = HistogramVec::new(
+            HistogramOpts::new(
+                "sluice_semantic_cache_nearest_distance",
+                "Cosine distance of the nearest stored prompt",
+            )
+            .buckets(vec![
+                0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0,
+            ]),
+            &["result"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("sluice_semantic_cache_lookup_seconds", "Lookup latency")
+                .buckets(prometheus::exponential_buckets(0.0001, 2.5, 12)?),
+            &["result"],
+        )?;
+        registry.register(Box::new(hits.clone()))?;
+        registry.register(Box::new(misses.clone()))?;
+        registry.register(Box::new(skips.clone()))?;
+        registry.register(Box::new(errors.clone()))?;
+        registry.register(Box::new(stores.clone()))?;
+        registry.register(Box::new(embeddings.clone()))?;
+        registry.register(Box::new(distance.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        Ok(Self {
+            registry,
+            hits,
+            misses,
+            skips,
+            errors,
+            stores,
+            embeddings,
+            distance,
+            latency,
+        })
+    }
+}

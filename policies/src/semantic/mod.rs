@@ -1,0 +1,494 @@
+//! The semantic cache of LLM calls: what `llm-semantic-cache-lookup` and
+//! `llm-semantic-cache-store` share across requests and across reloads.
+//!
+//! - `shape.rs`: what of a request is embedded, what partitions the cache
+//! - `store/`: the vector stores (`memory`, `redis`) behind one trait
+//! - `record.rs`: a streamed answer recorded as it passes to the client
+//! - `breaker.rs`, `metrics.rs`: failure handling and observability
+//! - `local.rs` (feature `local-embeddings`): a sentence-transformers model in process
+//!
+//! A lookup goes through three layers: the exact-match layer (moka, keyed by
+//! partition + embedded text) answers a repeat without an embeddings call;
+//! the embeddings cache (moka, keyed by backend + text, whose loader
+//! collapses concurrent equal misses into one call) avoids re-embedding;
+//! then the vector store finds the nearest stored prompt of the partition.
+//! Every dependency call has a timeout and a circuit breaker, and a failure
+//! is a miss: the cache never turns a dependency failure into an error.
+
+pub mod breaker;
+#[cfg(feature = "local-embeddings")]
+pub mod local;
+pub mod metrics;
+pub mod record;
+pub mod shape;
+pub mod store;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use sluice_engine::runtime::{OutboundRequest, Purpose, Services};
+
+use breaker::Breaker;
+use metrics::Metrics;
+use store::{CachedResponse, Entry, Nearest, StoreError, VectorStore};
+
+/// Settings of the cache (`[semantic-cache]` in sluice.toml).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Exact-match layer: at most this many answers...
+    pub exact_entries: u64,
+    /// ...and at most this many bytes of answers.
+    pub exact_bytes: u64,
+    /// Embeddings kept by text.
+    pub embeddings_entries: u64,
+    /// Time allowed for one embeddings call.
+    pub embeddings_timeout_ms: u64,
+    /// Time allowed for one vector store operation.
+    pub store_timeout_ms: u64,
+    /// Larger answers are not stored.
+    pub max_body_bytes: usize,
+    /// Failures in a row that open a dependency's circuit breaker...
+    pub breaker_failures: u32,
+    /// ...for this long.
+    pub breaker_cooldown_ms: u64,
+    /// The opt-in response header that says hit, miss or skip (and the distance).
+    pub status_header: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            exact_entries: 10_000,
+            exact_bytes: 64 << 20,
+            embeddings_entries: 10_000,
+            embeddings_timeout_ms: 5_000,
+            store_timeout_ms: 1_000,
+            max_body_bytes: 1 << 20,
+            breaker_failures: 5,
+            breaker_cooldown_ms: 10_000,
+            status_header: None,
+        }
+    }
+}
+
+/// Something that turns texts into vectors in process (the local model).
+pub trait Embedder: Send + Sync + std::fmt::Debug {
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String>;
+}
+
+/// A dependency's failure, reported as a miss.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DepError {
+    /// `embeddings` or `store`.
+    pub dependency: &'static str,
+    /// `timeout`, `error`, `circuit-open`, `bad-answer`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl DepError {
+    fn new(dependency: &'static str, kind: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            dependency,
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// An answer of the exact-match layer.
+#[derive(Clone, Debug)]
+struct Exact {
+    response: Arc<CachedResponse>,
+    expires_at_ms: i64,
+    ttl: Duration,
+}
+
+struct ExactExpiry;
+
+impl moka::Expiry<String, Arc<Exact>> for ExactExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Arc<Exact>,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+/// The cache shared by every lookup and store of a gateway (it outlives plan reloads).
+pub struct SemanticCache {
+    config: Config,
+    store: Arc<dyn VectorStore>,
+    exact: moka::sync::Cache<String, Arc<Exact>>,
+    vectors: moka::future::Cache<(String, String), Arc<Vec<f32>>>,
+    embeddings_breaker: Breaker,
+    store_breaker: Breaker,
+    pub metrics: Metrics,
+    pending: AtomicUsize,
+    settled: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for SemanticCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SemanticCache")
+            .field("store", &self.store.kind())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl SemanticCache {
+    pub fn new(config: Config, store: Arc<dyn VectorStore>) -> Result<Self, prometheus::Error> {
+        // Both bounds at once with one weigher: each answer weighs its bytes,
+        // and at least bytes/entries, so the byte budget also caps the count.
+        let floor = (config.exact_bytes / config.exact_entries.max(1)).max(1);
+        let exact = moka::sync::Cache::builder()
+            .max_capacity(config.exact_bytes.max(1))
+            .weigher(move |k: &String, v: &Arc<Exact>| {
+                let bytes = (k.len() + v.response.body.len() + v.response.text.len()) as u64;
+                u32::try_from(bytes.max(floor)).unwrap_or(u32::MAX)
+            })
+            .expire_after(ExactExpiry)
+            .support_invalidation_closures()
+            .build();
+        let vectors = moka::future::Cache::builder()
+            .max_capacity(config.embeddings_entries.max(1))
+            .build();
+        Ok(Self {
+            embeddings_breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown_ms),
+            store_breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown_ms),
+            config,
+            store,
+            exact,
+            vectors,
+            metrics: Metrics::new()?,
+            pending: AtomicUsize::new(0),
+            settled: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// A cache on the embedded store with `max_entries` vectors.
+    pub fn in_memory(config: Config, max_entries: usize) -> Result<Self, prometheus::Error> {
+        Self::new(
+            config,
+            Arc::new(store::memory::MemoryStore::new(max_entries)),
+        )
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store_kind(&self) -> &'static str {
+        self.store.kind()
+    }
+
+    /// The exact-match layer's key of a prompt.
+    pub fn exact_key(partition: &str, text: &str) -> String {
+        format!("{partition}\n{text}")
+    }
+
+    /// An unexpired answer of the exact-match layer.
+    pub fn exact_get(&self, key: &str, now_ms: i64) -> Option<(Arc<CachedResponse>, i64)> {
+        let e = self.exact.get(key)?;
+        if e.expires_at_ms <= now_ms {
+            self.exact.invalidate(key);
+            return None;
+        }
+        Some((Arc::clone(&e.response), e.expires_at_ms))
+    }
+
+    /// Fills the exact-match layer, for no longer than the entry's remaining life.
+    pub fn exact_put(
+        &self,
+        key: String,
+        response: Arc<CachedResponse>,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) {
+        let left = expires_at_ms.saturating_sub(now_ms);
+        if left <= 0 || response.body.len() > self.config.max_body_bytes {
+            return;
+        }
+        let ttl = Duration::from_millis(u64::try_from(left).unwrap_or(0));
+        self.exact.insert(
+            key,
+            Arc::new(Exact {
+                response,
+                expires_at_ms,
+                ttl,
+            }),
+        );
+    }
+
+    /// The embedding of `text` by the backend `backend_id` (or the local
+    /// model `local`): from the embeddings cache, else computed once however
+    /// many requests ask at the same time.
+    pub async fn embed(
+        &self,
+        backend_id: &str,
+        text: &str,
+        services: &dyn Services,
+        local: Option<&Arc<dyn Embedder>>,
+    ) -> Result<Arc<Vec<f32>>, DepError> {
+        let key = (backend_id.to_owned(), text.to_owned());
+        if let Some(v) = self.vectors.get(&key).await {
+            return Ok(v);
+        }
+        let now = services.now_ms();
+        if !self.embeddings_breaker.allow(now) {
+            self.metrics
+                .errors
+                .with_label_values(&["embeddings", "circuit-open"])
+                .inc();
+            return Err(DepError::new(
+                "embeddings",
+                "circuit-open",
+                "the embeddings backend failed repeatedly; not called for now",
+            ));
+        }
+        let compute = async {
+            self.metrics.embeddings.inc();
+            match local {
+                Some(model) => embed_locally(Arc::clone(model), text.to_owned()).await,
+                None => self.embed_http(backend_id, text, services).await,
+            }
+            .map(Arc::new)
+        };
+        match self.vectors.try_get_with(key, compute).await {
+            Ok(v) => {
+                self.embeddings_breaker.success();
+                Ok(v)
+            }
+            Err(e) => {
+                self.embeddings_breaker.failure(services.now_ms());
+                self.metrics
+                    .errors
+                    .with_label_values(&["embeddings", e.kind])
+                    .inc();
+                Err((*e).clone())
+            }
+        }
+    }
+
+    async fn embed_http(
+        &self,
+        backend_id: &str,
+        text: &str,
+        services: &dyn Services,
+    ) -> Result<Vec<f32>, DepError> {
+        let Some(backend) = services.backend(backend_id) else {
+            return Err(DepError::new(
+                "embeddings",
+                "error",
+                format!("no backend `{backend_id}`"),
+            ));
+        };
+        let timeout_ms = backend
+            .timeout_ms
+            .map_or(self.config.embeddings_timeout_ms, |t| {
+                t.min(self.config.embeddings_timeout_ms)
+            });
+        let mut req = OutboundRequest {
+            method: "POST".into(),
+            url: backend.url.clone(),
+            body: serde_json::to_vec(&serde_json::json!({ "input": text })).unwrap_or_default(),
+            timeout_ms,
+            purpose: Purpose::Embeddings,
+            ..OutboundRequest::default()
+        };
+        req.headers
+            .set("Content-Type", vec!["application/json".to_owned()]);
+        for (name, value) in &backend.headers {
+            req.headers.set(name, vec![value.clone()]);
+        }
+        let call = services.call(req);
+        let answer = match tokio::time::timeout(Duration::from_millis(timeout_ms), call).await {
+            Err(_) | Ok(Err(sluice_engine::runtime::CallError::Timeout)) => {
+                return Err(DepError::new(
+                    "embeddings",
+                    "timeout",
+                    format!("no answer within {timeout_ms} ms"),
+                ));
+            }
+            Ok(Err(sluice_engine::runtime::CallError::Connection(e))) => {
+                return Err(DepError::new("embeddings", "error", e));
+            }
+            Ok(Ok(r)) => r,
+        };
+        if answer.status != 200 {
+            return Err(DepError::new(
+                "embeddings",
+                "error",
+                format!("the embeddings backend answered {}", answer.status),
+            ));
+        }
+        parse_embedding(&answer.body)
+            .ok_or_else(|| DepError::new("embeddings", "bad-answer", "no embedding in the answer"))
+    }
+
+    /// The nearest stored prompt of the partition (timeout and circuit breaker around the store).
+    pub async fn nearest(
+        &self,
+        partition: &str,
+        vector: &[f32],
+        now_ms: i64,
+    ) -> Result<Option<Nearest>, DepError> {
+        if !self.store_breaker.allow(now_ms) {
+            return Err(DepError::new(
+                "store",
+                "circuit-open",
+                "the vector store failed repeatedly; not called for now",
+            ));
+        }
+        let r = self
+            .bounded(self.store.nearest(partition, vector, now_ms))
+            .await;
+        self.note_store(&r, now_ms);
+        r
+    }
+
+    async fn bounded<T>(
+        &self,
+        f: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, DepError> {
+        let ms = self.config.store_timeout_ms;
+        match tokio::time::timeout(Duration::from_millis(ms), f).await {
+            Err(_) => Err(DepError::new(
+                "store",
+                "timeout",
+                format!("no answer within {ms} ms"),
+            )),
+            Ok(Err(e)) => Err(DepError::new("store", "error", e.0)),
+            Ok(Ok(v)) => Ok(v),
+        }
+    }
+
+    fn note_store<T>(&self, r: &Result<T, DepError>, now_ms: i64) {
+        match r {
+            Ok(_) => self.store_breaker.success(),
+            Err(e) => {
+                if e.kind != "circuit-open" {
+                    self.store_breaker.failure(now_ms);
+                }
+                self.metrics
+                    .errors
+                    .with_label_values(&["store", e.kind])
+                    .inc();
+            }
+        }
+    }
+
+    /// Stores an entry in the background (the response does not wait);
+    /// [`SemanticCache::settle`] waits for every such write.
+    pub fn store_later(self: &Arc<Self>, entry: Entry, now_ms: i64) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        let cache = Arc::clone(self);
+        let write = async move {
+            let key = Self::exact_key(&entry.partition, &entry.response.text);
+            let (response, expires) = (Arc::clone(&entry.response), entry.expires_at_ms);
+            let ok = if cache.store_breaker.allow(now_ms) {
+                let r = cache.bounded(cache.store.insert(entry, now_ms)).await;
+                cache.note_store(&r, now_ms);
+                r.is_ok()
+            } else {
+                cache
+                    .metrics
+                    .errors
+                    .with_label_values(&["store", "circuit-open"])
+                    .inc();
+                false
+            };
+            // The exact layer answers repeats even while the store is down.
+            cache.exact_put(key, response, expires, now_ms);
+            let outcome = if ok { "stored" } else { "store-failed" };
+            cache.metrics.stores.with_label_values(&[outcome]).inc();
+            if cache.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+                cache.settled.notify_waiters();
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn(write);
+            }
+            Err(_) => {
+                self.pending.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Waits until every background write is done.
+    pub async fn settle(&self) {
+        loop {
+            let notified = self.settled.notified();
+            if self.pending.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Deletes every entry, or those of one partition, from every layer.
+    pub async fn purge(&self, partition: Option<&str>) -> Result<u64, StoreError> {
+        match partition {
+            None => self.exact.invalidate_all(),
+            Some(p) => {
+                let prefix = format!("{p}\n");
+                if let Err(e) = self
+                    .exact
+                    .invalidate_entries_if(move |k, _| k.starts_with(&prefix))
+                {
+                    return Err(StoreError(e.to_string()));
+                }
+            }
+        }
+        self.store.purge(partition).await
+    }
+
+    /// How many entries the vector store holds.
+    pub async fn count(&self) -> Result<u64, StoreError> {
+        self.store.count().await
+    }
+}
+
+/// The first embedding of an OpenAI-shaped answer: `data[0].embedding`.
+fn parse_embedding(body: &[u8]) -> Option<Vec<f32>> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let arr = v.get("data")?.get(0)?.get("embedding")?.as_array()?;
+    let out: Option<Vec<f32>> = arr
+        .iter()
+        .map(|x| x.as_f64().map(|f| f as f32).filter(|f| f.is_finite()))
+        .collect();
+    out.filter(|v| !v.is_empty() && v.iter().any(|x| *x != 0.0))
+}
+
+/// Runs the local model off the async threads.
+async fn embed_locally(model: Arc<dyn Embedder>, text: String) -> Result<Vec<f32>, DepError> {
+    let r = tokio::task::spawn_blocking(move || model.embed(&[text.as_str()])).await;
+    match r {
+        Ok(Ok(mut v)) if !v.is_empty() => Ok(v.swap_remove(0)),
+        Ok(Ok(_)) => Err(DepError::new("embeddings", "bad-answer", "no vector")),
+        Ok(Err(e)) => Err(DepError::new("embeddings", "error", e)),
+        Err(e) => Err(DepError::new("embeddings", "error", e.to_string())),
+    }
+}
+
+/// The partition of a request: the API and operation, the `vary-by`
+/// values and the prompt's context, joined injectively (each part
+/// length-prefixed) and hashed; 64 characters of `[0-9a-f]`.
+pub fn partition(parts: &[&str]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"sluice-semantic-cache/1");
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;

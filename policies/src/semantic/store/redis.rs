@@ -1,0 +1,413 @@
+//! The Redis vector store: Redis 8, or Redis Stack, with the search module.
+//!
+//! Layout under the configured key prefix `P`:
+//! - `P` `idx:{dim}`: one HNSW COSINE index per vector length, over the
+//!   hashes whose keys start with `P` `e:{dim}:`, with `partition` as a TAG;
+//! - `P` `e:{dim}:{partition}:{text id}`: one HASH per prompt (fields in
+//!   `codec.rs`), with a TTL, so entries leave the server by themselves;
+//!   storing the same prompt again replaces it.
+//!
+//! The store never fails or waits at start: it connects on first use, every
+//! command is bounded by the connect and response timeouts, and a broken
+//! connection is replaced (one immediate retry), so a Redis that comes back,
+//! even empty after a restart without persistence, is picked up without
+//! restarting the gateway. A lost index is created again when a search
+//! reports it missing. Expiry follows the caller's clock (`now_ms`).
+//! `purge` and `len` walk the entry keys with `SCAN`: admin operations,
+//! linear in the key space, right even where an index was lost. Replies are
+//! read as RESP2 (the default: no `protocol=resp3` in the URL); `rediss://`
+//! would need the redis crate's TLS feature, which is not enabled.
+//!
+//! - `redis/codec.rs`: the entry's hash fields and FT.SEARCH replies
+
+mod codec;
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Client, Cmd, FromRedisValue, Pipeline, RedisError, RedisResult, Value, cmd};
+use sluice_engine::runtime::BoxFuture;
+
+use super::{Entry, Nearest, StoreError, VectorStore};
+
+/// How many neighbours a search asks for, in turn, while the nearest ones
+/// are expired on the caller's clock but still on the server.
+const KNN_STEPS: [usize; 3] = [1, 8, 64];
+
+/// Keys per `SCAN` round of `purge` and `len`.
+const SCAN_COUNT: usize = 1000;
+
+/// Where the store is and how long it may take.
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]`.
+    pub url: String,
+    /// Prefix of every key and index name, e.g. `sluice:sc:`.
+    pub prefix: String,
+    /// Bound on establishing a connection.
+    pub connect_timeout_ms: u64,
+    /// Bound on one command's answer.
+    pub response_timeout_ms: u64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: "redis://127.0.0.1:6379".to_owned(),
+            prefix: "sluice:sc:".to_owned(),
+            connect_timeout_ms: 500,
+            response_timeout_ms: 250,
+        }
+    }
+}
+
+/// Made anywhere with [`RedisStore::new`]; used inside a tokio runtime.
+pub struct RedisStore {
+    client: Client,
+    /// Made on first use, inside the runtime that uses it.
+    manager: tokio::sync::OnceCell<ConnectionManager>,
+    prefix: String,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    /// Vector lengths whose index is known to exist; forgotten when the
+    /// connection breaks (the server may have restarted empty).
+    indexes: Mutex<HashSet<usize>>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the URL: it may hold a password.
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request to the server.
+enum Request<'a> {
+    Cmd(&'a Cmd),
+    Pipe(&'a Pipeline),
+}
+
+impl RedisStore {
+    /// Fails only on a malformed URL; does not connect.
+    pub fn new(config: RedisConfig) -> Result<Self, StoreError> {
+        let client = Client::open(config.url.as_str())
+            .map_err(|e| StoreError(format!("redis: invalid url: {e}")))?;
+        Ok(Self {
+            client,
+            manager: tokio::sync::OnceCell::new(),
+            prefix: config.prefix,
+            connect_timeout: Duration::from_millis(config.connect_timeout_ms.max(1)),
+            response_timeout: Duration::from_millis(config.response_timeout_ms.max(1)),
+            indexes: Mutex::new(HashSet::new()),
+        })
+    }
+
+    async fn connection(&self) -> RedisResult<ConnectionManager> {
+        let manager = self
+            .manager
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.connect_timeout))
+                    .set_response_timeout(Some(self.response_timeout))
+                    // One attempt per reconnection: the caller's bound, not
+                    // a backoff, decides how long an operation may take.
+                    .set_number_of_retries(0);
+                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            })
+            .await?;
+        Ok(manager.clone())
+    }
+
+    /// Sends one request; if the connection broke (not a timeout), once more
+    /// on the connection that replaces it.
+    async fn send<T: FromRedisValue>(&self, request: Request<'_>) -> RedisResult<T> {
+        match self.attempt(&request).await {
+            Err(e) if reconnects(&e) => self.attempt(&request).await,
+            r => r,
+        }
+    }
+
+    async fn attempt<T: FromRedisValue>(&self, request: &Request<'_>) -> RedisResult<T> {
+        let bound = self.connect_timeout + self.response_timeout;
+        let sent = async {
+            let mut con = self.connection().await?;
+            match request {
+                Request::Cmd(c) => c.query_async(&mut con).await,
+                Request::Pipe(p) => p.query_async(&mut con).await,
+            }
+        };
+        let r = match tokio::time::timeout(bound, sent).await {
+            Ok(r) => r,
+            Err(_) => Err(RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {} ms", bound.as_millis()),
+            ))),
+        };
+        if r.as_ref().is_err_and(RedisError::is_io_error) {
+            self.known_indexes().clear();
+        }
+        r
+    }
+
+    async fn run<T: FromRedisValue>(&self, c: &Cmd) -> RedisResult<T> {
+        self.send(Request::Cmd(c)).await
+    }
+
+    fn known_indexes(&self) -> std::sync::MutexGuard<'_, HashSet<usize>> {
+        match self.indexes.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn index_name(&self, dim: usize) -> String {
+        format!("{}idx:{dim}", self.prefix)
+    }
+
+    async fn ensure_index(&self, dim: usize) -> RedisResult<()> {
+        if self.known_indexes().contains(&dim) {
+            return Ok(());
+        }
+        self.create_index(dim).await
+    }
+
+    async fn create_index(&self, dim: usize) -> RedisResult<()> {
+        let mut c = cmd("FT.CREATE");
+        c.arg(self.index_name(dim))
+            .arg(words("ON HASH PREFIX 1"))
+            .arg(format!("{}e:{dim}:", self.prefix))
+            .arg(words("SCHEMA partition TAG vector VECTOR HNSW 6"))
+            .arg(words("TYPE FLOAT32 DIM"))
+            .arg(dim)
+            .arg(words("DISTANCE_METRIC COSINE"));
+        match self.run::<()>(&c).await {
+            Err(e) if mentions(&e, &["index already exists"]) => {}
+            r => r?,
+        }
+        self.known_indexes().insert(dim);
+        Ok(())
+    }
+
+    async fn nearest_entry(
+        &self,
+        partition: &str,
+        vector: &[f32],
+        now_ms: i64,
+    ) -> RedisResult<Option<Nearest>> {
+        check_partition(partition)?;
+        if vector.iter().all(|x| *x == 0.0) {
+            // Empty or zero: no direction, nothing is near it.
+            return Ok(None);
+        }
+        let blob = codec::vector_bytes(vector);
+        for k in KNN_STEPS {
+            let mut c = cmd("FT.SEARCH");
+            c.arg(self.index_name(vector.len()))
+                .arg(format!(
+                    "(@partition:{{{partition}}})=>[KNN {k} @vector $v AS dist]"
+                ))
+                .arg(words("PARAMS 2 v"))
+                .arg(&blob[..])
+                .arg(words("SORTBY dist ASC RETURN"))
+                .arg(codec::RETURNED.len() + 1)
+                .arg("dist")
+                .arg(&codec::RETURNED[..])
+                .arg(words("LIMIT 0"))
+                .arg(k)
+                .arg(words("DIALECT 2"));
+            let reply: Value = match self.run(&c).await {
+                Err(e) if mentions(&e, &["unknown index", "no such index"]) => {
+                    // Lost with a restart: create it again (it then indexes
+                    // whatever hashes are there) and ask once more.
+                    self.known_indexes().remove(&vector.len());
+                    self.create_index(vector.len()).await?;
+                    self.run(&c).await?
+                }
+                r => r?,
+            };
+            let hits = codec::hits(reply)?;
+            let found = hits.len();
+            if let Some(hit) = hits.into_iter().find(|h| h.expires_at_ms > now_ms) {
+                return Ok(Some(hit));
+            }
+            if found < k {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    async fn insert_entry(&self, entry: Entry, now_ms: i64) -> RedisResult<()> {
+        check_partition(&entry.partition)?;
+        let ttl_ms = entry.expires_at_ms.saturating_sub(now_ms);
+        if ttl_ms <= 0 || entry.vector.iter().all(|x| *x == 0.0) {
+            // Already gone, or a vector no search can be near.
+            return Ok(());
+        }
+        let dim = entry.vector.len();
+        self.ensure_index(dim).await?;
+        // One key per prompt text: storing the same prompt again replaces it.
+        let key = format!(
+            "{}e:{dim}:{}:{}",
+            self.prefix,
+            entry.partition,
+            text_id(&entry.response.text)
+        );
+        let mut hset = cmd("HSET");
+        hset.arg(&key);
+        codec::write_fields(&mut hset, &entry)?;
+        let mut pexpire = cmd("PEXPIRE");
+        pexpire.arg(&key).arg(ttl_ms);
+        let mut p = ::redis::pipe();
+        p.atomic()
+            .add_command(hset)
+            .ignore()
+            .add_command(pexpire)
+            .ignore();
+        let request = Request::Pipe(&p);
+        match self.attempt::<()>(&request).await {
+            // A new connection may lead to a new, empty server: the index
+            // first, or the entry would wait for a background indexing.
+            Err(e) if reconnects(&e) => {
+                self.ensure_index(dim).await?;
+                self.attempt(&request).await
+            }
+            r => r,
+        }
+    }
+
+    /// Visits the entry keys matching `pattern`, a batch at a time; with
+    /// `delete`, unlinks them. How many were seen, or deleted.
+    async fn scan(&self, pattern: &str, delete: bool) -> RedisResult<u64> {
+        let (mut cursor, mut n) = (0u64, 0u64);
+        loop {
+            let mut c = cmd("SCAN");
+            c.arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(SCAN_COUNT);
+            let (next, keys): (u64, Vec<Vec<u8>>) = self.run(&c).await?;
+            if !keys.is_empty() {
+                n += if delete {
+                    self.run::<u64>(cmd("UNLINK").arg(&keys)).await?
+                } else {
+                    keys.len() as u64
+                };
+            }
+            cursor = next;
+            if cursor == 0 {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// The `SCAN` pattern of all entries, or of one partition's.
+    fn entries_pattern(&self, partition: Option<&str>) -> RedisResult<String> {
+        let prefix = glob_escape(&self.prefix);
+        Ok(match partition {
+            None => format!("{prefix}e:*"),
+            Some(p) => {
+                check_partition(p)?;
+                format!("{prefix}e:*:{p}:*")
+            }
+        })
+    }
+}
+
+/// Partitions are keys of `[0-9a-f]`: safe in a TAG query, a key and a glob.
+/// (Upper case is refused: TAG matching ignores case.)
+fn check_partition(p: &str) -> RedisResult<()> {
+    if !p.is_empty() && p.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Ok(());
+    }
+    Err(RedisError::from((
+        ::redis::ErrorKind::Client,
+        "partition is not [0-9a-f]+",
+    )))
+}
+
+/// The words of a command's fixed part, as separate arguments.
+fn words(s: &'static str) -> Vec<&'static str> {
+    s.split(' ').collect()
+}
+
+/// Whether the error broke the connection (not a timeout): the manager
+/// replaces it, and the request is worth one more try.
+fn reconnects(e: &RedisError) -> bool {
+    e.is_io_error() && !e.is_timeout()
+}
+
+/// Escapes the characters special to `SCAN MATCH`.
+fn glob_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Whether the error's text contains one of `needles` (lower case).
+fn mentions(e: &RedisError, needles: &[&str]) -> bool {
+    let text = e.to_string().to_lowercase();
+    needles.iter().any(|n| text.contains(n))
+}
+
+fn store_error(e: RedisError) -> StoreError {
+    StoreError(format!("redis: {e}"))
+}
+
+impl VectorStore for RedisStore {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    fn nearest<'a>(
+        &'a self,
+        partition: &'a str,
+        vector: &'a [f32],
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<Option<Nearest>, StoreError>> {
+        Box::pin(async move {
+            self.nearest_entry(partition, vector, now_ms)
+                .await
+                .map_err(store_error)
+        })
+    }
+
+    fn insert(&self, entry: Entry, now_ms: i64) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move { self.insert_entry(entry, now_ms).await.map_err(store_error) })
+    }
+
+    fn purge<'a>(&'a self, partition: Option<&'a str>) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let pattern = self.entries_pattern(partition).map_err(store_error)?;
+            self.scan(&pattern, true).await.map_err(store_error)
+        })
+    }
+
+    fn count(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let pattern = self.entries_pattern(None).map_err(store_error)?;
+            self.scan(&pattern, false).await.map_err(store_error)
+        })
+    }
+}
+
+/// A prompt text's id within its partition: 32 hex digits of its SHA-256.
+fn text_id(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

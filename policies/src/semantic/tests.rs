@@ -1,0 +1,246 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use sluice_engine::runtime::{
+    BackendEntity, BoxFuture, CallError, InboundResponse, OutboundRequest, Services,
+};
+
+use super::store::{CachedResponse, Entry};
+use super::{Config, SemanticCache, partition};
+
+/// An embeddings backend that answers after `delay_ms` of real time with a
+/// fixed vector, or fails; counts its calls.
+struct Backend {
+    calls: AtomicUsize,
+    now: AtomicI64,
+    delay_ms: u64,
+    status: u16,
+    body: String,
+}
+
+impl Backend {
+    fn new(status: u16, body: &str, delay_ms: u64) -> Arc<Self> {
+        Arc::new(Self {
+            calls: AtomicUsize::new(0),
+            now: AtomicI64::new(1_000_000),
+            delay_ms,
+            status,
+            body: body.to_owned(),
+        })
+    }
+
+    fn ok() -> Arc<Self> {
+        Self::new(
+            200,
+            r#"{"data":[{"embedding":[1.0,0.0,0.5],"index":0}]}"#,
+            0,
+        )
+    }
+}
+
+impl Services for Backend {
+    fn now_ms(&self) -> i64 {
+        self.now.load(Ordering::SeqCst)
+    }
+    fn call(&self, _: OutboundRequest) -> BoxFuture<'_, Result<InboundResponse, CallError>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            if self.delay_ms > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(self.delay_ms)).await;
+            }
+            Ok(InboundResponse {
+                status: self.status,
+                body: self.body.clone().into_bytes(),
+                ..InboundResponse::default()
+            })
+        })
+    }
+    fn backend(&self, id: &str) -> Option<BackendEntity> {
+        (id == "emb").then(|| BackendEntity {
+            url: "http://emb.test/v1/embeddings".into(),
+            ..BackendEntity::default()
+        })
+    }
+    fn sleep(&self, _: u64) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+fn cache(config: Config) -> Arc<SemanticCache> {
+    Arc::new(SemanticCache::in_memory(config, 1000).unwrap())
+}
+
+#[tokio::test]
+async fn ten_concurrent_equal_prompts_cost_one_embeddings_call() {
+    let c = cache(Config::default());
+    let b = Backend::new(200, r#"{"data":[{"embedding":[1.0,2.0],"index":0}]}"#, 50);
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (c, b) = (Arc::clone(&c), Arc::clone(&b));
+        tasks.push(tokio::spawn(async move {
+            c.embed("emb", "same prompt", b.as_ref(), None).await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(*t.await.unwrap().unwrap(), vec![1.0, 2.0]);
+    }
+    assert_eq!(b.calls.load(Ordering::SeqCst), 1);
+    // And the embeddings cache answers later repeats.
+    c.embed("emb", "same prompt", b.as_ref(), None)
+        .await
+        .unwrap();
+    assert_eq!(b.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(c.metrics.embeddings.get(), 1);
+}
+
+#[tokio::test]
+async fn garbage_and_failures_are_errors_and_open_the_breaker() {
+    let config = Config {
+        breaker_failures: 2,
+        breaker_cooldown_ms: 1000,
+        ..Config::default()
+    };
+    for (status, body, kind) in [
+        (200, "not json", "bad-answer"),
+        (200, r#"{"data":[{"embedding":[]}]}"#, "bad-answer"),
+        (200, r#"{"data":[{"embedding":["x"]}]}"#, "bad-answer"),
+        (500, "{}", "error"),
+    ] {
+        let c = cache(config.clone());
+        let b = Backend::new(status, body, 0);
+        let e = c.embed("emb", "a", b.as_ref(), None).await.unwrap_err();
+        assert_eq!((e.dependency, e.kind), ("embeddings", kind), "{body}");
+        c.embed("emb", "b", b.as_ref(), None).await.unwrap_err();
+        // Open: refused without a call.
+        let e = c.embed("emb", "c", b.as_ref(), None).await.unwrap_err();
+        assert_eq!(e.kind, "circuit-open");
+        assert_eq!(b.calls.load(Ordering::SeqCst), 2);
+        // After the cooldown, a trial goes through.
+        b.now.fetch_add(1000, Ordering::SeqCst);
+        c.embed("emb", "d", b.as_ref(), None).await.unwrap_err();
+        assert_eq!(b.calls.load(Ordering::SeqCst), 3);
+    }
+}
+
+#[tokio::test]
+async fn a_slow_backend_times_out() {
+    let c = cache(Config {
+        embeddings_timeout_ms: 30,
+        ..Config::default()
+    });
+    let b = Backend::new(200, r#"{"data":[{"embedding":[1.0]}]}"#, 5_000);
+    let started = std::time::Instant::now();
+    let e = c.embed("emb", "a", b.as_ref(), None).await.unwrap_err();
+    assert_eq!(e.kind, "timeout");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    let e = c
+        .embed("nope", "a", Backend::ok().as_ref(), None)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("no backend `nope`"), "{}", e.message);
+}
+
+fn answer(text: &str) -> Arc<CachedResponse> {
+    Arc::new(CachedResponse {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: Bytes::from_static(b"{}"),
+        text: text.into(),
+        stored_at_ms: 0,
+    })
+}
+
+#[test]
+fn the_exact_layer_expires_on_the_gateway_clock() {
+    let c = cache(Config::default());
+    let key = SemanticCache::exact_key("p", "hello");
+    c.exact_put(key.clone(), answer("hello"), 2_000, 1_000);
+    assert!(c.exact_get(&key, 1_999).is_some());
+    assert!(c.exact_get(&key, 2_000).is_none());
+    // Never longer than the entry's remaining life: an expired entry is not put.
+    c.exact_put(key.clone(), answer("hello"), 2_000, 2_500);
+    assert!(c.exact_get(&key, 2_500).is_none());
+}
+
+#[test]
+fn the_exact_layer_is_bounded_by_entries_and_bytes() {
+    let c = cache(Config {
+        exact_entries: 10,
+        exact_bytes: 10_000,
+        ..Config::default()
+    });
+    for i in 0..100 {
+        c.exact_put(format!("p\n{i}"), answer("x"), i64::MAX, 0);
+    }
+    c.exact.run_pending_tasks();
+    assert!(c.exact.entry_count() <= 10, "{}", c.exact.entry_count());
+    let big = Arc::new(CachedResponse {
+        body: Bytes::from(vec![b'x'; 6_000]),
+        ..(*answer("big")).clone()
+    });
+    c.exact_put("p\nbig1".into(), Arc::clone(&big), i64::MAX, 0);
+    c.exact_put("p\nbig2".into(), big, i64::MAX, 0);
+    c.exact.run_pending_tasks();
+    assert!(
+        c.exact.weighted_size() <= 10_000,
+        "{}",
+        c.exact.weighted_size()
+    );
+}
+
+#[tokio::test]
+async fn store_then_purge_one_partition_or_all() {
+    let c = cache(Config::default());
+    let (p1, p2) = (partition(&["a"]), partition(&["b"]));
+    for p in [&p1, &p2] {
+        c.store_later(
+            Entry {
+                partition: p.clone(),
+                vector: vec![1.0, 0.0],
+                response: answer("q"),
+                expires_at_ms: i64::MAX,
+            },
+            0,
+        );
+    }
+    c.settle().await;
+    assert_eq!(c.count().await.unwrap(), 2);
+    assert!(
+        c.exact_get(&SemanticCache::exact_key(&p1, "q"), 0)
+            .is_some()
+    );
+    assert_eq!(c.purge(Some(&p1)).await.unwrap(), 1);
+    c.exact.run_pending_tasks();
+    assert!(
+        c.exact_get(&SemanticCache::exact_key(&p1, "q"), 0)
+            .is_none()
+    );
+    assert!(
+        c.exact_get(&SemanticCache::exact_key(&p2, "q"), 0)
+            .is_some()
+    );
+    assert_eq!(
+        c.nearest(&p2, &[1.0, 0.0], 0)
+            .await
+            .unwrap()
+            .map(|n| n.distance),
+        Some(0.0)
+    );
+    assert_eq!(c.purge(None).await.unwrap(), 1);
+    assert_eq!(c.count().await.unwrap(), 0);
+}
+
+#[test]
+fn partitions_are_injective() {
+    assert_ne!(partition(&["ab", "c"]), partition(&["a", "bc"]));
+    assert_ne!(partition(&["a", ""]), partition(&["a"]));
+    assert_eq!(partition(&["x", "y"]), partition(&["x", "y"]));
+    assert!(
+        partition(&["x"])
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
+}
