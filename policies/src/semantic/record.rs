@@ -104,7 +104,69 @@ pub fn complete(shape: Shape, event_stream: bool, body: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::sync::{Arc, Mutex};
+
+    use sluice_engine::runtime::collect;
+
     use super::*;
+
+    type Seen = Arc<Mutex<Option<Vec<u8>>>>;
+
+    fn recorder(chunks: Vec<Result<&'static str, CallError>>, cap: usize) -> (Recorder, Seen) {
+        let items: Vec<Result<Bytes, CallError>> = chunks
+            .into_iter()
+            .map(|c| c.map(|t| Bytes::from_static(t.as_bytes())))
+            .collect();
+        let inner: BodyStream = Box::pin(Iter(items.into_iter()));
+        let seen: Seen = Arc::default();
+        let s = Arc::clone(&seen);
+        let r = Recorder::new(inner, Shape::Chat, true, cap, move |b| {
+            *s.lock().unwrap() = Some(b);
+        });
+        (r, seen)
+    }
+
+    struct Iter(std::vec::IntoIter<Result<Bytes, CallError>>);
+
+    impl Stream for Iter {
+        type Item = Result<Bytes, CallError>;
+        fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            Poll::Ready(self.0.next())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_complete_stream_passes_whole_and_is_kept() {
+        let (r, seen) = recorder(vec![Ok("data: {}\n\n"), Ok("data: [DONE]\n\n")], 1000);
+        let body = collect(Box::pin(r)).await.unwrap();
+        assert_eq!(body, b"data: {}\n\ndata: [DONE]\n\n");
+        assert_eq!(seen.lock().unwrap().as_deref(), Some(&body[..]));
+    }
+
+    #[tokio::test]
+    async fn broken_unfinished_abandoned_or_large_streams_are_not_kept() {
+        let (r, seen) = recorder(vec![Ok("data: {}\n\n"), Err(CallError::Timeout)], 1000);
+        assert!(collect(Box::pin(r)).await.is_err());
+        assert!(seen.lock().unwrap().is_none());
+
+        let (r, seen) = recorder(vec![Ok("data: {}\n\n")], 1000);
+        collect(Box::pin(r)).await.unwrap();
+        assert!(seen.lock().unwrap().is_none(), "no [DONE]");
+
+        let (r, seen) = recorder(vec![Ok("data: {}\n\n"), Ok("data: [DONE]\n\n")], 1000);
+        let mut r = Box::pin(r);
+        let first = std::future::poll_fn(|cx| r.as_mut().poll_next(cx)).await;
+        assert!(first.is_some());
+        drop(r);
+        assert!(seen.lock().unwrap().is_none(), "the client left");
+
+        let (r, seen) = recorder(vec![Ok("data: {}\n\n"), Ok("data: [DONE]\n\n")], 10);
+        let body = collect(Box::pin(r)).await.unwrap();
+        assert_eq!(body.len(), 24, "the client still gets everything");
+        assert!(seen.lock().unwrap().is_none(), "over the cap");
+    }
 
     #[test]
     fn event_streams_need_their_final_event() {
