@@ -2,8 +2,10 @@
 //! goes on at once (the first token is not delayed), a copy is kept, and
 //! only a stream that ended normally, with the API's final event, and
 //! stayed under the size cap is handed to `done`. A broken stream, one the
-//! client abandoned (the recorder is dropped before the end), or one that
-//! grew too large is never stored.
+//! client abandoned before its final event (the recorder is dropped), or
+//! one that grew too large is never stored. An event stream the client
+//! closes right after the final event (before the backend's body ends) is
+//! whole, and is stored.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -72,6 +74,22 @@ impl Stream for Recorder {
             Poll::Pending => {}
         }
         r
+    }
+}
+
+impl Drop for Recorder {
+    /// A client may close an event stream as soon as it has the final event
+    /// (the `openai` package stops at `data: [DONE]`), before the backend's
+    /// body has ended: the answer is whole, so it is stored all the same.
+    /// A body that is not an event stream has no final event to go by: left
+    /// before its end, it is not stored.
+    fn drop(&mut self) {
+        if self.event_stream
+            && let (Some(body), Some(done)) = (self.kept.take(), self.done.take())
+            && complete(self.shape, true, &body)
+        {
+            done(body);
+        }
     }
 }
 
@@ -161,6 +179,14 @@ mod tests {
         assert!(first.is_some());
         drop(r);
         assert!(seen.lock().unwrap().is_none(), "the client left");
+
+        // Closed by the client after the final event, before the body's end: whole.
+        let (r, seen) = recorder(vec![Ok("data: {}\n\ndata: [DONE]\n\n"), Ok("")], 1000);
+        let mut r = Box::pin(r);
+        let first = std::future::poll_fn(|cx| r.as_mut().poll_next(cx)).await;
+        assert!(first.is_some());
+        drop(r);
+        assert!(seen.lock().unwrap().is_some(), "closed after [DONE]");
 
         let (r, seen) = recorder(vec![Ok("data: {}\n\n"), Ok("data: [DONE]\n\n")], 10);
         let body = collect(Box::pin(r)).await.unwrap();
