@@ -20,7 +20,7 @@ WARMUP="${WARMUP:-2}"
 ROUNDS="${ROUNDS:-3}"
 
 cargo build --release --quiet -p sluice-gateway -p sluice-benches --bins
-bin=target/release
+bin="${CARGO_TARGET_DIR:-target}/release"
 
 pids=()
 work="$(mktemp -d)"

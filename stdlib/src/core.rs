@@ -542,6 +542,20 @@ pub(crate) fn register(e: &mut Engine) {
             !equals(&ctx, &a, &b)
         })
         .register_fn("__type", |v: Dynamic| dotnet_type(&v));
+    // The same operators on two strings, the commonest case: rhai finds an
+    // exact signature at the first lookup instead of trying `Dynamic` in
+    // each position in turn. Same results as the general forms above.
+    e.register_fn("__cast", |v: ImmutableString, t: ImmutableString| {
+        unbox(v.into(), &t)
+    })
+    .register_fn("__add", |a: ImmutableString, b: ImmutableString| {
+        let mut s = String::with_capacity(a.len() + b.len());
+        s.push_str(&a);
+        s.push_str(&b);
+        s
+    })
+    .register_fn("__eq", |a: ImmutableString, b: ImmutableString| a == b)
+    .register_fn("__ne", |a: ImmutableString, b: ImmutableString| a != b);
     // What the translator emits for arrays, `foreach` and `catch (T e)`.
     e.register_iterator::<rhai::Array>()
         .register_fn("__iter", iterate)

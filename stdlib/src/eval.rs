@@ -32,10 +32,23 @@ pub fn evaluate(
     limits: &Limits,
 ) -> Result<Dynamic, Failure> {
     let _scope_guard = EvalScope::enter(Instant::now() + limits.wall_time, now_ms);
-    let mut scope = Scope::new();
-    scope.push("context", context.clone());
-    engine
-        .eval_ast_with_scope::<Dynamic>(&mut scope, ast)
+    // One scope per thread, emptied after each use, saves allocating one per
+    // evaluation; a nested evaluation (none today) would get its own.
+    thread_local! {
+        static SCOPE: std::cell::RefCell<Scope<'static>> = std::cell::RefCell::new(Scope::new());
+    }
+    let run = |scope: &mut Scope<'static>| {
+        scope.clear();
+        scope.push("context", context.clone());
+        let r = engine.eval_ast_with_scope::<Dynamic>(scope, ast);
+        scope.clear();
+        r
+    };
+    SCOPE
+        .with(|s| match s.try_borrow_mut() {
+            Ok(mut scope) => run(&mut scope),
+            Err(_) => run(&mut Scope::new()),
+        })
         .map_err(|e| failure(&e))
 }
 

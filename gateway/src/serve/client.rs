@@ -127,7 +127,9 @@ impl HttpClient {
             .url
             .parse()
             .map_err(|_| CallError::Connection(format!("invalid URL `{}`", req.url)))?;
-        let mut builder = hyper::Request::builder().method(method).uri(uri);
+        // The header map is filled in place: names and values are checked
+        // once here, not again by a request builder.
+        let mut headers = hyper::HeaderMap::with_capacity(req.headers.0.len());
         for (name, values) in &req.headers.0 {
             if is_hop_by_hop(name) || name.eq_ignore_ascii_case("host") {
                 continue;
@@ -137,7 +139,7 @@ impl HttpClient {
             };
             for v in values {
                 if let Ok(v) = HeaderValue::from_str(v) {
-                    builder = builder.header(name.clone(), v);
+                    headers.append(name.clone(), v);
                 }
             }
         }
@@ -147,15 +149,16 @@ impl HttpClient {
                 if let Some(len) = req.headers.get("Content-Length").and_then(|v| v.first())
                     && let Ok(len) = HeaderValue::from_str(len.trim())
                 {
-                    builder = builder.header(hyper::header::CONTENT_LENGTH, len);
+                    headers.append(hyper::header::CONTENT_LENGTH, len);
                 }
                 Either::Right(Outgoing(s))
             }
             None => Either::Left(Full::new(Bytes::from(req.body))),
         };
-        let request = builder
-            .body(body)
-            .map_err(|e| CallError::Connection(e.to_string()))?;
+        let mut request = hyper::Request::new(body);
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
         let pending = self.client.request(request);
         let response = if req.timeout_ms == 0 {
             pending.await

@@ -119,12 +119,11 @@ async fn handle(
                 .map(str::to_owned)
         })
         .unwrap_or_else(|| state.gateway_listen.to_string());
-    let path = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
-    let url = format!("http://{host}{path}");
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let mut url = String::with_capacity(7 + host.len() + path.len());
+    url.push_str("http://");
+    url.push_str(&host);
+    url.push_str(path);
     let too_large = Arc::new(AtomicBool::new(false));
     // The labels come from the plan's own routing of the request.
     let (response, stream, api, operation) =

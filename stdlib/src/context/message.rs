@@ -235,10 +235,6 @@ fn missing_key<T>(name: &str) -> RhaiResult<T> {
     )
 }
 
-fn dict_get(entries: &Multimap, name: &str) -> Option<Vec<String>> {
-    entries.get(name).cloned()
-}
-
 impl Headers {
     fn entries(&self) -> Multimap {
         self.0.read(|m| m.headers.clone())
@@ -302,26 +298,33 @@ pub(super) fn register(e: &mut Engine) {
     e.register_type_with_name::<Headers>("IHeaderDictionary")
         .register_fn(
             "GetValueOrDefault",
-            |h: &mut Headers, name: ImmutableString| -> Dynamic {
+            |h: Headers, name: ImmutableString| -> Dynamic {
                 h.joined(&name).map_or(Dynamic::UNIT, Dynamic::from)
             },
         )
         .register_fn(
             "GetValueOrDefault",
-            |h: &mut Headers, name: ImmutableString, default: Dynamic| -> Dynamic {
+            |h: Headers, name: ImmutableString, default: Dynamic| -> Dynamic {
                 h.joined(&name).map_or(default, Dynamic::from)
+            },
+        )
+        // A string default, the usual case, matches at the first lookup.
+        .register_fn(
+            "GetValueOrDefault",
+            |h: Headers, name: ImmutableString, default: ImmutableString| -> Dynamic {
+                h.joined(&name).map_or(default.into(), Dynamic::from)
             },
         )
         .register_fn(
             "TryGetValue__out",
-            |h: &mut Headers, name: ImmutableString| -> Array {
+            |h: Headers, name: ImmutableString| -> Array {
                 match h.values(&name) {
                     Some(v) => vec![true.into(), strings(&v).into()],
                     None => vec![false.into(), Dynamic::UNIT],
                 }
             },
         )
-        .register_fn("ContainsKey", |h: &mut Headers, name: ImmutableString| {
+        .register_fn("ContainsKey", |h: Headers, name: ImmutableString| {
             h.values(&name).is_some()
         })
         .register_indexer_get(
@@ -342,7 +345,7 @@ pub(super) fn register(e: &mut Engine) {
                 .map(|(k, _)| Dynamic::from(k.clone()))
                 .collect()
         })
-        .register_fn("__items", |h: &mut Headers| -> Array {
+        .register_fn("__items", |h: Headers| -> Array {
             h.entries()
                 .0
                 .into_iter()
@@ -353,23 +356,33 @@ pub(super) fn register(e: &mut Engine) {
     e.register_type_with_name::<StringsDictionary>("IReadOnlyDictionary")
         .register_fn(
             "GetValueOrDefault",
-            |d: &mut StringsDictionary, name: ImmutableString| -> Dynamic {
-                dict_get(&d.entries, &name).map_or(Dynamic::UNIT, |v| joined(&v).into())
+            |d: StringsDictionary, name: ImmutableString| -> Dynamic {
+                d.entries
+                    .get(&name)
+                    .map_or(Dynamic::UNIT, |v| joined(v).into())
             },
         )
         .register_fn(
             "GetValueOrDefault",
-            |d: &mut StringsDictionary, name: ImmutableString, default: Dynamic| -> Dynamic {
-                dict_get(&d.entries, &name).map_or(default, |v| joined(&v).into())
+            |d: StringsDictionary, name: ImmutableString, default: Dynamic| -> Dynamic {
+                d.entries.get(&name).map_or(default, |v| joined(v).into())
+            },
+        )
+        .register_fn(
+            "GetValueOrDefault",
+            |d: StringsDictionary, name: ImmutableString, default: ImmutableString| -> Dynamic {
+                d.entries
+                    .get(&name)
+                    .map_or(default.into(), |v| joined(v).into())
             },
         )
         .register_fn(
             "ContainsKey",
-            |d: &mut StringsDictionary, name: ImmutableString| d.entries.get(&name).is_some(),
+            |d: StringsDictionary, name: ImmutableString| d.entries.get(&name).is_some(),
         )
         .register_fn(
             "TryGetValue__out",
-            |d: &mut StringsDictionary, name: ImmutableString| -> Array {
+            |d: StringsDictionary, name: ImmutableString| -> Array {
                 match d.entries.get(&name) {
                     Some(v) if d.type_name == "MatchedParameters" => {
                         vec![true.into(), joined(v).into()]
@@ -398,7 +411,7 @@ pub(super) fn register(e: &mut Engine) {
                 .map(|(k, _)| Dynamic::from(k.clone()))
                 .collect()
         })
-        .register_fn("__items", |d: &mut StringsDictionary| -> Array {
+        .register_fn("__items", |d: StringsDictionary| -> Array {
             d.entries
                 .0
                 .iter()
@@ -418,23 +431,23 @@ pub(super) fn register(e: &mut Engine) {
     e.register_type_with_name::<MessageBody>("IMessageBody")
         .register_fn(
             "As",
-            |ctx: NativeCallContext, b: &mut MessageBody, ty: ImmutableString| {
-                body_as(&ctx, b, &ty, false)
+            |ctx: NativeCallContext, b: MessageBody, ty: ImmutableString| {
+                body_as(&ctx, &b, &ty, false)
             },
         )
         .register_fn(
             "As",
-            |ctx: NativeCallContext, b: &mut MessageBody, ty: ImmutableString, preserve: bool| {
-                body_as(&ctx, b, &ty, preserve)
+            |ctx: NativeCallContext, b: MessageBody, ty: ImmutableString, preserve: bool| {
+                body_as(&ctx, &b, &ty, preserve)
             },
         )
         .register_fn(
             "AsFormUrlEncodedContent",
-            |ctx: NativeCallContext, b: &mut MessageBody| form(&ctx, b, false),
+            |ctx: NativeCallContext, b: MessageBody| form(&ctx, &b, false),
         )
         .register_fn(
             "AsFormUrlEncodedContent",
-            |ctx: NativeCallContext, b: &mut MessageBody, preserve: bool| form(&ctx, b, preserve),
+            |ctx: NativeCallContext, b: MessageBody, preserve: bool| form(&ctx, &b, preserve),
         );
 }
 

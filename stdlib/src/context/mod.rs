@@ -29,20 +29,53 @@ pub use message::{Body, Message, MessageRef, Multimap, Url};
 #[derive(Clone, Debug, Default)]
 pub struct Record {
     pub type_name: &'static str,
-    pub fields: IndexMap<&'static str, Dynamic>,
+    pub fields: Fields,
 }
 
 impl Record {
     pub fn new(type_name: &'static str) -> Self {
         Self {
             type_name,
-            fields: IndexMap::new(),
+            fields: Fields::default(),
         }
     }
 
     pub fn with(mut self, name: &'static str, value: impl Into<Dynamic>) -> Self {
         self.fields.insert(name, value.into());
         self
+    }
+}
+
+/// A record's fields in insertion order. Records have a handful of fields
+/// and expressions read them often: a shared list, so that handing
+/// `context.Api` to an expression does not copy it, searched linearly.
+#[derive(Clone, Debug, Default)]
+pub struct Fields(Arc<Vec<(&'static str, Dynamic)>>);
+
+impl Fields {
+    pub fn get(&self, name: &str) -> Option<&Dynamic> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Sets a field, replacing its value if it has one.
+    pub fn insert(&mut self, name: &'static str, value: Dynamic) {
+        let fields = Arc::make_mut(&mut self.0);
+        match fields.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => *v = value,
+            None => fields.push((name, value)),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Dynamic)> {
+        self.0.iter().map(|(n, v)| (*n, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -207,12 +240,12 @@ fn register_variables(e: &mut Engine) {
                 }
             },
         )
-        .register_fn("ContainsKey", |v: &mut Variables, name: ImmutableString| {
+        .register_fn("ContainsKey", |v: Variables, name: ImmutableString| {
             v.0.variables(|m| m.contains_key(name.as_str()))
         })
         .register_fn(
             "TryGetValue__out",
-            |v: &mut Variables, name: ImmutableString| -> Array {
+            |v: Variables, name: ImmutableString| -> Array {
                 match v.0.variables(|m| m.get(name.as_str()).cloned()) {
                     Some(x) => vec![true.into(), x],
                     None => vec![false.into(), Dynamic::UNIT],
@@ -222,14 +255,14 @@ fn register_variables(e: &mut Engine) {
         // `GetValueOrDefault(name[, default])`: the stored object as it is.
         .register_fn(
             "GetValueOrDefault",
-            |v: &mut Variables, name: ImmutableString| {
+            |v: Variables, name: ImmutableString| {
                 v.0.variables(|m| m.get(name.as_str()).cloned())
                     .unwrap_or(Dynamic::UNIT)
             },
         )
         .register_fn(
             "GetValueOrDefault",
-            |v: &mut Variables, name: ImmutableString, default: Dynamic| {
+            |v: Variables, name: ImmutableString, default: Dynamic| {
                 v.0.variables(|m| m.get(name.as_str()).cloned())
                     .unwrap_or(default)
             },
@@ -237,8 +270,8 @@ fn register_variables(e: &mut Engine) {
         // `GetValueOrDefault<T>(name[, default])`: the stored value must be a `T` (strict, as APIM documents).
         .register_fn(
             "GetValueOrDefault",
-            |v: &mut Variables, ty: ImmutableString, name: ImmutableString, default: Dynamic| {
-                typed(v, &ty, &name, default)
+            |v: Variables, ty: ImmutableString, name: ImmutableString, default: Dynamic| {
+                typed(&v, &ty, &name, default)
             },
         )
         .register_get("Count", |v: &mut Variables| {
@@ -247,7 +280,7 @@ fn register_variables(e: &mut Engine) {
         .register_get("Keys", |v: &mut Variables| -> Array {
             v.0.variables(|m| m.keys().map(|k| Dynamic::from(k.clone())).collect())
         })
-        .register_fn("__items", |v: &mut Variables| -> Array {
+        .register_fn("__items", |v: Variables| -> Array {
             v.0.variables(|m| {
                 m.iter()
                     .map(|(k, x)| {
@@ -286,9 +319,9 @@ pub(crate) fn register(e: &mut Engine) {
     register_variables(e);
     e.register_fn(
         "GetValueOrDefault",
-        |v: &mut Variables, ty: ImmutableString, name: ImmutableString| {
+        |v: Variables, ty: ImmutableString, name: ImmutableString| {
             let d = default_of(&ty);
-            typed(v, &ty, &name, d)
+            typed(&v, &ty, &name, d)
         },
     );
     e.register_type_with_name::<LastError>("ProxyError")
@@ -318,8 +351,13 @@ pub(crate) fn register(e: &mut Engine) {
             };
             e.map_or(Dynamic::UNIT, Dynamic::from)
         })
-        .register_get("RequestId", |ctx: NativeCallContext, c: &mut Context| {
-            ctx.call_native_fn::<Dynamic>("Guid__Parse", (c.0.request_id.clone(),))
+        // A `Guid` built here, not through a by-name call of `Guid.Parse`.
+        .register_get("RequestId", |c: &mut Context| {
+            match uuid::Uuid::try_parse(&c.0.request_id) {
+                Ok(u) => Ok(crate::text::Guid(u)),
+                // Not the "D" form the gateway makes: as `Guid.Parse` reads it.
+                Err(_) => crate::text::parse_guid(&c.0.request_id),
+            }
         })
         .register_get(
             "Timestamp",
@@ -335,7 +373,7 @@ pub(crate) fn register(e: &mut Engine) {
             let ms = (crate::core::now() - c.0.timestamp_ms).max(0);
             ctx.call_native_fn::<Dynamic>("TimeSpan__FromMilliseconds", (ms as f64,))
         })
-        .register_fn("Trace", |c: &mut Context, msg: ImmutableString| {
+        .register_fn("Trace", |c: Context, msg: ImmutableString| {
             match c.0.traces.write() {
                 Ok(mut t) => t.push(msg.to_string()),
                 Err(p) => p.into_inner().push(msg.to_string()),

@@ -135,7 +135,7 @@ fn parse_error<T>(s: &str) -> RhaiResult<T> {
     throw("FormatException", message)
 }
 
-fn parse(s: &str) -> RhaiResult<Guid> {
+pub(crate) fn parse(s: &str) -> RhaiResult<Guid> {
     match try_parse(s) {
         Some(g) => Ok(g),
         None => parse_error(s),
@@ -190,18 +190,18 @@ pub(super) fn register(e: &mut Engine) {
                 None => vec![false.into(), rhai::Dynamic::from(Guid(Uuid::nil()))],
             },
         )
-        .register_fn("ToString", |g: &mut Guid| g.format(""))
-        .register_fn("ToString", |g: &mut Guid, f: ImmutableString| g.format(&f))
-        .register_fn("ToString", |g: &mut Guid, _: ()| g.format(""))
+        .register_fn("ToString", |g: Guid| g.format(""))
+        .register_fn("ToString", |g: Guid, f: ImmutableString| g.format(&f))
+        .register_fn("ToString", |g: Guid, _: ()| g.format(""))
         .register_fn(
             "ToString",
-            |g: &mut Guid, f: ImmutableString, _provider: rhai::Dynamic| g.format(&f),
+            |g: Guid, f: ImmutableString, _provider: rhai::Dynamic| g.format(&f),
         )
-        .register_fn("ToByteArray", |g: &mut Guid| g.0.to_bytes_le().to_vec())
-        .register_fn("GetHashCode", |g: &mut Guid| g.hash_code())
-        .register_fn("Equals", |a: &mut Guid, b: Guid| *a == b)
-        .register_fn("Equals", |_: &mut Guid, _: ()| false)
-        .register_fn("CompareTo", |a: &mut Guid, b: Guid| (*a).cmp(&b) as INT)
+        .register_fn("ToByteArray", |g: Guid| g.0.to_bytes_le().to_vec())
+        .register_fn("GetHashCode", |g: Guid| g.hash_code())
+        .register_fn("Equals", |a: Guid, b: Guid| a == b)
+        .register_fn("Equals", |_: Guid, _: ()| false)
+        .register_fn("CompareTo", |a: Guid, b: Guid| a.cmp(&b) as INT)
         .register_fn("==", |a: Guid, b: Guid| a == b)
         .register_fn("!=", |a: Guid, b: Guid| a != b)
         .register_fn("<", |a: Guid, b: Guid| a < b)

@@ -16,7 +16,7 @@ use rhai::{Array, Blob, Dynamic, Engine, INT, ImmutableString};
 use crate::core::{RhaiResult, throw};
 
 #[allow(unused_imports, reason = "for the context model (RequestId)")]
-pub(crate) use guid::Guid;
+pub(crate) use guid::{Guid, parse as parse_guid};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
