@@ -4,6 +4,8 @@
 //!
 //! ```text
 //! load run URL [--connections N] [--duration SECONDS] [--header 'Name: value']...
+//!          [--method M] [--body TEXT | --body-file FILE] [--start S] [--requests N]
+//!          [--match-header 'Name: prefix']
 //! load free-ports N        # N free loopback ports, on one line
 //! load wait HOST:PORT      # waits (up to 30 s) until something listens there
 //! ```
@@ -11,14 +13,23 @@
 //! The `run` line is `requests/s R  p50 A ms  p99 B ms  requests N  errors E`
 //! (`benches/load.sh` reads it); a non-2xx answer or a failed connection is
 //! an error, and any error makes the exit status 1.
+//!
+//! For POST loads (`benches/cache.sh`): `--body` (or `--body-file`) is a
+//! template in which `{n}` is the request's number and `{n%M}` that number
+//! modulo M; numbers start at `--start` (0) and each request of the run has
+//! its own, so every body can differ. `--requests N` stops after N requests
+//! (`--duration` still bounds the run). `--match-header` counts the answers
+//! whose header starts with the prefix and adds `matched M` to the line.
 
 use std::error::Error;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdListener};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper::{Request, Uri};
+use hyper::header::HeaderName;
+use hyper::{Method, Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -31,6 +42,96 @@ struct Load {
     connections: usize,
     duration: Duration,
     headers: Vec<(String, String)>,
+    method: Method,
+    body: Template,
+    /// The number of the first request.
+    start: u64,
+    /// Stop after this many requests.
+    requests: Option<u64>,
+    /// Requests numbered so far (only counted when numbers are used).
+    issued: AtomicU64,
+    /// Count the answers whose header starts with this prefix.
+    match_header: Option<(HeaderName, String)>,
+}
+
+/// A request body, with the request's number where it says `{n}` or `{n%M}`.
+#[derive(Default)]
+struct Template {
+    pieces: Vec<Piece>,
+    /// The whole body when it has no number.
+    fixed: Bytes,
+}
+
+enum Piece {
+    Text(String),
+    /// The request's number, modulo this (`u64::MAX` for `{n}`).
+    Number(u64),
+}
+
+impl Template {
+    fn parse(text: &str) -> Fallible<Self> {
+        let mut pieces = Vec::new();
+        let mut rest = text;
+        let mut literal = String::new();
+        while let Some(at) = rest.find("{n") {
+            let (before, from) = rest.split_at(at);
+            literal.push_str(before);
+            let Some(close) = from.find('}') else {
+                literal.push_str(from);
+                rest = "";
+                break;
+            };
+            let inner = from.get(2..close).unwrap_or_default();
+            let modulus = if inner.is_empty() {
+                Some(u64::MAX)
+            } else {
+                inner.strip_prefix('%').and_then(|m| m.parse::<u64>().ok())
+            };
+            match modulus {
+                Some(0) => return Err("--body: {n%0}".into()),
+                Some(m) => {
+                    if !literal.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut literal)));
+                    }
+                    pieces.push(Piece::Number(m));
+                    rest = from.get(close + 1..).unwrap_or_default();
+                }
+                // Not a placeholder (JSON is full of braces): keep `{n` as text.
+                None => {
+                    literal.push_str("{n");
+                    rest = from.get(2..).unwrap_or_default();
+                }
+            }
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            pieces.push(Piece::Text(literal));
+        }
+        let fixed = match pieces.as_slice() {
+            [Piece::Text(t)] => Bytes::copy_from_slice(t.as_bytes()),
+            _ => Bytes::new(),
+        };
+        Ok(Self { pieces, fixed })
+    }
+
+    fn numbered(&self) -> bool {
+        self.pieces.iter().any(|p| matches!(p, Piece::Number(_)))
+    }
+
+    /// The body of request number `n`.
+    fn render(&self, n: u64) -> Bytes {
+        if !self.numbered() {
+            return self.fixed.clone();
+        }
+        let mut out = String::new();
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Number(m) => out.push_str(&(n % m).to_string()),
+            }
+        }
+        Bytes::from(out)
+    }
 }
 
 /// What one connection saw.
@@ -39,6 +140,8 @@ struct Tally {
     /// Latency of each successful request, in microseconds.
     micros: Vec<u32>,
     errors: u64,
+    /// Successful answers whose header matched `--match-header`.
+    matched: u64,
 }
 
 fn parse(args: &[String]) -> Fallible<Load> {
@@ -56,22 +159,57 @@ fn parse(args: &[String]) -> Fallible<Load> {
         connections: 64,
         duration: Duration::from_secs(10),
         headers: Vec::new(),
+        method: Method::GET,
+        body: Template::default(),
+        start: 0,
+        requests: None,
+        issued: AtomicU64::new(0),
+        match_header: None,
     };
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--connections" => load.connections = value.parse::<usize>()?.clamp(1, 1024),
             "--duration" => {
-                load.duration = Duration::from_secs_f64(value.parse::<f64>()?.clamp(0.1, 300.0));
+                load.duration = Duration::from_secs_f64(value.parse::<f64>()?.clamp(0.1, 3600.0));
             }
             "--header" => {
                 let (name, v) = value.split_once(':').ok_or("--header 'Name: value'")?;
                 load.headers.push((name.trim().into(), v.trim().into()));
             }
+            "--method" => load.method = value.to_ascii_uppercase().parse()?,
+            "--body" => load.body = Template::parse(value)?,
+            "--body-file" => {
+                let text = std::fs::read_to_string(value)
+                    .map_err(|e| format!("--body-file {value}: {e}"))?;
+                load.body = Template::parse(text.trim_end_matches('\n'))?;
+            }
+            "--start" => load.start = value.parse()?,
+            "--requests" => load.requests = Some(value.parse()?),
+            "--match-header" => {
+                let (name, v) = value
+                    .split_once(':')
+                    .ok_or("--match-header 'Name: prefix'")?;
+                load.match_header = Some((name.trim().parse()?, v.trim().into()));
+            }
             other => return Err(format!("load run: unknown option {other}").into()),
         }
     }
     Ok(load)
+}
+
+impl Load {
+    /// The number of the next request, `None` when `--requests` are done.
+    fn next_number(&self) -> Option<u64> {
+        if self.requests.is_none() && !self.body.numbered() {
+            return Some(self.start);
+        }
+        let i = self.issued.fetch_add(1, Ordering::Relaxed);
+        if self.requests.is_some_and(|max| i >= max) {
+            return None;
+        }
+        Some(self.start.wrapping_add(i))
+    }
 }
 
 /// One connection's closed loop until `end`; reconnects after an error.
@@ -87,18 +225,24 @@ async fn connection(load: &Load, end: Instant) -> Tally {
         };
         let _ = stream.set_nodelay(true);
         let Ok((mut sender, conn)) =
-            hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream)).await
+            hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream)).await
         else {
             tally.errors += 1;
             continue;
         };
         tokio::spawn(conn);
         while Instant::now() < end {
-            let mut builder = Request::get(path).header(hyper::header::HOST, host);
+            let Some(n) = load.next_number() else {
+                return tally;
+            };
+            let mut builder = Request::builder()
+                .method(load.method.clone())
+                .uri(path)
+                .header(hyper::header::HOST, host);
             for (name, value) in &load.headers {
                 builder = builder.header(name.as_str(), value.as_str());
             }
-            let Ok(request) = builder.body(Empty::new()) else {
+            let Ok(request) = builder.body(Full::new(load.body.render(n))) else {
                 tally.errors += 1;
                 return tally;
             };
@@ -112,6 +256,13 @@ async fn connection(load: &Load, end: Instant) -> Tally {
                 continue 'connect;
             };
             let ok = response.status().is_success();
+            let matched = load.match_header.as_ref().is_some_and(|(name, prefix)| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with(prefix.as_str()))
+            });
             if response.into_body().collect().await.is_err() {
                 tally.errors += 1;
                 continue 'connect;
@@ -119,6 +270,7 @@ async fn connection(load: &Load, end: Instant) -> Tally {
             if ok {
                 let micros = started.elapsed().as_micros();
                 tally.micros.push(u32::try_from(micros).unwrap_or(u32::MAX));
+                tally.matched += u64::from(matched);
             } else {
                 tally.errors += 1;
             }
@@ -148,15 +300,16 @@ async fn run(args: &[String]) -> Fallible<bool> {
         })
         .collect();
     let mut micros = Vec::new();
-    let mut errors = 0;
+    let (mut errors, mut matched) = (0, 0);
     for task in tasks {
         let tally = task.await?;
         micros.extend(tally.micros);
         errors += tally.errors;
+        matched += tally.matched;
     }
     let elapsed = started.elapsed().as_secs_f64();
     micros.sort_unstable();
-    println!(
+    let mut line = format!(
         "requests/s {:.0}  p50 {:.3} ms  p99 {:.3} ms  requests {}  errors {}",
         micros.len() as f64 / elapsed,
         percentile(&micros, 50.0),
@@ -164,6 +317,10 @@ async fn run(args: &[String]) -> Fallible<bool> {
         micros.len(),
         errors
     );
+    if load.match_header.is_some() {
+        line.push_str(&format!("  matched {matched}"));
+    }
+    println!("{line}");
     Ok(errors == 0)
 }
 
@@ -211,5 +368,29 @@ async fn main() -> std::process::ExitCode {
             eprintln!("load: {e}");
             std::process::ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_numbers_each_request() {
+        let t = Template::parse(r#"{"q":"topic {n%10}, variant {n}"}"#).unwrap();
+        assert_eq!(
+            t.render(1234),
+            Bytes::from(r#"{"q":"topic 4, variant 1234"}"#)
+        );
+        assert!(t.numbered());
+    }
+
+    #[test]
+    fn braces_that_are_not_placeholders_stay() {
+        let text = r#"{"n":1,"m":"{no}{n%x}{n"}"#;
+        let t = Template::parse(text).unwrap();
+        assert!(!t.numbered());
+        assert_eq!(t.render(7), Bytes::from(text));
+        assert!(Template::parse("{n%0}").is_err());
     }
 }

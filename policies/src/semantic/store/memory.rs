@@ -1,18 +1,29 @@
 //! The embedded vector store: in process, bounded by entries, expiry by TTL
 //! on the caller's clock.
 //!
-//! Each partition (and vector length) keeps its vectors normalised in one
-//! contiguous array, so a search is one pass of dot products over the
-//! partition's rows (cosine distance = 1 − dot of unit vectors). When the
-//! store is full, the oldest entry goes first; expired entries are skipped
-//! by searches and swept out as inserts go on.
+//! - `memory.rs`: the store: partitions, the bound (oldest first), expiry,
+//!   replacement of the same prompt, purge
+//! - `memory/rows.rs`: the entries of one partition and vector length, and
+//!   their search: exact up to 2,048 rows, through sketches beyond
+//! - `memory/sketch.rs`: the SimHash sketches of large partitions
+//! - `memory/tests.rs`: what the shared suite does not cover: large
+//!   partitions, eviction after replacements, recall@1 against exact search
+//!
+//! When the store is full, the oldest entry goes first; expired entries are
+//! skipped by searches and swept out as inserts go on.
+
+mod rows;
+mod sketch;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
 
 use sluice_engine::runtime::BoxFuture;
 
-use super::{CachedResponse, Entry, Nearest, StoreError, VectorStore, normalised};
+use super::{Entry, Nearest, StoreError, VectorStore, normalised};
+use rows::Rows;
 
 /// How many inserts between two sweeps of expired entries.
 const SWEEP_EVERY: u64 = 1024;
@@ -25,87 +36,93 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Inner {
-    partitions: HashMap<(String, usize), Rows>,
-    /// Entries in insertion order: (partition, length, id).
-    order: VecDeque<(String, usize, u64)>,
+    /// Per partition, its rows of each vector length (almost always one).
+    partitions: HashMap<Arc<str>, Vec<Rows>>,
+    /// Entries in insertion order. An entry removed otherwise (replaced,
+    /// expired, purged) stays here until it reaches the front and is
+    /// skipped then, or until `compact_order`.
+    order: VecDeque<Slot>,
+    /// Entries stored.
+    live: usize,
     next_id: u64,
     inserts: u64,
 }
 
-/// The entries of one partition with vectors of one length.
-#[derive(Debug, Default)]
-struct Rows {
-    dim: usize,
-    /// `dim` floats per row, each row of length 1.
-    vectors: Vec<f32>,
-    meta: Vec<Row>,
-    /// Row index of an id.
-    index: HashMap<u64, usize>,
-}
-
 #[derive(Debug)]
-struct Row {
+struct Slot {
+    partition: Arc<str>,
+    dim: usize,
     id: u64,
-    response: Arc<CachedResponse>,
-    expires_at_ms: i64,
 }
 
-impl Rows {
-    fn push(&mut self, id: u64, vector: &[f32], response: Arc<CachedResponse>, expires: i64) {
-        self.index.insert(id, self.meta.len());
-        self.vectors.extend_from_slice(vector);
-        self.meta.push(Row {
-            id,
-            response,
-            expires_at_ms: expires,
-        });
+impl Inner {
+    fn rows(&self, partition: &str, dim: usize) -> Option<&Rows> {
+        self.partitions
+            .get(partition)?
+            .iter()
+            .find(|r| r.dim() == dim)
     }
 
-    fn remove(&mut self, id: u64) -> bool {
-        let Some(i) = self.index.remove(&id) else {
+    fn is_live(&self, slot: &Slot) -> bool {
+        self.rows(&slot.partition, slot.dim)
+            .is_some_and(|r| r.contains(slot.id))
+    }
+
+    /// Removes an entry; whether it was there.
+    fn remove(&mut self, partition: &str, dim: usize, id: u64) -> bool {
+        let Some(all) = self.partitions.get_mut(partition) else {
             return false;
         };
-        let last = self.meta.len() - 1;
-        self.meta.swap_remove(i);
-        if i != last {
-            let (head, tail) = self.vectors.split_at_mut(last * self.dim);
-            head[i * self.dim..(i + 1) * self.dim].copy_from_slice(&tail[..self.dim]);
-            self.index.insert(self.meta[i].id, i);
+        let Some(at) = all.iter().position(|r| r.dim() == dim) else {
+            return false;
+        };
+        if !all[at].remove(id) {
+            return false;
         }
-        self.vectors.truncate(last * self.dim);
+        self.live -= 1;
+        if all[at].len() == 0 {
+            all.swap_remove(at);
+            if all.is_empty() {
+                self.partitions.remove(partition);
+            }
+        }
         true
     }
 
-    fn nearest(&self, q: &[f32], now_ms: i64) -> Option<(f32, usize)> {
-        let mut best: Option<(f32, usize)> = None;
-        for (i, row) in self.vectors.chunks_exact(self.dim).enumerate() {
-            if self.meta[i].expires_at_ms <= now_ms {
-                continue;
-            }
-            let d = 1.0 - dot(q, row);
-            if best.is_none_or(|(b, _)| d < b) {
-                best = Some((d, i));
-            }
+    /// Removes the oldest entries until there is room for one more.
+    fn evict(&mut self, max: usize) {
+        while self.live >= max {
+            let Some(slot) = self.order.pop_front() else {
+                break;
+            };
+            self.remove(&slot.partition, slot.dim, slot.id);
         }
-        best
     }
-}
 
-/// Dot product in lanes of eight, which the compiler turns into SIMD.
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
+    /// Drops the slots of removed entries once they are as many as the
+    /// live ones, so that the order stays within twice the bound however
+    /// often prompts are replaced.
+    fn compact_order(&mut self) {
+        if self.order.len() > 2 * self.live + 64 {
+            let order = std::mem::take(&mut self.order);
+            self.order = order.into_iter().filter(|s| self.is_live(s)).collect();
         }
     }
-    let mut s: f32 = acc.iter().sum();
-    for (x, y) in ra.iter().zip(rb) {
-        s += x * y;
+
+    /// Removes every expired entry.
+    fn sweep(&mut self, now_ms: i64) {
+        let mut gone = 0;
+        for all in self.partitions.values_mut() {
+            for rows in all.iter_mut() {
+                for id in rows.expired(now_ms) {
+                    gone += usize::from(rows.remove(id));
+                }
+            }
+            all.retain(|rows| rows.len() > 0);
+        }
+        self.partitions.retain(|_, all| !all.is_empty());
+        self.live -= gone;
     }
-    s
 }
 
 impl MemoryStore {
@@ -137,15 +154,13 @@ impl MemoryStore {
         }
         let q = normalised(vector);
         self.read(|inner| {
-            let rows = inner
-                .partitions
-                .get(&(partition.to_owned(), vector.len()))?;
+            let rows = inner.rows(partition, q.len())?;
             let (d, i) = rows.nearest(&q, now_ms)?;
-            let row = &rows.meta[i];
+            let (row, expires_at_ms) = rows.row(i);
             Some(Nearest {
                 distance: d.clamp(0.0, 2.0),
                 response: Arc::clone(&row.response),
-                expires_at_ms: row.expires_at_ms,
+                expires_at_ms,
             })
         })
     }
@@ -161,95 +176,63 @@ impl MemoryStore {
         self.write(|inner| {
             inner.inserts += 1;
             if inner.inserts.is_multiple_of(SWEEP_EVERY) {
-                sweep(inner, now_ms);
+                inner.sweep(now_ms);
             }
-            while inner.order.len() >= max {
-                let Some((p, d, id)) = inner.order.pop_front() else {
-                    break;
-                };
-                remove(inner, p, d, id);
-            }
-            let key = (entry.partition.clone(), dim);
             // The same prompt stored again replaces the older answer.
-            let same = inner.partitions.get(&key).and_then(|rows| {
-                rows.meta
-                    .iter()
-                    .find(|r| r.response.text == entry.response.text)
-                    .map(|r| r.id)
-            });
+            let same = inner
+                .rows(&entry.partition, dim)
+                .and_then(|rows| rows.id_of_text(&entry.response.text));
             if let Some(old) = same {
-                remove(inner, entry.partition.clone(), dim, old);
-                inner.order.retain(|(_, _, id)| *id != old);
+                inner.remove(&entry.partition, dim, old);
             }
+            inner.evict(max);
             let id = inner.next_id;
             inner.next_id += 1;
-            inner
-                .partitions
-                .entry(key)
-                .or_insert_with(|| Rows {
-                    dim,
-                    ..Rows::default()
-                })
-                .push(id, &v, entry.response, entry.expires_at_ms);
-            inner.order.push_back((entry.partition, dim, id));
+            let partition = match inner.partitions.get_key_value(entry.partition.as_str()) {
+                Some((p, _)) => Arc::clone(p),
+                None => Arc::from(entry.partition),
+            };
+            let all = inner.partitions.entry(Arc::clone(&partition)).or_default();
+            let at = match all.iter().position(|r| r.dim() == dim) {
+                Some(at) => at,
+                None => {
+                    all.push(Rows::new(dim));
+                    all.len() - 1
+                }
+            };
+            all[at].push(id, &v, entry.response, entry.expires_at_ms);
+            inner.live += 1;
+            inner.order.push_back(Slot { partition, dim, id });
+            inner.compact_order();
         });
     }
 
     pub fn purge_now(&self, partition: Option<&str>) -> u64 {
         self.write(|inner| {
-            let before = inner.order.len();
-            match partition {
+            let gone = match partition {
                 None => {
                     inner.partitions.clear();
                     inner.order.clear();
+                    inner.live
                 }
-                Some(p) => {
-                    inner.partitions.retain(|(q, _), _| q != p);
-                    inner.order.retain(|(q, _, _)| q != p);
-                }
-            }
-            (before - inner.order.len()) as u64
+                Some(p) => inner
+                    .partitions
+                    .remove(p)
+                    .map_or(0, |all| all.iter().map(Rows::len).sum()),
+            };
+            inner.live -= gone;
+            inner.compact_order();
+            gone as u64
         })
     }
 
     pub fn count_now(&self) -> usize {
-        self.read(|inner| inner.order.len())
+        self.read(|inner| inner.live)
     }
 }
 
 fn is_zero(v: &[f32]) -> bool {
     v.iter().all(|x| *x == 0.0)
-}
-
-fn remove(inner: &mut Inner, partition: String, dim: usize, id: u64) {
-    let key = (partition, dim);
-    if let Some(rows) = inner.partitions.get_mut(&key) {
-        rows.remove(id);
-        if rows.meta.is_empty() {
-            inner.partitions.remove(&key);
-        }
-    }
-}
-
-/// Removes every expired entry.
-fn sweep(inner: &mut Inner, now_ms: i64) {
-    let mut gone = std::collections::HashSet::new();
-    for rows in inner.partitions.values_mut() {
-        let expired: Vec<u64> = rows
-            .meta
-            .iter()
-            .filter(|r| r.expires_at_ms <= now_ms)
-            .map(|r| r.id)
-            .collect();
-        for id in expired {
-            rows.remove(id);
-            gone.insert(id);
-        }
-    }
-    inner.partitions.retain(|_, rows| !rows.meta.is_empty());
-    if !gone.is_empty() {
-        inner.order.retain(|(_, _, id)| !gone.contains(id));
-    }
 }
 
 impl VectorStore for MemoryStore {
