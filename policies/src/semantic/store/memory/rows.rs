@@ -13,23 +13,23 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock};
 
-use pulp::Arch;
+use pulp::{Arch, Simd, WithSimd};
 
-use super::sketch::{Sketcher, candidates};
+use super::sketch::{Distances, Sketcher, nearest_rows};
 use crate::semantic::store::CachedResponse;
 
 /// The processor's best vector instructions (AVX2, `popcnt`), detected once.
 static ARCH: LazyLock<Arch> = LazyLock::new(Arch::new);
 
-/// Partitions with more rows than this are searched through sketches: an
-/// exact pass over 2,048 rows of 384 dimensions (3 MB) takes about as long
-/// as a sketched search of 100,000.
+/// Partitions with more rows than this are searched through sketches.
+/// Below, an exact pass (at most 3 MB of vectors of 384 dimensions, tens of
+/// microseconds) costs about what a sketched search does, and is exact.
 pub(super) const SKETCH_FROM: usize = 2048;
 
-/// Rows whose exact distance a sketched search computes. The nearest row by
-/// cosine was among the 64 nearest by sketch for every one of 2,000 queries
-/// at 100k entries (benches/benches/vector_store.rs); twice that for margin,
-/// at about 200 KB of reads.
+/// Rows whose exact distance a sketched search computes. With 64, recall@1
+/// was already 1.0 on the vector store benchmark's 2,000 queries at 100k
+/// entries (with 32, 0.98); twice that for margin on data less clustered
+/// than the benchmark's, at about 200 KB of reads.
 pub(super) const RERANK: usize = 128;
 
 #[derive(Debug)]
@@ -135,15 +135,13 @@ impl Rows {
         self.expires.push(expires_at_ms);
         self.meta.push(Row { id, response });
         match &mut self.sketches {
-            Some(s) => ARCH.dispatch(|| s.sketcher.sketch_into(vector, &mut s.bits)),
+            Some(s) => s.sketcher.sketch_into(vector, &mut s.bits),
             None if self.meta.len() >= SKETCH_FROM => {
                 let sketcher = Sketcher::new(self.dim);
                 let mut bits = Vec::with_capacity(self.meta.len() * sketcher.words());
-                ARCH.dispatch(|| {
-                    for v in self.vectors.chunks_exact(self.dim) {
-                        sketcher.sketch_into(v, &mut bits);
-                    }
-                });
+                for v in self.vectors.chunks_exact(self.dim) {
+                    sketcher.sketch_into(v, &mut bits);
+                }
                 self.sketches = Some(Sketches { sketcher, bits });
             }
             None => {}
@@ -183,33 +181,59 @@ impl Rows {
     /// (cosine distance, row index).
     pub(super) fn nearest(&self, q: &[f32], now_ms: i64) -> Option<(f32, usize)> {
         match &self.sketches {
-            Some(s) if self.len() > SKETCH_FROM => ARCH.dispatch(|| {
-                let mut qs = Vec::with_capacity(s.sketcher.words());
-                s.sketcher.sketch_into(q, &mut qs);
-                let rows = candidates(&s.bits, &qs, &self.expires, now_ms, RERANK);
-                self.best_of(q, rows)
-            }),
+            Some(s) if self.len() > SKETCH_FROM => {
+                let mut query = Vec::with_capacity(s.sketcher.words());
+                s.sketcher.sketch_into(q, &mut query);
+                let d = ARCH.dispatch(Distances {
+                    sketches: &s.bits,
+                    query: &query,
+                    expires: &self.expires,
+                    now_ms,
+                });
+                let rows = nearest_rows(&d, RERANK);
+                ARCH.dispatch(BestOf {
+                    rows: self,
+                    q,
+                    candidates: rows,
+                })
+            }
             _ => self.nearest_exact(q, now_ms),
         }
     }
 
     /// The nearest unexpired row by an exact pass over every row.
     pub(super) fn nearest_exact(&self, q: &[f32], now_ms: i64) -> Option<(f32, usize)> {
-        ARCH.dispatch(|| {
-            let live = self
-                .expires
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| **e > now_ms);
-            self.best_of(q, live.map(|(i, _)| i))
+        let live = self
+            .expires
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| **e > now_ms);
+        ARCH.dispatch(BestOf {
+            rows: self,
+            q,
+            candidates: live.map(|(i, _)| i),
         })
     }
+}
+
+/// The nearest of some rows: (cosine distance, row index). A `pulp`
+/// operation: its `#[inline(always)]` body is compiled for each instruction
+/// set (a closure is not inlined reliably, and would miss them).
+struct BestOf<'a, I> {
+    rows: &'a Rows,
+    q: &'a [f32],
+    candidates: I,
+}
+
+impl<I: IntoIterator<Item = usize>> WithSimd for BestOf<'_, I> {
+    type Output = Option<(f32, usize)>;
 
     #[inline(always)]
-    fn best_of(&self, q: &[f32], rows: impl IntoIterator<Item = usize>) -> Option<(f32, usize)> {
+    fn with_simd<S: Simd>(self, _: S) -> Self::Output {
+        let (dim, vectors) = (self.rows.dim, &self.rows.vectors);
         let mut best: Option<(f32, usize)> = None;
-        for i in rows {
-            let d = 1.0 - dot(q, &self.vectors[i * self.dim..(i + 1) * self.dim]);
+        for i in self.candidates {
+            let d = 1.0 - dot(self.q, &vectors[i * dim..(i + 1) * dim]);
             if best.is_none_or(|(b, _)| d < b) {
                 best = Some((d, i));
             }
