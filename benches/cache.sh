@@ -6,15 +6,18 @@
 #    against a bare hyper server answering the same bytes (same body and
 #    Content-Type: benches/src/bin/mock_llm.rs, which is also the LLM behind
 #    the gateway). Same load, same POST body; requests/s, p99, ratio.
-# 2. Semantic hit: the store filled through the gateway with N prompts that
-#    miss and are stored ("topic i: ..."), then requests whose prompts are new
-#    paraphrases ("... regarding topic i ...", never an exact repeat), so each
-#    one costs an embeddings call (a zero-latency stub with deterministic
-#    384-d vectors, benches/src/bin/embeddings_stub.rs) and a vector search
-#    that finds its topic. p50, p99, requests/s and hit rate for each store
-#    (memory, and Redis 8 with the search module from scripts/redis) and N.
+# 2. Semantic hit: the store filled with N prompts ("topic i: ..."), then
+#    requests whose prompts are new paraphrases ("... regarding topic i ...",
+#    never an exact repeat), so each one costs an embeddings call (a
+#    zero-latency stub with deterministic 384-d vectors,
+#    benches/src/bin/embeddings_stub.rs) and a vector search that finds its
+#    topic. p50, p99, requests/s and hit rate for each store (memory, and
+#    Redis 8 with the search module from scripts/redis) and N. The memory
+#    store is filled through the gateway (prompts that miss and are stored);
+#    Redis directly with the store's own code (benches/src/bin/redis_fill.rs),
+#    since through the gateway its fill is quadratic (see semantic_redis).
 #
-#   benches/cache.sh                            # about 10 minutes on 2 cores
+#   benches/cache.sh                            # about 5 minutes on 2 cores
 #   DURATION=5 ROUNDS=1 SIZES=10000 STORES=memory benches/cache.sh
 #
 # Settings (environment):
@@ -50,7 +53,8 @@ QUIET_WAIT="${QUIET_WAIT:-900}"
 BUILD="${BUILD:-1}"
 
 if [ "$BUILD" != 0 ]; then
-  cargo build --release --quiet -p sluice-gateway -p sluice-benches --bins
+  cargo build --release --quiet -p sluice-gateway -p sluice-benches --bins \
+    --features sluice-benches/redis-fill
 fi
 bin="${CARGO_TARGET_DIR:-target}/release"
 case "$STORES" in *redis*) scripts/redis install ;; esac
@@ -65,7 +69,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r p_llm p_embed p_gateway p_admin p_redis < <("$bin/load" free-ports 5)
+read -r p_llm p_embed p_gateway p_admin < <("$bin/load" free-ports 4)
 
 "$bin/mock_llm" "127.0.0.1:$p_llm" 2>"$work/llm.log" &
 pids+=($!)
@@ -94,10 +98,11 @@ quiet() {
 # The gateway: one OpenAI-style API with the semantic cache in front of the
 # mock LLM, on the given store.
 gateway_pid=
+REDIS_PORT=
 start_gateway() { # STORE
   local store="$1" redis=""
   if [ "$store" = redis ]; then
-    redis="redis-url = \"redis://127.0.0.1:$p_redis\""
+    redis="redis-url = \"redis://127.0.0.1:$REDIS_PORT\""
   fi
   cat >"$work/sluice.toml" <<EOF
 [gateway]
@@ -232,13 +237,15 @@ exact_part() {
 
 # Prompt i of the fill, and paraphrases of topic n % N (never exact repeats:
 # each request of a run has its own number, and every run its own numbers).
-fill_body='{"model":"gpt-4o","messages":[{"role":"user","content":"topic {n}: what should I know about subject number {n}?"}]}'
+fill_text='topic {n}: what should I know about subject number {n}?'
+fill_body="{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"$fill_text\"}]}"
 paraphrase() { # N
   echo "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me, regarding topic {n%$1}, everything worth knowing (question {n}).\"}]}"
 }
 run_number=0
 
-# Sends fill prompts FROM..TO-1; the line counts the failed lookups as matched.
+# Sends fill prompts FROM..TO-1 through the gateway; the line counts the
+# failed lookups as matched.
 fill() { # FROM TO
   local line
   line="$("$bin/load" run "$url" "${json[@]}" --body "$fill_body" --start "$1" \
@@ -263,76 +270,111 @@ settle() { # COUNT
   return 1
 }
 
-semantic_part() { # STORE
-  local store="$1" filled=0 base n line took
-  if [ "$store" = redis ]; then
-    scripts/redis start "$p_redis" >"$work/redis.log" 2>&1 &
-    local redis_pid=$!
-    pids+=("$redis_pid")
-    "$bin/load" wait "127.0.0.1:$p_redis"
+# Measures new paraphrases of the N stored topics; appends a table row.
+# `Cache-Control: no-store`: a paraphrase that misses is answered by the
+# mock LLM but not stored, so the store keeps N entries and only lookups
+# are measured.
+measure() { # STORE N
+  local store="$1" n="$2" body line
+  body="$(paraphrase "$n")"
+  run_number=$((run_number + 1))
+  quiet
+  "$bin/load" run "$url" "${json[@]}" --header "Cache-Control: no-store" --body "$body" \
+    --start $((run_number * 1000000000)) --duration "$WARMUP" \
+    --connections "$SEMANTIC_CONNECTIONS" >/dev/null || true
+  run_number=$((run_number + 1))
+  quiet
+  line="$("$bin/load" run "$url" "${json[@]}" --header "Cache-Control: no-store" --body "$body" \
+    --start $((run_number * 1000000000)) --duration "$DURATION" \
+    --connections "$SEMANTIC_CONNECTIONS" \
+    --match-header "x-sluice-cache: hit; layer=semantic" || true)"
+  echo "  $store $n: $line (load average $(cut -d' ' -f1 /proc/loadavg))" >&2
+  if [ -z "$line" ] || [ "$(field "$line" errors)" != 0 ]; then
+    echo "cache.sh: errors measuring $store at $n entries; the gateway's log:" >&2
+    cat "$work/sluice-$store.log" >&2
+    exit 1
   fi
-  start_gateway "$store"
+  printf '%-7s %8s %9s %9s %8s %9s\n' "$store" "$n" "$(field "$line" p50)" "$(field "$line" p99)" \
+    "$(field "$line" requests/s)" \
+    "$(awk -v m="$(field "$line" matched)" -v r="$(field "$line" requests)" 'BEGIN { printf "%.1f%%", r ? 100 * m / r : 0 }')" \
+    >>"$work/table.txt"
+}
+
+# Memory: filled through the gateway, prompts that miss and are stored,
+# one size after the other (the next size adds prompts).
+semantic_memory() {
+  local filled=0 base n line started failed pass held
+  start_gateway memory
   base="$(entries)"
   for n in $SIZES; do
     if [ "$n" -gt "$filled" ]; then
-      # Prompts filled..n-1: each misses, goes to the mock LLM, and is
-      # stored. The first goes alone: on Redis, concurrent first lookups
-      # race to create the index and the losers fail (see
-      # docs/semantic-cache.md, "Speed").
-      local started=$SECONDS from to pass failed=0 held
-      for range in "$filled $((filled + 1))" "$((filled + 1)) $n"; do
-        read -r from to <<<"$range"
-        [ "$to" -gt "$from" ] || continue
-        line="$(fill "$from" "$to")"
-        failed=$((failed + $(field "$line" matched)))
-      done
-      # A prompt whose lookup or store failed (a store timeout, say: a miss,
-      # by design) is not stored; the same prompts again store those (the
-      # others are hits now).
-      for pass in 1 2 3 4; do
+      started=$SECONDS
+      line="$(fill "$filled" "$n")"
+      failed="$(field "$line" matched)"
+      # The memory store cannot fail, but a lookup can (an embeddings
+      # timeout on a starved machine, say): it is a miss and nothing is
+      # stored. The same prompts again store those (the others hit now).
+      for pass in 1 2 3; do
         settle $((base + n)) || true
         held=$(($(entries) - base))
         [ "$held" -ge "$n" ] && break
-        echo "  $store: $held of $n entries stored ($failed failed lookups or stores); again (pass $pass)" >&2
+        echo "  memory: $held of $n entries stored ($failed failed lookups); again (pass $pass)" >&2
         line="$(fill "$filled" "$n")"
         failed=$((failed + $(field "$line" matched)))
       done
       if ! settle $((base + n)); then
-        echo "cache.sh: the $store store holds $(($(entries) - base)) entries, not $n; gateway metrics:" >&2
+        echo "cache.sh: the memory store holds $(($(entries) - base)) entries, not $n; gateway metrics:" >&2
         curl -s "http://127.0.0.1:$p_admin/metrics" | grep '^sluice_semantic_cache' | grep -v _bucket >&2
         exit 1
       fi
-      took=$((SECONDS - started))
-      echo "  filled $store to $(($(entries) - base)) entries in ${took}s ($((n - filled)) prompts)" >&2
+      echo "  filled memory to $n entries through the gateway in $((SECONDS - started)) s" >&2
       filled=$n
     fi
-    local body
-    body="$(paraphrase "$n")"
-    run_number=$((run_number + 1))
-    quiet
-    "$bin/load" run "$url" "${json[@]}" --body "$body" --start $((run_number * 1000000000)) \
-      --duration "$WARMUP" --connections "$SEMANTIC_CONNECTIONS" >/dev/null || true
-    run_number=$((run_number + 1))
-    quiet
-    line="$("$bin/load" run "$url" "${json[@]}" --body "$body" --start $((run_number * 1000000000)) \
-      --duration "$DURATION" --connections "$SEMANTIC_CONNECTIONS" \
-      --match-header "x-sluice-cache: hit; layer=semantic" || true)"
-    echo "  $store $n: $line (load average $(cut -d' ' -f1 /proc/loadavg))" >&2
-    if [ "$(field "$line" errors)" != 0 ]; then
-      echo "cache.sh: errors measuring $store at $n entries; the gateway's log:" >&2
-      cat "$work/sluice-$store.log" >&2
-      exit 1
-    fi
-    printf '%-7s %8s %9s %9s %8s %9s\n' "$store" "$n" "$(field "$line" p50)" "$(field "$line" p99)" \
-      "$(field "$line" requests/s)" \
-      "$(awk -v m="$(field "$line" matched)" -v r="$(field "$line" requests)" 'BEGIN { printf "%.1f%%", r ? 100 * m / r : 0 }')" \
-      >>"$work/table.txt"
+    measure memory "$n"
   done
   stop_gateway
-  if [ "$store" = redis ]; then
+}
+
+# Redis: for each size a fresh server filled directly with the store's own
+# code (redis_fill: the same entries the gateway stores, without a search
+# before each insert; through the gateway the fill is quadratic, since
+# Redis' filtered KNN search scans the whole partition), then measured
+# through the gateway. The partition id comes from a memory gateway (same
+# API and prompt shape: the partition does not depend on the store).
+semantic_redis() {
+  local n started line partition redis_pid p_redis
+  start_gateway memory
+  partition="$(curl -sf -D - -o /dev/null "$url" -H 'Content-Type: application/json' \
+    -d "${fill_body//\{n\}/999999999}" | tr -d '\r' | sed -n 's/^x-sluice-cache-partition: //Ip')"
+  stop_gateway
+  [ -n "$partition" ] || { echo "cache.sh: no partition id from the gateway" >&2; exit 1; }
+  for n in $SIZES; do
+    read -r p_redis < <("$bin/load" free-ports 1)
+    scripts/redis start "$p_redis" >"$work/redis.log" 2>&1 &
+    redis_pid=$!
+    pids+=("$redis_pid")
+    "$bin/load" wait "127.0.0.1:$p_redis"
+    started=$SECONDS
+    if ! line="$("$bin/redis_fill" "redis://127.0.0.1:$p_redis" "bench:sc:" "$partition" \
+      --embeddings "http://127.0.0.1:$p_embed/v1/embeddings" \
+      --answer "http://127.0.0.1:$p_llm/openai/chat/completions" \
+      --text "$fill_text" --from 0 --to "$n" --concurrency "$FILL_CONNECTIONS")"; then
+      echo "cache.sh: filling Redis failed; its log:" >&2
+      cat "$work/redis.log" >&2
+      exit 1
+    fi
+    REDIS_PORT="$p_redis"
+    start_gateway redis
+    if [ "$(entries)" != "$n" ]; then
+      echo "cache.sh: Redis holds $(entries) entries, not $n" >&2
+      exit 1
+    fi
+    echo "  filled redis to $n entries directly in $((SECONDS - started)) s ($line)" >&2
+    measure redis "$n"
+    stop_gateway
     kill "$redis_pid" 2>/dev/null || true
     wait "$redis_pid" 2>/dev/null || true
-  fi
+  done
 }
 
 for part in $PARTS; do
@@ -342,7 +384,13 @@ for part in $PARTS; do
       echo
       echo "semantic hit: $SEMANTIC_CONNECTIONS connections, $DURATION s per run, 384-d vectors, new paraphrases only"
       : >"$work/table.txt"
-      for store in $STORES; do semantic_part "$store"; done
+      for store in $STORES; do
+        case "$store" in
+          memory) semantic_memory ;;
+          redis) semantic_redis ;;
+          *) echo "cache.sh: unknown store $store (memory, redis)" >&2; exit 2 ;;
+        esac
+      done
       printf '%-7s %8s %9s %9s %8s %9s\n' store entries "p50 ms" "p99 ms" "req/s" "hit rate"
       cat "$work/table.txt"
       ;;

@@ -187,7 +187,7 @@ impl RedisStore {
             .arg(dim)
             .arg(words("DISTANCE_METRIC COSINE"));
         match self.run::<()>(&c).await {
-            Err(e) if mentions(&e, &["index already exists"]) => {}
+            Err(e) if mentions(&e, &["already exists"]) => {}
             r => r?,
         }
         self.known_indexes().insert(dim);
