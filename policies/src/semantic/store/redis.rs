@@ -406,8 +406,5 @@ impl VectorStore for RedisStore {
 /// A prompt text's id within its partition: 32 hex digits of its SHA-256.
 fn text_id(text: &str) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::semantic::hex(&sha2::Sha256::digest(text.as_bytes())[..16])
 }
