@@ -20,9 +20,9 @@ use sluice_engine::runtime::{
 };
 use sluice_engine::xml::Element;
 
-use crate::semantic::shape::{self, Shape};
+use crate::semantic::shape;
 use crate::semantic::store::CachedResponse;
-use crate::semantic::{Embedder, SemanticCache, partition};
+use crate::semantic::{Embedder, Reading, SemanticCache, partition, reading_key};
 
 /// Distances are computed in single precision: a stored prompt whose
 /// distance equals the threshold up to this much is a hit.
@@ -31,9 +31,8 @@ const TOLERANCE: f64 = 1e-6;
 /// What the lookup leaves for the store policy of the same request.
 #[derive(Debug)]
 pub(crate) struct LookupState {
-    pub partition: String,
-    pub text: String,
-    pub shape: Shape,
+    /// The request's partition, embedded text and shape.
+    pub reading: Arc<Reading>,
     /// The prompt's embedding; `None` when it could not be had (nothing is stored then).
     pub vector: Option<Arc<Vec<f32>>>,
     /// The answer came from the cache: nothing to store.
@@ -167,9 +166,8 @@ impl Stage for Lookup {
         };
         let metrics = &self.cache.metrics;
         let now = x.now_ms();
-        let exact_key = SemanticCache::exact_key(&p.partition, &p.prompt.text);
         if !p.refresh
-            && let Some((r, _)) = self.cache.exact_get(&exact_key, now)
+            && let Some((r, _)) = self.cache.exact_get(&p.reading.exact_key, now)
         {
             metrics.hits.with_label_values(&["exact"]).inc();
             metrics
@@ -185,7 +183,7 @@ impl Stage for Lookup {
             let local = self.embedders.get(&p.backend_id);
             let vector = match self
                 .cache
-                .embed(&p.backend_id, &p.prompt.text, services.as_ref(), local)
+                .embed(&p.backend_id, &p.reading.text, services.as_ref(), local)
                 .await
             {
                 Ok(v) => v,
@@ -199,7 +197,7 @@ impl Stage for Lookup {
                 }
             };
             let now = x.now_ms();
-            let nearest = match self.cache.nearest(&p.partition, &vector, now).await {
+            let nearest = match self.cache.nearest(&p.reading.partition, &vector, now).await {
                 Ok(n) => n,
                 Err(e) => {
                     metrics.misses.inc();
@@ -219,8 +217,12 @@ impl Stage for Lookup {
                         .with_label_values(&["hit"])
                         .observe(f64::from(n.distance));
                     metrics.latency.with_label_values(&["hit"]).observe(elapsed);
-                    self.cache
-                        .exact_put(exact_key, Arc::clone(&n.response), n.expires_at_ms, now);
+                    self.cache.exact_put(
+                        p.reading.exact_key.clone(),
+                        Arc::clone(&n.response),
+                        n.expires_at_ms,
+                        now,
+                    );
                     let status = format!("hit; layer=semantic; distance={:.4}", n.distance);
                     self.answer(x, &n.response, status);
                     x.cache_state = Some(Box::new(p.state(Some(vector), true)));
@@ -251,8 +253,7 @@ impl Stage for Lookup {
 
 /// A request the cache may serve, with its evaluated settings.
 struct Prepared {
-    prompt: shape::Prompt,
-    partition: String,
+    reading: Arc<Reading>,
     backend_id: String,
     threshold: f64,
     refresh: bool,
@@ -262,9 +263,7 @@ struct Prepared {
 impl Prepared {
     fn state(&self, vector: Option<Arc<Vec<f32>>>, hit: bool) -> LookupState {
         LookupState {
-            partition: self.partition.clone(),
-            text: self.prompt.text.clone(),
-            shape: self.prompt.shape,
+            reading: Arc::clone(&self.reading),
             vector,
             hit,
             no_store: self.no_store,
@@ -305,42 +304,63 @@ impl Lookup {
             vary.push(v.eval_string(x)?.unwrap_or_default());
         }
         x.cache_state = None;
-        let (path, body) = x.request().read(|m| {
-            (
-                m.url.path.clone(),
-                m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
-            )
+        let api = record_id(x.ctx.0.api.as_ref());
+        let operation = record_id(x.ctx.0.operation.as_ref());
+        // Everything the reading depends on; a byte-identical repeat is not parsed again.
+        let key = x.request().read(|m| {
+            let mut parts: Vec<&[u8]> = vec![
+                api.as_bytes(),
+                operation.as_bytes(),
+                if ignore_system { b"1" } else { b"0" },
+                m.url.path.as_bytes(),
+                m.body.as_ref().map_or(&[][..], |b| &b.bytes[..]),
+            ];
+            parts.extend(vary.iter().map(String::as_bytes));
+            reading_key(&parts)
         });
-        let prompt = match shape::analyze(&path, &body, ignore_system) {
-            Ok(p) => p,
+        let reading = self.cache.reading(key, || {
+            let (path, body) = x.request().read(|m| {
+                (
+                    m.url.path.clone(),
+                    m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
+                )
+            });
+            let prompt = shape::analyze(&path, &body, ignore_system)?;
+            let mut parts: Vec<&str> = vec![&api, &operation, &prompt.context];
+            let count = vary.len().to_string();
+            parts.push(&count);
+            parts.extend(vary.iter().map(String::as_str));
+            let partition = partition(&parts);
+            Ok(Arc::new(Reading {
+                exact_key: SemanticCache::exact_key(&partition, &prompt.text),
+                shape: prompt.shape,
+                text: prompt.text,
+                messages: prompt.messages,
+                partition,
+            }))
+        });
+        let reading = match reading {
+            Ok(r) => r,
             Err(skip) => {
                 self.skip(x, skip.reason());
                 return Ok(None);
             }
         };
-        if max_messages.is_some_and(|n| i64::try_from(prompt.messages).unwrap_or(i64::MAX) > n) {
+        if max_messages.is_some_and(|n| i64::try_from(reading.messages).unwrap_or(i64::MAX) > n) {
             self.skip(x, shape::Skip::TooManyMessages.reason());
             return Ok(None);
         }
         let (refresh, no_store) = cache_control(x);
-        let api = record_id(x.ctx.0.api.as_ref());
-        let operation = record_id(x.ctx.0.operation.as_ref());
-        let mut parts: Vec<&str> = vec![&api, &operation, &prompt.context];
-        let count = vary.len().to_string();
-        parts.push(&count);
-        parts.extend(vary.iter().map(String::as_str));
-        let partition = partition(&parts);
         if let Some(name) = &self.cache.config().status_header {
             // The id `POST /cache/purge?partition=` takes.
             let mut late = match x.ctx.0.late_headers.write() {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
             };
-            late.push((format!("{name}-partition"), partition.clone()));
+            late.push((format!("{name}-partition"), reading.partition.clone()));
         }
         Ok(Some(Prepared {
-            prompt,
-            partition,
+            reading,
             backend_id,
             threshold,
             refresh,

@@ -76,7 +76,11 @@ impl Stage for Store {
         let Some(vector) = state.vector.clone() else {
             return self.not_stored("lookup-failed");
         };
-        let (partition, text, shape) = (state.partition.clone(), state.text.clone(), state.shape);
+        let (partition, text, shape) = (
+            state.reading.partition.clone(),
+            state.reading.text.clone(),
+            state.reading.shape,
+        );
         let duration = match self.duration.eval_int(x) {
             Ok(d) => d,
             Err(e) => return Run::fail(e),

@@ -8,7 +8,9 @@
 //! - `local.rs` (feature `local-embeddings`): a sentence-transformers model in process
 //!
 //! A lookup goes through three layers: the exact-match layer (moka, keyed by
-//! partition + embedded text) answers a repeat without an embeddings call;
+//! partition + embedded text) answers a repeat without an embeddings call
+//! (and a byte-identical repeat without even parsing it: the reading of a
+//! request is remembered by a hash of everything it depends on);
 //! the embeddings cache (moka, keyed by backend + text, whose loader
 //! collapses concurrent equal misses into one call) avoids re-embedding;
 //! then the vector store finds the nearest stored prompt of the partition.
@@ -31,6 +33,7 @@ use sluice_engine::runtime::{OutboundRequest, Purpose, Services};
 
 use breaker::Breaker;
 use metrics::Metrics;
+use shape::{Shape, Skip};
 use store::{CachedResponse, Entry, Nearest, StoreError, VectorStore};
 
 /// Settings of the cache (`[semantic-cache]` in sluice.toml).
@@ -118,11 +121,44 @@ impl moka::Expiry<String, Arc<Exact>> for ExactExpiry {
     }
 }
 
+/// What the cache makes of a request: the shape's reading and the partition.
+#[derive(Debug, PartialEq)]
+pub struct Reading {
+    pub shape: Shape,
+    /// The embedded text (the last user turn).
+    pub text: String,
+    /// Messages counted for `max-message-count`.
+    pub messages: usize,
+    pub partition: String,
+    /// The exact-match layer's key ([`SemanticCache::exact_key`]).
+    pub exact_key: String,
+}
+
+/// A request's reading, or why it skips the cache.
+pub type Read = Result<Arc<Reading>, Skip>;
+
+/// The key of a request's reading: SHA-256 over everything the reading
+/// depends on, each part length-prefixed (no two inputs share a key short
+/// of a SHA-256 collision).
+pub fn reading_key(parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"sluice-semantic-reading/1");
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
 /// The cache shared by every lookup and store of a gateway (it outlives plan reloads).
 pub struct SemanticCache {
     config: Config,
     store: Arc<dyn VectorStore>,
     exact: moka::sync::Cache<String, Arc<Exact>>,
+    /// Readings of recent requests by [`reading_key`]: a byte-identical
+    /// repeat is not parsed again. Bounded like the exact layer.
+    readings: moka::sync::Cache<[u8; 32], Read>,
     vectors: moka::future::Cache<(String, String), Arc<Vec<f32>>>,
     embeddings_breaker: Breaker,
     store_breaker: Breaker,
@@ -157,12 +193,23 @@ impl SemanticCache {
         let vectors = moka::future::Cache::builder()
             .max_capacity(config.embeddings_entries.max(1))
             .build();
+        let readings = moka::sync::Cache::builder()
+            .max_capacity(config.exact_bytes.max(1))
+            .weigher(move |_: &[u8; 32], r: &Read| {
+                let bytes = r
+                    .as_ref()
+                    .map_or(0, |r| r.exact_key.len() + r.text.len() + r.partition.len())
+                    + 96;
+                u32::try_from((bytes as u64).max(floor)).unwrap_or(u32::MAX)
+            })
+            .build();
         Ok(Self {
             embeddings_breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown_ms),
             store_breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown_ms),
             config,
             store,
             exact,
+            readings,
             vectors,
             metrics: Metrics::new()?,
             pending: AtomicUsize::new(0),
@@ -189,6 +236,17 @@ impl SemanticCache {
     /// The exact-match layer's key of a prompt.
     pub fn exact_key(partition: &str, text: &str) -> String {
         format!("{partition}\n{text}")
+    }
+
+    /// The reading of a request by its [`reading_key`]: remembered, else
+    /// made by `read` and remembered.
+    pub fn reading(&self, key: [u8; 32], read: impl FnOnce() -> Read) -> Read {
+        if let Some(r) = self.readings.get(&key) {
+            return r;
+        }
+        let r = read();
+        self.readings.insert(key, r.clone());
+        r
     }
 
     /// An unexpired answer of the exact-match layer.

@@ -244,3 +244,40 @@ fn partitions_are_injective() {
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
     );
 }
+
+#[test]
+fn a_reading_is_remembered_by_everything_it_depends_on() {
+    use super::shape::{Shape, Skip};
+    use super::{Reading, reading_key};
+    let cache = SemanticCache::in_memory(Config::default(), 100).unwrap();
+    let reads = AtomicUsize::new(0);
+    let read = |text: &str| {
+        reads.fetch_add(1, Ordering::SeqCst);
+        Ok(Arc::new(Reading {
+            shape: Shape::Chat,
+            text: text.to_owned(),
+            messages: 1,
+            partition: "p".to_owned(),
+            exact_key: SemanticCache::exact_key("p", text),
+        }))
+    };
+    let key = reading_key(&[b"api", b"op", b"0", b"/chat", b"{}", b"tenant-a"]);
+    let first = cache.reading(key, || read("a")).unwrap();
+    let again = cache.reading(key, || read("b")).unwrap();
+    assert!(Arc::ptr_eq(&first, &again));
+    assert_eq!(reads.load(Ordering::SeqCst), 1);
+    // Another vary-by value, or the same bytes split differently: another key.
+    let other = reading_key(&[b"api", b"op", b"0", b"/chat", b"{}", b"tenant-b"]);
+    let split = reading_key(&[b"api", b"op", b"0", b"/chat", b"{}tenant-a"]);
+    assert_ne!(key, other);
+    assert_ne!(key, split);
+    assert_eq!(cache.reading(other, || read("c")).unwrap().text, "c");
+    // A skip is remembered too.
+    let bad = reading_key(&[b"not json"]);
+    assert_eq!(
+        cache.reading(bad, || Err(Skip::NotJson)),
+        Err(Skip::NotJson)
+    );
+    assert_eq!(cache.reading(bad, || read("d")), Err(Skip::NotJson));
+    assert_eq!(reads.load(Ordering::SeqCst), 2);
+}
