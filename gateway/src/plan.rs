@@ -35,6 +35,8 @@ struct OperationPlan {
     template: UrlTemplate,
     /// By the product whose policy applies (`None`: no product).
     pipelines: HashMap<Option<String>, Pipeline>,
+    /// `context.Operation` (records share their fields: built once here).
+    record: Record,
 }
 
 #[derive(Debug)]
@@ -44,13 +46,18 @@ struct ApiPlan {
     service_url: String,
     subscription_required: bool,
     operations: Vec<OperationPlan>,
+    /// `context.Api`.
+    record: Record,
 }
 
 #[derive(Debug)]
 struct SubscriptionPlan {
-    id: String,
     product: Option<String>,
-    user: Option<String>,
+    /// `context.Subscription` (with the key it is found by) and `context.User`.
+    record: Record,
+    user: Option<Record>,
+    /// `context.Product` when the product's policy applies.
+    product_record: Option<Record>,
 }
 
 /// A compiled configuration.
@@ -234,15 +241,25 @@ impl Plan {
                     pipelines.insert(product.clone(), pipeline);
                 }
                 operations.push(OperationPlan {
+                    record: Record::new("IOperation")
+                        .with("Id", op_name.clone())
+                        .with("Name", op_name.clone())
+                        .with("Method", method.clone())
+                        .with("UrlTemplate", template.clone()),
                     name: op_name,
                     method,
                     template: UrlTemplate::parse(&template),
                     pipelines,
                 });
             }
+            let prefix = format!("/{}", a.path.get_ref().trim_matches('/'));
             apis.push(ApiPlan {
+                record: Record::new("IApi")
+                    .with("Id", name.clone())
+                    .with("Name", name.clone())
+                    .with("Path", prefix.trim_start_matches('/').to_owned()),
                 name,
-                prefix: format!("/{}", a.path.get_ref().trim_matches('/')),
+                prefix,
                 service_url: a
                     .service_url
                     .as_ref()
@@ -261,12 +278,22 @@ impl Plan {
             .iter()
             .map(|s| {
                 let s = s.get_ref();
+                let (id, key) = (s.id.get_ref(), s.key.get_ref());
+                let product = s.product.as_ref().map(|p| p.get_ref().clone());
                 (
-                    s.key.get_ref().clone(),
+                    key.clone(),
                     SubscriptionPlan {
-                        id: s.id.get_ref().clone(),
-                        product: s.product.as_ref().map(|p| p.get_ref().clone()),
-                        user: s.user.clone(),
+                        record: Record::new("ISubscription")
+                            .with("Id", id.clone())
+                            .with("Name", id.clone())
+                            .with("Key", key.clone()),
+                        user: s.user.clone().map(|u| Record::new("IUser").with("Id", u)),
+                        product_record: product.clone().map(|p| {
+                            Record::new("IProduct")
+                                .with("Id", p.clone())
+                                .with("Name", p)
+                        }),
+                        product,
                     },
                 )
             })
@@ -368,12 +395,17 @@ impl Plan {
             api: &api.name,
             operation: "",
         };
-        let query: Vec<(String, String)> = url
-            .query
-            .0
-            .iter()
-            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
-            .collect();
+        // The query as pairs, for templates that name query parameters.
+        let query: Vec<(String, String)> = if api.operations.iter().any(|o| o.template.has_query())
+        {
+            url.query
+                .0
+                .iter()
+                .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let method = req.method.to_ascii_uppercase();
         // A CORS preflight also matches the operation of the request it
         // announces (an OPTIONS operation wins), so that `cors` can answer it.
@@ -440,12 +472,15 @@ impl Plan {
                 _ => {}
             }
         }
-        let product = subscription.and_then(|s| s.product.clone()).filter(|p| {
-            self.product_apis
-                .get(p)
-                .is_some_and(|apis| apis.contains(&api.name))
+        // The subscription's product applies when it includes this API.
+        let product = subscription.filter(|s| {
+            s.product.as_ref().is_some_and(|p| {
+                self.product_apis
+                    .get(p)
+                    .is_some_and(|apis| apis.contains(&api.name))
+            })
         });
-        let Some(pipeline) = op.pipelines.get(&product) else {
+        let Some(pipeline) = op.pipelines.get(&product.and_then(|s| s.product.clone())) else {
             return (error_response(500, "Internal server error"), None, route);
         };
         let request_body = match body {
@@ -488,33 +523,11 @@ impl Plan {
                 reason: "OK".into(),
                 ..Message::default()
             }),
-            api: Some(
-                Record::new("IApi")
-                    .with("Id", api.name.clone())
-                    .with("Name", api.name.clone())
-                    .with("Path", api.prefix.trim_start_matches('/').to_owned()),
-            ),
-            operation: Some(
-                Record::new("IOperation")
-                    .with("Id", op.name.clone())
-                    .with("Name", op.name.clone())
-                    .with("Method", op.method.clone())
-                    .with("UrlTemplate", op.template.text.clone()),
-            ),
-            product: product.as_ref().map(|p| {
-                Record::new("IProduct")
-                    .with("Id", p.clone())
-                    .with("Name", p.clone())
-            }),
-            subscription: subscription.map(|s| {
-                Record::new("ISubscription")
-                    .with("Id", s.id.clone())
-                    .with("Name", s.id.clone())
-                    .with("Key", key.clone().unwrap_or_default())
-            }),
-            user: subscription
-                .and_then(|s| s.user.clone())
-                .map(|u| Record::new("IUser").with("Id", u)),
+            api: Some(api.record.clone()),
+            operation: Some(op.record.clone()),
+            product: product.and_then(|s| s.product_record.clone()),
+            subscription: subscription.map(|s| s.record.clone()),
+            user: subscription.and_then(|s| s.user.clone()),
             request_id: new_request_id(),
             timestamp_ms: services.now_ms(),
             ..ContextData::default()
@@ -564,12 +577,17 @@ impl Plan {
         let url = Url::parse(url)?;
         let (api_index, rest) = api_for(&self.api_paths, &url.path)?;
         let api = self.apis.get(api_index)?;
-        let query: Vec<(String, String)> = url
-            .query
-            .0
-            .iter()
-            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
-            .collect();
+        // The query as pairs, for templates that name query parameters.
+        let query: Vec<(String, String)> = if api.operations.iter().any(|o| o.template.has_query())
+        {
+            url.query
+                .0
+                .iter()
+                .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let method = method.to_ascii_uppercase();
         let op = api
             .operations

@@ -95,6 +95,11 @@ impl UrlTemplate {
         Some((params, score))
     }
 
+    /// Whether the template names query parameters.
+    pub fn has_query(&self) -> bool {
+        !self.query.is_empty()
+    }
+
     /// Query parameters the template names (dropped by `rewrite-uri`).
     pub fn query_names(&self) -> impl Iterator<Item = &str> {
         self.query.iter().map(|(k, _)| k.as_str())
