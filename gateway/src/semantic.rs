@@ -138,14 +138,19 @@ fn load_model(dir: &Path) -> Result<Arc<dyn Embedder>, String> {
 
 fn redis_store(section: &SemanticCacheSection) -> Result<Arc<dyn VectorStore>, String> {
     let d = RedisConfig::default();
+    let timeout_ms = section
+        .store_timeout_ms
+        .unwrap_or(sluice_policies::semantic::Config::default().store_timeout_ms);
     let config = RedisConfig {
         url: section
             .redis_url
             .as_ref()
             .map_or(d.url, |u| u.get_ref().clone()),
         prefix: section.redis_prefix.clone().unwrap_or(d.prefix),
-        connect_timeout_ms: section.store_timeout_ms.unwrap_or(d.connect_timeout_ms),
-        response_timeout_ms: section.store_timeout_ms.unwrap_or(d.response_timeout_ms),
+        // One bound for the store: the cache's `store-timeout-ms` (a slower
+        // answer is a miss anyway); connecting takes no longer than answering.
+        connect_timeout_ms: d.connect_timeout_ms.min(timeout_ms),
+        response_timeout_ms: timeout_ms,
     };
     // Never connects here: a Redis that is down when the gateway starts is a miss, not a failure.
     let store = RedisStore::new(config).map_err(|e| e.to_string())?;

@@ -396,6 +396,10 @@ impl SemanticCache {
         now_ms: i64,
     ) -> Result<Option<Nearest>, DepError> {
         if !self.store_breaker.allow(now_ms) {
+            self.metrics
+                .errors
+                .with_label_values(&["store", "circuit-open"])
+                .inc();
             return Err(DepError::new(
                 "store",
                 "circuit-open",

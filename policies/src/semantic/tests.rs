@@ -281,3 +281,52 @@ fn a_reading_is_remembered_by_everything_it_depends_on() {
     assert_eq!(cache.reading(bad, || read("d")), Err(Skip::NotJson));
     assert_eq!(reads.load(Ordering::SeqCst), 2);
 }
+
+/// A vector store that always fails.
+#[derive(Debug)]
+struct Down;
+
+impl super::store::VectorStore for Down {
+    fn kind(&self) -> &'static str {
+        "down"
+    }
+    fn nearest<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a [f32],
+        _: i64,
+    ) -> BoxFuture<'a, Result<Option<super::store::Nearest>, super::store::StoreError>> {
+        Box::pin(async { Err(super::store::StoreError("down".into())) })
+    }
+    fn insert(&self, _: Entry, _: i64) -> BoxFuture<'_, Result<(), super::store::StoreError>> {
+        Box::pin(async { Err(super::store::StoreError("down".into())) })
+    }
+    fn purge<'a>(
+        &'a self,
+        _: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<u64, super::store::StoreError>> {
+        Box::pin(async { Err(super::store::StoreError("down".into())) })
+    }
+    fn count(&self) -> BoxFuture<'_, Result<u64, super::store::StoreError>> {
+        Box::pin(async { Err(super::store::StoreError("down".into())) })
+    }
+}
+
+#[tokio::test]
+async fn store_failures_and_refusals_are_counted_as_errors() {
+    let config = Config {
+        breaker_failures: 2,
+        breaker_cooldown_ms: 1000,
+        ..Config::default()
+    };
+    let c = SemanticCache::new(config, Arc::new(Down)).unwrap();
+    let errors = |kind: &str| c.metrics.errors.with_label_values(&["store", kind]).get();
+    for _ in 0..2 {
+        let e = c.nearest("p", &[1.0], 0).await.unwrap_err();
+        assert_eq!(e.kind, "error");
+    }
+    // The breaker is open: refused without a call, and counted.
+    let e = c.nearest("p", &[1.0], 0).await.unwrap_err();
+    assert_eq!(e.kind, "circuit-open");
+    assert_eq!((errors("error"), errors("circuit-open")), (2, 1));
+}
