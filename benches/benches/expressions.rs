@@ -58,7 +58,7 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         "ternary over variables",
         r#"@(context.Variables.GetValueOrDefault<bool>("isMobile") ? "m" : (string)context.Variables["tier"])"#,
-        r#"if context.Variables.GetValueOrDefault("Boolean", "isMobile") { "m" } else { context.Variables["tier"] }"#,
+        r#"if context.Variables.GetValueOrDefault__of("Boolean", "isMobile") { "m" } else { context.Variables["tier"] }"#,
     ),
     (
         "string interpolation",

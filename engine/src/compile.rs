@@ -32,6 +32,9 @@ pub struct Compiled {
     pub span: Span,
     /// The generated rhai, kept for diagnostics and review.
     pub code: String,
+    /// The native form, when the expression has one ([`crate::fast`]):
+    /// evaluated first, rhai only when it declines.
+    pub fast: Option<sluice_stdlib::fast::Fast>,
 }
 
 impl Compiled {
@@ -63,15 +66,25 @@ impl<'e> Compiler<'e> {
 
     /// Parses and translates an expression value (not yet compiled).
     pub fn translate(value: &Value) -> Result<Option<Translation>, (Stage, ExprError)> {
+        Ok(Self::translate_with_fast(value)?.map(|(t, _)| t))
+    }
+
+    /// [`Compiler::translate`], with the native form of an expression.
+    #[allow(clippy::type_complexity)]
+    fn translate_with_fast(
+        value: &Value,
+    ) -> Result<Option<(Translation, Option<sluice_stdlib::fast::Fast>)>, (Stage, ExprError)> {
         let unsupported = |e| (Stage::Unsupported, e);
         match value {
             Value::Expression(t) => {
                 let ast = parse_expression(t).map_err(|e| (Stage::Syntax, e))?;
-                translate_expression(&ast).map(Some).map_err(unsupported)
+                let t = translate_expression(&ast).map_err(unsupported)?;
+                Ok(Some((t, crate::fast::compile(&ast))))
             }
             Value::Block(t) => {
                 let ast = parse_block(t).map_err(|e| (Stage::Syntax, e))?;
-                translate_block(&ast).map(Some).map_err(unsupported)
+                let t = translate_block(&ast).map_err(unsupported)?;
+                Ok(Some((t, None)))
             }
             Value::Literal(_) | Value::Unresolved(_) => Ok(None),
         }
@@ -80,7 +93,7 @@ impl<'e> Compiler<'e> {
     /// Every problem of one expression: C# syntax, unsupported constructs,
     /// members the library does not have, rhai compile errors.
     pub fn compile(&self, value: &Value) -> Result<Option<Compiled>, Vec<(Stage, ExprError)>> {
-        let Some(t) = Self::translate(value).map_err(|e| vec![e])? else {
+        let Some((t, fast)) = Self::translate_with_fast(value).map_err(|e| vec![e])? else {
             return Ok(None);
         };
         let missing = self.unsupported_members(&t);
@@ -98,6 +111,7 @@ impl<'e> Compiler<'e> {
                 map: t.map,
                 span: t.span,
                 code: t.code,
+                fast,
             })),
             Err(e) => {
                 let pos = e.1;

@@ -14,6 +14,7 @@ pub mod compose;
 pub mod diag;
 pub mod doc;
 pub mod expr;
+pub mod fast;
 pub mod runtime;
 pub mod schema;
 pub mod source;

@@ -138,6 +138,15 @@ fn documented_examples() {
         eval(r#"@(context.Variables.GetValueOrDefault<bool>("isMobile"))"#),
         "True"
     );
+    // Not read as `GetValueOrDefault<T>`: a name and a string default.
+    assert_eq!(
+        eval(r#"@(context.Variables.GetValueOrDefault("missing", ""))"#),
+        ""
+    );
+    assert_eq!(
+        eval(r#"@(context.Variables.GetValueOrDefault("missing", "none"))"#),
+        "none"
+    );
     // set-backend-service example: query lookup
     assert_eq!(
         eval(r#"@(context.Request.Url.Query.GetValueOrDefault("version") == "2013-05")"#),

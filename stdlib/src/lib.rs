@@ -28,7 +28,8 @@
 //! - constructor `new T(a)` → function `T__new(a)`;
 //! - generic type arguments come first, as strings with the .NET simple
 //!   name: `x.As<JObject>()` → `x.As("JObject")`,
-//!   `GetValueOrDefault<int>("k", 0)` → `GetValueOrDefault("Int32", "k", 0)`;
+//!   `GetValueOrDefault<int>("k", 0)` → `GetValueOrDefault__of("Int32", "k", 0)`
+//!   (its own name: `GetValueOrDefault("k", "d")` also passes two strings);
 //! - `out` parameters: `M(a, out x)` → method `M__out(a)` returning an array
 //!   `[result, x]` (several outs in order); the translator assigns them;
 //! - lambdas are rhai closures (`FnPtr`); a function taking one calls it
@@ -58,6 +59,7 @@ mod convert;
 pub mod core;
 mod crypto;
 pub mod eval;
+pub mod fast;
 mod json;
 mod math;
 mod regex;

@@ -20,6 +20,9 @@ impl CompiledValue {
         match self {
             CompiledValue::Literal(s) => Ok(Dynamic::from(s.clone())),
             CompiledValue::Expr(c) => {
+                if let Some(v) = c.fast.as_ref().and_then(|f| f.eval(&x.ctx, &x.limits)) {
+                    return Ok(v);
+                }
                 sluice_stdlib::eval::evaluate(&x.engine, &c.ast, &x.ctx, x.now_ms(), &x.limits)
                     .map_err(|f| failure(&f))
             }

@@ -320,16 +320,24 @@ impl Translator {
                     );
                     self.e.w(&format!("{ty}__{}{suffix}(", name.name));
                 } else {
+                    // `GetValueOrDefault<T>(name)` has its own name: with the
+                    // type as a leading string it would read like
+                    // `GetValueOrDefault(name, "default")`.
+                    let method = if name.name == "GetValueOrDefault" && !targs.is_empty() {
+                        "GetValueOrDefault__of"
+                    } else {
+                        name.name.as_str()
+                    };
                     self.expr(target)?;
                     self.e.mark(name.span);
                     self.member(
                         MemberKind::Method,
-                        format!("{}{suffix}", name.name),
+                        format!("{method}{suffix}"),
                         format!(".{}()", name.name),
                         name.span,
                     );
                     self.e.w(if *conditional { "?." } else { "." });
-                    self.e.w(&format!("{}{suffix}(", name.name));
+                    self.e.w(&format!("{method}{suffix}("));
                 }
                 self.arguments(&name.name, &targs, args)?;
                 self.e.w(")");

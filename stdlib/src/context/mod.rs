@@ -209,6 +209,11 @@ const RECORD_FIELDS: &[&str] = &[
     "AccessToken",
 ];
 
+/// The field name as the records know it, if records have such a field.
+pub fn record_field(name: &str) -> Option<&'static str> {
+    RECORD_FIELDS.iter().copied().find(|f| *f == name)
+}
+
 fn register_records(e: &mut Engine) {
     e.register_type_with_name::<Record>("Record");
     for &name in RECORD_FIELDS {
@@ -267,9 +272,10 @@ fn register_variables(e: &mut Engine) {
                     .unwrap_or(default)
             },
         )
-        // `GetValueOrDefault<T>(name[, default])`: the stored value must be a `T` (strict, as APIM documents).
+        // `GetValueOrDefault<T>(name[, default])`, translated with the type
+        // first under its own name: the stored value must be a `T` (strict, as APIM documents).
         .register_fn(
-            "GetValueOrDefault",
+            "GetValueOrDefault__of",
             |v: Variables, ty: ImmutableString, name: ImmutableString, default: Dynamic| {
                 typed(&v, &ty, &name, default)
             },
@@ -318,7 +324,7 @@ pub(crate) fn register(e: &mut Engine) {
     register_records(e);
     register_variables(e);
     e.register_fn(
-        "GetValueOrDefault",
+        "GetValueOrDefault__of",
         |v: Variables, ty: ImmutableString, name: ImmutableString| {
             let d = default_of(&ty);
             typed(&v, &ty, &name, d)

@@ -126,23 +126,32 @@ fn variables_are_strict() {
         "!KeyNotFoundException: The given key 'missing' was not present in the dictionary."
     );
     assert_eq!(
-        eval(r#"context.Variables.GetValueOrDefault("Int32", "n", 0)"#),
+        eval(r#"context.Variables.GetValueOrDefault__of("Int32", "n", 0)"#),
         "5"
     );
     assert_eq!(
-        eval(r#"context.Variables.GetValueOrDefault("Int32", "missing", 7)"#),
+        eval(r#"context.Variables.GetValueOrDefault__of("Int32", "missing", 7)"#),
         "7"
     );
     assert_eq!(
-        eval(r#"context.Variables.GetValueOrDefault("Boolean", "missing")"#),
+        eval(r#"context.Variables.GetValueOrDefault__of("Boolean", "missing")"#),
         "false"
     );
     assert_eq!(
-        eval(r#"context.Variables.GetValueOrDefault("Int32", "s", 0)"#),
+        eval(r#"context.Variables.GetValueOrDefault__of("Int32", "s", 0)"#),
         "!InvalidCastException: Unable to cast object of type 'System.String' to type 'System.Int32'."
     );
     assert_eq!(eval(r#"context.Variables.ContainsKey("s")"#), "true");
     assert_eq!(eval(r#"context.Variables.GetValueOrDefault("s")"#), "text");
+    // Two strings: a name and a default (not a type and a name).
+    assert_eq!(
+        eval(r#"context.Variables.GetValueOrDefault("missing", "fallback")"#),
+        "fallback"
+    );
+    assert_eq!(
+        eval(r#"context.Variables.GetValueOrDefault("s", "fallback")"#),
+        "text"
+    );
 }
 
 #[test]

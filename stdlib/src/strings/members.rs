@@ -203,6 +203,17 @@ fn contains(s: &str, v: &Dynamic, cmp: Comparison) -> RhaiResult<bool> {
     Ok(index_of(s, &Needle::from(v)?, 0, None, cmp)? >= 0)
 }
 
+/// `s.Contains(v)`, `s.StartsWith(v)`, `s.EndsWith(v)` with one argument
+/// (ordinal), for the native evaluation of expressions (`crate::fast`).
+pub(crate) fn search_ordinal(s: &str, v: &Dynamic, which: crate::fast::Search) -> RhaiResult<bool> {
+    use crate::fast::Search;
+    match which {
+        Search::Contains => contains(s, v, Comparison::ORDINAL),
+        Search::StartsWith => starts_with(s, v, Comparison::ORDINAL),
+        Search::EndsWith => ends_with(s, v, Comparison::ORDINAL),
+    }
+}
+
 fn substring(s: &str, start: INT, len: Option<INT>) -> RhaiResult<S> {
     let total = char_len(s);
     let Some(st) = index(start) else {
@@ -539,8 +550,8 @@ pub(super) fn register(e: &mut Engine) {
         });
 
     // Case mapping: invariant culture, one char to one char, whatever culture is passed.
-    let up = |s: S| -> S { s.chars().map(upper).collect::<String>().into() };
-    let low = |s: S| -> S { s.chars().map(lower).collect::<String>().into() };
+    let up = |s: S| -> S { to_upper(&s).into() };
+    let low = |s: S| -> S { to_lower(&s).into() };
     e.register_fn("ToUpper", up)
         .register_fn("ToUpper", move |s: S, _culture: Dynamic| up(s))
         .register_fn("ToUpperInvariant", up)
@@ -556,4 +567,14 @@ pub(super) fn register(e: &mut Engine) {
         .register_fn("IsNormalized", |_: S, _form: Dynamic| true)
         .register_fn("Clone", |s: S| s)
         .register_fn("ToString", |s: S, _provider: Dynamic| s);
+}
+
+/// `ToUpper()`: invariant culture, one char to one char.
+pub(crate) fn to_upper(s: &str) -> String {
+    s.chars().map(upper).collect()
+}
+
+/// `ToLower()`: invariant culture, one char to one char.
+pub(crate) fn to_lower(s: &str) -> String {
+    s.chars().map(lower).collect()
 }

@@ -28,7 +28,7 @@
 mod builder;
 mod composite;
 mod custom_format;
-mod members;
+pub(crate) mod members;
 mod numfmt;
 mod parse;
 mod reader;
