@@ -16,7 +16,9 @@
 //! hit replayed as a stream the client reads chunk by chunk); the
 //! paraphrase from another subscription misses (`vary-by` the subscription).
 //! At the end Redis itself holds one entry per partition under the
-//! configured prefix, and `GET /cache` reports the Redis store.
+//! configured prefix, and `GET /cache` reports the Redis store; the admin
+//! `POST /cache/purge?partition=` removes one partition's entry (its
+//! question misses again, the others still hit), `POST /cache/purge` all.
 //!
 //! The second test: a stream the client closes at `data: [DONE]` (as the
 //! `openai` package does) before the backend's body has ended is whole, and
@@ -373,6 +375,15 @@ async fn wait_entries(gw: &Sluice, n: u64) -> Value {
     }
 }
 
+/// `POST` on the admin listener; its JSON answer (status 200).
+async fn admin_post(gw: &Sluice, path: &str) -> Value {
+    let r = serve_support::send("POST", &gw.admin_url(path), &[], b"", false)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{path}: {}", r.text());
+    serde_json::from_slice(&r.body).unwrap()
+}
+
 /// Redis, the backend, the gateway in front of them; torn down when dropped.
 struct World {
     redis: Redis,
@@ -491,6 +502,40 @@ async fn the_openai_client_gets_cached_answers_from_redis_per_subscription() {
             "partition {p}"
         );
     }
+
+    // The admin purge, one partition: the other subscription's entry goes
+    // (from Redis and the exact layer), so its question misses again.
+    let p_other = other["partition"].as_str().unwrap();
+    let purged = admin_post(gw, &format!("/cache/purge?partition={p_other}")).await;
+    assert_eq!(purged, json!({ "purged": 1, "partition": p_other }));
+    assert_eq!(redis.count_keys(&format!("{prefix}e:*")), 2);
+    let again = client.call("key-b-e2e", PARAPHRASE, false).await;
+    assert_eq!(calls(), 4, "a purged partition misses: {again}");
+    assert_eq!(again["cache"], "miss", "{again}");
+    // The rest is untouched: the first subscription's repeat still hits.
+    let still = client.call("key-a-e2e", PARAPHRASE, false).await;
+    assert_eq!(calls(), 4, "{still}");
+    assert_eq!(still["content"], answer(1), "{still}");
+    wait_entries(gw, 3).await;
+
+    // Everything: the store is empty and the repeat reaches the backend.
+    let purged = admin_post(gw, "/cache/purge").await;
+    assert_eq!(purged["purged"], 3, "{purged}");
+    assert_eq!(redis.count_keys(&format!("{prefix}e:*")), 0);
+    let after = client.call("key-a-e2e", PARAPHRASE, false).await;
+    assert_eq!(calls(), 5, "after a purge nothing is cached: {after}");
+    assert_eq!(after["cache"], "miss", "{after}");
+    // A partition id must be hexadecimal.
+    let r = serve_support::send(
+        "POST",
+        &gw.admin_url("/cache/purge?partition=x"),
+        &[],
+        b"",
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 400, "{}", r.text());
 
     drop(client);
     eprintln!("semantic cache end to end: {:?}", started.elapsed());

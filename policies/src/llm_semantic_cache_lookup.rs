@@ -97,9 +97,10 @@ pub(crate) fn compile(
     }))
 }
 
-fn record_id(r: Option<&sluice_engine::runtime::Record>) -> String {
+/// A record's `Id` (shared, not copied), or empty.
+fn record_id(r: Option<&sluice_engine::runtime::Record>) -> rhai::ImmutableString {
     r.and_then(|r| r.fields.get("Id"))
-        .map(ToString::to_string)
+        .and_then(|id| id.clone().into_immutable_string().ok())
         .unwrap_or_default()
 }
 
@@ -169,11 +170,8 @@ impl Stage for Lookup {
         if !p.refresh
             && let Some((r, _)) = self.cache.exact_get(&p.reading.exact_key, now)
         {
-            metrics.hits.with_label_values(&["exact"]).inc();
-            metrics
-                .latency
-                .with_label_values(&["hit"])
-                .observe(started.elapsed().as_secs_f64());
+            metrics.exact_hits.inc();
+            metrics.hit_latency.observe(started.elapsed().as_secs_f64());
             self.answer(x, &r, "hit; layer=exact".into());
             x.cache_state = Some(Box::new(p.state(None, true)));
             return Run::Done(Ok(Flow::Answered));
@@ -211,12 +209,12 @@ impl Stage for Lookup {
             let elapsed = started.elapsed().as_secs_f64();
             match nearest {
                 Some(n) if !p.refresh && f64::from(n.distance) <= p.threshold + TOLERANCE => {
-                    metrics.hits.with_label_values(&["semantic"]).inc();
+                    metrics.semantic_hits.inc();
                     metrics
                         .distance
                         .with_label_values(&["hit"])
                         .observe(f64::from(n.distance));
-                    metrics.latency.with_label_values(&["hit"]).observe(elapsed);
+                    metrics.hit_latency.observe(elapsed);
                     self.cache.exact_put(
                         p.reading.exact_key.clone(),
                         Arc::clone(&n.response),
@@ -230,10 +228,7 @@ impl Stage for Lookup {
                 }
                 n => {
                     metrics.misses.inc();
-                    metrics
-                        .latency
-                        .with_label_values(&["miss"])
-                        .observe(elapsed);
+                    metrics.miss_latency.observe(elapsed);
                     let mut status = if p.refresh { "refresh" } else { "miss" }.to_owned();
                     if let Some(n) = &n {
                         metrics

@@ -133,8 +133,10 @@ async fn handle(
                     client: Arc::clone(&state.client),
                     current: Arc::clone(&current),
                 });
+                // On the heap: the pipeline's future is large, and hyper
+                // would otherwise move it (a memcpy of kilobytes) per request.
                 let (response, stream, route) =
-                    current.plan.handle_routed(request, body, services).await;
+                    Box::pin(current.plan.handle_routed(request, body, services)).await;
                 if too_large.load(Ordering::Relaxed) {
                     // Whatever the pipeline made of the broken-off body.
                     let r = error(413, "Request body too large.");
@@ -152,11 +154,12 @@ async fn handle(
                 (r, None, api, op.unwrap_or(""))
             }
         };
-    let status = response.status.to_string();
+    let status = hyper::StatusCode::from_u16(response.status);
+    let status = status.as_ref().map_or("500", hyper::StatusCode::as_str);
     state
         .metrics
         .requests
-        .with_label_values(&[api, operation, status.as_str()])
+        .with_label_values(&[api, operation, status])
         .inc();
     state
         .metrics

@@ -1,7 +1,9 @@
 //! The semantic cache's Prometheus metrics, in a registry of their own that
 //! the admin listener renders beside the gateway's.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+};
 
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -21,6 +23,13 @@ pub struct Metrics {
     pub distance: HistogramVec,
     /// Time of a lookup, by outcome.
     pub latency: HistogramVec,
+    /// The series every hit updates, resolved once (a label lookup hashes
+    /// and locks): `hits{layer="exact"}`, `hits{layer="semantic"}`,
+    /// `latency{result="hit"}`, `latency{result="miss"}`.
+    pub exact_hits: IntCounter,
+    pub semantic_hits: IntCounter,
+    pub hit_latency: Histogram,
+    pub miss_latency: Histogram,
 }
 
 impl Metrics {
@@ -86,6 +95,10 @@ impl Metrics {
         registry.register(Box::new(distance.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         Ok(Self {
+            exact_hits: hits.with_label_values(&["exact"]),
+            semantic_hits: hits.with_label_values(&["semantic"]),
+            hit_latency: latency.with_label_values(&["hit"]),
+            miss_latency: latency.with_label_values(&["miss"]),
             registry,
             hits,
             misses,
