@@ -1,13 +1,10 @@
 //! Every C# expression of the shared corpus parses, except a short list of
 //! corpus values that are not valid C#.
 
-use std::path::PathBuf;
+mod support;
 
 use sluice_engine::doc::value::{Value, classify};
-use sluice_engine::doc::{LoadOptions, Statement, load};
 use sluice_engine::expr::{parse_block, parse_expression};
-use sluice_engine::source::Source;
-use sluice_engine::xml::{Element, Text};
 
 /// `(file name, start of the value)` of corpus values that are not valid C#.
 ///
@@ -48,20 +45,6 @@ const KNOWN_BROKEN: &[(&str, &str)] = &[
     ),
 ];
 
-fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
-}
-
-fn values(e: &Element, out: &mut Vec<Text>) {
-    for a in &e.attrs {
-        out.push(a.value.clone());
-    }
-    out.push(e.text());
-    for c in e.elements() {
-        values(c, out);
-    }
-}
-
 #[test]
 fn corpus_expressions_parse() {
     let mut total = 0;
@@ -69,28 +52,9 @@ fn corpus_expressions_parse() {
     let mut failures = String::new();
     let mut broken_seen = 0;
     let mut files = 0;
-    for entry in walkdir::WalkDir::new(corpus_dir()).sort_by_file_name() {
-        let entry = entry.unwrap();
-        if entry.path().extension().is_none_or(|e| e != "xml") {
-            continue;
-        }
+    for f in support::corpus() {
         files += 1;
-        let file = entry.file_name().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(entry.path()).unwrap();
-        let src = Source::new(entry.path().display().to_string(), text);
-        let (doc, _) = load(&src, &LoadOptions::default());
-        let Some(doc) = doc else { continue };
-        let mut all = Vec::new();
-        let statements = doc
-            .sections
-            .iter()
-            .flat_map(|s| &s.statements)
-            .chain(&doc.body);
-        for s in statements {
-            if let Statement::Policy(e) = s {
-                values(e, &mut all);
-            }
-        }
+        let (file, src, all) = (f.name, f.src, f.values);
         for t in all {
             let result = match classify(t) {
                 Value::Expression(t) => parse_expression(&t).map(|_| ()).map_err(|e| (e, t)),
@@ -173,27 +137,8 @@ fn corpus_expressions_compile() {
     let compiler = sluice_engine::compile::Compiler::new(&engine);
     let (mut total, mut compiled, mut expected_failures) = (0, 0, 0);
     let mut failures = String::new();
-    for entry in walkdir::WalkDir::new(corpus_dir()).sort_by_file_name() {
-        let entry = entry.unwrap();
-        if entry.path().extension().is_none_or(|e| e != "xml") {
-            continue;
-        }
-        let file = entry.file_name().to_string_lossy().into_owned();
-        let src = Source::new(file.clone(), std::fs::read_to_string(entry.path()).unwrap());
-        let Some(doc) = load(&src, &LoadOptions::default()).0 else {
-            continue;
-        };
-        let mut all = Vec::new();
-        for s in doc
-            .sections
-            .iter()
-            .flat_map(|s| &s.statements)
-            .chain(&doc.body)
-        {
-            if let Statement::Policy(e) = s {
-                values(e, &mut all);
-            }
-        }
+    for f in support::corpus() {
+        let (file, src, all) = (f.name, f.src, f.values);
         for t in all {
             let v = classify(t);
             if !v.is_expression() {

@@ -11,14 +11,13 @@
     reason = "a test fails loudly"
 )]
 
-use std::path::PathBuf;
+mod support;
 
 use rhai::Dynamic;
 use sluice_engine::compile::{Compiled, Compiler};
 use sluice_engine::doc::value::{Value, classify};
-use sluice_engine::doc::{LoadOptions, Statement, load};
-use sluice_engine::source::{Source, Span};
-use sluice_engine::xml::{Element, Text};
+use sluice_engine::source::Span;
+use sluice_engine::xml::Text;
 use sluice_stdlib::Limits;
 use sluice_stdlib::context::{Context, ContextData, Message, MessageRef, Multimap, Record, Url};
 
@@ -249,43 +248,13 @@ fn forms_outside_the_native_set_have_none() {
     }
 }
 
-fn values(e: &Element, out: &mut Vec<Text>) {
-    for a in &e.attrs {
-        out.push(a.value.clone());
-    }
-    out.push(e.text());
-    for c in e.elements() {
-        values(c, out);
-    }
-}
-
 #[test]
 fn corpus_expressions_with_a_native_form_agree_with_rhai() {
-    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
     let compiler = Compiler::new(engine());
     let (mut expressions, mut native) = (0, 0);
     let mut failures = String::new();
-    for entry in walkdir::WalkDir::new(corpus).sort_by_file_name() {
-        let entry = entry.unwrap();
-        if entry.path().extension().is_none_or(|e| e != "xml") {
-            continue;
-        }
-        let file = entry.file_name().to_string_lossy().into_owned();
-        let src = Source::new(file.clone(), std::fs::read_to_string(entry.path()).unwrap());
-        let Some(doc) = load(&src, &LoadOptions::default()).0 else {
-            continue;
-        };
-        let mut all = Vec::new();
-        for s in doc
-            .sections
-            .iter()
-            .flat_map(|s| &s.statements)
-            .chain(&doc.body)
-        {
-            if let Statement::Policy(e) = s {
-                values(e, &mut all);
-            }
-        }
+    for f in support::corpus() {
+        let (file, all) = (f.name, f.values);
         for t in all {
             let v = classify(t);
             if !matches!(v, Value::Expression(_)) {

@@ -9,10 +9,7 @@ use std::error::Error;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 
 /// What every answer carries (about what a small JSON API returns).
 const BODY: &str = r#"{"id":42,"name":"widget","color":"blue","price":12.5,"tags":["a","b","c"],"owner":"backend.internal"}"#;
@@ -33,18 +30,5 @@ async fn answer(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infall
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:18081".into());
-    let listener = TcpListener::bind(&addr).await?;
-    eprintln!("backend: listening on http://{addr}");
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service_fn(answer))
-                .await;
-        });
-    }
+    sluice_benches::serve_http1("backend", "127.0.0.1:18081", answer).await
 }

@@ -19,10 +19,7 @@ use std::fmt::Write as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 
 /// Length of every vector (all-MiniLM-L6-v2's).
 const DIM: usize = 384;
@@ -135,20 +132,7 @@ async fn answer(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:18084".into());
-    let listener = TcpListener::bind(&addr).await?;
-    eprintln!("embeddings_stub: listening on http://{addr}");
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service_fn(answer))
-                .await;
-        });
-    }
+    sluice_benches::serve_http1("embeddings_stub", "127.0.0.1:18084", answer).await
 }
 
 #[cfg(test)]

@@ -48,6 +48,24 @@ pub const HOP_BY_HOP: [&str; 9] = [
     "content-length",
 ];
 
+/// Copies headers into a hyper map, leaving out hop-by-hop headers, those
+/// `skip` names, and names or values HTTP does not allow.
+pub fn copy_headers(from: &Multimap, into: &mut hyper::HeaderMap, skip: impl Fn(&str) -> bool) {
+    for (name, values) in &from.0 {
+        if is_hop_by_hop(name) || skip(name) {
+            continue;
+        }
+        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        for v in values {
+            if let Ok(v) = HeaderValue::from_str(v) {
+                into.append(name.clone(), v);
+            }
+        }
+    }
+}
+
 pub fn is_hop_by_hop(name: &str) -> bool {
     HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
@@ -130,19 +148,9 @@ impl HttpClient {
         // The header map is filled in place: names and values are checked
         // once here, not again by a request builder.
         let mut headers = hyper::HeaderMap::with_capacity(req.headers.0.len());
-        for (name, values) in &req.headers.0 {
-            if is_hop_by_hop(name) || name.eq_ignore_ascii_case("host") {
-                continue;
-            }
-            let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
-                continue;
-            };
-            for v in values {
-                if let Ok(v) = HeaderValue::from_str(v) {
-                    headers.append(name.clone(), v);
-                }
-            }
-        }
+        copy_headers(&req.headers, &mut headers, |name| {
+            name.eq_ignore_ascii_case("host")
+        });
         let body = match stream {
             Some(s) => {
                 // A streamed body keeps the client's length, if it said one.

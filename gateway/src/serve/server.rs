@@ -29,14 +29,13 @@ use bytes::Bytes;
 use futures_core::Stream;
 use http_body_util::{Either, Full};
 use hyper::body::{Body as _, Frame, Incoming};
-use hyper::header::{HeaderName, HeaderValue};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use sluice_engine::runtime::{BodyStream, CallError, Multimap, default_error_body, reason_phrase};
 use tokio::net::TcpListener;
 
-use super::client::{Live, is_hop_by_hop};
+use super::client::{Live, copy_headers};
 use super::state::{Current, Gateway};
 use crate::plan::{Request, Response};
 
@@ -295,19 +294,6 @@ fn to_hyper(r: Response, stream: Option<BodyStream>) -> hyper::Response<OutBody>
     {
         out.extensions_mut().insert(reason);
     }
-    let headers = out.headers_mut();
-    for (name, values) in &r.headers.0 {
-        if is_hop_by_hop(name) {
-            continue;
-        }
-        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
-            continue;
-        };
-        for v in values {
-            if let Ok(v) = HeaderValue::from_str(v) {
-                headers.append(name.clone(), v);
-            }
-        }
-    }
+    copy_headers(&r.headers, out.headers_mut(), |_| false);
     out
 }

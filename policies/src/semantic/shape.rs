@@ -273,6 +273,18 @@ fn messages_of(
         }
         kept.push(m);
     }
+    let (text, turns) = last_user_turn(&kept)?;
+    let count = if ignore_system {
+        kept.len()
+    } else {
+        msgs.len()
+    };
+    Ok((text, turns, system, count))
+}
+
+/// The text of the last user turn among `kept` (the conversation without
+/// system messages), and every other turn with its position relative to it.
+fn last_user_turn(kept: &[&Map<String, Value>]) -> Result<(String, Vec<Value>), Skip> {
     let last_user = kept
         .iter()
         .rposition(|m| m.get("role").and_then(Value::as_str) == Some("user"))
@@ -283,18 +295,12 @@ fn messages_of(
         .enumerate()
         .filter(|(i, _)| *i != last_user)
         .map(|(i, m)| {
-            // Each turn keeps its position relative to the embedded one.
             let mut t = (*m).clone();
             t.insert("@".into(), Value::from(i as i64 - last_user as i64));
             Value::Object(t)
         })
         .collect();
-    let count = if ignore_system {
-        kept.len()
-    } else {
-        msgs.len()
-    };
-    Ok((text, turns, system, count))
+    Ok((text, turns))
 }
 
 /// Legacy Completions: `prompt`, a string (or a list holding one).
@@ -321,7 +327,7 @@ fn responses(req: &Map<String, Value>, ignore_system: bool) -> Result<Parts, Ski
     match req.get("input") {
         Some(Value::String(s)) => Ok((s.clone(), Vec::new(), system, 1)),
         Some(Value::Array(items)) => {
-            let mut kept: Vec<&Value> = Vec::new();
+            let mut kept: Vec<&Map<String, Value>> = Vec::new();
             for item in items {
                 let Value::Object(o) = item else {
                     return Err(Skip::UnsupportedShape);
@@ -336,25 +342,9 @@ fn responses(req: &Map<String, Value>, ignore_system: bool) -> Result<Parts, Ski
                     }
                     continue;
                 }
-                kept.push(item);
+                kept.push(o);
             }
-            let last_user = kept
-                .iter()
-                .rposition(|v| v.get("role").and_then(Value::as_str) == Some("user"))
-                .ok_or(Skip::NoUserTurn)?;
-            let text = content_text(kept[last_user].get("content"))?;
-            let turns = kept
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != last_user)
-                .map(|(i, v)| {
-                    let mut t = (*v).clone();
-                    if let Value::Object(o) = &mut t {
-                        o.insert("@".into(), Value::from(i as i64 - last_user as i64));
-                    }
-                    t
-                })
-                .collect();
+            let (text, turns) = last_user_turn(&kept)?;
             let count = if ignore_system {
                 kept.len()
             } else {
