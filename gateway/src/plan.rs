@@ -406,7 +406,8 @@ impl Plan {
         } else {
             Vec::new()
         };
-        let method = req.method.to_ascii_uppercase();
+        let mut method = std::mem::take(&mut req.method);
+        method.make_ascii_uppercase();
         // A CORS preflight also matches the operation of the request it
         // announces (an OPTIONS operation wins), so that `cors` can answer it.
         let preflight = (method == "OPTIONS" && req.headers.get("Origin").is_some())

@@ -97,6 +97,17 @@ pub(crate) fn compile(
     }))
 }
 
+/// A value's text: a literal as it is (not copied), else evaluated (null: empty).
+fn literal_or<'a>(
+    v: &'a CompiledValue,
+    x: &Exchange,
+) -> Result<std::borrow::Cow<'a, str>, PolicyError> {
+    Ok(match v {
+        CompiledValue::Literal(s) => std::borrow::Cow::Borrowed(s.as_str()),
+        CompiledValue::Expr(_) => std::borrow::Cow::Owned(v.eval_string(x)?.unwrap_or_default()),
+    })
+}
+
 /// A record's `Id` (shared, not copied), or empty.
 fn record_id(r: Option<&sluice_engine::runtime::Record>) -> rhai::ImmutableString {
     r.and_then(|r| r.fields.get("Id"))
@@ -178,7 +189,7 @@ impl Stage for Lookup {
         }
         Run::Later(Box::pin(async move {
             let services = Arc::clone(&x.services);
-            let local = self.embedders.get(&p.backend_id);
+            let local = self.embedders.get(p.backend_id.as_ref());
             let vector = match self
                 .cache
                 .embed(&p.backend_id, &p.reading.text, services.as_ref(), local)
@@ -247,15 +258,15 @@ impl Stage for Lookup {
 }
 
 /// A request the cache may serve, with its evaluated settings.
-struct Prepared {
+struct Prepared<'a> {
     reading: Arc<Reading>,
-    backend_id: String,
+    backend_id: std::borrow::Cow<'a, str>,
     threshold: f64,
     refresh: bool,
     no_store: bool,
 }
 
-impl Prepared {
+impl Prepared<'_> {
     fn state(&self, vector: Option<Arc<Vec<f32>>>, hit: bool) -> LookupState {
         LookupState {
             reading: Arc::clone(&self.reading),
@@ -270,8 +281,8 @@ impl Prepared {
 impl Lookup {
     /// Evaluates the attributes and reads the request; `None` when the
     /// request skips the cache (the reason is counted and reported).
-    fn prepare(&self, x: &mut Exchange) -> Result<Option<Prepared>, PolicyError> {
-        let threshold = self.threshold.eval_string(x)?.unwrap_or_default();
+    fn prepare(&self, x: &mut Exchange) -> Result<Option<Prepared<'_>>, PolicyError> {
+        let threshold = literal_or(&self.threshold, x)?;
         let threshold = threshold
             .trim()
             .parse::<f64>()
@@ -285,7 +296,7 @@ impl Lookup {
                     format!("score-threshold `{threshold}` is not a number from 0.0 to 1.0"),
                 )
             })?;
-        let backend_id = self.backend_id.eval_string(x)?.unwrap_or_default();
+        let backend_id = literal_or(&self.backend_id, x)?;
         let ignore_system = match &self.ignore_system {
             Some(v) => v.eval_bool(x)?,
             None => false,

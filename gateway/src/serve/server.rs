@@ -106,27 +106,33 @@ async fn handle(
     let started = Instant::now();
     // One plan from start to end.
     let current = state.current.load_full();
-    let method = req.method().as_str().to_owned();
-    let host = req
-        .uri()
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            req.headers()
-                .get(hyper::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| state.gateway_listen.to_string());
+    let listen;
+    let host = match req.uri().authority() {
+        Some(a) => a.as_str(),
+        None => match req
+            .headers()
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+        {
+            Some(h) => h,
+            None => {
+                listen = state.gateway_listen.to_string();
+                &listen
+            }
+        },
+    };
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    // One string: the URL, whose `host` part the request's `Host` may need.
     let mut url = String::with_capacity(7 + host.len() + path.len());
     url.push_str("http://");
-    url.push_str(&host);
+    url.push_str(host);
+    let host_end = url.len();
     url.push_str(path);
+    let method = req.method().clone();
     let too_large = Arc::new(AtomicBool::new(false));
     // The labels come from the plan's own routing of the request.
     let (response, stream, api, operation) =
-        match read(&current, peer, req, &url, &host, &too_large) {
+        match read(&current, peer, req, &url, &url[7..host_end], &too_large) {
             Ok((request, body)) => {
                 let services = Arc::new(Live {
                     client: Arc::clone(&state.client),
@@ -148,7 +154,7 @@ async fn handle(
                 // Refused before the plan saw it (a limit): routed for the labels only.
                 let (api, op) = current
                     .plan
-                    .route_names(&method, &url)
+                    .route_names(method.as_str(), &url)
                     .unwrap_or(("", None));
                 (r, None, api, op.unwrap_or(""))
             }
