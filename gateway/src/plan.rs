@@ -50,6 +50,21 @@ struct ApiPlan {
     record: Record,
 }
 
+impl ApiPlan {
+    /// The URL's query as pairs, for templates that name query parameters
+    /// (empty, without copying anything, when none does).
+    fn query_pairs(&self, url: &Url) -> Vec<(String, String)> {
+        if !self.operations.iter().any(|o| o.template.has_query()) {
+            return Vec::new();
+        }
+        url.query
+            .0
+            .iter()
+            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
+            .collect()
+    }
+}
+
 #[derive(Debug)]
 struct SubscriptionPlan {
     product: Option<String>,
@@ -395,17 +410,7 @@ impl Plan {
             api: &api.name,
             operation: "",
         };
-        // The query as pairs, for templates that name query parameters.
-        let query: Vec<(String, String)> = if api.operations.iter().any(|o| o.template.has_query())
-        {
-            url.query
-                .0
-                .iter()
-                .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let query = api.query_pairs(&url);
         let mut method = std::mem::take(&mut req.method);
         method.make_ascii_uppercase();
         // A CORS preflight also matches the operation of the request it
@@ -578,17 +583,7 @@ impl Plan {
         let url = Url::parse(url)?;
         let (api_index, rest) = api_for(&self.api_paths, &url.path)?;
         let api = self.apis.get(api_index)?;
-        // The query as pairs, for templates that name query parameters.
-        let query: Vec<(String, String)> = if api.operations.iter().any(|o| o.template.has_query())
-        {
-            url.query
-                .0
-                .iter()
-                .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let query = api.query_pairs(&url);
         let method = method.to_ascii_uppercase();
         let op = api
             .operations
