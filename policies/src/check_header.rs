@@ -38,9 +38,19 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
     }))
 }
 
+/// Whether two strings are equal ignoring case (as .NET's invariant
+/// comparison; ASCII without allocating).
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
 impl CheckHeader {
     fn check(&self, x: &Exchange) -> Result<(), PolicyError> {
-        let name = self.name.eval_string(x)?.unwrap_or_default();
+        let name = self.name.text(x)?;
         let received = x.request().read(|m| m.headers.get(&name).cloned());
         let refusal = match received {
             None => Some((
@@ -52,14 +62,14 @@ impl CheckHeader {
                 let ignore_case = self.ignore_case.eval_bool(x)?;
                 let mut allowed = Vec::new();
                 for v in &self.values {
-                    if let Some(s) = v.eval_string(x)? {
+                    if let Some(s) = v.eval_str(x)? {
                         allowed.push(s);
                     }
                 }
                 let matches = |r: &String| {
                     allowed.iter().any(|a| {
                         if ignore_case {
-                            a.to_lowercase() == r.to_lowercase()
+                            same_ignoring_case(a, r)
                         } else {
                             a == r
                         }

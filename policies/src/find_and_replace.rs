@@ -40,8 +40,8 @@ fn replace_all(body: &[u8], from: &[u8], to: &[u8]) -> Option<Vec<u8>> {
 
 impl FindAndReplace {
     fn apply(&self, x: &Exchange) -> Result<(), PolicyError> {
-        let from = self.from.eval_string(x)?.unwrap_or_default();
-        let to = self.to.eval_string(x)?.unwrap_or_default();
+        let from = self.from.text(x)?;
+        let to = self.to.text(x)?;
         x.message().write(|m| {
             if let Some(body) = &mut m.body
                 && let Some(new) = replace_all(&body.bytes, from.as_bytes(), to.as_bytes())

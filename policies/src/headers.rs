@@ -51,14 +51,15 @@ impl SetHeader {
 
     /// Applies the policy to `target` (the request `send-request` builds).
     pub(crate) fn apply_to(&self, x: &Exchange, target: &MessageRef) -> Result<(), PolicyError> {
-        let Some(name) = self.name.eval_string(x)? else {
+        let Some(name) = self.name.eval_str(x)? else {
             return Ok(());
         };
         let action = match &self.action {
-            Some(a) => a.eval_string(x)?.unwrap_or_else(|| "override".into()),
-            None => "override".into(),
+            Some(a) => a.eval_str(x)?,
+            None => None,
         };
-        if PROTECTED.contains(&name.to_ascii_lowercase().as_str()) {
+        let action = action.as_deref().unwrap_or("override");
+        if PROTECTED.iter().any(|p| p.eq_ignore_ascii_case(&name)) {
             return Ok(());
         }
         let mut values = Vec::new();
@@ -68,7 +69,7 @@ impl SetHeader {
                 values.push(s);
             }
         }
-        target.write(|m| match action.as_str() {
+        target.write(|m| match action {
             "delete" => m.headers.remove(&name),
             "skip" if m.headers.get(&name).is_some() => {}
             "append" => values.iter().for_each(|v| m.headers.append(&name, v)),

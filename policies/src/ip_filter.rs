@@ -16,6 +16,8 @@ use sluice_engine::xml::Element;
 struct Entry {
     from: CompiledValue,
     to: CompiledValue,
+    /// Both ends, parsed at load when both are literals.
+    fixed: Option<(IpAddr, IpAddr)>,
 }
 
 #[derive(Debug)]
@@ -34,11 +36,13 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
                 Entry {
                     from: v.clone(),
                     to: v,
+                    fixed: None,
                 }
             }
             "address-range" => Entry {
                 from: cx.attr(c, "from")?,
                 to: cx.attr(c, "to")?,
+                fixed: None,
             },
             _ => continue,
         };
@@ -54,6 +58,10 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
                 );
                 return None;
             }
+        }
+        let mut entry = entry;
+        if let (CompiledValue::Literal(a), CompiledValue::Literal(b)) = (&entry.from, &entry.to) {
+            entry.fixed = parse(a).zip(parse(b));
         }
         entries.push(entry);
     }
@@ -86,8 +94,14 @@ fn denied(reason: &str, message: String) -> PolicyError {
 impl IpFilter {
     fn listed(&self, x: &Exchange, ip: IpAddr) -> Result<bool, PolicyError> {
         for e in &self.entries {
-            let from = e.from.eval_string(x)?.unwrap_or_default();
-            let to = e.to.eval_string(x)?.unwrap_or_default();
+            if let Some((a, b)) = e.fixed {
+                if in_range(ip, a, b) {
+                    return Ok(true);
+                }
+                continue;
+            }
+            let from = e.from.text(x)?;
+            let to = e.to.text(x)?;
             let (Some(a), Some(b)) = (parse(&from), parse(&to)) else {
                 return Err(PolicyError::new(
                     "ip-filter",
@@ -104,10 +118,8 @@ impl IpFilter {
     }
 
     fn check(&self, x: &Exchange) -> Result<(), PolicyError> {
-        let action = self.action.eval_string(x)?.unwrap_or_default();
-        let forbid = action.trim().eq_ignore_ascii_case("forbid");
-        let caller = x.request().read(|m| m.ip.clone());
-        let Some(ip) = parse(&caller) else {
+        let forbid = self.action.text(x)?.trim().eq_ignore_ascii_case("forbid");
+        let Some(ip) = x.request().read(|m| parse(&m.ip)) else {
             return Err(denied(
                 "FailedToParseCallerIP",
                 "Failed to establish IP address for the caller. Access denied.".into(),
@@ -116,7 +128,10 @@ impl IpFilter {
         match (forbid, self.listed(x, ip)?) {
             (false, false) => Err(denied(
                 "CallerIpNotAllowed",
-                format!("Caller IP address {caller} is not allowed. Access denied."),
+                format!(
+                    "Caller IP address {} is not allowed. Access denied.",
+                    x.request().read(|m| m.ip.clone())
+                ),
             )),
             (true, true) => Err(denied(
                 "CallerIpBlocked",

@@ -41,13 +41,24 @@ fn fill(
     encode: fn(&str) -> String,
 ) -> Result<String, PolicyError> {
     let mut out = String::with_capacity(text.len());
+    fill_into(&mut out, text, matched, encode)?;
+    Ok(out)
+}
+
+/// [`fill`], appending to `out`.
+fn fill_into(
+    out: &mut String,
+    text: &str,
+    matched: &[(String, String)],
+    encode: fn(&str) -> String,
+) -> Result<(), PolicyError> {
     let mut rest = text;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
         let Some(close) = after.find('}') else {
             out.push_str(&rest[open..]);
-            return Ok(out);
+            return Ok(());
         };
         let name = after[..close].trim_start_matches('*');
         let value = matched
@@ -71,7 +82,7 @@ fn fill(
         rest = &after[close + 1..];
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(())
 }
 
 /// Encodes what may not stand in a path; keeps `/`, `%` and the path's punctuation.
@@ -116,16 +127,19 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The query parameter names of the operation's URL template (`/get?a={b}` → `a`).
-fn template_query_names(x: &Exchange) -> Vec<String> {
-    let template = x
-        .ctx
+/// The operation's URL template (`context.Operation.UrlTemplate`), shared.
+fn operation_template(x: &Exchange) -> rhai::ImmutableString {
+    x.ctx
         .0
         .operation
         .as_ref()
         .and_then(|r| r.fields.get("UrlTemplate"))
-        .and_then(|t| t.clone().into_string().ok())
-        .unwrap_or_default();
+        .and_then(|t| t.clone().into_immutable_string().ok())
+        .unwrap_or_default()
+}
+
+/// The query parameter names of a URL template (`/get?a={b}` → `a`).
+fn template_query_names(template: &str) -> Vec<&str> {
     let Some((_, query)) = template.split_once('?') else {
         return Vec::new();
     };
@@ -133,35 +147,48 @@ fn template_query_names(x: &Exchange) -> Vec<String> {
         .split('&')
         .map(|kv| kv.split('=').next().unwrap_or_default().trim())
         .filter(|k| !k.is_empty())
-        .map(str::to_owned)
         .collect()
 }
 
 impl RewriteUri {
     fn rewrite(&self, x: &Exchange) -> Result<(), PolicyError> {
-        let template = self.template.eval_string(x)?.unwrap_or_default();
+        let template = self.template.text(x)?;
         let copy = match &self.copy_unmatched {
             Some(c) => c.eval_bool(x)?,
             None => true,
         };
-        let matched = x.request().read(|m| m.matched.clone());
         let (path, query) = template.split_once('?').unwrap_or((&template, ""));
-        let path = fill(path.trim(), &matched, encode_path)?;
-        let mut new_query = Multimap::default();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            new_query.append(
-                &fill(&decode(k), &matched, as_is)?,
-                &fill(&decode(v), &matched, as_is)?,
-            );
-        }
-        let skip = if copy {
-            template_query_names(x)
-        } else {
-            Vec::new()
-        };
+        let path = path.trim();
         let prefix = x.api_prefix.trim_end_matches('/');
+        let (new_path, mut new_query) = x.request().read(|m| {
+            let mut p = String::with_capacity(prefix.len() + path.len() + 16);
+            p.push_str(prefix);
+            fill_into(&mut p, path, &m.matched, encode_path)?;
+            if !p[prefix.len()..].starts_with('/') {
+                p.insert(prefix.len(), '/');
+            }
+            let mut q = Multimap::default();
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                q.append(
+                    &fill(&decode(k), &m.matched, as_is)?,
+                    &fill(&decode(v), &m.matched, as_is)?,
+                );
+            }
+            Ok::<_, PolicyError>((p, q))
+        })?;
+        let operation = if copy {
+            operation_template(x)
+        } else {
+            rhai::ImmutableString::new()
+        };
+        let skip = template_query_names(&operation);
         x.request().write(|m| {
+            m.url.path = new_path;
+            if copy && new_query.0.is_empty() && skip.is_empty() {
+                // The query stays as it came.
+                return;
+            }
             if copy {
                 for (k, vs) in &m.url.query.0 {
                     let named = skip.iter().any(|s| s.eq_ignore_ascii_case(k));
@@ -173,11 +200,6 @@ impl RewriteUri {
                     }
                 }
             }
-            m.url.path = if path.starts_with('/') {
-                format!("{prefix}{path}")
-            } else {
-                format!("{prefix}/{path}")
-            };
             m.url.query = new_query.into();
         });
         Ok(())

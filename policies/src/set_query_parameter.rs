@@ -31,13 +31,14 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
 
 impl SetQueryParameter {
     fn apply(&self, x: &Exchange) -> Result<(), PolicyError> {
-        let Some(name) = self.name.eval_string(x)? else {
+        let Some(name) = self.name.eval_str(x)? else {
             return Ok(());
         };
         let action = match &self.action {
-            Some(a) => a.eval_string(x)?.unwrap_or_else(|| "override".into()),
-            None => "override".into(),
+            Some(a) => a.eval_str(x)?,
+            None => None,
         };
+        let action = action.as_deref().unwrap_or("override");
         let mut values = Vec::new();
         for v in &self.values {
             // A null value sets nothing, as for set-header (DECISIONS.md).
@@ -48,7 +49,7 @@ impl SetQueryParameter {
         // Inbound and backend only: always the request.
         x.request().write(|m| {
             let query = std::sync::Arc::make_mut(&mut m.url.query);
-            match action.as_str() {
+            match action {
                 "delete" => query.remove(&name),
                 "skip" if query.get(&name).is_some() => {}
                 "append" => values.iter().for_each(|v| query.append(&name, v)),

@@ -1,6 +1,7 @@
 //! Attribute and text values as stages hold them: a literal, or a compiled
 //! expression evaluated per request.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rhai::Dynamic;
@@ -40,6 +41,19 @@ impl CompiledValue {
         }
     }
 
+    /// Like [`CompiledValue::eval_string`], but a literal is borrowed, not copied.
+    pub fn eval_str(&self, x: &Exchange) -> Result<Option<Cow<'_, str>>, PolicyError> {
+        match self {
+            CompiledValue::Literal(s) => Ok(Some(Cow::Borrowed(s))),
+            CompiledValue::Expr(_) => Ok(self.eval_string(x)?.map(Cow::Owned)),
+        }
+    }
+
+    /// [`CompiledValue::eval_str`] with null as the empty string.
+    pub fn text(&self, x: &Exchange) -> Result<Cow<'_, str>, PolicyError> {
+        Ok(self.eval_str(x)?.unwrap_or_default())
+    }
+
     /// As a boolean (`true`/`false` literals are case-insensitive, as .NET parses them).
     pub fn eval_bool(&self, x: &Exchange) -> Result<bool, PolicyError> {
         match self {
@@ -62,7 +76,12 @@ impl CompiledValue {
     /// As a whole number.
     pub fn eval_int(&self, x: &Exchange) -> Result<i64, PolicyError> {
         let v = match self {
-            CompiledValue::Literal(s) => Dynamic::from(s.clone()),
+            CompiledValue::Literal(s) => {
+                return s
+                    .trim()
+                    .parse()
+                    .map_err(|_| expression_failure(format!("`{s}` is not a whole number")));
+            }
             CompiledValue::Expr(_) => self.eval(x)?,
         };
         if let Ok(n) = v.as_int() {
@@ -82,10 +101,13 @@ impl CompiledValue {
 }
 
 fn parse_bool(s: &str) -> Result<bool, PolicyError> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(expression_failure(format!("`{s}` is not a Boolean"))),
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if t.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(expression_failure(format!("`{s}` is not a Boolean")))
     }
 }
 
