@@ -603,7 +603,7 @@ impl Plan {
 /// A version-4 GUID in its "D" form. The id must be unique, not secret:
 /// its random bits come from a per-thread SplitMix64 generator seeded once
 /// from the operating system, not from a system call per request.
-fn new_request_id() -> String {
+fn new_request_id() -> rhai::ImmutableString {
     thread_local! {
         static STATE: std::cell::Cell<u64> = std::cell::Cell::new(seed());
     }
@@ -622,9 +622,9 @@ fn new_request_id() -> String {
     }
     let (hi, lo) = STATE.with(|s| (next(s), next(s)));
     let bytes = ((u128::from(hi) << 64) | u128::from(lo)).to_be_bytes();
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    rhai::ImmutableString::from(&*id.hyphenated().encode_lower(&mut text))
 }
 
 mod bodies;

@@ -22,20 +22,18 @@ fn replace_all(body: &[u8], from: &[u8], to: &[u8]) -> Option<Vec<u8>> {
     if from.is_empty() || body.len() < from.len() {
         return None;
     }
-    let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    let mut found = false;
-    while i < body.len() {
-        if body[i..].starts_with(from) {
-            out.extend_from_slice(to);
-            i += from.len();
-            found = true;
-        } else {
-            out.push(body[i]);
-            i += 1;
-        }
+    let mut matches = memchr::memmem::find_iter(body, from).peekable();
+    matches.peek()?;
+    let mut out = Vec::with_capacity(body.len() + to.len().saturating_sub(from.len()));
+    let mut copied = 0;
+    // memmem's matches do not overlap, left to right.
+    for at in matches {
+        out.extend_from_slice(&body[copied..at]);
+        out.extend_from_slice(to);
+        copied = at + from.len();
     }
-    found.then_some(out)
+    out.extend_from_slice(&body[copied..]);
+    Some(out)
 }
 
 impl FindAndReplace {

@@ -297,6 +297,8 @@ pub fn format_double(x: f64) -> String {
 pub fn primitive_string(v: &Dynamic) -> Option<String> {
     if v.is_unit() {
         Some(String::new())
+    } else if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
+        Some(s.to_string())
     } else if let Ok(b) = v.as_bool() {
         Some(if b { "True" } else { "False" }.into())
     } else if let Ok(n) = v.as_int() {
@@ -305,11 +307,6 @@ pub fn primitive_string(v: &Dynamic) -> Option<String> {
         Some(format_double(f))
     } else if let Ok(c) = v.as_char() {
         Some(c.to_string())
-    } else if v.is_string() {
-        v.clone()
-            .into_immutable_string()
-            .ok()
-            .map(|s| s.to_string())
     } else if v.is_blob() {
         Some("System.Byte[]".into())
     } else if v.is_array() {

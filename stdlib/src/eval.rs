@@ -125,11 +125,18 @@ pub fn failure(e: &EvalAltResult) -> Failure {
 
 /// .NET `ToString()` of a value, for policies that put an expression's
 /// result into a header, a URL or a body. `None` for null.
-pub fn display(engine: &Engine, v: &Dynamic) -> Result<Option<String>, Failure> {
+pub fn display(engine: &Engine, v: Dynamic) -> Result<Option<String>, Failure> {
     if v.is_unit() {
         return Ok(None);
     }
-    if let Some(s) = crate::core::primitive_string(v) {
+    // The common case first: a string, not copied when nothing else holds it.
+    if v.is_string() {
+        return Ok(v
+            .into_immutable_string()
+            .ok()
+            .map(rhai::ImmutableString::into_owned));
+    }
+    if let Some(s) = crate::core::primitive_string(&v) {
         return Ok(Some(s));
     }
     static AST: std::sync::OnceLock<Option<AST>> = std::sync::OnceLock::new();
@@ -141,10 +148,10 @@ pub fn display(engine: &Engine, v: &Dynamic) -> Result<Option<String>, Failure> 
             .ok()
     });
     let Some(ast) = ast else {
-        return Ok(Some(crate::core::dotnet_type(v)));
+        return Ok(Some(crate::core::dotnet_type(&v)));
     };
     let mut scope = Scope::new();
-    scope.push("v", v.clone());
+    scope.push("v", v);
     engine
         .eval_ast_with_scope::<rhai::ImmutableString>(&mut scope, ast)
         .map(|s| Some(s.to_string()))

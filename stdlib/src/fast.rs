@@ -194,7 +194,7 @@ impl Fast {
                 // The gateway's ids are GUIDs in lower-case "D" form, which
                 // is what `Guid.ToString()` prints; any other text goes to rhai.
                 let id = &ctx.0.request_id;
-                is_guid_d(id).then(|| id.clone().into())
+                is_guid_d(id).then(|| Dynamic::from(id.clone()))
             }
             Fast::ToString(on) => {
                 let v = on.eval(ctx, limits)?;
@@ -211,12 +211,12 @@ impl Fast {
             Fast::Add(a, b) => {
                 let (a, b) = (a.eval(ctx, limits)?, b.eval(ctx, limits)?);
                 if a.is_string() || b.is_string() {
-                    let (a, b) = (plain_string(&a)?, plain_string(&b)?);
-                    if a.len() + b.len() > limits.max_string_size {
+                    // The left side's text is reused when nothing else holds it.
+                    let mut s = into_plain_string(a)?;
+                    push_plain_string(&mut s, &b)?;
+                    if s.len() > limits.max_string_size {
                         return None;
                     }
-                    let mut s = a;
-                    s.push_str(&b);
                     return Some(s.into());
                 }
                 match (a.as_int(), b.as_int()) {
@@ -314,12 +314,28 @@ fn string(v: Dynamic) -> Option<rhai::ImmutableString> {
 }
 
 /// A string, null (empty), integer or Boolean as `+` prints it; `None` for other types.
-fn plain_string(v: &Dynamic) -> Option<String> {
-    if v.is_string() || v.is_unit() || v.is_int() || v.is_bool() {
-        primitive_string(v)
+fn into_plain_string(v: Dynamic) -> Option<String> {
+    if v.is_string() {
+        v.into_immutable_string()
+            .ok()
+            .map(rhai::ImmutableString::into_owned)
+    } else if v.is_unit() || v.is_int() || v.is_bool() {
+        primitive_string(&v)
     } else {
         None
     }
+}
+
+/// Appends what [`into_plain_string`] gives, without copying a string first.
+fn push_plain_string(out: &mut String, v: &Dynamic) -> Option<()> {
+    if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
+        out.push_str(&s);
+    } else if v.is_unit() || v.is_int() || v.is_bool() {
+        out.push_str(&primitive_string(v)?);
+    } else {
+        return None;
+    }
+    Some(())
 }
 
 fn headers(m: &MessageRef, name: &str) -> Option<String> {

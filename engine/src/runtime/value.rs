@@ -36,7 +36,7 @@ impl CompiledValue {
             CompiledValue::Literal(s) => Ok(Some(s.clone())),
             CompiledValue::Expr(_) => {
                 let v = self.eval(x)?;
-                sluice_stdlib::eval::display(&x.engine, &v).map_err(|f| failure(&f))
+                sluice_stdlib::eval::display(&x.engine, v).map_err(|f| failure(&f))
             }
         }
     }
@@ -87,7 +87,7 @@ impl CompiledValue {
         if let Ok(n) = v.as_int() {
             return Ok(n);
         }
-        let text = sluice_stdlib::eval::display(&x.engine, &v)
+        let text = sluice_stdlib::eval::display(&x.engine, v)
             .map_err(|f| failure(&f))?
             .unwrap_or_default();
         text.trim()

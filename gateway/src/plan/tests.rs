@@ -290,7 +290,9 @@ policy = '''<policies><inbound><return-response><set-body template="liquid">{{bo
 
 #[test]
 fn request_ids_are_distinct_version_4_guids_in_d_form() {
-    let ids: BTreeSet<String> = (0..1000).map(|_| super::new_request_id()).collect();
+    let ids: BTreeSet<String> = (0..1000)
+        .map(|_| super::new_request_id().to_string())
+        .collect();
     assert_eq!(ids.len(), 1000);
     for id in &ids {
         // xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx, lower-case hex.

@@ -106,7 +106,7 @@ pub struct ContextData {
     pub workspace: Option<Record>,
     pub last_error: RwLock<Option<LastError>>,
     /// A GUID in its "D" form.
-    pub request_id: String,
+    pub request_id: rhai::ImmutableString,
     /// When the request arrived, in milliseconds since the Unix epoch (gateway clock).
     pub timestamp_ms: i64,
     pub tracing: bool,
