@@ -64,7 +64,7 @@ fn context() -> Context {
                 .with("Email", "alice@contoso.test"),
         ),
         deployment: Some(Record::new("IDeployment").with("Region", "West US")),
-        request_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
+        request_id: uuid::uuid!("0f8fad5b-d9cb-469f-a165-70867728950e"),
         timestamp_ms: 1_700_000_000_000,
         ..ContextData::default()
     });

@@ -120,7 +120,7 @@ fn rich() -> Context {
         subscription: Some(Record::new("ISubscription").with("Id", "sub-1")),
         user: Some(Record::new("IUser").with("Email", "a@contoso.test")),
         deployment: Some(Record::new("IDeployment").with("Region", "West US")),
-        request_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
+        request_id: uuid::uuid!("0f8fad5b-d9cb-469f-a165-70867728950e"),
         ..ContextData::default()
     });
     ctx.variables(|v| {
@@ -132,7 +132,7 @@ fn rich() -> Context {
     ctx
 }
 
-/// Nothing there: no headers, variables or records; an id in another form.
+/// Nothing there: no headers, variables or records; the nil id.
 fn empty() -> Context {
     Context::new(ContextData {
         request: MessageRef::new(request(
@@ -140,7 +140,6 @@ fn empty() -> Context {
             "http://contoso.test/",
             Vec::new(),
         )),
-        request_id: "0F8FAD5B-D9CB-469F-A165-70867728950E".into(),
         ..ContextData::default()
     })
 }
@@ -158,7 +157,7 @@ fn odd() -> Context {
             ..Message::default()
         }),
         api: Some(Record::new("IApi")),
-        request_id: "not-a-guid".into(),
+        request_id: uuid::uuid!("ffffffff-0000-4000-8000-00000000000a"),
         ..ContextData::default()
     });
     ctx.variables(|v| {

@@ -600,10 +600,10 @@ impl Plan {
     }
 }
 
-/// A version-4 GUID in its "D" form. The id must be unique, not secret:
+/// A version-4 GUID (`context.RequestId`). The id must be unique, not secret:
 /// its random bits come from a per-thread SplitMix64 generator seeded once
 /// from the operating system, not from a system call per request.
-fn new_request_id() -> rhai::ImmutableString {
+fn new_request_id() -> uuid::Uuid {
     thread_local! {
         static STATE: std::cell::Cell<u64> = std::cell::Cell::new(seed());
     }
@@ -622,9 +622,7 @@ fn new_request_id() -> rhai::ImmutableString {
     }
     let (hi, lo) = STATE.with(|s| (next(s), next(s)));
     let bytes = ((u128::from(hi) << 64) | u128::from(lo)).to_be_bytes();
-    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
-    rhai::ImmutableString::from(&*id.hyphenated().encode_lower(&mut text))
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 mod bodies;

@@ -204,7 +204,7 @@ pub(crate) fn exchange(stub: Arc<Stub>, headers: &[(&str, &str)], body: &str) ->
             reason: "OK".into(),
             ..Message::default()
         }),
-        request_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
+        request_id: uuid::uuid!("0f8fad5b-d9cb-469f-a165-70867728950e"),
         timestamp_ms: START_MS,
         ..ContextData::default()
     });

@@ -95,7 +95,7 @@ impl Waits {
 }
 
 /// A factor in [0.8, 1.2] from the request id and the retry's number.
-fn jitter(request_id: &str, n: u32) -> f64 {
+fn jitter(request_id: &uuid::Uuid, n: u32) -> f64 {
     let mut h = DefaultHasher::new();
     request_id.hash(&mut h);
     n.hash(&mut h);

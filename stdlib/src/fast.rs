@@ -191,10 +191,10 @@ impl Fast {
                 Prop::ResponseStatusCode => Dynamic::from_int(ctx.0.response.read(|m| m.status)),
             }),
             Fast::RequestId => {
-                // The gateway's ids are GUIDs in lower-case "D" form, which
-                // is what `Guid.ToString()` prints; any other text goes to rhai.
-                let id = &ctx.0.request_id;
-                is_guid_d(id).then(|| Dynamic::from(id.clone()))
+                // `Guid.ToString()`: the lower-case "D" form.
+                let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+                let id = ctx.0.request_id.hyphenated().encode_lower(&mut text);
+                Some(Dynamic::from(rhai::ImmutableString::from(&*id)))
             }
             Fast::ToString(on) => {
                 let v = on.eval(ctx, limits)?;
@@ -357,13 +357,4 @@ fn matched(m: &Message, name: &str) -> Option<String> {
         }
     }
     out
-}
-
-/// A GUID in lower-case "D" form (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`).
-fn is_guid_d(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
-        })
 }

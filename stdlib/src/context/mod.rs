@@ -105,8 +105,8 @@ pub struct ContextData {
     pub deployment: Option<Record>,
     pub workspace: Option<Record>,
     pub last_error: RwLock<Option<LastError>>,
-    /// A GUID in its "D" form.
-    pub request_id: rhai::ImmutableString,
+    /// `context.RequestId`.
+    pub request_id: uuid::Uuid,
     /// When the request arrived, in milliseconds since the Unix epoch (gateway clock).
     pub timestamp_ms: i64,
     pub tracing: bool,
@@ -359,11 +359,7 @@ pub(crate) fn register(e: &mut Engine) {
         })
         // A `Guid` built here, not through a by-name call of `Guid.Parse`.
         .register_get("RequestId", |c: &mut Context| {
-            match uuid::Uuid::try_parse(&c.0.request_id) {
-                Ok(u) => Ok(crate::text::Guid(u)),
-                // Not the "D" form the gateway makes: as `Guid.Parse` reads it.
-                Err(_) => crate::text::parse_guid(&c.0.request_id),
-            }
+            crate::text::Guid(c.0.request_id)
         })
         .register_get(
             "Timestamp",

@@ -24,7 +24,7 @@ fn ctx() -> Context {
     let data = ContextData {
         request: MessageRef::new(request),
         api: Some(Record::new("IApi").with("Name", "echo").with("Id", "echo")),
-        request_id: "5b2e1c7e-0000-4000-8000-000000000001".into(),
+        request_id: uuid::uuid!("5b2e1c7e-0000-4000-8000-000000000001"),
         ..ContextData::default()
     };
     let c = Context::new(data);
