@@ -60,7 +60,7 @@ impl ApiPlan {
         url.query
             .0
             .iter()
-            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
+            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.to_string(), v.clone())))
             .collect()
     }
 }
@@ -116,7 +116,7 @@ pub struct Response {
 
 fn error_response(status: u16, message: &str) -> Response {
     let mut headers = Multimap::default();
-    headers.set("Content-Type", vec!["application/json".into()]);
+    headers.set_one("Content-Type", "application/json".into());
     Response {
         status,
         reason: reason_phrase(status).into(),

@@ -223,12 +223,12 @@ impl Cors {
         let allow_origin = self.allow_origin(x, &req.origin, credentials)?;
         let mut headers = Multimap::default();
         if let Some(o) = &allow_origin {
-            headers.set("Access-Control-Allow-Origin", vec![o.clone()]);
+            headers.set_one("Access-Control-Allow-Origin", o.clone());
             if credentials {
-                headers.set("Access-Control-Allow-Credentials", vec!["true".into()]);
+                headers.set_one("Access-Control-Allow-Credentials", "true".into());
             }
             if o != "*" {
-                headers.set("Vary", vec!["Origin".into()]);
+                headers.set_one("Vary", "Origin".into());
             }
         }
         if let Some(method) = &req.preflight_method {
@@ -236,7 +236,7 @@ impl Cors {
                 && self.method_allowed(x, method)?
                 && self.headers_allowed(x, &req.preflight_headers)?;
             if matched {
-                headers.set("Access-Control-Allow-Methods", vec![method.clone()]);
+                headers.set_one("Access-Control-Allow-Methods", method.clone());
                 if !req.preflight_headers.is_empty() {
                     headers.set(
                         "Access-Control-Allow-Headers",
@@ -244,7 +244,7 @@ impl Cors {
                     );
                 }
                 if let Some(age) = &self.max_age {
-                    headers.set("Access-Control-Max-Age", vec![age.eval_int(x)?.to_string()]);
+                    headers.set_one("Access-Control-Max-Age", age.eval_int(x)?.to_string());
                 }
                 answer(x, headers);
                 return Ok(Flow::End);
@@ -263,14 +263,14 @@ impl Cors {
         if allow_origin.is_some() {
             let expose = eval_all(&self.expose, x)?;
             if !expose.is_empty() {
-                headers.set("Access-Control-Expose-Headers", vec![expose.join(",")]);
+                headers.set_one("Access-Control-Expose-Headers", expose.join(","));
             }
             let mut late = match x.ctx.0.late_headers.write() {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
             };
             for (name, values) in headers.0 {
-                late.extend(values.into_iter().map(|v| (name.clone(), v)));
+                late.extend(values.into_iter().map(|v| (name.to_string(), v)));
             }
             return Ok(Flow::Next);
         }

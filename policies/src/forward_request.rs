@@ -73,7 +73,7 @@ pub(crate) fn backend_request(x: &Exchange, timeout_ms: u64) -> OutboundRequest 
             headers.append("X-Forwarded-For", &m.ip);
         }
         for (k, v) in &x.backend_headers {
-            headers.set(k, vec![v.clone()]);
+            headers.set_one(k, v.clone());
         }
         OutboundRequest {
             method: m.method.clone(),

@@ -62,7 +62,7 @@ impl SetHeader {
         if PROTECTED.iter().any(|p| p.eq_ignore_ascii_case(&name)) {
             return Ok(());
         }
-        let mut values = Vec::new();
+        let mut values = sluice_engine::runtime::Values::new();
         for v in &self.values {
             // A null value sets nothing (DECISIONS.md).
             if let Some(s) = v.eval_string(x)? {

@@ -99,7 +99,7 @@ pub(crate) fn rewrite(
             bytes: out.into_bytes(),
             consumed: false,
         });
-        m.headers.set("Content-Type", vec![content_type.to_owned()]);
+        m.headers.set_one("Content-Type", content_type.to_owned());
     });
 }
 

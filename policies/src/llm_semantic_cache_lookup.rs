@@ -155,7 +155,7 @@ impl Lookup {
                 m.headers.append(name, value);
             }
             if let Some(h) = header {
-                m.headers.set(&h, vec![status]);
+                m.headers.set_one(&h, status);
             }
             m.body = Some(Body {
                 bytes: r.body.to_vec(),

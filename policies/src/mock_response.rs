@@ -42,7 +42,7 @@ impl Stage for MockResponse {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
         let mut headers = Multimap::default();
         if let Some(ct) = &self.content_type {
-            headers.set("Content-Type", vec![ct.clone()]);
+            headers.set_one("Content-Type", ct.clone());
         }
         x.response().write(|m| {
             *m = Message {
@@ -74,7 +74,7 @@ mod tests {
             Section::Inbound,
         );
         x.response()
-            .write(|m| m.headers.set("X-Old", vec!["1".into()]));
+            .write(|m| m.headers.set_one("X-Old", "1".into()));
         assert_eq!(run(stage.as_ref(), &mut x), Ok(Flow::End));
         x.response().read(|m| {
             assert_eq!((m.status, m.reason.as_str()), (200, "OK"));

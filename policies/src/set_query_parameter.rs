@@ -39,7 +39,7 @@ impl SetQueryParameter {
             None => None,
         };
         let action = action.as_deref().unwrap_or("override");
-        let mut values = Vec::new();
+        let mut values = sluice_engine::runtime::Values::new();
         for v in &self.values {
             // A null value sets nothing, as for set-header (DECISIONS.md).
             if let Some(s) = v.eval_string(x)? {

@@ -80,7 +80,7 @@ pub async fn execute(p: &Pipeline, x: &mut Exchange) {
         x.response().write(|m| {
             for (name, value) in late {
                 if m.headers.get(&name).is_none() {
-                    m.headers.set(&name, vec![value]);
+                    m.headers.set_one(&name, value);
                 }
             }
         });
@@ -177,7 +177,7 @@ fn error_response(x: &Exchange, e: &PolicyError) {
         m.reason = reason_phrase(e.status).to_owned();
         m.headers = Default::default();
         m.headers
-            .set("Content-Type", vec!["application/json".to_owned()]);
+            .set_one("Content-Type", "application/json".to_owned());
         m.body = Some(super::Body {
             bytes: default_error_body(e.status, &message),
             consumed: false,

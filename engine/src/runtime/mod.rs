@@ -22,7 +22,7 @@ use std::sync::Arc;
 pub use compile::{CompileCx, StageFactory};
 pub use exec::{Block, Entry, Pipeline, default_error_body, execute, reason_phrase, run_block};
 pub use sluice_stdlib::context::{
-    Body, Context, ContextData, LastError, Message, MessageRef, Multimap, Record, Url,
+    Body, Context, ContextData, LastError, Message, MessageRef, Multimap, Record, Url, Values,
 };
 pub use stream::{BodyStream, Streaming, collect};
 pub use value::CompiledValue;

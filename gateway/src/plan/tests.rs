@@ -146,12 +146,15 @@ fn routes_runs_policies_and_forwards() {
         &[("x-in", "hello")],
     );
     assert_eq!(r.status, 200);
-    assert_eq!(r.headers.get("x-var"), Some(&vec!["hello".to_owned()]));
+    assert_eq!(
+        r.headers.get("x-var").map(|v| v.to_vec()),
+        Some(vec!["hello".to_owned()])
+    );
     let seen = echo.seen.lock().unwrap();
     assert_eq!(seen[0].url, "http://backend.test/api/resource/42?x=1");
     assert_eq!(
-        seen[0].headers.get("X-Forwarded-For"),
-        Some(&vec!["10.1.2.3".to_owned()])
+        seen[0].headers.get("X-Forwarded-For").map(|v| v.to_vec()),
+        Some(vec!["10.1.2.3".to_owned()])
     );
 }
 
@@ -180,8 +183,8 @@ fn products_apply_with_their_subscription() {
     assert_eq!(r.status, 200);
     let seen = echo.seen.lock().unwrap();
     assert_eq!(
-        seen[0].headers.get("x-product"),
-        Some(&vec!["starter".to_owned()])
+        seen[0].headers.get("x-product").map(|v| v.to_vec()),
+        Some(vec!["starter".to_owned()])
     );
     assert!(seen[0].headers.get("Ocp-Apim-Subscription-Key").is_none());
 }
@@ -207,8 +210,8 @@ policy = '''<policies><inbound><set-variable name="x" value="@((int)context.Vari
     let (r, _) = send_one(config, "GET", "http://gw.test/e/x", &[]);
     assert_eq!(r.status, 500);
     assert_eq!(
-        r.headers.get("x-reason"),
-        Some(&vec![
+        r.headers.get("x-reason").map(|v| v.to_vec()),
+        Some(vec![
             "ExpressionValueEvaluationFailure|set-variable|set-variable[1]".to_owned()
         ])
     );
@@ -244,8 +247,10 @@ url-template = "/items/{id}"
     );
     assert_eq!(r.status, 200);
     assert_eq!(
-        r.headers.get("Access-Control-Allow-Methods"),
-        Some(&vec!["PUT".to_owned()])
+        r.headers
+            .get("Access-Control-Allow-Methods")
+            .map(|v| v.to_vec()),
+        Some(vec!["PUT".to_owned()])
     );
     assert!(
         echo.seen.lock().unwrap().is_empty(),

@@ -89,7 +89,7 @@ fn head_size(req: &hyper::Request<Incoming>) -> usize {
 
 fn error(status: u16, message: &str) -> Response {
     let mut headers = Multimap::default();
-    headers.set("Content-Type", vec!["application/json".into()]);
+    headers.set_one("Content-Type", "application/json".into());
     Response {
         status,
         reason: reason_phrase(status).into(),

@@ -251,7 +251,7 @@ fn normalized(v: Vec<f64>) -> Vec<f64> {
 
 fn json_response(status: u16, body: serde_json::Value) -> InboundResponse {
     let mut headers = Multimap::default();
-    headers.set("Content-Type", vec!["application/json".into()]);
+    headers.set_one("Content-Type", "application/json".into());
     InboundResponse {
         status,
         reason: reason_phrase(status).into(),
@@ -282,7 +282,7 @@ fn respond(answer: &Answer, req: &OutboundRequest) -> InboundResponse {
     let body = match &answer.body {
         Some(b) => b.clone().into_bytes(),
         None => {
-            headers.set("Content-Type", vec!["application/json".into()]);
+            headers.set_one("Content-Type", "application/json".into());
             echo_document(req).to_string().into_bytes()
         }
     };

@@ -359,9 +359,9 @@ impl SemanticCache {
             ..OutboundRequest::default()
         };
         req.headers
-            .set("Content-Type", vec!["application/json".to_owned()]);
+            .set_one("Content-Type", "application/json".to_owned());
         for (name, value) in &backend.headers {
-            req.headers.set(name, vec![value.clone()]);
+            req.headers.set_one(name, value.clone());
         }
         let call = services.call(req);
         let answer = match tokio::time::timeout(Duration::from_millis(timeout_ms), call).await {

@@ -85,7 +85,7 @@ fn always_array_child_elements() {
 fn backend_xml(content_type: &'static str) -> std::sync::Arc<Stub> {
     Stub::new(move |_, _| {
         let mut r = response(200, "<r><a>1</a></r>");
-        r.headers.set("Content-Type", vec![content_type.into()]);
+        r.headers.set_one("Content-Type", content_type.into());
         Ok(r)
     })
 }

@@ -1,19 +1,66 @@
 //! Requests and responses as expressions see them: `IRequest`, `IResponse`,
 //! `IUrl`, header and query dictionaries, and `IMessageBody`.
 
+use std::borrow::Cow;
 use std::sync::{Arc, RwLock};
+
+use smallvec::SmallVec;
 
 use rhai::{Array, Dynamic, Engine, INT, ImmutableString, NativeCallContext};
 
 use crate::core::{RhaiResult, throw};
 
+/// A header or query parameter name. The usual header names are not
+/// copied: a message's headers pass through the gateway several times
+/// (from the client, to the backend, back), and most are these.
+pub type Name = Cow<'static, str>;
+
+/// The values of one name: one, the usual case, without a list on the heap.
+pub type Values = SmallVec<[String; 1]>;
+
+/// `name` as a [`Name`]: borrowed when it is one of the usual header names
+/// (as HTTP/1.1 and HTTP/2 deliver them, lower-case, or as policies usually
+/// write them), else copied.
+pub fn name(name: &str) -> Name {
+    let same_length: &[&'static str] = match name.len() {
+        4 => &["date", "etag", "host", "vary", "Host"],
+        6 => &["accept", "cookie", "origin", "server", "Accept"],
+        7 => &["expires", "referer"],
+        8 => &["location", "Location"],
+        10 => &["connection", "set-cookie", "user-agent"],
+        11 => &["traceparent"],
+        12 => &["content-type", "x-request-id", "Content-Type"],
+        13 => &[
+            "authorization",
+            "cache-control",
+            "last-modified",
+            "Authorization",
+        ],
+        14 => &["content-length", "Content-Length"],
+        15 => &[
+            "accept-encoding",
+            "accept-language",
+            "x-forwarded-for",
+            "X-Forwarded-For",
+        ],
+        16 => &["content-encoding", "x-forwarded-host"],
+        17 => &["transfer-encoding", "x-forwarded-proto"],
+        25 => &["ocp-apim-subscription-key"],
+        _ => &[],
+    };
+    match same_length.iter().find(|u| **u == name) {
+        Some(u) => Cow::Borrowed(u),
+        None => Cow::Owned(name.to_owned()),
+    }
+}
+
 /// Header or query values by name: names compare case-insensitively (HTTP),
 /// order of first appearance is kept.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Multimap(pub Vec<(String, Vec<String>)>);
+pub struct Multimap(pub Vec<(Name, Values)>);
 
 impl Multimap {
-    pub fn get(&self, name: &str) -> Option<&Vec<String>> {
+    pub fn get(&self, name: &str) -> Option<&Values> {
         self.0
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -22,26 +69,37 @@ impl Multimap {
 
     /// Adds a value, after any the name already has.
     pub fn append(&mut self, name: &str, value: &str) {
+        self.append_owned(name, value.to_owned());
+    }
+
+    /// [`Multimap::append`] of a value already owned.
+    pub fn append_owned(&mut self, name: &str, value: String) {
         match self
             .0
             .iter_mut()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
         {
-            Some((_, v)) => v.push(value.to_owned()),
-            None => self.0.push((name.to_owned(), vec![value.to_owned()])),
+            Some((_, v)) => v.push(value),
+            None => self.0.push((self::name(name), smallvec::smallvec![value])),
         }
     }
 
     /// Replaces all values of a name.
-    pub fn set(&mut self, name: &str, values: Vec<String>) {
+    pub fn set(&mut self, name: &str, values: impl Into<Values>) {
+        let values = values.into();
         match self
             .0
             .iter_mut()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
         {
             Some((_, v)) => *v = values,
-            None => self.0.push((name.to_owned(), values)),
+            None => self.0.push((self::name(name), values)),
         }
+    }
+
+    /// Replaces all values of a name with one.
+    pub fn set_one(&mut self, name: &str, value: String) {
+        self.set(name, Values::from_buf([value]));
     }
 
     pub fn remove(&mut self, name: &str) {
@@ -216,8 +274,8 @@ pub struct MessageBody(pub MessageRef);
 /// One entry of a headers or query dictionary.
 #[derive(Clone, Debug)]
 pub struct Entry {
-    pub key: String,
-    pub values: Vec<String>,
+    pub key: Name,
+    pub values: Values,
 }
 
 fn strings(v: &[String]) -> Array {
@@ -241,7 +299,7 @@ impl Headers {
     }
 
     /// The values of one header, without copying the others.
-    fn values(&self, name: &str) -> Option<Vec<String>> {
+    fn values(&self, name: &str) -> Option<Values> {
         self.0.read(|m| m.headers.get(name).cloned())
     }
 
@@ -342,7 +400,7 @@ pub(super) fn register(e: &mut Engine) {
             h.entries()
                 .0
                 .iter()
-                .map(|(k, _)| Dynamic::from(k.clone()))
+                .map(|(k, _)| Dynamic::from(k.to_string()))
                 .collect()
         })
         .register_fn("__items", |h: Headers| -> Array {
@@ -408,7 +466,7 @@ pub(super) fn register(e: &mut Engine) {
             d.entries
                 .0
                 .iter()
-                .map(|(k, _)| Dynamic::from(k.clone()))
+                .map(|(k, _)| Dynamic::from(k.to_string()))
                 .collect()
         })
         .register_fn("__items", |d: StringsDictionary| -> Array {
@@ -425,7 +483,7 @@ pub(super) fn register(e: &mut Engine) {
         });
 
     e.register_type_with_name::<Entry>("KeyValuePair")
-        .register_get("Key", |p: &mut Entry| p.key.clone())
+        .register_get("Key", |p: &mut Entry| p.key.to_string())
         .register_get("Value", |p: &mut Entry| strings(&p.values));
 
     e.register_type_with_name::<MessageBody>("IMessageBody")
@@ -514,7 +572,7 @@ fn form(ctx: &NativeCallContext, b: &MessageBody, preserve: bool) -> RhaiResult<
         for v in vs {
             let _added = ctx.call_native_fn::<Dynamic>("Add", (list.clone(), v))?;
         }
-        let _added = ctx.call_native_fn::<Dynamic>("Add", (dict.clone(), k, list))?;
+        let _added = ctx.call_native_fn::<Dynamic>("Add", (dict.clone(), k.into_owned(), list))?;
     }
     Ok(dict)
 }

@@ -23,7 +23,7 @@ const BODY: &str = "data: 1\n\ndata: 2\n\n";
 impl Sse {
     fn head(&self, body: Vec<u8>) -> InboundResponse {
         let mut headers = Multimap::default();
-        headers.set("Content-Type", vec!["text/event-stream".into()]);
+        headers.set_one("Content-Type", "text/event-stream".into());
         InboundResponse {
             status: self.status,
             reason: String::new(),
