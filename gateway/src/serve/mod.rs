@@ -31,7 +31,11 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
+    // The acceptor and the control plane (admin, reloads, file watching,
+    // the semantic cache's connections) on one thread; requests on the
+    // workers (server::start_workers).
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {
@@ -76,13 +80,18 @@ async fn serve(config: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let client = match client::HttpClient::new() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: cannot set up outbound TLS: {e}");
-            return ExitCode::FAILURE;
+    // One worker per core, each with its own connection pool.
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut clients = Vec::new();
+    for _ in 0..workers {
+        match client::HttpClient::new() {
+            Ok(c) => clients.push(Arc::new(c)),
+            Err(e) => {
+                eprintln!("error: cannot set up outbound TLS: {e}");
+                return ExitCode::FAILURE;
+            }
         }
-    };
+    }
     let metrics = match admin::Metrics::new() {
         Ok(m) => m,
         Err(e) => {
@@ -90,7 +99,7 @@ async fn serve(config: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let state = Arc::new(state::Gateway::new(config.clone(), built, client, metrics));
+    let state = Arc::new(state::Gateway::new(config.clone(), built, metrics));
     eprintln!(
         "sluice: serving {} on http://{gateway_addr} (admin on http://{admin_addr})",
         config.display()
@@ -98,8 +107,20 @@ async fn serve(config: PathBuf) -> ExitCode {
     let _watcher = watch::files(Arc::clone(&state));
     watch::hangup(Arc::clone(&state));
     tokio::spawn(admin::serve(admin, Arc::clone(&state)));
+    let (stopped, mut worker_stopped) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let workers = match server::start_workers(&state, clients, &stopped) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: cannot start the workers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     tokio::select! {
-        () = server::serve(gateway, state) => ExitCode::SUCCESS,
+        () = server::accept(gateway, workers) => ExitCode::SUCCESS,
+        Some(why) = worker_stopped.recv() => {
+            eprintln!("error: {why}");
+            ExitCode::FAILURE
+        }
         _ = tokio::signal::ctrl_c() => {
             eprintln!("sluice: interrupted, stopping");
             ExitCode::SUCCESS

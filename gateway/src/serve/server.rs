@@ -21,7 +21,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -35,15 +35,62 @@ use hyper_util::server::conn::auto;
 use sluice_engine::runtime::{BodyStream, CallError, Multimap, default_error_body, reason_phrase};
 use tokio::net::TcpListener;
 
-use super::client::{Live, copy_headers};
+use super::client::{HttpClient, Live, copy_headers};
 use super::state::{Current, Gateway};
 use crate::plan::{Request, Response};
 
 /// hyper's smallest read buffer; the configured header limit is checked exactly below it.
 const MIN_BUF: usize = 8192;
 
-/// Accepts connections until the process stops.
-pub async fn serve(listener: TcpListener, state: Arc<Gateway>) {
+/// A worker as the acceptor sees it: where to hand a connection, and how
+/// many it is serving.
+pub struct Worker {
+    connections: tokio::sync::mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>,
+    active: Arc<AtomicUsize>,
+}
+
+/// Starts `clients.len()` workers, each a thread with its own
+/// single-threaded runtime and connection pool (`client`): a connection's
+/// requests, and the backend connections they use, stay on one thread, so
+/// nothing is handed between threads per request and memory is freed where
+/// it was allocated (Envoy's threading model). `stopped` hears of a worker
+/// that ends.
+pub fn start_workers(
+    state: &Arc<Gateway>,
+    clients: Vec<Arc<HttpClient>>,
+    stopped: &tokio::sync::mpsc::UnboundedSender<String>,
+) -> std::io::Result<Vec<Worker>> {
+    let mut workers = Vec::with_capacity(clients.len());
+    for (i, client) in clients.into_iter().enumerate() {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let active = Arc::new(AtomicUsize::new(0));
+        let (state, count, stopped) = (Arc::clone(state), Arc::clone(&active), stopped.clone());
+        std::thread::Builder::new()
+            .name(format!("sluice-worker-{i}"))
+            .spawn(move || {
+                let why = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => {
+                        rt.block_on(serve(rx, state, client, count));
+                        "stopped".to_owned()
+                    }
+                    Err(e) => format!("cannot start its runtime: {e}"),
+                };
+                let _ = stopped.send(format!("worker {i}: {why}"));
+            })?;
+        workers.push(Worker {
+            connections: tx,
+            active,
+        });
+    }
+    Ok(workers)
+}
+
+/// Accepts connections until the process stops and hands each to the
+/// worker serving the fewest (a connection stays with its worker).
+pub async fn accept(listener: TcpListener, workers: Vec<Worker>) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -55,12 +102,45 @@ pub async fn serve(listener: TcpListener, state: Arc<Gateway>) {
             }
         };
         let _ = stream.set_nodelay(true);
+        let Some(worker) = workers
+            .iter()
+            .min_by_key(|w| w.active.load(Ordering::Relaxed))
+        else {
+            return;
+        };
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        worker.active.fetch_add(1, Ordering::Relaxed);
+        if worker.connections.send((stream, peer)).is_err() {
+            // The worker is gone (its end is reported); the connection closes.
+            worker.active.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A worker's loop: serves the connections the acceptor hands it; their
+/// requests call out through `client`.
+async fn serve(
+    mut connections: tokio::sync::mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
+    state: Arc<Gateway>,
+    client: Arc<HttpClient>,
+    active: Arc<AtomicUsize>,
+) {
+    while let Some((stream, peer)) = connections.recv().await {
+        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+            active.fetch_sub(1, Ordering::Relaxed);
+            continue;
+        };
         let state = Arc::clone(&state);
+        let client = Arc::clone(&client);
+        let active = Arc::clone(&active);
         tokio::spawn(async move {
             let header_limit = state.current.load().http.header_bytes;
             let svc = service_fn(move |req| {
                 let state = Arc::clone(&state);
-                async move { Ok::<_, Infallible>(handle(state, peer, req).await) }
+                let client = Arc::clone(&client);
+                async move { Ok::<_, Infallible>(handle(state, client, peer, req).await) }
             });
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder
@@ -71,6 +151,7 @@ pub async fn serve(listener: TcpListener, state: Arc<Gateway>) {
                 .max_header_list_size(u32::try_from(header_limit).unwrap_or(u32::MAX));
             // A connection that fails (reset, bad framing) ends quietly.
             let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+            active.fetch_sub(1, Ordering::Relaxed);
         });
     }
 }
@@ -100,6 +181,7 @@ fn error(status: u16, message: &str) -> Response {
 
 async fn handle(
     state: Arc<Gateway>,
+    client: Arc<HttpClient>,
     peer: SocketAddr,
     req: hyper::Request<Incoming>,
 ) -> hyper::Response<OutBody> {
@@ -135,7 +217,7 @@ async fn handle(
         match read(&current, peer, req, &url, &url[7..host_end], &too_large) {
             Ok((request, body)) => {
                 let services = Arc::new(Live {
-                    client: Arc::clone(&state.client),
+                    client,
                     current: Arc::clone(&current),
                 });
                 // On the heap: the pipeline's future is large, and hyper

@@ -22,7 +22,6 @@ use sluice_engine::source::{Source, Span};
 use sluice_stdlib::Limits;
 
 use super::admin::Metrics;
-use super::client::HttpClient;
 use crate::config::model::{Config, NamedValue, PolicyText, SemanticCacheSection};
 use crate::config::{Options, load_file};
 use crate::plan::Plan;
@@ -231,7 +230,6 @@ pub struct Gateway {
     pub config: PathBuf,
     pub gateway_listen: SocketAddr,
     pub admin_listen: SocketAddr,
-    pub client: Arc<HttpClient>,
     pub metrics: Metrics,
     pub status: Mutex<ReloadStatus>,
     /// The files whose change triggers a reload.
@@ -243,7 +241,7 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(config: PathBuf, built: Built, client: HttpClient, metrics: Metrics) -> Self {
+    pub fn new(config: PathBuf, built: Built, metrics: Metrics) -> Self {
         metrics.generation.set(1);
         Self {
             current: ArcSwap::from_pointee(Current {
@@ -254,7 +252,6 @@ impl Gateway {
             config,
             gateway_listen: built.gateway_listen,
             admin_listen: built.admin_listen,
-            client: Arc::new(client),
             metrics,
             status: Mutex::new(ReloadStatus::default()),
             files: Mutex::new(built.files),
