@@ -314,10 +314,11 @@ impl Lookup {
         let operation = record_id(x.ctx.0.operation.as_ref());
         // Everything the reading depends on; a byte-identical repeat is not parsed again.
         let key = x.request().read(|m| {
-            let mut parts: Vec<&[u8]> = vec![
+            let flag: &[u8] = if ignore_system { b"1" } else { b"0" };
+            let mut parts: smallvec::SmallVec<[&[u8]; 8]> = smallvec::smallvec![
                 api.as_bytes(),
                 operation.as_bytes(),
-                if ignore_system { b"1" } else { b"0" },
+                flag,
                 m.url.path.as_bytes(),
                 m.body.as_ref().map_or(&[][..], |b| &b.bytes[..]),
             ];

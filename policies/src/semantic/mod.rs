@@ -151,6 +151,37 @@ pub fn reading_key(parts: &[&[u8]]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Hashes a key that is already a SHA-256 digest ([`reading_key`]) by its
+/// first eight bytes, instead of hashing its bytes again.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DigestHash;
+
+impl std::hash::BuildHasher for DigestHash {
+    type Hasher = DigestHasher;
+
+    fn build_hasher(&self) -> DigestHasher {
+        DigestHasher(0)
+    }
+}
+
+/// See [`DigestHash`].
+#[derive(Debug)]
+pub struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // A digest's bytes are uniform: its first eight are hash enough.
+        let mut first = [0u8; 8];
+        let n = bytes.len().min(8);
+        first[..n].copy_from_slice(&bytes[..n]);
+        self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(first);
+    }
+}
+
 /// The cache shared by every lookup and store of a gateway (it outlives plan reloads).
 pub struct SemanticCache {
     config: Config,
@@ -158,7 +189,7 @@ pub struct SemanticCache {
     exact: moka::sync::Cache<String, Arc<Exact>>,
     /// Readings of recent requests by [`reading_key`]: a byte-identical
     /// repeat is not parsed again. Bounded like the exact layer.
-    readings: moka::sync::Cache<[u8; 32], Read>,
+    readings: moka::sync::Cache<[u8; 32], Read, DigestHash>,
     vectors: moka::future::Cache<(String, String), Arc<Vec<f32>>>,
     embeddings_breaker: Breaker,
     store_breaker: Breaker,
@@ -202,7 +233,7 @@ impl SemanticCache {
                     + 96;
                 u32::try_from((bytes as u64).max(floor)).unwrap_or(u32::MAX)
             })
-            .build();
+            .build_with_hasher(DigestHash);
         Ok(Self {
             embeddings_breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown_ms),
             store_breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown_ms),
