@@ -48,18 +48,23 @@ pub const HOP_BY_HOP: [&str; 9] = [
     "content-length",
 ];
 
-/// Copies headers into a hyper map, leaving out hop-by-hop headers, those
-/// `skip` names, and names or values HTTP does not allow.
-pub fn copy_headers(from: &Multimap, into: &mut hyper::HeaderMap, skip: impl Fn(&str) -> bool) {
-    for (name, values) in &from.0 {
-        if is_hop_by_hop(name) || skip(name) {
+/// Moves headers into a hyper map (the values' bytes are not copied),
+/// leaving out hop-by-hop headers, those `skip` names, and names or values
+/// HTTP does not allow (values: visible ASCII and tabs, as
+/// `HeaderValue::from_str` takes them).
+pub fn move_headers(from: Multimap, into: &mut hyper::HeaderMap, skip: impl Fn(&str) -> bool) {
+    for (name, values) in from.0 {
+        if is_hop_by_hop(&name) || skip(&name) {
             continue;
         }
         let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
             continue;
         };
         for v in values {
-            if let Ok(v) = HeaderValue::from_str(v) {
+            if !v.bytes().all(|b| b == b'\t' || (32..127).contains(&b)) {
+                continue;
+            }
+            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(v)) {
                 into.append(name.clone(), v);
             }
         }
@@ -147,20 +152,20 @@ impl HttpClient {
             .map_err(|_| CallError::Connection(format!("invalid URL `{}`", req.url)))?;
         // The header map is filled in place: names and values are checked
         // once here, not again by a request builder.
+        // A streamed body keeps the client's length, if it said one.
+        let length = stream
+            .as_ref()
+            .and_then(|_| req.headers.get("Content-Length")?.first())
+            .and_then(|len| HeaderValue::from_str(len.trim()).ok());
         let mut headers = hyper::HeaderMap::with_capacity(req.headers.0.len());
-        copy_headers(&req.headers, &mut headers, |name| {
+        move_headers(req.headers, &mut headers, |name| {
             name.eq_ignore_ascii_case("host")
         });
+        if let Some(len) = length {
+            headers.append(hyper::header::CONTENT_LENGTH, len);
+        }
         let body = match stream {
-            Some(s) => {
-                // A streamed body keeps the client's length, if it said one.
-                if let Some(len) = req.headers.get("Content-Length").and_then(|v| v.first())
-                    && let Ok(len) = HeaderValue::from_str(len.trim())
-                {
-                    headers.append(hyper::header::CONTENT_LENGTH, len);
-                }
-                Either::Right(Outgoing(s))
-            }
+            Some(s) => Either::Right(Outgoing(s)),
             None => Either::Left(Full::new(Bytes::from(req.body))),
         };
         let mut request = hyper::Request::new(body);

@@ -35,7 +35,7 @@ use hyper_util::server::conn::auto;
 use sluice_engine::runtime::{BodyStream, CallError, Multimap, default_error_body, reason_phrase};
 use tokio::net::TcpListener;
 
-use super::client::{HttpClient, Live, copy_headers};
+use super::client::{HttpClient, Live, move_headers};
 use super::state::{Current, Gateway};
 use crate::plan::{Request, Response};
 
@@ -135,12 +135,15 @@ async fn serve(
         let state = Arc::clone(&state);
         let client = Arc::clone(&client);
         let active = Arc::clone(&active);
+        // `context.Request.IpAddress`, written once per connection.
+        let peer: Arc<str> = peer.ip().to_canonical().to_string().into();
         tokio::spawn(async move {
             let header_limit = state.current.load().http.header_bytes;
             let svc = service_fn(move |req| {
                 let state = Arc::clone(&state);
                 let client = Arc::clone(&client);
-                async move { Ok::<_, Infallible>(handle(state, client, peer, req).await) }
+                let peer = Arc::clone(&peer);
+                async move { Ok::<_, Infallible>(handle(state, client, &peer, req).await) }
             });
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder
@@ -182,7 +185,7 @@ fn error(status: u16, message: &str) -> Response {
 async fn handle(
     state: Arc<Gateway>,
     client: Arc<HttpClient>,
-    peer: SocketAddr,
+    peer: &str,
     req: hyper::Request<Incoming>,
 ) -> hyper::Response<OutBody> {
     let started = Instant::now();
@@ -320,7 +323,7 @@ impl Stream for Capped {
 /// error response of a limit.
 fn read(
     current: &Current,
-    peer: SocketAddr,
+    peer: &str,
     req: hyper::Request<Incoming>,
     url: &str,
     host: &str,
@@ -362,7 +365,7 @@ fn read(
         url: url.to_owned(),
         headers,
         body: Vec::new(),
-        ip: peer.ip().to_canonical().to_string(),
+        ip: peer.to_owned(),
     };
     Ok((request, body))
 }
@@ -382,6 +385,6 @@ fn to_hyper(r: Response, stream: Option<BodyStream>) -> hyper::Response<OutBody>
     {
         out.extensions_mut().insert(reason);
     }
-    copy_headers(&r.headers, out.headers_mut(), |_| false);
+    move_headers(r.headers, out.headers_mut(), |_| false);
     out
 }
