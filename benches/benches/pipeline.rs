@@ -19,6 +19,7 @@
     reason = "a bench fails loudly"
 )]
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -42,7 +43,7 @@ const COMPLETION: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","creat
 /// Answers every call at once: the backend with [`BODY`] or [`COMPLETION`],
 /// embeddings with a fixed vector.
 struct Backend {
-    plan_backends: Vec<(String, BackendEntity)>,
+    backends: BTreeMap<String, BackendEntity>,
     body: &'static str,
 }
 
@@ -72,10 +73,7 @@ impl Services for Backend {
     }
 
     fn backend(&self, id: &str) -> Option<BackendEntity> {
-        self.plan_backends
-            .iter()
-            .find(|(n, _)| n == id)
-            .map(|(_, b)| b.clone())
+        self.backends.get(id).cloned()
     }
 
     fn sleep(&self, _ms: u64) -> BoxFuture<'_, ()> {
@@ -86,12 +84,7 @@ impl Services for Backend {
 fn plan(config: &Path, body: &'static str) -> (Plan, Arc<dyn Services>) {
     let built = sluice_gateway::serve::build(config, None).unwrap_or_else(|d| panic!("{d}"));
     let services: Arc<dyn Services> = Arc::new(Backend {
-        plan_backends: built
-            .plan
-            .backends
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        backends: built.plan.backends.clone(),
         body,
     });
     (built.plan, services)

@@ -30,7 +30,7 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
     let action = cx.attr(e, "action")?;
     let mut entries = Vec::new();
     for c in e.elements() {
-        let entry = match c.name.as_str() {
+        let mut entry = match c.name.as_str() {
             "address" => {
                 let v = cx.text(c)?;
                 Entry {
@@ -59,7 +59,6 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
                 return None;
             }
         }
-        let mut entry = entry;
         if let (CompiledValue::Literal(a), CompiledValue::Literal(b)) = (&entry.from, &entry.to) {
             entry.fixed = parse(a).zip(parse(b));
         }

@@ -97,17 +97,6 @@ pub(crate) fn compile(
     }))
 }
 
-/// A value's text: a literal as it is (not copied), else evaluated (null: empty).
-fn literal_or<'a>(
-    v: &'a CompiledValue,
-    x: &Exchange,
-) -> Result<std::borrow::Cow<'a, str>, PolicyError> {
-    Ok(match v {
-        CompiledValue::Literal(s) => std::borrow::Cow::Borrowed(s.as_str()),
-        CompiledValue::Expr(_) => std::borrow::Cow::Owned(v.eval_string(x)?.unwrap_or_default()),
-    })
-}
-
 /// A record's `Id` (shared, not copied), or empty.
 fn record_id(r: Option<&sluice_engine::runtime::Record>) -> rhai::ImmutableString {
     r.and_then(|r| r.fields.get("Id"))
@@ -282,7 +271,7 @@ impl Lookup {
     /// Evaluates the attributes and reads the request; `None` when the
     /// request skips the cache (the reason is counted and reported).
     fn prepare(&self, x: &mut Exchange) -> Result<Option<Prepared<'_>>, PolicyError> {
-        let threshold = literal_or(&self.threshold, x)?;
+        let threshold = self.threshold.text(x)?;
         let threshold = threshold
             .trim()
             .parse::<f64>()
@@ -296,7 +285,7 @@ impl Lookup {
                     format!("score-threshold `{threshold}` is not a number from 0.0 to 1.0"),
                 )
             })?;
-        let backend_id = literal_or(&self.backend_id, x)?;
+        let backend_id = self.backend_id.text(x)?;
         let ignore_system = match &self.ignore_system {
             Some(v) => v.eval_bool(x)?,
             None => false,

@@ -150,13 +150,13 @@ impl HttpClient {
             .url
             .parse()
             .map_err(|_| CallError::Connection(format!("invalid URL `{}`", req.url)))?;
-        // The header map is filled in place: names and values are checked
-        // once here, not again by a request builder.
         // A streamed body keeps the client's length, if it said one.
         let length = stream
             .as_ref()
             .and_then(|_| req.headers.get("Content-Length")?.first())
             .and_then(|len| HeaderValue::from_str(len.trim()).ok());
+        // The header map is filled in place: names and values are checked
+        // once here, not again by a request builder.
         let mut headers = hyper::HeaderMap::with_capacity(req.headers.0.len());
         move_headers(req.headers, &mut headers, |name| {
             name.eq_ignore_ascii_case("host")

@@ -388,3 +388,63 @@ fn to_hyper(r: Response, stream: Option<BodyStream>) -> hyper::Response<OutBody>
     move_headers(r.headers, out.headers_mut(), |_| false);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker the test holds the other end of, already serving `active` connections.
+    fn worker(
+        active: usize,
+    ) -> (
+        Worker,
+        tokio::sync::mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
+    ) {
+        let (connections, rx) = tokio::sync::mpsc::unbounded_channel();
+        let active = Arc::new(AtomicUsize::new(active));
+        (
+            Worker {
+                connections,
+                active,
+            },
+            rx,
+        )
+    }
+
+    #[tokio::test]
+    async fn each_connection_goes_to_the_worker_serving_the_fewest() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (busy, mut busy_rx) = worker(3);
+        let (idle, mut idle_rx) = worker(1);
+        let counts = [Arc::clone(&busy.active), Arc::clone(&idle.active)];
+        let acceptor = tokio::spawn(accept(listener, vec![busy, idle]));
+        let mut clients = Vec::new();
+        for _ in 0..3 {
+            clients.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+            // Handed over before the next connection arrives.
+            while counts
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .sum::<usize>()
+                < 4 + clients.len()
+            {
+                tokio::task::yield_now().await;
+            }
+        }
+        // 3 and 1: the idle worker gets two (1 → 2 → 3), then either; by the
+        // rule, ties go to the first, so the busy one gets the third.
+        let mut idle_got = 0;
+        while idle_rx.try_recv().is_ok() {
+            idle_got += 1;
+        }
+        let mut busy_got = 0;
+        while busy_rx.try_recv().is_ok() {
+            busy_got += 1;
+        }
+        assert_eq!((busy_got, idle_got), (1, 2));
+        assert_eq!(counts[0].load(Ordering::Relaxed), 4);
+        assert_eq!(counts[1].load(Ordering::Relaxed), 3);
+        acceptor.abort();
+    }
+}
