@@ -28,7 +28,7 @@ fn context() -> Context {
         url: Url::parse("https://api.test/echo/1").unwrap(),
         headers,
         body: Some(Body {
-            bytes: br#"{"model":"gpt-4o","n":1}"#.to_vec(),
+            bytes: br#"{"model":"gpt-4o","n":1}"#.to_vec().into(),
             consumed: false,
         }),
         ..Message::default()

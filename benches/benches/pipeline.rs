@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use sluice_engine::runtime::{
     BackendEntity, BoxFuture, CallError, InboundResponse, Multimap, OutboundRequest, Purpose,
@@ -58,16 +59,16 @@ impl Services for Backend {
         headers.append("Server", "bench-backend");
         let body = match req.purpose {
             Purpose::Embeddings => {
-                br#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.6,0.8,0.0]}]}"#.to_vec()
+                br#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.6,0.8,0.0]}]}"#.as_slice()
             }
-            _ => self.body.as_bytes().to_vec(),
+            _ => self.body.as_bytes(),
         };
         Box::pin(async move {
             Ok(InboundResponse {
                 status: 200,
                 reason: "OK".into(),
                 headers,
-                body,
+                body: Bytes::copy_from_slice(body),
             })
         })
     }
@@ -99,7 +100,7 @@ fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Re
         method: method.into(),
         url: url.into(),
         headers: h,
-        body: body.to_vec(),
+        body: Bytes::copy_from_slice(body),
         ip: "127.0.0.1".into(),
     }
 }

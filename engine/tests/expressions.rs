@@ -39,7 +39,7 @@ fn context() -> Context {
             .unwrap(),
         headers: headers.clone(),
         body: Some(Body {
-            bytes: br#"{"name":"widget","price":2.5,"tags":["a","b"]}"#.to_vec(),
+            bytes: br#"{"name":"widget","price":2.5,"tags":["a","b"]}"#.to_vec().into(),
             consumed: false,
         }),
         ip: "13.66.140.130".into(),

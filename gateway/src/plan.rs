@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use sluice_engine::compile::Compiler;
 use sluice_engine::compose::{Layer, effective};
 use sluice_engine::diag::{Diagnostics, Severity};
@@ -101,7 +103,7 @@ pub struct Request {
     /// Absolute: `http://host/echo/x?y=1`.
     pub url: String,
     pub headers: Multimap,
-    pub body: Vec<u8>,
+    pub body: Bytes,
     pub ip: String,
 }
 
@@ -111,7 +113,7 @@ pub struct Response {
     pub status: u16,
     pub reason: String,
     pub headers: Multimap,
-    pub body: Vec<u8>,
+    pub body: Bytes,
 }
 
 fn error_response(status: u16, message: &str) -> Response {

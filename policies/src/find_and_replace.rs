@@ -44,7 +44,7 @@ impl FindAndReplace {
             if let Some(body) = &mut m.body
                 && let Some(new) = replace_all(&body.bytes, from.as_bytes(), to.as_bytes())
             {
-                body.bytes = new;
+                body.bytes = new.into();
             }
         });
         Ok(())
@@ -70,7 +70,7 @@ mod tests {
 
     fn body(text: &str) -> Option<Body> {
         Some(Body {
-            bytes: text.as_bytes().to_vec(),
+            bytes: bytes::Bytes::copy_from_slice(text.as_bytes()),
             consumed: false,
         })
     }
@@ -86,7 +86,7 @@ mod tests {
         x.response().write(|m| m.body = body(text));
         run(stage.as_ref(), &mut x).unwrap();
         let read = |m: &Message| {
-            String::from_utf8(m.body.clone().unwrap_or_default().bytes).unwrap_or_default()
+            String::from_utf8(m.body.clone().unwrap_or_default().bytes.to_vec()).unwrap_or_default()
         };
         (x.request().read(read), x.response().read(read))
     }

@@ -85,7 +85,7 @@ pub(crate) fn response(status: u16, body: &str) -> InboundResponse {
         status,
         reason: String::new(),
         headers,
-        body: body.as_bytes().to_vec(),
+        body: bytes::Bytes::copy_from_slice(body.as_bytes()),
     }
 }
 
@@ -193,7 +193,7 @@ pub(crate) fn exchange(stub: Arc<Stub>, headers: &[(&str, &str)], body: &str) ->
             original_url: url,
             headers: h,
             body: Some(sluice_engine::runtime::Body {
-                bytes: body.as_bytes().to_vec(),
+                bytes: bytes::Bytes::copy_from_slice(body.as_bytes()),
                 consumed: false,
             }),
             ip: "10.0.0.1".into(),

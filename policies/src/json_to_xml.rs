@@ -96,7 +96,7 @@ pub(crate) fn rewrite(
     };
     x.message().write(|m| {
         m.body = Some(Body {
-            bytes: out.into_bytes(),
+            bytes: out.into_bytes().into(),
             consumed: false,
         });
         m.headers.set_one("Content-Type", content_type.to_owned());

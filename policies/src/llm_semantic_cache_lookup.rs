@@ -147,7 +147,7 @@ impl Lookup {
                 m.headers.set_one(&h, status);
             }
             m.body = Some(Body {
-                bytes: r.body.to_vec(),
+                bytes: r.body.clone(),
                 consumed: false,
             });
         });
@@ -166,7 +166,8 @@ impl Stage for Lookup {
             return Run::next();
         };
         let metrics = &self.cache.metrics;
-        let now = x.now_ms();
+        // The request's arrival on the gateway clock (one clock read less per hit).
+        let now = x.ctx.0.timestamp_ms;
         if !p.refresh
             && let Some((r, _)) = self.cache.exact_get(&p.reading.exact_key, now)
         {
@@ -216,7 +217,8 @@ impl Stage for Lookup {
                         .observe(f64::from(n.distance));
                     metrics.hit_latency.observe(elapsed);
                     self.cache.exact_put(
-                        p.reading.exact_key.clone(),
+                        p.reading.exact_key,
+                        &p.reading.partition,
                         Arc::clone(&n.response),
                         n.expires_at_ms,
                         now,
@@ -347,13 +349,13 @@ impl Lookup {
             return Ok(None);
         }
         let (refresh, no_store) = cache_control(x);
-        if let Some(name) = &self.cache.config().status_header {
+        if let Some(name) = self.cache.partition_header() {
             // The id `POST /cache/purge?partition=` takes.
             let mut late = match x.ctx.0.late_headers.write() {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
             };
-            late.push((format!("{name}-partition"), reading.partition.clone()));
+            late.push((name.to_owned(), reading.partition.clone()));
         }
         Ok(Some(Prepared {
             reading,

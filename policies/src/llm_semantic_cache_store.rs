@@ -115,13 +115,13 @@ impl Stage for Store {
         });
         let cap = self.cache.config().max_body_bytes;
         let cache = Arc::clone(&self.cache);
-        let entry = move |body: Vec<u8>| Entry {
+        let entry = move |body: Bytes| Entry {
             partition,
             vector: vector.to_vec(),
             response: Arc::new(CachedResponse {
                 status,
                 headers,
-                body: Bytes::from(body),
+                body,
                 text,
                 stored_at_ms: now,
             }),
@@ -130,7 +130,7 @@ impl Stage for Store {
         if let Some(stream) = x.streaming.response_body.take() {
             // Recorded as it passes; stored when it ends well.
             let recorder = Recorder::new(stream, shape, event_stream, cap, move |body| {
-                cache.store_later(entry(body), now);
+                cache.store_later(entry(Bytes::from(body)), now);
             });
             x.streaming.response_body = Some(Box::pin(recorder));
             return Run::next();

@@ -57,7 +57,7 @@ impl SetBody {
         let text = self.body.eval_string(x)?.unwrap_or_default();
         target.write(|m| {
             m.body = Some(Body {
-                bytes: text.into_bytes(),
+                bytes: text.into_bytes().into(),
                 consumed: false,
             })
         });

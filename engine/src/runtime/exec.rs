@@ -161,9 +161,10 @@ async fn on_error(p: &Pipeline, x: &mut Exchange, e: PolicyError) {
 }
 
 /// The JSON body of a gateway-generated error: `{"statusCode": N, "message": "..."}`.
-pub fn default_error_body(status: u16, message: &str) -> Vec<u8> {
+pub fn default_error_body(status: u16, message: &str) -> bytes::Bytes {
     serde_json::to_vec(&serde_json::json!({ "statusCode": status, "message": message }))
         .unwrap_or_default()
+        .into()
 }
 
 fn error_response(x: &Exchange, e: &PolicyError) {

@@ -18,6 +18,7 @@ mod value;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use bytes::Bytes;
 
 pub use compile::{CompileCx, StageFactory};
 pub use exec::{Block, Entry, Pipeline, default_error_body, execute, reason_phrase, run_block};
@@ -112,7 +113,7 @@ pub struct OutboundRequest {
     pub method: String,
     pub url: String,
     pub headers: Multimap,
-    pub body: Vec<u8>,
+    pub body: Bytes,
     /// Milliseconds to wait for the response headers.
     pub timeout_ms: u64,
     pub purpose: Purpose,
@@ -131,7 +132,7 @@ pub struct InboundResponse {
     pub status: u16,
     pub reason: String,
     pub headers: Multimap,
-    pub body: Vec<u8>,
+    pub body: Bytes,
 }
 
 /// Why an outbound call failed.

@@ -53,11 +53,21 @@ impl std::fmt::Debug for Streaming {
     }
 }
 
-/// Reads a stream to its end: the chunks joined, or the first error.
-pub async fn collect(mut s: BodyStream) -> Result<Vec<u8>, CallError> {
-    let mut out = Vec::new();
+/// Reads a stream to its end: the chunks joined, or the first error. A body
+/// that came in one chunk is that chunk (shared, not copied).
+pub async fn collect(mut s: BodyStream) -> Result<Bytes, CallError> {
+    let Some(first) = poll_fn(|cx| s.as_mut().poll_next(cx)).await else {
+        return Ok(Bytes::new());
+    };
+    let first = first?;
+    let Some(second) = poll_fn(|cx| s.as_mut().poll_next(cx)).await else {
+        return Ok(first);
+    };
+    let mut out = Vec::with_capacity(first.len() + second.as_ref().map_or(0, Bytes::len));
+    out.extend_from_slice(&first);
+    out.extend_from_slice(&second?);
     while let Some(chunk) = poll_fn(|cx| s.as_mut().poll_next(cx)).await {
         out.extend_from_slice(&chunk?);
     }
-    Ok(out)
+    Ok(out.into())
 }

@@ -166,7 +166,7 @@ impl HttpClient {
         }
         let body = match stream {
             Some(s) => Either::Right(Outgoing(s)),
-            None => Either::Left(Full::new(Bytes::from(req.body))),
+            None => Either::Left(Full::new(req.body)),
         };
         let mut request = hyper::Request::new(body);
         *request.method_mut() = method;
@@ -196,7 +196,7 @@ impl HttpClient {
             status: parts.status.as_u16(),
             reason,
             headers,
-            body: Vec::new(),
+            body: Bytes::new(),
         };
         Ok((head, body))
     }
@@ -211,8 +211,7 @@ async fn read_whole(
         .collect()
         .await
         .map_err(|e| CallError::Connection(error_chain(&e)))?
-        .to_bytes()
-        .to_vec();
+        .to_bytes();
     Ok(head)
 }
 

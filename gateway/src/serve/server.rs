@@ -223,10 +223,8 @@ async fn handle(
                     client,
                     current: Arc::clone(&current),
                 });
-                // On the heap: the pipeline's future is large, and hyper
-                // would otherwise move it (a memcpy of kilobytes) per request.
                 let (response, stream, route) =
-                    Box::pin(current.plan.handle_routed(request, body, services)).await;
+                    current.plan.handle_routed(request, body, services).await;
                 if too_large.load(Ordering::Relaxed) {
                     // Whatever the pipeline made of the broken-off body.
                     let r = error(413, "Request body too large.");
@@ -364,7 +362,7 @@ fn read(
         method: parts.method.as_str().to_owned(),
         url: url.to_owned(),
         headers,
-        body: Vec::new(),
+        body: Bytes::new(),
         ip: peer.to_owned(),
     };
     Ok((request, body))
@@ -373,7 +371,7 @@ fn read(
 fn to_hyper(r: Response, stream: Option<BodyStream>) -> hyper::Response<OutBody> {
     let body = match stream {
         Some(s) => Either::Right(Streamed(s)),
-        None => Either::Left(Full::new(Bytes::from(r.body))),
+        None => Either::Left(Full::new(r.body)),
     };
     let mut out = hyper::Response::new(body);
     *out.status_mut() =

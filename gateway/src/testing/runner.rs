@@ -346,7 +346,7 @@ fn send(
         method: r.method.to_ascii_uppercase(),
         url: format!("http://gateway.test{path}"),
         headers,
-        body: r.body.clone().unwrap_or_default().into_bytes(),
+        body: r.body.clone().unwrap_or_default().into_bytes().into(),
         ip: r.ip.clone(),
     };
     let services: Arc<dyn Services> = Arc::clone(stubs) as Arc<dyn Services>;

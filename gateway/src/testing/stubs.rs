@@ -256,7 +256,7 @@ fn json_response(status: u16, body: serde_json::Value) -> InboundResponse {
         status,
         reason: reason_phrase(status).into(),
         headers,
-        body: body.to_string().into_bytes(),
+        body: body.to_string().into_bytes().into(),
     }
 }
 
@@ -293,7 +293,7 @@ fn respond(answer: &Answer, req: &OutboundRequest) -> InboundResponse {
         status,
         reason: reason_phrase(status).into(),
         headers,
-        body,
+        body: body.into(),
     }
 }
 
@@ -358,7 +358,7 @@ dimensions = 4
     fn embeddings_answer_by_longest_key_and_count() {
         let stubs = Stubs::new(&embeddings_case());
         let req = OutboundRequest {
-            body: br#"{"input": ["What is the capital of France?", "France", "hello", "hello", "bye"]}"#.to_vec(),
+            body: br#"{"input": ["What is the capital of France?", "France", "hello", "hello", "bye"]}"#.to_vec().into(),
             timeout_ms: 1000,
             purpose: Purpose::Embeddings,
             ..OutboundRequest::default()

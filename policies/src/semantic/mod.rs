@@ -106,14 +106,19 @@ struct Exact {
     response: Arc<CachedResponse>,
     expires_at_ms: i64,
     ttl: Duration,
+    /// For purge by partition.
+    partition: String,
 }
+
+/// The exact-match layer's key of a prompt: [`SemanticCache::exact_key`].
+pub type ExactKey = [u8; 32];
 
 struct ExactExpiry;
 
-impl moka::Expiry<String, Arc<Exact>> for ExactExpiry {
+impl moka::Expiry<ExactKey, Arc<Exact>> for ExactExpiry {
     fn expire_after_create(
         &self,
-        _key: &String,
+        _key: &ExactKey,
         value: &Arc<Exact>,
         _created_at: std::time::Instant,
     ) -> Option<Duration> {
@@ -131,7 +136,7 @@ pub struct Reading {
     pub messages: usize,
     pub partition: String,
     /// The exact-match layer's key ([`SemanticCache::exact_key`]).
-    pub exact_key: String,
+    pub exact_key: ExactKey,
 }
 
 /// A request's reading, or why it skips the cache.
@@ -141,9 +146,14 @@ pub type Read = Result<Arc<Reading>, Skip>;
 /// depends on, each part length-prefixed (no two inputs share a key short
 /// of a SHA-256 collision).
 pub fn reading_key(parts: &[&[u8]]) -> [u8; 32] {
+    digest(b"sluice-semantic-reading/1", parts)
+}
+
+/// SHA-256 over a domain tag and length-prefixed parts.
+fn digest(domain: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
-    h.update(b"sluice-semantic-reading/1");
+    h.update(domain);
     for p in parts {
         h.update((p.len() as u64).to_le_bytes());
         h.update(p);
@@ -151,7 +161,8 @@ pub fn reading_key(parts: &[&[u8]]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// Hashes a key that is already a SHA-256 digest ([`reading_key`]) by its
+/// Hashes a key that is already a SHA-256 digest ([`reading_key`],
+/// [`SemanticCache::exact_key`]) by its
 /// first eight bytes, instead of hashing its bytes again.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DigestHash;
@@ -185,8 +196,10 @@ impl std::hash::Hasher for DigestHasher {
 /// The cache shared by every lookup and store of a gateway (it outlives plan reloads).
 pub struct SemanticCache {
     config: Config,
+    /// `{status_header}-partition`.
+    partition_header: Option<String>,
     store: Arc<dyn VectorStore>,
-    exact: moka::sync::Cache<String, Arc<Exact>>,
+    exact: moka::sync::Cache<ExactKey, Arc<Exact>, DigestHash>,
     /// Readings of recent requests by [`reading_key`]: a byte-identical
     /// repeat is not parsed again. Bounded like the exact layer.
     readings: moka::sync::Cache<[u8; 32], Read, DigestHash>,
@@ -214,13 +227,16 @@ impl SemanticCache {
         let floor = (config.exact_bytes / config.exact_entries.max(1)).max(1);
         let exact = moka::sync::Cache::builder()
             .max_capacity(config.exact_bytes.max(1))
-            .weigher(move |k: &String, v: &Arc<Exact>| {
-                let bytes = (k.len() + v.response.body.len() + v.response.text.len()) as u64;
+            .weigher(move |_: &ExactKey, v: &Arc<Exact>| {
+                let bytes = (32
+                    + v.partition.len()
+                    + v.response.body.len()
+                    + v.response.text.len()) as u64;
                 u32::try_from(bytes.max(floor)).unwrap_or(u32::MAX)
             })
             .expire_after(ExactExpiry)
             .support_invalidation_closures()
-            .build();
+            .build_with_hasher(DigestHash);
         let vectors = moka::future::Cache::builder()
             .max_capacity(config.embeddings_entries.max(1))
             .build();
@@ -229,12 +245,13 @@ impl SemanticCache {
             .weigher(move |_: &[u8; 32], r: &Read| {
                 let bytes = r
                     .as_ref()
-                    .map_or(0, |r| r.exact_key.len() + r.text.len() + r.partition.len())
+                    .map_or(0, |r| r.text.len() + r.partition.len())
                     + 96;
                 u32::try_from((bytes as u64).max(floor)).unwrap_or(u32::MAX)
             })
             .build_with_hasher(DigestHash);
         Ok(Self {
+            partition_header: config.status_header.as_ref().map(|h| format!("{h}-partition")),
             embeddings_breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown_ms),
             store_breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown_ms),
             config,
@@ -260,13 +277,22 @@ impl SemanticCache {
         &self.config
     }
 
+    /// The response header with the request's partition, when the status header is on.
+    pub fn partition_header(&self) -> Option<&str> {
+        self.partition_header.as_deref()
+    }
+
     pub fn store_kind(&self) -> &'static str {
         self.store.kind()
     }
 
-    /// The exact-match layer's key of a prompt.
-    pub fn exact_key(partition: &str, text: &str) -> String {
-        format!("{partition}\n{text}")
+    /// The exact-match layer's key of a prompt: SHA-256 over its partition
+    /// and embedded text, length-prefixed.
+    pub fn exact_key(partition: &str, text: &str) -> ExactKey {
+        digest(
+            b"sluice-semantic-exact/1",
+            &[partition.as_bytes(), text.as_bytes()],
+        )
     }
 
     /// The reading of a request by its [`reading_key`]: remembered, else
@@ -281,7 +307,7 @@ impl SemanticCache {
     }
 
     /// An unexpired answer of the exact-match layer.
-    pub fn exact_get(&self, key: &str, now_ms: i64) -> Option<(Arc<CachedResponse>, i64)> {
+    pub fn exact_get(&self, key: &ExactKey, now_ms: i64) -> Option<(Arc<CachedResponse>, i64)> {
         let e = self.exact.get(key)?;
         if e.expires_at_ms <= now_ms {
             self.exact.invalidate(key);
@@ -293,7 +319,8 @@ impl SemanticCache {
     /// Fills the exact-match layer, for no longer than the entry's remaining life.
     pub fn exact_put(
         &self,
-        key: String,
+        key: ExactKey,
+        partition: &str,
         response: Arc<CachedResponse>,
         expires_at_ms: i64,
         now_ms: i64,
@@ -309,6 +336,7 @@ impl SemanticCache {
                 response,
                 expires_at_ms,
                 ttl,
+                partition: partition.to_owned(),
             }),
         );
     }
@@ -384,7 +412,9 @@ impl SemanticCache {
         let mut req = OutboundRequest {
             method: "POST".into(),
             url: backend.url.clone(),
-            body: serde_json::to_vec(&serde_json::json!({ "input": text })).unwrap_or_default(),
+            body: serde_json::to_vec(&serde_json::json!({ "input": text }))
+                .unwrap_or_default()
+                .into(),
             timeout_ms,
             purpose: Purpose::Embeddings,
             ..OutboundRequest::default()
@@ -483,6 +513,7 @@ impl SemanticCache {
         let write = async move {
             let key = Self::exact_key(&entry.partition, &entry.response.text);
             let (response, expires) = (Arc::clone(&entry.response), entry.expires_at_ms);
+            let partition = entry.partition.clone();
             let ok = if cache.store_breaker.allow(now_ms) {
                 let r = cache.bounded(cache.store.insert(entry, now_ms)).await;
                 cache.note_store(&r, now_ms);
@@ -496,7 +527,7 @@ impl SemanticCache {
                 false
             };
             // The exact layer answers repeats even while the store is down.
-            cache.exact_put(key, response, expires, now_ms);
+            cache.exact_put(key, &partition, response, expires, now_ms);
             let outcome = if ok { "stored" } else { "store-failed" };
             cache.metrics.stores.with_label_values(&[outcome]).inc();
             if cache.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
@@ -529,10 +560,10 @@ impl SemanticCache {
         match partition {
             None => self.exact.invalidate_all(),
             Some(p) => {
-                let prefix = format!("{p}\n");
+                let p = p.to_owned();
                 if let Err(e) = self
                     .exact
-                    .invalidate_entries_if(move |k, _| k.starts_with(&prefix))
+                    .invalidate_entries_if(move |_, v| v.partition == p)
                 {
                     return Err(StoreError(e.to_string()));
                 }

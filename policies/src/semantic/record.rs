@@ -159,7 +159,7 @@ mod tests {
     async fn a_complete_stream_passes_whole_and_is_kept() {
         let (r, seen) = recorder(vec![Ok("data: {}\n\n"), Ok("data: [DONE]\n\n")], 1000);
         let body = collect(Box::pin(r)).await.unwrap();
-        assert_eq!(body, b"data: {}\n\ndata: [DONE]\n\n");
+        assert_eq!(body, &b"data: {}\n\ndata: [DONE]\n\n"[..]);
         assert_eq!(seen.lock().unwrap().as_deref(), Some(&body[..]));
     }
 

@@ -211,7 +211,8 @@ fn encode(s: &str) -> percent_encoding::PercentEncode<'_> {
 /// A message body, read at most once unless `preserveContent` is given.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Body {
-    pub bytes: Vec<u8>,
+    /// Shared with the server's and the client's buffers: a clone is a reference count.
+    pub bytes: bytes::Bytes,
     pub consumed: bool,
 }
 
@@ -510,7 +511,7 @@ pub(super) fn register(e: &mut Engine) {
 }
 
 /// Takes the body's bytes, marking it consumed unless `preserve`.
-fn take(b: &MessageBody, preserve: bool) -> RhaiResult<Vec<u8>> {
+fn take(b: &MessageBody, preserve: bool) -> RhaiResult<bytes::Bytes> {
     b.0.write(|m| match &mut m.body {
         Some(body) if body.consumed => throw(
             "InvalidOperationException",
@@ -536,7 +537,7 @@ fn body_as(
     let text = || String::from_utf8_lossy(&bytes).into_owned();
     match ty {
         "String" => Ok(text().into()),
-        "Byte[]" => Ok(Dynamic::from_blob(bytes.clone())),
+        "Byte[]" => Ok(Dynamic::from_blob(bytes.to_vec())),
         "JObject" | "JArray" | "JToken" => {
             let v = ctx.call_native_fn::<Dynamic>("JToken__Parse", (text(),))?;
             match crate::core::dotnet_type(&v).as_str() {

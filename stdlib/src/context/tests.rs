@@ -14,7 +14,7 @@ fn ctx() -> Context {
         original_url: Url::parse("https://api.test:8443/echo/x").unwrap(),
         headers,
         body: Some(Body {
-            bytes: b"hello".to_vec(),
+            bytes: bytes::Bytes::from_static(b"hello"),
             consumed: false,
         }),
         ip: "10.0.0.1".into(),
@@ -204,7 +204,7 @@ fn form_bodies() {
     let engine = crate::engine(&crate::Limits::default());
     let request = Message {
         body: Some(Body {
-            bytes: b"a=1&b=x+y&a=2".to_vec(),
+            bytes: bytes::Bytes::from_static(b"a=1&b=x+y&a=2"),
             consumed: false,
         }),
         ..Message::default()

@@ -26,7 +26,7 @@ impl Recorder {
         }
         InboundResponse {
             status: 200,
-            body: b"ok".to_vec(),
+            body: b"ok".to_vec().into(),
             ..InboundResponse::default()
         }
     }

@@ -28,7 +28,7 @@ impl Sse {
             status: self.status,
             reason: String::new(),
             headers,
-            body,
+            body: body.into(),
         }
     }
 }
@@ -106,7 +106,7 @@ fn run(policy: &str, extra: &str, status: u16) -> (Response, Option<String>, Vec
         .build()
         .unwrap();
     let (response, stream) = rt.block_on(plan.handle_streaming(req, sse.clone()));
-    let streamed = stream.map(|s| String::from_utf8(rt.block_on(collect(s)).unwrap()).unwrap());
+    let streamed = stream.map(|s| String::from_utf8(rt.block_on(collect(s)).unwrap().to_vec()).unwrap());
     let calls = sse.calls.lock().unwrap().clone();
     (response, streamed, calls)
 }
@@ -153,7 +153,7 @@ fn outbound_set_body_gets_the_whole_body() {
     let (r, streamed, calls) = run(&policies("", FORWARD, outbound, ""), "", 200);
     assert_eq!(calls, ["call"]);
     assert_eq!(streamed, None);
-    assert_eq!(String::from_utf8(r.body).unwrap(), BODY.to_uppercase());
+    assert_eq!(String::from_utf8(r.body.to_vec()).unwrap(), BODY.to_uppercase());
 }
 
 #[test]
@@ -162,7 +162,7 @@ fn an_expression_mentioning_the_body_buffers() {
     let (r, streamed, calls) = run(&policies("", FORWARD, outbound, ""), "", 200);
     assert_eq!((calls, streamed), (vec!["call"], None));
     assert_eq!(header(&r, "X-Long").as_deref(), Some("yes"));
-    assert_eq!(String::from_utf8(r.body).unwrap(), BODY);
+    assert_eq!(String::from_utf8(r.body.to_vec()).unwrap(), BODY);
 }
 
 #[test]
@@ -186,7 +186,7 @@ fn named_values_and_fragments_are_looked_into() {
     let (r, streamed, calls) = run(&policies("", FORWARD, outbound, ""), extra, 200);
     assert_eq!((calls, streamed), (vec!["call"], None));
     assert_eq!(
-        String::from_utf8(r.body).unwrap(),
+        String::from_utf8(r.body.to_vec()).unwrap(),
         "data: one\n\ndata: 2\n\n"
     );
 }
