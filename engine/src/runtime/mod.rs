@@ -15,10 +15,10 @@ mod exec;
 mod stream;
 mod value;
 
+use bytes::Bytes;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use bytes::Bytes;
 
 pub use compile::{CompileCx, StageFactory};
 pub use exec::{Block, Entry, Pipeline, default_error_body, execute, reason_phrase, run_block};

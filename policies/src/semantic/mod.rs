@@ -228,10 +228,8 @@ impl SemanticCache {
         let exact = moka::sync::Cache::builder()
             .max_capacity(config.exact_bytes.max(1))
             .weigher(move |_: &ExactKey, v: &Arc<Exact>| {
-                let bytes = (32
-                    + v.partition.len()
-                    + v.response.body.len()
-                    + v.response.text.len()) as u64;
+                let bytes =
+                    (32 + v.partition.len() + v.response.body.len() + v.response.text.len()) as u64;
                 u32::try_from(bytes.max(floor)).unwrap_or(u32::MAX)
             })
             .expire_after(ExactExpiry)
@@ -243,15 +241,15 @@ impl SemanticCache {
         let readings = moka::sync::Cache::builder()
             .max_capacity(config.exact_bytes.max(1))
             .weigher(move |_: &[u8; 32], r: &Read| {
-                let bytes = r
-                    .as_ref()
-                    .map_or(0, |r| r.text.len() + r.partition.len())
-                    + 96;
+                let bytes = r.as_ref().map_or(0, |r| r.text.len() + r.partition.len()) + 96;
                 u32::try_from((bytes as u64).max(floor)).unwrap_or(u32::MAX)
             })
             .build_with_hasher(DigestHash);
         Ok(Self {
-            partition_header: config.status_header.as_ref().map(|h| format!("{h}-partition")),
+            partition_header: config
+                .status_header
+                .as_ref()
+                .map(|h| format!("{h}-partition")),
             embeddings_breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown_ms),
             store_breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown_ms),
             config,

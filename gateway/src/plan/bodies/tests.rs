@@ -106,7 +106,8 @@ fn run(policy: &str, extra: &str, status: u16) -> (Response, Option<String>, Vec
         .build()
         .unwrap();
     let (response, stream) = rt.block_on(plan.handle_streaming(req, sse.clone()));
-    let streamed = stream.map(|s| String::from_utf8(rt.block_on(collect(s)).unwrap().to_vec()).unwrap());
+    let streamed =
+        stream.map(|s| String::from_utf8(rt.block_on(collect(s)).unwrap().to_vec()).unwrap());
     let calls = sse.calls.lock().unwrap().clone();
     (response, streamed, calls)
 }
@@ -153,7 +154,10 @@ fn outbound_set_body_gets_the_whole_body() {
     let (r, streamed, calls) = run(&policies("", FORWARD, outbound, ""), "", 200);
     assert_eq!(calls, ["call"]);
     assert_eq!(streamed, None);
-    assert_eq!(String::from_utf8(r.body.to_vec()).unwrap(), BODY.to_uppercase());
+    assert_eq!(
+        String::from_utf8(r.body.to_vec()).unwrap(),
+        BODY.to_uppercase()
+    );
 }
 
 #[test]
