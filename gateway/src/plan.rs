@@ -44,8 +44,8 @@ struct OperationPlan {
 #[derive(Debug)]
 struct ApiPlan {
     name: String,
-    prefix: String,
-    service_url: String,
+    prefix: Arc<str>,
+    service_url: Arc<str>,
     subscription_required: bool,
     operations: Vec<OperationPlan>,
     /// `context.Api`.
@@ -276,12 +276,11 @@ impl Plan {
                     .with("Name", name.clone())
                     .with("Path", prefix.trim_start_matches('/').to_owned()),
                 name,
-                prefix,
+                prefix: prefix.into(),
                 service_url: a
                     .service_url
                     .as_ref()
-                    .map(|u| u.get_ref().clone())
-                    .unwrap_or_default(),
+                    .map_or_else(|| "".into(), |u| u.get_ref().as_str().into()),
                 subscription_required: a.subscription_required,
                 operations,
             });
@@ -337,7 +336,7 @@ impl Plan {
                 (id.clone(), entity)
             })
             .collect();
-        let api_paths = apis.iter().map(|a| a.prefix.clone()).collect();
+        let api_paths = apis.iter().map(|a| a.prefix.to_string()).collect();
         Ok(Plan {
             engine,
             limits,

@@ -3,7 +3,10 @@
 //! `{param}` segments, which win over a `{*wildcard}` tail.
 
 /// Matched template parameters, and a specificity score (higher wins).
-pub type Match = (Vec<(String, String)>, Vec<u8>);
+pub type Match = (Vec<(String, String)>, Score);
+
+/// A match's specificity, a number per segment (on the stack for usual templates).
+pub type Score = smallvec::SmallVec<[u8; 8]>;
 
 /// One segment of an operation's URL template.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,9 +61,10 @@ impl UrlTemplate {
     /// The matched parameters and a specificity score, if `path` (with its
     /// query pairs) matches.
     pub fn matches(&self, path: &str, query: &[(String, String)]) -> Option<Match> {
-        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let parts: smallvec::SmallVec<[&str; 16]> =
+            path.split('/').filter(|s| !s.is_empty()).collect();
         let mut params = Vec::new();
-        let mut score = Vec::new();
+        let mut score = Score::new();
         let mut i = 0;
         for seg in &self.segments {
             match seg {

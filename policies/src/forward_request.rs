@@ -49,7 +49,7 @@ pub(crate) fn backend_request(x: &Exchange, timeout_ms: u64) -> OutboundRequest 
         let path = m
             .url
             .path
-            .strip_prefix(x.api_prefix.as_str())
+            .strip_prefix(&*x.api_prefix)
             .unwrap_or(&m.url.path);
         let base = x.backend_url.trim_end_matches('/');
         let path = if path.is_empty() || path.starts_with('/') {

@@ -26,7 +26,7 @@ impl SetBackendService {
     fn apply(&self, x: &mut Exchange) -> Result<(), PolicyError> {
         match &self.0 {
             Target::BaseUrl(v) => {
-                x.backend_url = v.eval_string(x)?.unwrap_or_default();
+                x.backend_url = v.eval_string(x)?.unwrap_or_default().into();
                 x.backend_headers.clear();
             }
             Target::BackendId(v) => {
@@ -39,7 +39,7 @@ impl SetBackendService {
                         format!("Backend with id '{id}' could not be found."),
                     )
                 })?;
-                x.backend_url = b.url;
+                x.backend_url = b.url.into();
                 x.backend_headers = b.headers;
             }
         }

@@ -47,7 +47,7 @@ impl Kit {
     pub fn exchange(&self, req: Message, api_prefix: &str, section: Section) -> Exchange {
         let mut x = crate::fixture::exchange(Arc::clone(&self.stub), &[], "");
         x.ctx.0.request.write(|m| *m = req);
-        x.api_prefix = api_prefix.to_owned();
+        x.api_prefix = api_prefix.into();
         x.section = section;
         x
     }

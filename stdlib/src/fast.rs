@@ -186,7 +186,7 @@ impl Fast {
                 Prop::RequestMethod => ctx.0.request.read(|m| m.method.clone()).into(),
                 Prop::RequestPath => ctx.0.request.read(|m| m.url.path.clone()).into(),
                 Prop::RequestHost => ctx.0.request.read(|m| m.url.host.clone()).into(),
-                Prop::RequestScheme => ctx.0.request.read(|m| m.url.scheme.clone()).into(),
+                Prop::RequestScheme => ctx.0.request.read(|m| m.url.scheme.to_string()).into(),
                 Prop::RequestIp => ctx.0.request.read(|m| m.ip.clone()).into(),
                 Prop::ResponseStatusCode => Dynamic::from_int(ctx.0.response.read(|m| m.status)),
             }),

@@ -196,12 +196,13 @@ pub struct Exchange {
     pub engine: Arc<rhai::Engine>,
     pub limits: sluice_stdlib::Limits,
     /// The backend base URL requests are forwarded to (API `service-url`, or `set-backend-service`).
-    pub backend_url: String,
+    /// Shared with the plan (a request that keeps it copies nothing).
+    pub backend_url: Arc<str>,
     /// Headers of the backend entity chosen by `set-backend-service backend-id`.
     pub backend_headers: Vec<(String, String)>,
     /// The API's path suffix (`/echo`): the part of `context.Request.Url.Path`
     /// that is not sent to the backend.
-    pub api_prefix: String,
+    pub api_prefix: Arc<str>,
     pub section: Section,
     /// Where the running policy stands, as `choose[2]/when[1]/set-header[1]`.
     pub path: Vec<Arc<str>>,

@@ -57,7 +57,8 @@ pub fn move_headers(from: Multimap, into: &mut hyper::HeaderMap, skip: impl Fn(&
         if is_hop_by_hop(&name) || skip(&name) {
             continue;
         }
-        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+        let Some(name) = usual_name(&name).or_else(|| HeaderName::from_bytes(name.as_bytes()).ok())
+        else {
             continue;
         };
         for v in values {
@@ -69,6 +70,29 @@ pub fn move_headers(from: Multimap, into: &mut hyper::HeaderMap, skip: impl Fn(&
             }
         }
     }
+}
+
+/// hyper's name of a usual header, without parsing it.
+fn usual_name(name: &str) -> Option<HeaderName> {
+    use hyper::header as h;
+    Some(match name {
+        "content-type" | "Content-Type" => h::CONTENT_TYPE,
+        "content-length" | "Content-Length" => h::CONTENT_LENGTH,
+        "content-encoding" | "Content-Encoding" => h::CONTENT_ENCODING,
+        "cache-control" | "Cache-Control" => h::CACHE_CONTROL,
+        "date" | "Date" => h::DATE,
+        "etag" | "ETag" => h::ETAG,
+        "expires" | "Expires" => h::EXPIRES,
+        "last-modified" | "Last-Modified" => h::LAST_MODIFIED,
+        "location" | "Location" => h::LOCATION,
+        "server" | "Server" => h::SERVER,
+        "set-cookie" | "Set-Cookie" => h::SET_COOKIE,
+        "vary" | "Vary" => h::VARY,
+        "accept" | "Accept" => h::ACCEPT,
+        "authorization" | "Authorization" => h::AUTHORIZATION,
+        "user-agent" | "User-Agent" => h::USER_AGENT,
+        _ => return None,
+    })
 }
 
 pub fn is_hop_by_hop(name: &str) -> bool {
@@ -311,5 +335,39 @@ impl Services for Live {
 
     fn sleep(&self, ms: u64) -> BoxFuture<'_, ()> {
         Box::pin(tokio::time::sleep(Duration::from_millis(ms)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_move_with_their_names_in_any_case_and_unsendable_ones_left_out() {
+        let mut from = Multimap::default();
+        from.append("Content-Type", "application/json");
+        from.append("content-type", "text/plain");
+        from.append("ETag", "\"v1\"");
+        from.append("X-Custom", "a");
+        from.append("X-Custom", "b");
+        from.append("Connection", "close");
+        from.append("X-Skipped", "1");
+        from.append("X-Bad", "line\nbreak");
+        from.append("bad name", "x");
+        let mut into = hyper::HeaderMap::new();
+        move_headers(from, &mut into, |n| n.eq_ignore_ascii_case("x-skipped"));
+        let all = |n: &str| -> Vec<&str> {
+            into.get_all(n)
+                .iter()
+                .map(|v| v.to_str().unwrap_or("?"))
+                .collect()
+        };
+        assert_eq!(all("content-type"), ["application/json", "text/plain"]);
+        assert_eq!(all("etag"), ["\"v1\""]);
+        assert_eq!(all("x-custom"), ["a", "b"]);
+        for gone in ["connection", "x-skipped", "x-bad"] {
+            assert!(into.get(gone).is_none(), "{gone}");
+        }
+        assert_eq!(into.keys_len(), 3);
     }
 }

@@ -217,7 +217,7 @@ async fn handle(
     let too_large = Arc::new(AtomicBool::new(false));
     // The labels come from the plan's own routing of the request.
     let (response, stream, api, operation) =
-        match read(&current, peer, req, &url, &url[7..host_end], &too_large) {
+        match read(&current, peer, req, url, host_end, &too_large) {
             Ok((request, body)) => {
                 let services = Arc::new(Live {
                     client,
@@ -233,7 +233,7 @@ async fn handle(
                     (response, stream, route.api, route.operation)
                 }
             }
-            Err(r) => {
+            Err((r, url)) => {
                 // Refused before the plan saw it (a limit): routed for the labels only.
                 let (api, op) = current
                     .plan
@@ -317,19 +317,20 @@ impl Stream for Capped {
     }
 }
 
-/// The request as the plan takes it and its body, not read yet, or the
-/// error response of a limit.
+/// The request as the plan takes it (with `url`, whose host part ends at
+/// `host_end`) and its body, not read yet; or the error response of a limit
+/// (and `url` back).
 fn read(
     current: &Current,
     peer: &str,
     req: hyper::Request<Incoming>,
-    url: &str,
-    host: &str,
+    url: String,
+    host_end: usize,
     too_large: &Arc<AtomicBool>,
-) -> Result<(Request, Option<BodyStream>), Response> {
+) -> Result<(Request, Option<BodyStream>), (Response, String)> {
     let limits = current.http;
     if head_size(&req) > limits.header_bytes {
-        return Err(error(431, "Request header fields too large."));
+        return Err((error(431, "Request header fields too large."), url));
     }
     let declared = req
         .headers()
@@ -337,7 +338,7 @@ fn read(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > u64::try_from(limits.body_bytes).unwrap_or(u64::MAX)) {
-        return Err(error(413, "Request body too large."));
+        return Err((error(413, "Request body too large."), url));
     }
     let (parts, body) = req.into_parts();
     // No body at all (a GET) stays none: the backend gets none either, not
@@ -350,17 +351,21 @@ fn read(
         });
         stream
     });
-    let mut headers = Multimap::default();
+    let mut headers = Multimap(Vec::with_capacity(parts.headers.keys_len() + 1));
     if parts.headers.get(hyper::header::HOST).is_none() {
         // HTTP/2 carries the host as `:authority`; APIM shows it as `Host`.
-        headers.append("Host", host);
+        headers.append("Host", url.get(7..host_end).unwrap_or_default());
     }
     for (name, value) in &parts.headers {
-        headers.append(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+        match value.to_str() {
+            // Visible ASCII, the usual case: checked faster than as UTF-8.
+            Ok(v) => headers.append(name.as_str(), v),
+            Err(_) => headers.append(name.as_str(), &String::from_utf8_lossy(value.as_bytes())),
+        }
     }
     let request = Request {
         method: parts.method.as_str().to_owned(),
-        url: url.to_owned(),
+        url,
         headers,
         body: Bytes::new(),
         ip: peer.to_owned(),
@@ -383,6 +388,7 @@ fn to_hyper(r: Response, stream: Option<BodyStream>) -> hyper::Response<OutBody>
     {
         out.extensions_mut().insert(reason);
     }
+    *out.headers_mut() = hyper::HeaderMap::with_capacity(r.headers.0.len());
     move_headers(r.headers, out.headers_mut(), |_| false);
     out
 }

@@ -110,7 +110,8 @@ impl Multimap {
 /// `IUrl`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Url {
-    pub scheme: String,
+    /// `http` and `https` borrowed (not copied per request).
+    pub scheme: Name,
     pub host: String,
     pub port: u16,
     pub path: String,
@@ -145,7 +146,13 @@ impl Url {
             q.append(&decode(k), &decode(v));
         }
         Some(Url {
-            scheme: scheme.to_ascii_lowercase(),
+            scheme: if scheme.eq_ignore_ascii_case("http") {
+                Cow::Borrowed("http")
+            } else if scheme.eq_ignore_ascii_case("https") {
+                Cow::Borrowed("https")
+            } else {
+                Cow::Owned(scheme.to_ascii_lowercase())
+            },
             host: host.to_owned(),
             port,
             path: if path.is_empty() {
@@ -340,7 +347,7 @@ pub(super) fn register(e: &mut Engine) {
         .register_get("Certificate", |_: &mut MessageRef| Dynamic::UNIT);
 
     e.register_type_with_name::<Url>("IUrl")
-        .register_get("Scheme", |u: &mut Url| u.scheme.clone())
+        .register_get("Scheme", |u: &mut Url| u.scheme.to_string())
         .register_get("Host", |u: &mut Url| u.host.clone())
         .register_get("Port", |u: &mut Url| INT::from(u.port))
         .register_get("Path", |u: &mut Url| u.path.clone())
