@@ -36,6 +36,8 @@
 #   PARTS="exact semantic"   which parts to run
 #   QUIET_WAIT=900     seconds to wait for other load runs to end before measuring
 #   BUILD=1            0: use the release binaries already built
+#   EXACT_STATUS=0     1: part 1 with the opt-in status header on (two more
+#                      response headers per answer)
 #
 # The figures are only meaningful on an otherwise idle machine: the load
 # generator, the stubs, Redis and the gateway share its cores. Before every
@@ -55,6 +57,7 @@ STORES="${STORES:-memory redis}"
 PARTS="${PARTS:-exact semantic}"
 QUIET_WAIT="${QUIET_WAIT:-900}"
 BUILD="${BUILD:-1}"
+EXACT_STATUS="${EXACT_STATUS:-0}"
 
 if [ "$BUILD" != 0 ]; then
   cargo build --release --quiet -p sluice-gateway -p sluice-benches --bins \
@@ -187,7 +190,11 @@ exact_part() {
   local bare="http://127.0.0.1:$p_llm/v1/chat/completions"
   # The default configuration (no status header): the gateway answers with
   # the bare server's bytes. Hits are counted by the gateway's metrics.
-  start_gateway memory plain
+  if [ "$EXACT_STATUS" = 1 ]; then
+    start_gateway memory
+  else
+    start_gateway memory plain
+  fi
   # The first request misses and is stored (in the background); then every
   # request must be an exact-layer hit, with the bare server's bytes.
   curl -sf "$url" -H 'Content-Type: application/json' -d "$prompt" -o /dev/null
