@@ -135,7 +135,7 @@ impl Lookup {
 
     /// Answers from the cache: the stored status, content headers and body.
     fn answer(&self, x: &mut Exchange, r: &CachedResponse, status: String) {
-        let header = self.cache.config().status_header.clone();
+        let header = self.cache.config().status_header.as_deref();
         x.response().write(|m| {
             m.status = i64::from(r.status);
             m.reason = reason_phrase(r.status).to_owned();
@@ -144,7 +144,7 @@ impl Lookup {
                 m.headers.append(name, value);
             }
             if let Some(h) = header {
-                m.headers.set_one(&h, status);
+                m.headers.set_one(h, status);
             }
             m.body = Some(Body {
                 bytes: r.body.clone(),

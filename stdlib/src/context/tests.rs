@@ -224,3 +224,17 @@ fn form_bodies() {
         .unwrap_or_else(|e| format!("!{e}"));
     assert_eq!(got, "2|x y|2");
 }
+
+#[test]
+fn url_schemes_are_lower_case_with_their_default_ports() {
+    let u = Url::parse("HTTPS://Api.Test/x").unwrap();
+    assert_eq!(
+        (&*u.scheme, u.port, u.host.as_str()),
+        ("https", 443, "Api.Test")
+    );
+    let u = Url::parse("Http://h:8080/").unwrap();
+    assert_eq!((&*u.scheme, u.port), ("http", 8080));
+    let u = Url::parse("WS://h/").unwrap();
+    assert_eq!((&*u.scheme, u.port), ("ws", 80));
+    assert!(matches!(u.scheme, std::borrow::Cow::Owned(_)));
+}
