@@ -39,8 +39,8 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use serve_support::redis::{Redis, repo_root};
 use serve_support::{Sluice, channel_body, free_port, serve_backend, temp_dir};
+use sluice_policies::redis_server::{RedisServer, repo_root};
 
 /// The opt-in header that reports the cache's status (and `-partition`).
 const STATUS_HEADER: &str = "x-sluice-cache";
@@ -198,7 +198,7 @@ async fn backend_handle(b: Arc<Backend>, req: hyper::Request<Incoming>) -> hyper
     json_response(404, &json!({ "error": { "message": "not found" } }))
 }
 
-fn config(port: u16, admin: u16, backend: u16, redis: &Redis, prefix: &str) -> String {
+fn config(port: u16, admin: u16, backend: u16, redis: &RedisServer, prefix: &str) -> String {
     format!(
         r#"[gateway]
 listen = "127.0.0.1:{port}"
@@ -386,7 +386,7 @@ async fn admin_post(gw: &Sluice, path: &str) -> Value {
 
 /// Redis, the backend, the gateway in front of them; torn down when dropped.
 struct World {
-    redis: Redis,
+    redis: RedisServer,
     backend: Arc<Backend>,
     gw: Sluice,
     dir: std::path::PathBuf,
@@ -395,7 +395,7 @@ struct World {
 
 /// A world whose backend ends its streams `end_delay` after `data: [DONE]`.
 async fn world(name: &str, end_delay: Duration) -> World {
-    let redis = Redis::start();
+    let redis = RedisServer::start();
     let backend = Arc::new(Backend {
         end_delay,
         ..Backend::default()

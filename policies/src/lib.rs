@@ -35,6 +35,8 @@ mod xml_tree;
 
 #[cfg(test)]
 mod fixture;
+#[cfg(any(test, feature = "redis-server"))]
+pub mod redis_server;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]

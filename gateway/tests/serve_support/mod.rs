@@ -8,8 +8,6 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-pub mod redis;
-
 use std::convert::Infallible;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

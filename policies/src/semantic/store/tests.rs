@@ -6,8 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod server;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +14,7 @@ use bytes::Bytes;
 use super::memory::MemoryStore;
 use super::redis::{RedisConfig, RedisStore};
 use super::{CachedResponse, Entry, VectorStore};
-use server::RedisServer;
+use crate::redis_server::{self as server, RedisServer};
 
 /// The caller's clock: any value works, the stores take it as given.
 const NOW: i64 = 1_700_000_000_000;

@@ -1,9 +1,21 @@
-//! A redis-server with the search module for one test: installed by
-//! `scripts/redis install` (once per process; the script itself is safe
-//! when test processes run it at the same time), started on a free port as
-//! a child by `scripts/redis start`, killed when dropped.
+//! A real redis-server with the search module, for tests (this crate's
+//! vector store suite and the gateway's end-to-end test through the
+//! binary): installed by `scripts/redis install` (once per process; the
+//! script itself is safe when test processes run it at the same time),
+//! started on a free port as a child by `scripts/redis start`, killed when
+//! dropped. Plus a raw RESP client, enough to look at what a test left in
+//! Redis without trusting the code under test.
+//!
+//! Compiled for this crate's tests and, for other crates' tests, behind the
+//! `redis-server` feature.
 
-use std::io::{Read, Write};
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support: a server that cannot start fails the test that asked for it"
+)]
+
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,14 +25,8 @@ use std::time::{Duration, Instant};
 /// How long a server may take to answer its first PING.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
-pub struct RedisServer {
-    port: u16,
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-fn repo_root() -> &'static Path {
-    // policies/ is one level below the repository root.
+/// The repository's root: this crate is one level below it.
+pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("CARGO_MANIFEST_DIR has a parent")
@@ -35,6 +41,7 @@ fn install() {
     let r = INSTALLED.get_or_init(|| {
         let out = Command::new(script())
             .arg("install")
+            .stdin(Stdio::null())
             .output()
             .map_err(|e| format!("cannot run scripts/redis: {e}"))?;
         if out.status.success() {
@@ -52,17 +59,23 @@ fn install() {
     }
 }
 
-/// A port nothing listens on (at the moment of asking).
+/// A loopback port nothing listens on (at the moment of asking).
 pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().expect("local address").port()
 }
 
+pub struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
 impl RedisServer {
-    /// A server on a free port.
+    /// A server on a free port (three tries: another process may take the
+    /// port between asking and binding).
     pub fn start() -> Self {
         let mut last = String::new();
-        // Another process may take the port between asking and binding.
         for _ in 0..3 {
             match Self::start_on(free_port()) {
                 Ok(s) => return s,
@@ -87,6 +100,7 @@ impl RedisServer {
             .stderr(err)
             .spawn()
             .map_err(|e| format!("cannot run scripts/redis start: {e}"))?;
+        // Dropped (killed) on an early return below.
         let mut server = Self {
             port,
             child: Some(child),
@@ -98,6 +112,16 @@ impl RedisServer {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// `redis://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// What the server printed so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Stops the server at once (SIGKILL: no chance to save anything).
@@ -133,31 +157,54 @@ impl RedisServer {
                 && let Ok(Some(status)) = child.try_wait()
             {
                 self.child = None;
-                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-                return Err(format!("redis-server exited ({status}):\n{log}"));
+                return Err(format!(
+                    "redis-server exited ({status}):\n{}",
+                    self.log_text()
+                ));
             }
-            if ping(self.port) {
+            if self.command(&["PING"]).is_ok_and(|reply| reply == "+PONG") {
                 return Ok(());
             }
             if started.elapsed() > START_TIMEOUT {
                 self.kill();
                 return Err(format!(
-                    "no PONG on port {} within {START_TIMEOUT:?}",
-                    self.port
+                    "no PONG on port {} within {START_TIMEOUT:?}:\n{}",
+                    self.port,
+                    self.log_text()
                 ));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-}
 
-fn ping(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-    let mut buf = [0u8; 7];
-    s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    /// Sends one command on a new connection and returns the first line of
+    /// the reply (`+PONG`, `:3`, `-ERR ...`, `*2`), waiting at most 2 s.
+    pub fn command(&self, args: &[&str]) -> Result<String, String> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(2)))
+            .map_err(|e| e.to_string())?;
+        let mut req = format!("*{}\r\n", args.len());
+        for a in args {
+            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        BufReader::new(s)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        Ok(line.trim_end().to_owned())
+    }
+
+    /// How many keys match the glob `pattern`, asked of Redis itself.
+    pub fn count_keys(&self, pattern: &str) -> u64 {
+        let reply = self
+            .command(&["EVAL", "return #redis.call('KEYS', ARGV[1])", "0", pattern])
+            .unwrap_or_else(|e| panic!("KEYS {pattern}: {e}"));
+        reply
+            .strip_prefix(':')
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("KEYS {pattern}: unexpected reply `{reply}`"))
+    }
 }
 
 impl Drop for RedisServer {
