@@ -64,28 +64,55 @@ pub fn start_workers(
     for (i, client) in clients.into_iter().enumerate() {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let active = Arc::new(AtomicUsize::new(0));
-        let (state, count, stopped) = (Arc::clone(state), Arc::clone(&active), stopped.clone());
-        std::thread::Builder::new()
-            .name(format!("sluice-worker-{i}"))
-            .spawn(move || {
-                let why = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => {
-                        rt.block_on(serve(rx, state, client, count));
-                        "stopped".to_owned()
-                    }
-                    Err(e) => format!("cannot start its runtime: {e}"),
-                };
-                let _ = stopped.send(format!("worker {i}: {why}"));
-            })?;
+        let (state, count) = (Arc::clone(state), Arc::clone(&active));
+        spawn_worker(
+            i,
+            stopped.clone(),
+            move || match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => {
+                    rt.block_on(serve(rx, state, client, count));
+                    "stopped".to_owned()
+                }
+                Err(e) => format!("cannot start its runtime: {e}"),
+            },
+        )?;
         workers.push(Worker {
             connections: tx,
             active,
         });
     }
     Ok(workers)
+}
+
+/// Runs `work` on thread `sluice-worker-{i}` and tells `stopped` why it
+/// ended: what `work` returned, or its panic. A worker that ends unreported
+/// would keep receiving connections (it serves none, so it looks the least
+/// busy) and close every one.
+fn spawn_worker(
+    i: usize,
+    stopped: tokio::sync::mpsc::UnboundedSender<String>,
+    work: impl FnOnce() -> String + Send + 'static,
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name(format!("sluice-worker-{i}"))
+        .spawn(move || {
+            let why = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+                Ok(why) => why,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    format!("panicked: {what}")
+                }
+            };
+            let _ = stopped.send(format!("worker {i}: {why}"));
+        })?;
+    Ok(())
 }
 
 /// Accepts connections until the process stops and hands each to the
@@ -413,6 +440,25 @@ mod tests {
             },
             rx,
         )
+    }
+
+    #[test]
+    fn a_worker_that_ends_says_why_even_when_it_panics() {
+        let (stopped, mut heard) = tokio::sync::mpsc::unbounded_channel();
+        spawn_worker(3, stopped.clone(), || "stopped".to_owned()).unwrap();
+        assert_eq!(heard.blocking_recv().unwrap(), "worker 3: stopped");
+        spawn_worker(4, stopped.clone(), || {
+            let thread = std::thread::current();
+            assert_eq!(thread.name(), Some("sluice-worker-4"));
+            panic!("out of {}", "luck")
+        })
+        .unwrap();
+        assert_eq!(
+            heard.blocking_recv().unwrap(),
+            "worker 4: panicked: out of luck"
+        );
+        spawn_worker(5, stopped, || std::panic::panic_any(7)).unwrap();
+        assert_eq!(heard.blocking_recv().unwrap(), "worker 5: panicked: ");
     }
 
     #[tokio::test]
