@@ -72,10 +72,11 @@ pub async fn run_block(block: &Block, x: &mut Exchange) -> StageResult {
 /// the late headers (`ContextData::late_headers`) to the final response.
 pub async fn execute(p: &Pipeline, x: &mut Exchange) {
     sections(p, x).await;
-    let late = match x.ctx.0.late_headers.read() {
-        Ok(g) => g.clone(),
-        Err(p) => p.into_inner().clone(),
-    };
+    // Taken, not copied: nothing reads them after this.
+    let late = std::mem::take(&mut *match x.ctx.0.late_headers.write() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    });
     if !late.is_empty() {
         x.response().write(|m| {
             for (name, value) in late {
