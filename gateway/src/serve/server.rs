@@ -155,13 +155,12 @@ async fn serve(
     active: Arc<AtomicUsize>,
 ) {
     while let Some((stream, peer)) = connections.recv().await {
+        let serving = Serving(Arc::clone(&active));
         let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
-            active.fetch_sub(1, Ordering::Relaxed);
             continue;
         };
         let state = Arc::clone(&state);
         let client = Arc::clone(&client);
-        let active = Arc::clone(&active);
         // `context.Request.IpAddress`, written once per connection.
         let peer: Arc<str> = peer.ip().to_canonical().to_string().into();
         tokio::spawn(async move {
@@ -181,8 +180,18 @@ async fn serve(
                 .max_header_list_size(u32::try_from(header_limit).unwrap_or(u32::MAX));
             // A connection that fails (reset, bad framing) ends quietly.
             let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
-            active.fetch_sub(1, Ordering::Relaxed);
+            drop(serving);
         });
+    }
+}
+
+/// One connection a worker serves: counted from the acceptor's hand-over
+/// until dropped, at its end or when its task panics.
+struct Serving(Arc<AtomicUsize>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -459,6 +468,21 @@ mod tests {
         );
         spawn_worker(5, stopped, || std::panic::panic_any(7)).unwrap();
         assert_eq!(heard.blocking_recv().unwrap(), "worker 5: panicked: ");
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_uncounted_when_its_task_ends_or_panics() {
+        let active = Arc::new(AtomicUsize::new(2));
+        let ends = Serving(Arc::clone(&active));
+        tokio::spawn(async move { drop(ends) }).await.unwrap();
+        assert_eq!(active.load(Ordering::Relaxed), 1);
+        let panics = Serving(Arc::clone(&active));
+        let task = tokio::spawn(async move {
+            let _serving = panics;
+            panic!("in a handler")
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        assert_eq!(active.load(Ordering::Relaxed), 0);
     }
 
     #[tokio::test]
