@@ -169,7 +169,8 @@ impl Stage for Lookup {
         // The request's arrival on the gateway clock (one clock read less per hit).
         let now = x.ctx.0.timestamp_ms;
         if !p.refresh
-            && let Some((r, _)) = self.cache.exact_get(&p.reading.exact_key, now)
+            && let Some((r, distance)) = self.cache.exact_get(&p.reading.exact_key, now)
+            && f64::from(distance) <= p.threshold + TOLERANCE
         {
             metrics.exact_hits.inc();
             metrics.hit_latency.observe(started.elapsed().as_secs_f64());
@@ -220,6 +221,7 @@ impl Stage for Lookup {
                         p.reading.exact_key,
                         &p.reading.partition,
                         Arc::clone(&n.response),
+                        n.distance,
                         n.expires_at_ms,
                         now,
                     );

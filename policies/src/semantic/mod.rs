@@ -108,6 +108,12 @@ struct Exact {
     ttl: Duration,
     /// For purge by partition.
     partition: String,
+    /// How far the stored prompt this answers is from the text of the key:
+    /// 0 for the prompt stored, the distance of the semantic hit that made
+    /// a copy. A lookup answers only within its threshold, so a threshold
+    /// lowered by a reload is not sidestepped by a copy made under a
+    /// higher one.
+    distance: f32,
 }
 
 /// The exact-match layer's key of a prompt: [`SemanticCache::exact_key`].
@@ -304,22 +310,25 @@ impl SemanticCache {
         r
     }
 
-    /// An unexpired answer of the exact-match layer.
-    pub fn exact_get(&self, key: &ExactKey, now_ms: i64) -> Option<(Arc<CachedResponse>, i64)> {
+    /// An unexpired answer of the exact-match layer, with the distance of
+    /// the stored prompt it answers (`Exact::distance`).
+    pub fn exact_get(&self, key: &ExactKey, now_ms: i64) -> Option<(Arc<CachedResponse>, f32)> {
         let e = self.exact.get(key)?;
         if e.expires_at_ms <= now_ms {
             self.exact.invalidate(key);
             return None;
         }
-        Some((Arc::clone(&e.response), e.expires_at_ms))
+        Some((Arc::clone(&e.response), e.distance))
     }
 
-    /// Fills the exact-match layer, for no longer than the entry's remaining life.
+    /// Fills the exact-match layer, for no longer than the entry's
+    /// remaining life; `distance` is that of the stored prompt answering.
     pub fn exact_put(
         &self,
         key: ExactKey,
         partition: &str,
         response: Arc<CachedResponse>,
+        distance: f32,
         expires_at_ms: i64,
         now_ms: i64,
     ) {
@@ -335,6 +344,7 @@ impl SemanticCache {
                 expires_at_ms,
                 ttl,
                 partition: partition.to_owned(),
+                distance,
             }),
         );
     }
@@ -525,7 +535,7 @@ impl SemanticCache {
                 false
             };
             // The exact layer answers repeats even while the store is down.
-            cache.exact_put(key, &partition, response, expires, now_ms);
+            cache.exact_put(key, &partition, response, 0.0, expires, now_ms);
             let outcome = if ok { "stored" } else { "store-failed" };
             cache.metrics.stores.with_label_values(&[outcome]).inc();
             if cache.pending.fetch_sub(1, Ordering::SeqCst) == 1 {

@@ -157,11 +157,11 @@ fn answer(text: &str) -> Arc<CachedResponse> {
 fn the_exact_layer_expires_on_the_gateway_clock() {
     let c = cache(Config::default());
     let key = SemanticCache::exact_key("p", "hello");
-    c.exact_put(key, "p", answer("hello"), 2_000, 1_000);
+    c.exact_put(key, "p", answer("hello"), 0.0, 2_000, 1_000);
     assert!(c.exact_get(&key, 1_999).is_some());
     assert!(c.exact_get(&key, 2_000).is_none());
     // Never longer than the entry's remaining life: an expired entry is not put.
-    c.exact_put(key, "p", answer("hello"), 2_000, 2_500);
+    c.exact_put(key, "p", answer("hello"), 0.0, 2_000, 2_500);
     assert!(c.exact_get(&key, 2_500).is_none());
 }
 
@@ -174,7 +174,7 @@ fn the_exact_layer_is_bounded_by_entries_and_bytes() {
     });
     for i in 0..100 {
         let key = SemanticCache::exact_key("p", &i.to_string());
-        c.exact_put(key, "p", answer("x"), i64::MAX, 0);
+        c.exact_put(key, "p", answer("x"), 0.0, i64::MAX, 0);
     }
     c.exact.run_pending_tasks();
     assert!(c.exact.entry_count() <= 10, "{}", c.exact.entry_count());
@@ -183,8 +183,8 @@ fn the_exact_layer_is_bounded_by_entries_and_bytes() {
         ..(*answer("big")).clone()
     });
     let key = |t| SemanticCache::exact_key("p", t);
-    c.exact_put(key("big1"), "p", Arc::clone(&big), i64::MAX, 0);
-    c.exact_put(key("big2"), "p", big, i64::MAX, 0);
+    c.exact_put(key("big1"), "p", Arc::clone(&big), 0.0, i64::MAX, 0);
+    c.exact_put(key("big2"), "p", big, 0.0, i64::MAX, 0);
     c.exact.run_pending_tasks();
     assert!(
         c.exact.weighted_size() <= 10_000,
