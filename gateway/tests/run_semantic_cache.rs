@@ -536,6 +536,18 @@ async fn the_openai_client_gets_cached_answers_from_redis_per_subscription() {
     .await
     .unwrap();
     assert_eq!(r.status, 400, "{}", r.text());
+    // A misspelt parameter is refused, not read as "purge everything".
+    let r = serve_support::send(
+        "POST",
+        &gw.admin_url("/cache/purge?partiton=ab"),
+        &[],
+        b"",
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("unknown parameter"), "{}", r.text());
 
     drop(client);
     eprintln!("semantic cache end to end: {:?}", started.elapsed());

@@ -7,7 +7,8 @@
 //! - `GET /cache`: the semantic cache's store and its number of entries
 //! - `POST /cache/purge[?partition=ID]`: deletes every semantic cache entry,
 //!   or those of one partition (the id the status header's `-partition`
-//!   companion reports); JSON `{"purged": N}`
+//!   companion reports); JSON `{"purged": N, "partition": ID or null}`;
+//!   any other parameter is a 400
 //!
 //! and [`Metrics`], the Prometheus registry: requests by API, operation and
 //! status, a latency histogram, reload outcomes and the plan generation.
@@ -89,20 +90,10 @@ async fn route(
             )
         }
         (&Method::POST, "/cache/purge") => {
-            let partition = req.uri().query().and_then(|q| {
-                q.split('&')
-                    .find_map(|kv| kv.strip_prefix("partition="))
-                    .map(str::to_owned)
-            });
-            if let Some(p) = &partition
-                && (p.is_empty() || !p.bytes().all(|b| b.is_ascii_hexdigit()))
-            {
-                return json(
-                    StatusCode::BAD_REQUEST,
-                    &serde_json::json!({ "error": "partition: the hexadecimal id the cache's status header reports" }),
-                );
-            }
-            let partition = partition.map(|p| p.to_ascii_lowercase());
+            let partition = match purge_scope(req.uri().query()) {
+                Ok(p) => p,
+                Err(e) => return json(StatusCode::BAD_REQUEST, &serde_json::json!({ "error": e })),
+            };
             match state.shared.cache.purge(partition.as_deref()).await {
                 Ok(n) => json(
                     StatusCode::OK,
@@ -207,5 +198,72 @@ impl Metrics {
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&families, &mut out);
         out
+    }
+}
+
+/// What `POST /cache/purge` deletes: `None`, everything (no query at all);
+/// `Some(id)`, one partition (`?partition=ID`, hexadecimal, lower-cased).
+/// Anything else is refused rather than read as "everything": a misspelt
+/// parameter must not empty the cache.
+fn purge_scope(query: Option<&str>) -> Result<Option<String>, String> {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    let mut partition = None;
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("partition", id)) if partition.is_none() => {
+                if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(
+                        "partition: the hexadecimal id the cache's status header reports"
+                            .to_owned(),
+                    );
+                }
+                partition = Some(id.to_ascii_lowercase());
+            }
+            Some(("partition", _)) => return Err("partition: given more than once".to_owned()),
+            _ => {
+                return Err(format!(
+                    "unknown parameter `{pair}`: POST /cache/purge deletes everything, \
+                     POST /cache/purge?partition=ID one partition"
+                ));
+            }
+        }
+    }
+    Ok(partition)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::purge_scope;
+
+    #[test]
+    fn purge_takes_everything_one_partition_or_refuses() {
+        assert_eq!(purge_scope(None), Ok(None));
+        assert_eq!(purge_scope(Some("")), Ok(None));
+        assert_eq!(
+            purge_scope(Some("partition=AB12")),
+            Ok(Some("ab12".to_owned()))
+        );
+        for bad in [
+            "partiton=ab12",
+            "partition=ab12&all=1",
+            "partition",
+            "partition=",
+            "partition=xyz",
+            "partition=ab&partition=cd",
+            "all",
+        ] {
+            let e = purge_scope(Some(bad)).unwrap_err();
+            assert!(
+                e.contains("partition") || e.contains("unknown"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(
+            purge_scope(Some("partiton=ab12"))
+                .unwrap_err()
+                .contains("unknown parameter `partiton=ab12`")
+        );
     }
 }
