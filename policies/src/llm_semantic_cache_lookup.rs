@@ -22,7 +22,7 @@ use sluice_engine::xml::Element;
 
 use crate::semantic::shape;
 use crate::semantic::store::CachedResponse;
-use crate::semantic::{Embedder, Reading, SemanticCache, partition, reading_key};
+use crate::semantic::{DepError, Embedder, Reading, SemanticCache, partition, reading_key};
 
 /// Distances are computed in single precision: a stored prompt whose
 /// distance equals the threshold up to this much is a hit.
@@ -187,6 +187,10 @@ impl Stage for Lookup {
                 .await
             {
                 Ok(v) => v,
+                Err(e) if e.kind == DepError::TOO_LONG => {
+                    self.skip(x, shape::Skip::PromptTooLong.reason());
+                    return Ok(Flow::Next);
+                }
                 Err(e) => {
                     metrics.misses.inc();
                     self.status(x, format!("miss; error={}-{}", e.dependency, e.kind));

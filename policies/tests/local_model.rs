@@ -189,6 +189,40 @@ fn reports_its_shape_and_embeds_nothing() {
 }
 
 #[test]
+fn the_cache_is_given_no_vector_for_a_prompt_the_model_would_cut() {
+    use sluice_policies::semantic::{EmbedError, Embedder};
+    let m = model();
+    // About 55 word pieces: with a question they fit the 256 the model
+    // reads; six times as many do not.
+    let filler = "The quick brown fox jumps over the lazy dog. ".repeat(5);
+    let fits = format!("{filler}What is the capital of France?");
+    let whole = m.embed_prompt(&fits).unwrap();
+    assert_eq!(
+        whole,
+        m.embed(&[fits.as_str()]).unwrap()[0],
+        "the same vector as embed"
+    );
+    let long = |question: &str| format!("{}{question}", filler.repeat(6));
+    for question in [
+        "What is the capital of France?",
+        "How many legs does a spider have?",
+    ] {
+        assert_eq!(
+            m.embed_prompt(&long(question)),
+            Err(EmbedError::TooLong { max_tokens: 256 })
+        );
+    }
+    // What the cache must not do: sentence-transformers cuts both to one vector.
+    let cut = m
+        .embed(&[
+            &long("What is the capital of France?"),
+            &long("How many legs does a spider have?"),
+        ])
+        .unwrap();
+    assert!(cosine(&cut[0], &cut[1]) > 0.9999);
+}
+
+#[test]
 fn load_errors_name_the_file() {
     let source = model_dir();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("local-model-load-errors");

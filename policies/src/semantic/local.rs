@@ -185,10 +185,30 @@ impl LocalModel {
     }
 }
 
-/// The semantic cache's in-process backend (`local-model` in the config).
+/// The semantic cache's in-process backend (`local-model` in the config):
+/// unlike [`LocalModel::embed`], a text the model would cut is refused.
 impl super::Embedder for LocalModel {
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
-        LocalModel::embed(self, texts)
+    fn embed_prompt(&self, text: &str) -> Result<Vec<f32>, super::EmbedError> {
+        let failed = |e: String| super::EmbedError::Failed(e);
+        let input = if self.lowercase {
+            text.to_lowercase()
+        } else {
+            text.to_owned()
+        };
+        let encoding = self
+            .tokenizer
+            .encode(input, true)
+            .map_err(|e| failed(format!("cannot tokenize: {e}")))?;
+        // The tokenizer truncates, keeping what it cut as overflow.
+        if !encoding.get_overflowing().is_empty() {
+            return Err(super::EmbedError::TooLong {
+                max_tokens: self.max_tokens,
+            });
+        }
+        let mut vectors = self
+            .embed_batch(&[&encoding])
+            .map_err(|e| failed(format!("cannot embed: {e}")))?;
+        vectors.pop().ok_or_else(|| failed("no vector".to_owned()))
     }
 }
 

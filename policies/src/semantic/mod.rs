@@ -75,9 +75,23 @@ impl Default for Config {
     }
 }
 
-/// Something that turns texts into vectors in process (the local model).
+/// Something that turns a prompt into a vector in process (the local model).
 pub trait Embedder: Send + Sync + std::fmt::Debug {
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String>;
+    /// The vector of the whole of `text`.
+    fn embed_prompt(&self, text: &str) -> Result<Vec<f32>, EmbedError>;
+}
+
+/// Why an [`Embedder`] gave no vector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EmbedError {
+    /// The text is longer than the model reads (`max_tokens` word pieces).
+    /// A model that cut it would give every prompt with the same beginning
+    /// the same vector, and a hit at distance 0 with another prompt's
+    /// answer: such a prompt skips the cache instead.
+    TooLong {
+        max_tokens: usize,
+    },
+    Failed(String),
 }
 
 /// A dependency's failure, reported as a miss.
@@ -91,6 +105,10 @@ pub struct DepError {
 }
 
 impl DepError {
+    /// Not a failure: the prompt is longer than the local model reads
+    /// ([`EmbedError::TooLong`]); the request skips the cache.
+    pub const TOO_LONG: &str = "too-long";
+
     fn new(dependency: &'static str, kind: &'static str, message: impl Into<String>) -> Self {
         Self {
             dependency,
@@ -388,6 +406,8 @@ impl SemanticCache {
                 self.embeddings_breaker.success();
                 Ok(v)
             }
+            // The model is fine; the prompt is what it cannot take.
+            Err(e) if e.kind == DepError::TOO_LONG => Err((*e).clone()),
             Err(e) => {
                 self.embeddings_breaker.failure(services.now_ms());
                 self.metrics
@@ -599,11 +619,16 @@ fn parse_embedding(body: &[u8]) -> Option<Vec<f32>> {
 
 /// Runs the local model off the async threads.
 async fn embed_locally(model: Arc<dyn Embedder>, text: String) -> Result<Vec<f32>, DepError> {
-    let r = tokio::task::spawn_blocking(move || model.embed(&[text.as_str()])).await;
+    let r = tokio::task::spawn_blocking(move || model.embed_prompt(&text)).await;
     match r {
-        Ok(Ok(mut v)) if !v.is_empty() => Ok(v.swap_remove(0)),
+        Ok(Ok(v)) if !v.is_empty() => Ok(v),
         Ok(Ok(_)) => Err(DepError::new("embeddings", "bad-answer", "no vector")),
-        Ok(Err(e)) => Err(DepError::new("embeddings", "error", e)),
+        Ok(Err(EmbedError::TooLong { max_tokens })) => Err(DepError::new(
+            "embeddings",
+            DepError::TOO_LONG,
+            format!("longer than the model's {max_tokens} word pieces"),
+        )),
+        Ok(Err(EmbedError::Failed(e))) => Err(DepError::new("embeddings", "error", e)),
         Err(e) => Err(DepError::new("embeddings", "error", e.to_string())),
     }
 }

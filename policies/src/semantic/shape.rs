@@ -65,6 +65,8 @@ pub enum Skip {
     NoUserTurn,
     /// More messages than `max-message-count`.
     TooManyMessages,
+    /// A last user turn longer than the local embeddings model reads.
+    PromptTooLong,
 }
 
 impl Skip {
@@ -75,6 +77,7 @@ impl Skip {
             Skip::NonTextContent => "non-text-content",
             Skip::NoUserTurn => "no-user-turn",
             Skip::TooManyMessages => "too-many-messages",
+            Skip::PromptTooLong => "prompt-too-long",
         }
     }
 }

@@ -332,3 +332,107 @@ async fn store_failures_and_refusals_are_counted_as_errors() {
     assert_eq!(e.kind, "circuit-open");
     assert_eq!((errors("error"), errors("circuit-open")), (2, 1));
 }
+
+/// An in-process model that reads at most `max_chars` characters, and
+/// embeds what it reads as a direction by its first letter.
+#[derive(Debug)]
+struct ShortModel {
+    max_chars: usize,
+    calls: AtomicUsize,
+}
+
+impl super::Embedder for ShortModel {
+    fn embed_prompt(&self, text: &str) -> Result<Vec<f32>, super::EmbedError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if text.len() > self.max_chars {
+            return Err(super::EmbedError::TooLong {
+                max_tokens: self.max_chars,
+            });
+        }
+        let first = text.bytes().next().unwrap_or(b'a');
+        let mut v = vec![0.0; 26];
+        v[usize::from(first.to_ascii_lowercase().saturating_sub(b'a')).min(25)] = 1.0;
+        Ok(v)
+    }
+}
+
+#[test]
+fn a_prompt_longer_than_the_local_model_reads_skips_the_cache() {
+    // Two long prompts with the same beginning: a model that cut them would
+    // give them one vector and the second the first's answer.
+    let model = Arc::new(ShortModel {
+        max_chars: 100,
+        calls: AtomicUsize::new(0),
+    });
+    let registry = crate::Registry::in_memory()
+        .unwrap()
+        .with_embedders(
+            [(
+                "local".to_owned(),
+                Arc::clone(&model) as Arc<dyn super::Embedder>,
+            )]
+            .into(),
+        )
+        .with_backends(["local".to_owned()].into());
+    let policy = r#"<policies>
+        <inbound><llm-semantic-cache-lookup score-threshold="0.1" embeddings-backend-id="local" embeddings-backend-auth="system-assigned" /></inbound>
+        <backend><forward-request /></backend>
+        <outbound><llm-semantic-cache-store duration="60" /></outbound>
+    </policies>"#;
+    let p = crate::fixture::pipeline_with(policy, &registry).unwrap();
+    let stub = crate::fixture::Stub::status(200, r#"{"choices":[]}"#);
+    let filler = "the quick brown fox jumps over the lazy dog. ".repeat(5);
+    let body = |question: &str| {
+        serde_json::json!({
+            "model": "m",
+            "messages": [{"role": "user", "content": format!("{filler}{question}")}],
+        })
+        .to_string()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let metrics = &registry.semantic.metrics;
+    let skipped = || metrics.skips.with_label_values(&["prompt-too-long"]).get();
+    let send = |text: &str| {
+        let mut x = crate::fixture::exchange(Arc::clone(&stub), &[], text);
+        rt.block_on(async {
+            sluice_engine::runtime::execute(&p, &mut x).await;
+            registry.semantic.settle().await;
+        });
+    };
+    // More than the breaker's failures in a row: none counts as one.
+    for question in ["capital of France?", "legs of a spider?"].repeat(4) {
+        send(&body(question));
+    }
+    assert_eq!(
+        stub.calls().len(),
+        8,
+        "every long prompt went to the backend"
+    );
+    assert_eq!(skipped(), 8);
+    assert_eq!(metrics.hits.with_label_values(&["exact"]).get(), 0);
+    assert_eq!(metrics.semantic_hits.get() + metrics.exact_hits.get(), 0);
+    assert_eq!(
+        metrics
+            .errors
+            .with_label_values(&["embeddings", "circuit-open"])
+            .get(),
+        0
+    );
+    assert_eq!(
+        rt.block_on(registry.semantic.count()).unwrap(),
+        0,
+        "nothing stored"
+    );
+    // The model still serves prompts it reads whole.
+    let short =
+        serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "short"}]})
+            .to_string();
+    send(&short);
+    send(&short);
+    assert_eq!(stub.calls().len(), 9);
+    assert_eq!(metrics.exact_hits.get(), 1);
+    assert_eq!(model.calls.load(Ordering::SeqCst), 9);
+}
