@@ -95,12 +95,22 @@ impl Drop for Recorder {
 
 /// Whether a whole answer is complete: an event stream must carry the
 /// API's final event (`data: [DONE]`, `response.completed`, `message_stop`)
-/// and no error event; any other body arrived whole by definition.
+/// and no error event; and no answer may have been cut short by its length
+/// limit (`finish_reason` `length`, Anthropic's `stop_reason` `max_tokens`,
+/// a Responses `status` `incomplete`): the length limit does not partition
+/// the cache, so a cut answer would be served to requests that allow more.
 pub fn complete(shape: Shape, event_stream: bool, body: &[u8]) -> bool {
     if !event_stream {
-        return true;
+        return !cut_short(shape, body);
     }
     let text = String::from_utf8_lossy(body);
+    let cut = [
+        "\"finish_reason\":\"length\"",
+        "\"stop_reason\":\"max_tokens\"",
+    ];
+    if cut.iter().any(|c| text.contains(c)) {
+        return false;
+    }
     let has_event = |name: &str| {
         text.lines().any(|l| {
             let l = l.trim();
@@ -117,6 +127,32 @@ pub fn complete(shape: Shape, event_stream: bool, body: &[u8]) -> bool {
         }),
         Shape::Responses => has_event("response.completed"),
         Shape::Anthropic => has_event("message_stop"),
+    }
+}
+
+/// A JSON answer that stopped at its length limit.
+fn cut_short(shape: Shape, body: &[u8]) -> bool {
+    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    match shape {
+        Shape::Chat | Shape::Completions => answer
+            .get("choices")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|choices| {
+                choices.iter().any(|c| {
+                    c.get("finish_reason").and_then(serde_json::Value::as_str) == Some("length")
+                })
+            }),
+        Shape::Responses => {
+            answer.get("status").and_then(serde_json::Value::as_str) == Some("incomplete")
+        }
+        Shape::Anthropic => {
+            answer
+                .get("stop_reason")
+                .and_then(serde_json::Value::as_str)
+                == Some("max_tokens")
+        }
     }
 }
 
@@ -212,5 +248,44 @@ mod tests {
         assert!(complete(Shape::Anthropic, true, anthropic));
         let error = b"event: error\ndata: {}\n\nevent: message_stop\ndata: {}\n\n";
         assert!(!complete(Shape::Anthropic, true, error));
+    }
+
+    #[test]
+    fn answers_cut_short_by_their_length_limit_are_not_complete() {
+        let chat = |reason: &str| {
+            format!(
+                r#"{{"choices":[{{"message":{{"content":"Pa"}},"finish_reason":"{reason}"}}]}}"#
+            )
+        };
+        assert!(complete(Shape::Chat, false, chat("stop").as_bytes()));
+        assert!(!complete(Shape::Chat, false, chat("length").as_bytes()));
+        assert!(!complete(Shape::Completions, false, br#"{"choices":[{"text":"a","finish_reason":"stop"},{"text":"b","finish_reason":"length"}]}"#));
+        assert!(complete(
+            Shape::Responses,
+            false,
+            br#"{"status":"completed"}"#
+        ));
+        assert!(!complete(
+            Shape::Responses,
+            false,
+            br#"{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"}}"#
+        ));
+        assert!(complete(
+            Shape::Anthropic,
+            false,
+            br#"{"stop_reason":"end_turn"}"#
+        ));
+        assert!(!complete(
+            Shape::Anthropic,
+            false,
+            br#"{"stop_reason":"max_tokens"}"#
+        ));
+        // Not JSON (a cache-response="true" error page, say): nothing says cut.
+        assert!(complete(Shape::Chat, false, b"<html>"));
+        let stream =
+            "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"length\"}]}\n\ndata: [DONE]\n\n";
+        assert!(!complete(Shape::Chat, true, stream.as_bytes()));
+        let stream = "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"}}\n\nevent: message_stop\ndata: {}\n\n";
+        assert!(!complete(Shape::Anthropic, true, stream.as_bytes()));
     }
 }

@@ -82,25 +82,45 @@ impl Skip {
     }
 }
 
-/// Fields that shape the answer besides the messages, per shape.
-const CHAT_FIELDS: &[&str] = &[
-    "model",
-    "tools",
-    "tool_choice",
-    "functions",
-    "function_call",
-    "response_format",
-    "n",
+/// Request fields that do not partition the cache: how the answer is
+/// sampled, how long it may be (an answer cut short by its limit is not
+/// stored: `record::complete`), and who asks. Every other field does,
+/// one the cache has never heard of too: the conversation by its own rules
+/// (`PROMPT_FIELDS`), and the rest as it is (`model`, `tools`,
+/// `response_format`, `n`, `stream_options`, `logprobs`, `modalities`,
+/// `reasoning_effort`, Anthropic's `thinking`, ...), since it may change
+/// what the answer holds.
+const NEUTRAL_FIELDS: &[&str] = &[
+    "temperature",
+    "top_p",
+    "top_k",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "max_tokens",
+    "max_completion_tokens",
+    "max_output_tokens",
+    "user",
+    "metadata",
+    "store",
+    "service_tier",
+    "safety_identifier",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    // Read into `Prompt::streaming`.
+    "stream",
 ];
-const COMPLETIONS_FIELDS: &[&str] = &["model", "n", "suffix", "best_of"];
-const RESPONSES_FIELDS: &[&str] = &[
-    "model",
-    "tools",
-    "tool_choice",
-    "text",
-    "previous_response_id",
-];
-const ANTHROPIC_FIELDS: &[&str] = &["model", "tools", "tool_choice"];
+
+/// The fields that carry the conversation, per shape: embedded (the last
+/// user turn) or partitioned as turns and system prompt.
+fn prompt_fields(shape: Shape) -> &'static [&'static str] {
+    match shape {
+        Shape::Chat => &["messages"],
+        Shape::Anthropic => &["messages", "system"],
+        Shape::Completions => &["prompt"],
+        Shape::Responses => &["input", "instructions"],
+    }
+}
 
 /// Reads a request body (`path` is the request URL's path).
 pub fn analyze(path: &str, body: &[u8], ignore_system: bool) -> Result<Prompt, Skip> {
@@ -118,20 +138,18 @@ pub fn analyze(path: &str, body: &[u8], ignore_system: bool) -> Result<Prompt, S
     if text.trim().is_empty() {
         return Err(Skip::NoUserTurn);
     }
-    let fields = match shape {
-        Shape::Chat => CHAT_FIELDS,
-        Shape::Completions => COMPLETIONS_FIELDS,
-        Shape::Responses => RESPONSES_FIELDS,
-        Shape::Anthropic => ANTHROPIC_FIELDS,
-    };
+    let conversation = prompt_fields(shape);
+    let fields: Map<String, Value> = req
+        .iter()
+        .filter(|(k, _)| {
+            !NEUTRAL_FIELDS.contains(&k.as_str()) && !conversation.contains(&k.as_str())
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let mut context = Map::new();
     context.insert("shape".into(), shape.name().into());
     context.insert("stream".into(), streaming.into());
-    for f in fields {
-        if let Some(v) = req.get(*f) {
-            context.insert((*f).into(), v.clone());
-        }
-    }
+    context.insert("fields".into(), Value::Object(fields));
     context.insert("system".into(), Value::Array(system));
     context.insert("turns".into(), Value::Array(turns));
     Ok(Prompt {

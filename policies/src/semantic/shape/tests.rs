@@ -60,13 +60,59 @@ fn answer_shaping_fields_change_the_context_and_others_do_not() {
         r#"{"model":"m","tools":[{"type":"function"}],"messages":[{"role":"user","content":"q"}]}"#,
         r#"{"model":"m","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"q"}]}"#,
         r#"{"model":"m","stream":true,"messages":[{"role":"user","content":"q"}]}"#,
+        // Anything that may change what the answer holds, known or not.
+        r#"{"model":"m","logprobs":true,"top_logprobs":3,"messages":[{"role":"user","content":"q"}]}"#,
+        r#"{"model":"m","modalities":["text","audio"],"messages":[{"role":"user","content":"q"}]}"#,
+        r#"{"model":"m","reasoning_effort":"high","messages":[{"role":"user","content":"q"}]}"#,
+        r#"{"model":"m","stop":["\n"],"messages":[{"role":"user","content":"q"}]}"#,
+        r#"{"model":"m","some_future_field":1,"messages":[{"role":"user","content":"q"}]}"#,
     ] {
         assert_ne!(chat(other).map(|p| p.context), base, "{other}");
     }
     let same = chat(
-        r#"{"model":"m","temperature":0.3,"user":"u1","messages":[{"role":"user","content":"q"}]}"#,
+        r#"{"model":"m","temperature":0.3,"top_p":0.9,"seed":7,"user":"u1","max_tokens":50,
+            "max_completion_tokens":60,"metadata":{"a":"b"},"store":true,"messages":[{"role":"user","content":"q"}]}"#,
     );
     assert_eq!(same.map(|p| p.context), base);
+    let stream = chat(r#"{"model":"m","stream":true,"messages":[{"role":"user","content":"q"}]}"#);
+    let with_usage = chat(
+        r#"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"q"}]}"#,
+    );
+    assert_ne!(stream.map(|p| p.context), with_usage.map(|p| p.context));
+}
+
+#[test]
+fn anthropic_thinking_and_responses_reasoning_partition() {
+    let anthropic = |extra: &str| {
+        analyze(
+            "/v1/messages",
+            format!(r#"{{"model":"c","max_tokens":100{extra},"messages":[{{"role":"user","content":"q"}}]}}"#).as_bytes(),
+            false,
+        )
+        .map(|p| p.context)
+    };
+    assert_ne!(
+        anthropic(""),
+        anthropic(r#","thinking":{"type":"enabled","budget_tokens":1024}"#)
+    );
+    assert_eq!(anthropic(""), anthropic(r#","temperature":1,"top_k":5"#));
+    let responses = |extra: &str| {
+        analyze(
+            "/v1/responses",
+            format!(r#"{{"model":"m","input":"q"{extra}}}"#).as_bytes(),
+            false,
+        )
+        .map(|p| p.context)
+    };
+    assert_ne!(
+        responses(""),
+        responses(r#","reasoning":{"effort":"high"}"#)
+    );
+    assert_ne!(
+        responses(""),
+        responses(r#","include":["reasoning.encrypted_content"]"#)
+    );
+    assert_eq!(responses(""), responses(r#","max_output_tokens":99"#));
 }
 
 #[test]
