@@ -128,7 +128,7 @@ pub fn run(args: &Args) -> ExitCode {
     }
     // Pass 2: everything, with the fragments known and every expression compiled.
     let executable = sluice_policies::is_executable;
-    let engine = sluice_stdlib::engine(&sluice_stdlib::Limits::default());
+    let engine = std::sync::Arc::new(sluice_stdlib::engine(&sluice_stdlib::Limits::default()));
     let compiler = Compiler::new(&engine);
     let opts = LoadOptions {
         compiler: Some(&compiler),
@@ -152,7 +152,7 @@ pub fn run(args: &Args) -> ExitCode {
             };
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
             match crate::config::load_str(src.name(), src.text(), &base, &copts) {
-                Ok(_) => {}
+                Ok(loaded) => all.extend(plan_problems(&loaded, &engine)),
                 Err(diags) => all.extend(diags),
             }
             continue;
@@ -166,6 +166,24 @@ pub fn run(args: &Args) -> ExitCode {
         &unreadable,
         args.json,
     )
+}
+
+/// What compiling the configuration's plan finds that loading it does not
+/// (an `embeddings-backend-id` no backend has, say), as `sluice run` would
+/// compile it, without loading models or connecting to anything.
+fn plan_problems(
+    loaded: &crate::config::Loaded,
+    engine: &std::sync::Arc<rhai::Engine>,
+) -> Diagnostics {
+    let registry = match sluice_policies::Registry::in_memory() {
+        Ok(r) => r.with_backends(loaded.config.backends.keys().cloned().collect()),
+        Err(_) => return Diagnostics::new(),
+    };
+    let limits = sluice_stdlib::Limits::default();
+    match crate::plan::Plan::build(loaded, std::sync::Arc::clone(engine), limits, &registry) {
+        Ok(_) => Diagnostics::new(),
+        Err(d) => d,
+    }
 }
 
 fn report(all: &Diagnostics, files: usize, unreadable: &[String], json: bool) -> ExitCode {

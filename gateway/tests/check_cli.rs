@@ -258,3 +258,62 @@ fn scope_option_checks_scopes() {
             .contains("error[E0303]: `quota` is not allowed at api scope")
     );
 }
+
+/// A gateway configuration is checked as `sluice run` loads it: what only
+/// compiling its plan finds (a backend id nobody defines) is an error here
+/// too, and a policy file two APIs share reports its problems once.
+#[test]
+fn a_configuration_is_checked_as_run_would_load_it() {
+    let dir = temp_dir("config");
+    std::fs::write(
+        dir.join("sluice.toml"),
+        r#"[backends.minilm]
+url = "http://127.0.0.1:9/v1/embeddings"
+
+[[api]]
+name = "one"
+path = "one"
+service-url = "http://127.0.0.1:9"
+policy-file = "llm.xml"
+
+[[api]]
+name = "two"
+path = "two"
+service-url = "http://127.0.0.1:9"
+policy-file = "llm.xml"
+"#,
+    )
+    .unwrap();
+    let llm = |backend: &str, threshold: &str| {
+        format!(
+            "<policies>\n  <inbound>\n    <base />\n    <llm-semantic-cache-lookup score-threshold=\"{threshold}\" embeddings-backend-id=\"{backend}\" embeddings-backend-auth=\"system-assigned\" />\n  </inbound>\n  <backend><base /></backend>\n  <outbound><base /></outbound>\n</policies>\n"
+        )
+    };
+    std::fs::write(dir.join("llm.xml"), llm("minilm", "0.1")).unwrap();
+    let out = sluice(&["check", "sluice.toml"], &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+
+    std::fs::write(dir.join("llm.xml"), llm("minlm", "0.1")).unwrap();
+    let out = sluice(&["check", "sluice.toml"], &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("error[E0702]: no backend `minlm` (embeddings-backend-id)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("llm.xml:4:77"), "{stdout}");
+    assert!(stdout.contains("did you mean `minilm`?"), "{stdout}");
+    assert_eq!(stdout.matches("error[E0702]").count(), 1, "{stdout}");
+
+    std::fs::write(dir.join("llm.xml"), llm("minilm", "high")).unwrap();
+    let out = sluice(&["check", "sluice.toml"], &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(stdout.matches("error[E0307]").count(), 1, "{stdout}");
+    assert!(stdout.contains("llm.xml:4:49"), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with("1 files, 1 errors, 0 warnings"),
+        "{stdout}"
+    );
+}

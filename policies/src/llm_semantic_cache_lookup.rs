@@ -67,11 +67,18 @@ pub(crate) fn compile(
         e.attr("embeddings-backend-id"),
     ) && !known.contains(id.trim())
     {
-        cx.error(
+        let mut d = sluice_engine::diag::Diagnostic::new(
             Code::ConfigReference,
+            &cx.source,
             a.value.span,
             format!("no backend `{}` (embeddings-backend-id)", id.trim()),
         );
+        if let Some(near) =
+            sluice_engine::diag::did_you_mean(id.trim(), known.iter().map(String::as_str))
+        {
+            d = d.with_help(format!("did you mean `{near}`?"));
+        }
+        cx.diags.push(d);
         return None;
     }
     let ignore_system = match e.attr("ignore-system-messages") {

@@ -109,12 +109,25 @@ impl Diagnostics {
         Self(Vec::new())
     }
 
+    /// Adds `d` unless the same diagnostic (file, place, code, message) is
+    /// already here: a policy file that two scopes use is read twice, and
+    /// its problems are reported once.
     pub fn push(&mut self, d: Diagnostic) {
-        self.0.push(d);
+        let same = |e: &Diagnostic| {
+            e.span == d.span
+                && e.code == d.code
+                && e.message == d.message
+                && e.source.name() == d.source.name()
+        };
+        if !self.0.iter().any(same) {
+            self.0.push(d);
+        }
     }
 
     pub fn extend(&mut self, other: Diagnostics) {
-        self.0.extend(other.0);
+        for d in other.0 {
+            self.push(d);
+        }
     }
 
     pub fn has_errors(&self) -> bool {
@@ -196,4 +209,48 @@ pub fn did_you_mean<'a>(
         .filter(|&(d, c)| d <= (c.len() / 3).max(2) && d < c.len())
         .min_by_key(|&(d, c)| (d, c.len()))
         .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_problem_read_twice_is_reported_once() {
+        // One policy file read for two APIs: two sources of one name.
+        let (a, b) = (
+            Source::new("llm.xml", "<policies/>"),
+            Source::new("llm.xml", "<policies/>"),
+        );
+        let problem = |s: &Arc<Source>, at: usize, message: &str| {
+            Diagnostic::new(
+                Code::InvalidAttributeValue,
+                s,
+                Span::new(at, at + 1),
+                message,
+            )
+        };
+        let mut first = Diagnostics::new();
+        first.push(problem(&a, 1, "bad"));
+        let mut second = Diagnostics::new();
+        second.push(problem(&b, 1, "bad"));
+        second.push(problem(&b, 2, "bad"));
+        second.push(problem(&b, 1, "worse"));
+        first.extend(second);
+        first.push(problem(&a, 1, "bad"));
+        first.push(problem(&Source::new("other.xml", "<policies/>"), 1, "bad"));
+        let seen: Vec<String> = first
+            .iter()
+            .map(|d| format!("{} {} {}", d.source.name(), d.span.start, d.message))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                "llm.xml 1 bad",
+                "llm.xml 2 bad",
+                "llm.xml 1 worse",
+                "other.xml 1 bad"
+            ]
+        );
+    }
 }
