@@ -152,7 +152,10 @@ pub fn run(args: &Args) -> ExitCode {
             };
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
             match crate::config::load_str(src.name(), src.text(), &base, &copts) {
-                Ok(loaded) => all.extend(plan_problems(&loaded, &engine)),
+                Ok(mut loaded) => {
+                    all.extend(std::mem::take(&mut loaded.warnings));
+                    all.extend(plan_problems(&loaded, &engine));
+                }
                 Err(diags) => all.extend(diags),
             }
             continue;

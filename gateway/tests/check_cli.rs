@@ -316,4 +316,22 @@ policy-file = "llm.xml"
         stdout.trim_end().ends_with("1 files, 1 errors, 0 warnings"),
         "{stdout}"
     );
+
+    // Warnings of a configuration that loads are reported too.
+    let jwt = llm("minilm", "0.1").replace(
+        "<base />\n    <llm",
+        "<base />\n    <validate-jwt header-name=\"Authorization\" />\n    <llm",
+    );
+    std::fs::write(dir.join("llm.xml"), jwt).unwrap();
+    let out = sluice(&["check", "sluice.toml"], &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("warning[W0501]: `validate-jwt`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("1 files, 0 errors, 1 warnings"),
+        "{stdout}"
+    );
 }

@@ -39,6 +39,8 @@ pub struct Loaded {
     pub products: BTreeMap<String, Option<PolicyDocument>>,
     /// By API name: the API's document and its operations' documents, by operation name.
     pub apis: BTreeMap<String, LoadedApi>,
+    /// What loading found that is not an error (warnings, notes).
+    pub warnings: Diagnostics,
 }
 
 /// An API's document and its operations' documents, by operation name.
@@ -208,6 +210,7 @@ impl Loader<'_> {
             global,
             products,
             apis,
+            warnings: std::mem::take(&mut self.diags).sorted(),
         })
     }
 
