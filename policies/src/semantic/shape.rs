@@ -57,7 +57,8 @@ pub struct Prompt {
 pub enum Skip {
     /// The body is not a JSON object.
     NotJson,
-    /// Not a request shape the cache knows (an embeddings call, ...).
+    /// Not a request shape the cache knows (an embeddings call, a batch of
+    /// prompts, ...).
     UnsupportedShape,
     /// An image, audio or file part, or a non-string prompt.
     NonTextContent,
@@ -324,12 +325,16 @@ fn last_user_turn(kept: &[&Map<String, Value>]) -> Result<(String, Vec<Value>), 
     Ok((text, turns))
 }
 
-/// Legacy Completions: `prompt`, a string (or a list holding one).
+/// Legacy Completions: `prompt`, a string (or a list holding one); a batch
+/// of several prompts is not one cacheable answer, token ids are not text.
 fn completions(req: &Map<String, Value>) -> Result<Parts, Skip> {
     let text = match req.get("prompt") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(a)) if a.len() == 1 && a[0].is_string() => {
             a[0].as_str().unwrap_or_default().to_owned()
+        }
+        Some(Value::Array(a)) if a.len() > 1 && a.iter().all(Value::is_string) => {
+            return Err(Skip::UnsupportedShape);
         }
         _ => return Err(Skip::NonTextContent),
     };

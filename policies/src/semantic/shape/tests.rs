@@ -150,6 +150,14 @@ fn completions_embed_the_prompt() {
     );
     let tokens = analyze("/v1/completions", br#"{"prompt":[1,2,3]}"#, false);
     assert_eq!(tokens, Err(Skip::NonTextContent));
+    let one = analyze("/v1/completions", br#"{"prompt":["Say hi"]}"#, false);
+    assert_eq!(one.map(|p| p.text), Ok("Say hi".to_owned()));
+    let batch = analyze(
+        "/v1/completions",
+        br#"{"prompt":["Say hi","Say bye"]}"#,
+        false,
+    );
+    assert_eq!(batch, Err(Skip::UnsupportedShape));
 }
 
 #[test]
