@@ -111,21 +111,36 @@ fn record_id(r: Option<&sluice_engine::runtime::Record>) -> rhai::ImmutableStrin
         .unwrap_or_default()
 }
 
-/// The request's `Cache-Control` directives: (no-cache, no-store).
+/// The request's cache directives: (refresh, no-store). A refresh is
+/// `Cache-Control: no-cache` or `max-age=0` (the client takes nothing
+/// stored, RFC 9111 §5.2.1), or, without `Cache-Control`, HTTP/1.0's
+/// `Pragma: no-cache`.
 fn cache_control(x: &Exchange) -> (bool, bool) {
     x.request().read(|m| {
-        let mut no_cache = false;
+        let mut refresh = false;
         let mut no_store = false;
-        for v in m.headers.get("Cache-Control").into_iter().flatten() {
+        let control = m.headers.get("Cache-Control");
+        for v in control.into_iter().flatten() {
             for d in v.split(',') {
-                match d.trim().to_ascii_lowercase().as_str() {
-                    "no-cache" => no_cache = true,
-                    "no-store" => no_store = true,
+                let d = d.trim().to_ascii_lowercase();
+                match d.split_once('=') {
+                    None if d == "no-cache" => refresh = true,
+                    None if d == "no-store" => no_store = true,
+                    Some(("max-age", age)) if age.trim().trim_matches('"') == "0" => refresh = true,
                     _ => {}
                 }
             }
         }
-        (no_cache, no_store)
+        if control.is_none() {
+            refresh = m
+                .headers
+                .get("Pragma")
+                .into_iter()
+                .flatten()
+                .flat_map(|v| v.split(','))
+                .any(|d| d.trim().eq_ignore_ascii_case("no-cache"));
+        }
+        (refresh, no_store)
     })
 }
 
