@@ -28,6 +28,10 @@ use crate::semantic::{DepError, Embedder, Reading, SemanticCache, partition, rea
 /// distance equals the threshold up to this much is a hit.
 const TOLERANCE: f64 = 1e-6;
 
+/// What a lookup that skipped the cache leaves: the store has nothing to do.
+#[derive(Debug)]
+pub(crate) struct Skipped;
+
 /// What the lookup leaves for the store policy of the same request.
 #[derive(Debug)]
 pub(crate) struct LookupState {
@@ -394,8 +398,9 @@ impl Lookup {
         }))
     }
 
-    fn skip(&self, x: &Exchange, reason: &str) {
+    fn skip(&self, x: &mut Exchange, reason: &str) {
         self.cache.metrics.skips.with_label_values(&[reason]).inc();
+        x.cache_state = Some(Box::new(Skipped));
         self.status(x, format!("skip; reason={reason}"));
     }
 }

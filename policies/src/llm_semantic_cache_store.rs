@@ -15,7 +15,7 @@ use bytes::Bytes;
 use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, Run, Stage};
 use sluice_engine::xml::Element;
 
-use crate::llm_semantic_cache_lookup::LookupState;
+use crate::llm_semantic_cache_lookup::{LookupState, Skipped};
 use crate::semantic::SemanticCache;
 use crate::semantic::record::{Recorder, complete};
 use crate::semantic::store::{CachedResponse, Entry};
@@ -61,8 +61,12 @@ impl Stage for Store {
             .as_ref()
             .and_then(|s| s.downcast_ref::<LookupState>());
         let Some(state) = state else {
-            // No lookup ran in this request (or it skipped): nothing to store.
-            return self.not_stored("no-lookup");
+            // No lookup ran in this request, or it skipped: nothing to store.
+            let skipped = x
+                .cache_state
+                .as_ref()
+                .is_some_and(|s| s.downcast_ref::<Skipped>().is_some());
+            return self.not_stored(if skipped { "skipped" } else { "no-lookup" });
         };
         if state.hit {
             return Run::next();
