@@ -272,6 +272,13 @@ impl Stage for Lookup {
                         status.push_str(&format!("; distance={:.4}", n.distance));
                     }
                     self.status(x, status);
+                    if !p.no_store {
+                        // An answer the store can read and serve to any
+                        // client: not compressed for this one.
+                        x.request().write(|m| {
+                            m.headers.set_one("Accept-Encoding", "identity".to_owned());
+                        });
+                    }
                     x.cache_state = Some(Box::new(p.state(Some(vector), false)));
                     Ok(Flow::Next)
                 }

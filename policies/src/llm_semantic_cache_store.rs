@@ -112,6 +112,17 @@ impl Stage for Store {
         let Ok(status) = u16::try_from(status) else {
             return self.not_stored("status");
         };
+        // The lookup asked the backend for `identity` (the cache serves
+        // clients whatever they accept, and reads the answer's finish); a
+        // backend that compressed anyway is not cached.
+        if headers.iter().any(|(n, v)| {
+            n == "Content-Encoding"
+                && !v
+                    .split(',')
+                    .all(|c| c.trim().eq_ignore_ascii_case("identity"))
+        }) {
+            return self.not_stored("encoded");
+        }
         let now = x.now_ms();
         let expires_at_ms = now.saturating_add(duration.saturating_mul(1000));
         let event_stream = headers.iter().any(|(n, v)| {
@@ -133,9 +144,17 @@ impl Stage for Store {
         };
         if let Some(stream) = x.streaming.response_body.take() {
             // Recorded as it passes; stored when it ends well.
-            let recorder = Recorder::new(stream, shape, event_stream, cap, move |body| {
-                cache.store_later(entry(Bytes::from(body)), now);
-            });
+            let recorder =
+                Recorder::new(
+                    stream,
+                    shape,
+                    event_stream,
+                    cap,
+                    move |outcome| match outcome {
+                        Ok(body) => cache.store_later(entry(Bytes::from(body)), now),
+                        Err(why) => cache.metrics.stores.with_label_values(&[why]).inc(),
+                    },
+                );
             x.streaming.response_body = Some(Box::pin(recorder));
             return Run::next();
         }

@@ -3,24 +3,30 @@
 //! only a stream that ended normally, with the API's final event, and
 //! stayed under the size cap is handed to `done`. A broken stream, one the
 //! client abandoned before its final event (the recorder is dropped), or
-//! one that grew too large is never stored. An event stream the client
-//! closes right after the final event (before the backend's body ends) is
-//! whole, and is stored.
+//! one that grew too large is never stored; `done` hears why instead (the
+//! store counts it). An event stream the client closes right after the
+//! final event (before the backend's body ends) is whole, and is stored.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_core::Stream;
+use serde_json::Value;
 use sluice_engine::runtime::{BodyStream, CallError};
 
 use super::shape::Shape;
 
-type Done = Box<dyn FnOnce(Vec<u8>) + Send>;
+/// What became of a recorded answer: the whole body, or why it is not
+/// stored (`too-large`, `broken`, `abandoned`, `incomplete`).
+pub type Outcome = Result<Vec<u8>, &'static str>;
+
+type Done = Box<dyn FnOnce(Outcome) + Send>;
 
 pub struct Recorder {
     inner: BodyStream,
-    kept: Option<Vec<u8>>,
+    /// The copy, or why there is none.
+    kept: Result<Vec<u8>, &'static str>,
     cap: usize,
     shape: Shape,
     event_stream: bool,
@@ -28,22 +34,40 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Wraps `inner`; `done` gets the whole body if the stream completes.
+    /// Wraps `inner`; `done` gets the whole body if the stream completes,
+    /// else the reason it is not kept.
     pub fn new(
         inner: BodyStream,
         shape: Shape,
         event_stream: bool,
         cap: usize,
-        done: impl FnOnce(Vec<u8>) + Send + 'static,
+        done: impl FnOnce(Outcome) + Send + 'static,
     ) -> Self {
         Self {
             inner,
-            kept: Some(Vec::new()),
+            kept: Ok(Vec::new()),
             cap,
             shape,
             event_stream,
             done: Some(Box::new(done)),
         }
+    }
+
+    /// Hands the outcome to `done`, once.
+    fn finish(&mut self, ended: bool) {
+        let Some(done) = self.done.take() else {
+            return;
+        };
+        let kept = std::mem::replace(&mut self.kept, Err("abandoned"));
+        let outcome = match kept {
+            Ok(body) if complete(self.shape, self.event_stream, &body) => Ok(body),
+            // Left before its end, a body that is not an event stream has
+            // no final event to go by.
+            Ok(_) if ended => Err("incomplete"),
+            Ok(_) => Err("abandoned"),
+            Err(why) => Err(why),
+        };
+        done(outcome);
     }
 }
 
@@ -55,22 +79,20 @@ impl Stream for Recorder {
         let r = this.inner.as_mut().poll_next(cx);
         match &r {
             Poll::Ready(Some(Ok(chunk))) => {
-                if let Some(k) = &mut this.kept {
+                if let Ok(k) = &mut this.kept {
                     if k.len() + chunk.len() > this.cap {
-                        this.kept = None;
+                        this.kept = Err("too-large");
                     } else {
                         k.extend_from_slice(chunk);
                     }
                 }
             }
-            Poll::Ready(Some(Err(_))) => this.kept = None,
-            Poll::Ready(None) => {
-                if let (Some(body), Some(done)) = (this.kept.take(), this.done.take())
-                    && complete(this.shape, this.event_stream, &body)
-                {
-                    done(body);
+            Poll::Ready(Some(Err(_))) => {
+                if this.kept.is_ok() {
+                    this.kept = Err("broken");
                 }
             }
+            Poll::Ready(None) => this.finish(true),
             Poll::Pending => {}
         }
         r
@@ -84,12 +106,16 @@ impl Drop for Recorder {
     /// A body that is not an event stream has no final event to go by: left
     /// before its end, it is not stored.
     fn drop(&mut self) {
-        if self.event_stream
-            && let (Some(body), Some(done)) = (self.kept.take(), self.done.take())
-            && complete(self.shape, true, &body)
-        {
-            done(body);
+        if !self.event_stream {
+            if let Some(done) = self.done.take() {
+                done(Err(match self.kept {
+                    Err(why) => why,
+                    Ok(_) => "abandoned",
+                }));
+            }
+            return;
         }
+        self.finish(false);
     }
 }
 
@@ -99,59 +125,76 @@ impl Drop for Recorder {
 /// limit (`finish_reason` `length`, Anthropic's `stop_reason` `max_tokens`,
 /// a Responses `status` `incomplete`): the length limit does not partition
 /// the cache, so a cut answer would be served to requests that allow more.
+/// Events are read as JSON, whatever their spacing.
 pub fn complete(shape: Shape, event_stream: bool, body: &[u8]) -> bool {
     if !event_stream {
-        return !cut_short(shape, body);
+        return serde_json::from_slice::<Value>(body).map_or(true, |v| !cut_short(shape, &v));
     }
     let text = String::from_utf8_lossy(body);
-    let cut = [
-        "\"finish_reason\":\"length\"",
-        "\"stop_reason\":\"max_tokens\"",
-    ];
-    if cut.iter().any(|c| text.contains(c)) {
-        return false;
+    let mut finished = false;
+    for line in text.lines() {
+        if let Some(name) = field(line, "event") {
+            match name {
+                "error" | "response.failed" | "response.incomplete" => return false,
+                "response.completed" if shape == Shape::Responses => finished = true,
+                "message_stop" if shape == Shape::Anthropic => finished = true,
+                _ => {}
+            }
+            continue;
+        }
+        let Some(data) = field(line, "data") else {
+            continue;
+        };
+        if data == "[DONE]" {
+            finished |= matches!(shape, Shape::Chat | Shape::Completions);
+            continue;
+        }
+        let Ok(event) = serde_json::from_str::<Value>(data) else {
+            continue;
+        };
+        if event.get("error").is_some() || cut_short(shape, &event) {
+            return false;
+        }
+        match event.get("type").and_then(Value::as_str) {
+            Some("error" | "response.failed" | "response.incomplete") => return false,
+            Some("response.completed") if shape == Shape::Responses => finished = true,
+            Some("message_stop") if shape == Shape::Anthropic => finished = true,
+            _ => {}
+        }
     }
-    let has_event = |name: &str| {
-        text.lines().any(|l| {
-            let l = l.trim();
-            l == format!("event: {name}") || l == format!("event:{name}")
-        }) || text.contains(&format!("\"type\":\"{name}\""))
-    };
-    if has_event("error") || has_event("response.failed") || has_event("response.incomplete") {
-        return false;
-    }
-    match shape {
-        Shape::Chat | Shape::Completions => text.lines().any(|l| {
-            let l = l.trim();
-            l == "data: [DONE]" || l == "data:[DONE]"
-        }),
-        Shape::Responses => has_event("response.completed"),
-        Shape::Anthropic => has_event("message_stop"),
-    }
+    finished
 }
 
-/// A JSON answer that stopped at its length limit.
-fn cut_short(shape: Shape, body: &[u8]) -> bool {
-    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return false;
-    };
+/// The value of an SSE field line (`name: value` or `name:value`).
+fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let rest = line.trim().strip_prefix(name)?.strip_prefix(':')?;
+    Some(rest.strip_prefix(' ').unwrap_or(rest).trim())
+}
+
+/// An answer, or one event of a stream, that says it stopped at the
+/// length limit.
+fn cut_short(shape: Shape, v: &Value) -> bool {
+    let str_at = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
     match shape {
-        Shape::Chat | Shape::Completions => answer
-            .get("choices")
-            .and_then(serde_json::Value::as_array)
-            .is_some_and(|choices| {
-                choices.iter().any(|c| {
-                    c.get("finish_reason").and_then(serde_json::Value::as_str) == Some("length")
+        Shape::Chat | Shape::Completions => {
+            v.get("choices")
+                .and_then(Value::as_array)
+                .is_some_and(|choices| {
+                    choices
+                        .iter()
+                        .any(|c| str_at(c, "finish_reason").as_deref() == Some("length"))
                 })
-            }),
+        }
         Shape::Responses => {
-            answer.get("status").and_then(serde_json::Value::as_str) == Some("incomplete")
+            // The answer, or a stream event's `response`.
+            let r = v.get("response").unwrap_or(v);
+            str_at(r, "status").as_deref() == Some("incomplete")
         }
         Shape::Anthropic => {
-            answer
-                .get("stop_reason")
-                .and_then(serde_json::Value::as_str)
-                == Some("max_tokens")
+            // The answer, or a stream's `message_delta` event.
+            let d = v.get("delta").unwrap_or(v);
+            str_at(d, "stop_reason").as_deref() == Some("max_tokens")
+                || str_at(v, "stop_reason").as_deref() == Some("max_tokens")
         }
     }
 }
@@ -166,7 +209,7 @@ mod tests {
 
     use super::*;
 
-    type Seen = Arc<Mutex<Option<Vec<u8>>>>;
+    type Seen = Arc<Mutex<Option<Outcome>>>;
 
     fn recorder(chunks: Vec<Result<&'static str, CallError>>, cap: usize) -> (Recorder, Seen) {
         let items: Vec<Result<Bytes, CallError>> = chunks
@@ -196,25 +239,29 @@ mod tests {
         let (r, seen) = recorder(vec![Ok("data: {}\n\n"), Ok("data: [DONE]\n\n")], 1000);
         let body = collect(Box::pin(r)).await.unwrap();
         assert_eq!(body, &b"data: {}\n\ndata: [DONE]\n\n"[..]);
-        assert_eq!(seen.lock().unwrap().as_deref(), Some(&body[..]));
+        assert_eq!(*seen.lock().unwrap(), Some(Ok(body.to_vec())));
     }
 
     #[tokio::test]
     async fn broken_unfinished_abandoned_or_large_streams_are_not_kept() {
         let (r, seen) = recorder(vec![Ok("data: {}\n\n"), Err(CallError::Timeout)], 1000);
         assert!(collect(Box::pin(r)).await.is_err());
-        assert!(seen.lock().unwrap().is_none());
+        assert_eq!(*seen.lock().unwrap(), Some(Err("broken")));
 
         let (r, seen) = recorder(vec![Ok("data: {}\n\n")], 1000);
         collect(Box::pin(r)).await.unwrap();
-        assert!(seen.lock().unwrap().is_none(), "no [DONE]");
+        assert_eq!(*seen.lock().unwrap(), Some(Err("incomplete")), "no [DONE]");
 
         let (r, seen) = recorder(vec![Ok("data: {}\n\n"), Ok("data: [DONE]\n\n")], 1000);
         let mut r = Box::pin(r);
         let first = std::future::poll_fn(|cx| r.as_mut().poll_next(cx)).await;
         assert!(first.is_some());
         drop(r);
-        assert!(seen.lock().unwrap().is_none(), "the client left");
+        assert_eq!(
+            *seen.lock().unwrap(),
+            Some(Err("abandoned")),
+            "the client left"
+        );
 
         // Closed by the client after the final event, before the body's end: whole.
         let (r, seen) = recorder(vec![Ok("data: {}\n\ndata: [DONE]\n\n"), Ok("")], 1000);
@@ -222,12 +269,19 @@ mod tests {
         let first = std::future::poll_fn(|cx| r.as_mut().poll_next(cx)).await;
         assert!(first.is_some());
         drop(r);
-        assert!(seen.lock().unwrap().is_some(), "closed after [DONE]");
+        assert!(
+            matches!(*seen.lock().unwrap(), Some(Ok(_))),
+            "closed after [DONE]"
+        );
 
         let (r, seen) = recorder(vec![Ok("data: {}\n\n"), Ok("data: [DONE]\n\n")], 10);
         let body = collect(Box::pin(r)).await.unwrap();
         assert_eq!(body.len(), 24, "the client still gets everything");
-        assert!(seen.lock().unwrap().is_none(), "over the cap");
+        assert_eq!(
+            *seen.lock().unwrap(),
+            Some(Err("too-large")),
+            "over the cap"
+        );
     }
 
     #[test]
@@ -287,5 +341,16 @@ mod tests {
         assert!(!complete(Shape::Chat, true, stream.as_bytes()));
         let stream = "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"}}\n\nevent: message_stop\ndata: {}\n\n";
         assert!(!complete(Shape::Anthropic, true, stream.as_bytes()));
+        // JSON as any encoder spaces it.
+        let spaced = "data: {\"choices\": [{\"delta\": {}, \"finish_reason\": \"length\"}]}\n\ndata: [DONE]\n\n";
+        assert!(!complete(Shape::Chat, true, spaced.as_bytes()));
+        let spaced = "data: {\"choices\": [{\"delta\": {}, \"finish_reason\": \"stop\"}]}\n\ndata:[DONE]\n\n";
+        assert!(complete(Shape::Chat, true, spaced.as_bytes()));
+        let spaced = "event: message_delta\ndata: {\"type\": \"message_delta\", \"delta\": {\"stop_reason\": \"max_tokens\"}}\n\nevent: message_stop\ndata: {\"type\": \"message_stop\"}\n\n";
+        assert!(!complete(Shape::Anthropic, true, spaced.as_bytes()));
+        let error = "data: {\"error\": {\"message\": \"overloaded\"}}\n\ndata: [DONE]\n\n";
+        assert!(!complete(Shape::Chat, true, error.as_bytes()));
+        let incomplete = "event: response.created\ndata: {}\n\ndata: {\"type\": \"response.incomplete\", \"response\": {\"status\": \"incomplete\"}}\n\n";
+        assert!(!complete(Shape::Responses, true, incomplete.as_bytes()));
     }
 }
