@@ -513,7 +513,10 @@ impl SemanticCache {
                 "timeout",
                 format!("no answer within {ms} ms"),
             )),
-            Ok(Err(e)) => Err(DepError::new("store", "error", e.0)),
+            Ok(Err(e)) => {
+                let kind = if e.timeout { "timeout" } else { "error" };
+                Err(DepError::new("store", kind, e.message))
+            }
             Ok(Ok(v)) => Ok(v),
         }
     }
@@ -593,7 +596,7 @@ impl SemanticCache {
                     .exact
                     .invalidate_entries_if(move |_, v| v.partition == p)
                 {
-                    return Err(StoreError(e.to_string()));
+                    return Err(StoreError::new(e.to_string()));
                 }
             }
         }

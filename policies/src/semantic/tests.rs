@@ -298,19 +298,19 @@ impl super::store::VectorStore for Down {
         _: &'a [f32],
         _: i64,
     ) -> BoxFuture<'a, Result<Option<super::store::Nearest>, super::store::StoreError>> {
-        Box::pin(async { Err(super::store::StoreError("down".into())) })
+        Box::pin(async { Err(super::store::StoreError::new("down")) })
     }
     fn insert(&self, _: Entry, _: i64) -> BoxFuture<'_, Result<(), super::store::StoreError>> {
-        Box::pin(async { Err(super::store::StoreError("down".into())) })
+        Box::pin(async { Err(super::store::StoreError::new("down")) })
     }
     fn purge<'a>(
         &'a self,
         _: Option<&'a str>,
     ) -> BoxFuture<'a, Result<u64, super::store::StoreError>> {
-        Box::pin(async { Err(super::store::StoreError("down".into())) })
+        Box::pin(async { Err(super::store::StoreError::new("down")) })
     }
     fn count(&self) -> BoxFuture<'_, Result<u64, super::store::StoreError>> {
-        Box::pin(async { Err(super::store::StoreError("down".into())) })
+        Box::pin(async { Err(super::store::StoreError::new("down")) })
     }
 }
 

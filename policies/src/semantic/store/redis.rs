@@ -41,6 +41,10 @@ const KNN_STEPS: [usize; 3] = [1, 8, 64];
 /// often than it finds it; 200 finds it, at a fraction of a millisecond).
 const EF_RUNTIME: usize = 200;
 
+/// The longest life of a key in Redis: a hundred years (a `duration`
+/// past it, up to `i64::MAX` ms, is taken as "for ever").
+const MAX_TTL_MS: i64 = 100 * 365 * 24 * 3_600_000;
+
 /// Keys per `SCAN` round of `purge` and `len`.
 const SCAN_COUNT: usize = 1000;
 
@@ -102,7 +106,7 @@ impl RedisStore {
     /// Fails only on a malformed URL; does not connect.
     pub fn new(config: RedisConfig) -> Result<Self, StoreError> {
         let client = Client::open(config.url.as_str())
-            .map_err(|e| StoreError(format!("redis: invalid url: {e}")))?;
+            .map_err(|e| StoreError::new(format!("redis: invalid url: {e}")))?;
         Ok(Self {
             client,
             manager: tokio::sync::OnceCell::new(),
@@ -239,7 +243,9 @@ impl RedisStore {
 
     async fn insert_entry(&self, entry: Entry, now_ms: i64) -> RedisResult<()> {
         check_partition(&entry.partition)?;
-        let ttl_ms = entry.expires_at_ms.saturating_sub(now_ms);
+        // At most `MAX_TTL_MS`: a `PEXPIRE` Redis refuses would leave the
+        // hash, written in the same transaction, with no expiry at all.
+        let ttl_ms = entry.expires_at_ms.saturating_sub(now_ms).min(MAX_TTL_MS);
         if ttl_ms <= 0 || entry.vector.iter().all(|x| *x == 0.0) {
             // Already gone, or a vector no search can be near.
             return Ok(());
@@ -379,7 +385,10 @@ fn mentions(e: &RedisError, needles: &[&str]) -> bool {
 }
 
 fn store_error(e: RedisError) -> StoreError {
-    StoreError(format!("redis: {e}"))
+    StoreError {
+        message: format!("redis: {e}"),
+        timeout: e.is_timeout(),
+    }
 }
 
 impl VectorStore for RedisStore {

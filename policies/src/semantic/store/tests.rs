@@ -360,7 +360,7 @@ async fn a_silent_server_is_bounded_by_the_timeouts() {
     let started = Instant::now();
     let r = s.nearest("ab", &[1.0, 0.0], NOW).await;
     let took = started.elapsed();
-    assert!(r.is_err(), "{r:?}");
+    assert!(r.as_ref().is_err_and(|e| e.timeout), "a timeout: {r:?}");
     assert!(took < Duration::from_secs(1), "took {took:?}");
     drop(silent);
 }
@@ -375,9 +375,37 @@ async fn invalid_partitions_and_urls_are_errors() {
     let s = store(server::free_port(), 100);
     for p in ["", "AB", "a*", "a:b", "{x}"] {
         let e = s.nearest(p, &[1.0], NOW).await.unwrap_err();
-        assert!(e.0.contains("partition"), "{p:?}: {e}");
+        assert!(e.message.contains("partition"), "{p:?}: {e}");
         let e = s.insert(entry(p, &[1.0], "t", NOW + HOUR), NOW).await;
-        assert!(e.unwrap_err().0.contains("partition"), "{p:?}");
-        assert!(s.purge(Some(p)).await.unwrap_err().0.contains("partition"));
+        assert!(e.unwrap_err().message.contains("partition"), "{p:?}");
+        assert!(
+            s.purge(Some(p))
+                .await
+                .unwrap_err()
+                .message
+                .contains("partition")
+        );
     }
+}
+
+#[tokio::test]
+async fn an_entry_for_ever_still_expires_in_redis() {
+    // A `duration` too large for Redis's `PEXPIRE` once left the hash of a
+    // failed store in place with no expiry, found by later searches.
+    let server = RedisServer::start();
+    let s = store(server.port(), 1_000);
+    s.insert(entry("ab", &[1.0, 0.0], "for ever", i64::MAX), NOW)
+        .await
+        .unwrap();
+    assert_eq!(near(&s, "ab", &[1.0, 0.0]).await.unwrap().0, "for ever");
+    let ttl = server
+        .command(&[
+            "EVAL",
+            "return redis.call('PTTL', redis.call('KEYS', ARGV[1])[1])",
+            "0",
+            "test:sc:e:*",
+        ])
+        .unwrap();
+    let ttl: i64 = ttl.strip_prefix(':').unwrap().parse().unwrap();
+    assert!(ttl > 50 * 365 * 24 * 3_600_000, "PTTL {ttl}");
 }
