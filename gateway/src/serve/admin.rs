@@ -5,10 +5,12 @@
 //! - `GET /status`: JSON: plan generation, reload counts, the last reload's outcome and diagnostics
 //! - `POST /reload`: reloads now; 200 with the status if the new plan serves, 422 if it was refused
 //! - `GET /cache`: the semantic cache's store and its number of entries
+//!   (`null`, with an `error`, while the store cannot be asked)
 //! - `POST /cache/purge[?partition=ID]`: deletes every semantic cache entry,
 //!   or those of one partition (the id the status header's `-partition`
 //!   companion reports); JSON `{"purged": N, "partition": ID or null}`;
-//!   any other parameter is a 400
+//!   any other parameter is a 400; 503 if the store cannot purge (then
+//!   nothing is purged, from any layer)
 //!
 //! and [`Metrics`], the Prometheus registry: requests by API, operation and
 //! status, a latency histogram, reload outcomes and the plan generation.
@@ -83,10 +85,15 @@ async fn route(
         ),
         (&Method::GET | &Method::HEAD, "/cache") => {
             let cache = &state.shared.cache;
-            let entries = cache.count().await.ok();
+            // The gateway answers while its store is down: `entries` is
+            // then null and `error` says why.
+            let (entries, error) = match cache.count().await {
+                Ok(n) => (Some(n), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
             json(
                 StatusCode::OK,
-                &serde_json::json!({ "store": cache.store_kind(), "entries": entries }),
+                &serde_json::json!({ "store": cache.store_kind(), "entries": entries, "error": error }),
             )
         }
         (&Method::POST, "/cache/purge") => {
@@ -101,7 +108,7 @@ async fn route(
                 ),
                 Err(e) => json(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    &serde_json::json!({ "error": e.to_string() }),
+                    &serde_json::json!({ "error": format!("nothing was purged: {e}") }),
                 ),
             }
         }

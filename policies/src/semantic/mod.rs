@@ -587,7 +587,11 @@ impl SemanticCache {
     }
 
     /// Deletes every entry, or those of one partition, from every layer.
+    /// Deletes every entry, or those of one partition: from the vector
+    /// store first, then, only if that worked, from the exact layer, so a
+    /// purge that fails leaves both layers as they were.
     pub async fn purge(&self, partition: Option<&str>) -> Result<u64, StoreError> {
+        let purged = self.store.purge(partition).await?;
         match partition {
             None => self.exact.invalidate_all(),
             Some(p) => {
@@ -600,7 +604,7 @@ impl SemanticCache {
                 }
             }
         }
-        self.store.purge(partition).await
+        Ok(purged)
     }
 
     /// How many entries the vector store holds.

@@ -333,6 +333,21 @@ async fn store_failures_and_refusals_are_counted_as_errors() {
     assert_eq!((errors("error"), errors("circuit-open")), (2, 1));
 }
 
+#[test]
+fn a_purge_the_store_refuses_leaves_the_exact_layer_as_it_was() {
+    let c = SemanticCache::new(Config::default(), Arc::new(Down)).unwrap();
+    let key = SemanticCache::exact_key("p", "q");
+    c.exact_put(key, "p", answer("q"), 0.0, i64::MAX, 0);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for partition in [None, Some("p")] {
+        assert!(rt.block_on(c.purge(partition)).is_err());
+        c.exact.run_pending_tasks();
+        assert!(c.exact_get(&key, 0).is_some(), "{partition:?}");
+    }
+}
+
 /// An in-process model that reads at most `max_chars` characters, and
 /// embeds what it reads as a direction by its first letter.
 #[derive(Debug)]
