@@ -37,8 +37,9 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-/// The cache settings of a `[semantic-cache]` section.
-pub fn cache_config(s: &SemanticCacheSection) -> CacheConfig {
+/// The cache settings of a `[semantic-cache]` section (`log`: whether
+/// dependency outages go to standard error).
+pub fn cache_config(s: &SemanticCacheSection, log: bool) -> CacheConfig {
     let d = CacheConfig::default();
     CacheConfig {
         exact_entries: s.exact_entries.unwrap_or(d.exact_entries),
@@ -50,12 +51,14 @@ pub fn cache_config(s: &SemanticCacheSection) -> CacheConfig {
         breaker_failures: s.breaker_failures.unwrap_or(d.breaker_failures),
         breaker_cooldown_ms: s.breaker_cooldown_ms.unwrap_or(d.breaker_cooldown_ms),
         status_header: s.status_header.clone(),
+        log,
     }
 }
 
 impl Shared {
-    /// The cache of a `[semantic-cache]` section, on its store.
-    pub fn new(section: &SemanticCacheSection) -> Result<Self, String> {
+    /// The cache of a `[semantic-cache]` section, on its store; `log`:
+    /// whether dependency outages go to standard error.
+    pub fn new(section: &SemanticCacheSection, log: bool) -> Result<Self, String> {
         let store: Arc<dyn VectorStore> = match section.store.as_ref().map(|s| s.get_ref().as_str())
         {
             Some("redis") => redis_store(section)?,
@@ -63,7 +66,7 @@ impl Shared {
                 section.max_entries.unwrap_or(DEFAULT_MAX_ENTRIES),
             )),
         };
-        let cache = SemanticCache::new(cache_config(section), store)
+        let cache = SemanticCache::new(cache_config(section, log), store)
             .map_err(|e| format!("cannot set up the semantic cache's metrics: {e}"))?;
         Ok(Self {
             cache: Arc::new(cache),

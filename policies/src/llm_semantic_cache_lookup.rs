@@ -219,7 +219,9 @@ impl Stage for Lookup {
                 }
                 Err(e) => {
                     metrics.misses.inc();
-                    metrics.miss_latency.observe(started.elapsed().as_secs_f64());
+                    metrics
+                        .miss_latency
+                        .observe(started.elapsed().as_secs_f64());
                     self.status(x, format!("miss; error={}-{}", e.dependency, e.kind));
                     let mut s = p.state(None, false);
                     s.failed = true;
@@ -232,7 +234,9 @@ impl Stage for Lookup {
                 Ok(n) => n,
                 Err(e) => {
                     metrics.misses.inc();
-                    metrics.miss_latency.observe(started.elapsed().as_secs_f64());
+                    metrics
+                        .miss_latency
+                        .observe(started.elapsed().as_secs_f64());
                     self.status(x, format!("miss; error={}-{}", e.dependency, e.kind));
                     let mut s = p.state(Some(vector), false);
                     s.failed = true;

@@ -97,18 +97,20 @@ pub fn build(path: &Path, shared: Option<&Arc<Shared>>) -> Result<Built, Diagnos
     let loaded = load_file(path, &opts)?;
     let shared = match shared {
         Some(s) => Arc::clone(s),
-        None => Arc::new(Shared::new(&loaded.config.semantic_cache).map_err(|msg| {
-            let text = std::fs::read_to_string(path).unwrap_or_default();
-            let source = Source::new(path.display().to_string(), &text);
-            let mut d = Diagnostics::new();
-            d.push(Diagnostic::new(
-                Code::ConfigReference,
-                &source,
-                Span::new(0, 0),
-                format!("[semantic-cache]: {msg}"),
-            ));
-            d
-        })?),
+        None => Arc::new(
+            Shared::new(&loaded.config.semantic_cache, true).map_err(|msg| {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                let source = Source::new(path.display().to_string(), &text);
+                let mut d = Diagnostics::new();
+                d.push(Diagnostic::new(
+                    Code::ConfigReference,
+                    &source,
+                    Span::new(0, 0),
+                    format!("[semantic-cache]: {msg}"),
+                ));
+                d
+            })?,
+        ),
     };
     let registry = shared.registry(&loaded.config, path)?;
     let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &registry)?;

@@ -71,7 +71,7 @@ impl Run<'_> {
         let shared = match &self.shared {
             Some(s) => Arc::clone(s),
             None => {
-                let s = Arc::new(Shared::new(&loaded.config.semantic_cache)?);
+                let s = Arc::new(Shared::new(&loaded.config.semantic_cache, false)?);
                 self.shared = Some(Arc::clone(&s));
                 s
             }

@@ -52,19 +52,28 @@ impl Breaker {
         })
     }
 
-    pub fn success(&self) {
-        self.with(|s| *s = State::default());
+    /// A call worked; whether that closed an open breaker.
+    pub fn success(&self) -> bool {
+        self.with(|s| {
+            let was_open = s.open_until.is_some();
+            *s = State::default();
+            was_open
+        })
     }
 
-    pub fn failure(&self, now_ms: i64) {
+    /// A call failed; whether that opened a closed breaker (a failed trial
+    /// keeps it open, and is not an opening).
+    pub fn failure(&self, now_ms: i64) -> bool {
         let (limit, cooldown) = (self.failures, self.cooldown_ms);
         self.with(|s| {
             s.in_a_row = s.in_a_row.saturating_add(1);
+            let opens = s.open_until.is_none() && s.in_a_row >= limit;
             if s.trial || s.in_a_row >= limit {
                 s.open_until = Some(now_ms.saturating_add(cooldown));
                 s.trial = false;
             }
-        });
+            opens
+        })
     }
 
     /// Open (refusing calls) at `now_ms`.
@@ -81,21 +90,21 @@ mod tests {
     fn opens_after_failures_in_a_row_and_closes_after_a_good_trial() {
         let b = Breaker::new(3, 1000);
         assert!(b.allow(0));
-        b.failure(0);
-        b.failure(0);
-        b.success();
-        b.failure(0);
-        b.failure(0);
+        assert!(!b.failure(0));
+        assert!(!b.failure(0));
+        assert!(!b.success(), "was closed");
+        assert!(!b.failure(0));
+        assert!(!b.failure(0));
         assert!(b.allow(0), "two in a row after a success: still closed");
-        b.failure(10);
+        assert!(b.failure(10), "the third opens it");
         assert!(!b.allow(10));
         assert!(!b.allow(1009));
         assert!(b.allow(1010), "the trial call");
         assert!(!b.allow(1010), "one trial at a time");
-        b.failure(1020);
+        assert!(!b.failure(1020), "a failed trial is no new opening");
         assert!(!b.allow(1500), "a failed trial opens again");
         assert!(b.allow(2020));
-        b.success();
+        assert!(b.success(), "the good trial closes it");
         assert!(b.allow(2021) && b.allow(2021));
     }
 }

@@ -2,7 +2,7 @@
 //! the admin listener renders beside the gateway's.
 
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
 
 #[derive(Clone, Debug)]
@@ -23,6 +23,8 @@ pub struct Metrics {
     pub distance: HistogramVec,
     /// Time of a lookup, by outcome.
     pub latency: HistogramVec,
+    /// 1 while a dependency's circuit breaker is open, by dependency.
+    pub breaker_open: IntGaugeVec,
     /// The series every hit updates, resolved once (a label lookup hashes
     /// and locks): `hits{layer="exact"}`, `hits{layer="semantic"}`,
     /// `latency{result="hit"}`, `latency{result="miss"}`.
@@ -86,6 +88,17 @@ impl Metrics {
                 .buckets(prometheus::exponential_buckets(0.0001, 2.5, 12)?),
             &["result"],
         )?;
+        let breaker_open = IntGaugeVec::new(
+            Opts::new(
+                "sluice_semantic_cache_breaker_open",
+                "1 while the dependency's circuit breaker is open (calls refused, lookups miss)",
+            ),
+            &["dependency"],
+        )?;
+        for dependency in ["embeddings", "store"] {
+            breaker_open.with_label_values(&[dependency]).set(0);
+        }
+        registry.register(Box::new(breaker_open.clone()))?;
         registry.register(Box::new(hits.clone()))?;
         registry.register(Box::new(misses.clone()))?;
         registry.register(Box::new(skips.clone()))?;
@@ -108,6 +121,7 @@ impl Metrics {
             embeddings,
             distance,
             latency,
+            breaker_open,
         })
     }
 }

@@ -57,6 +57,9 @@ pub struct Config {
     pub breaker_cooldown_ms: u64,
     /// The opt-in response header that says hit, miss or skip (and the distance).
     pub status_header: Option<String>,
+    /// Log a dependency's outage (its breaker opening and closing) to
+    /// standard error; off where the cache runs under test (`sluice test`).
+    pub log: bool,
 }
 
 impl Default for Config {
@@ -71,6 +74,7 @@ impl Default for Config {
             breaker_failures: 5,
             breaker_cooldown_ms: 10_000,
             status_header: None,
+            log: true,
         }
     }
 }
@@ -403,13 +407,13 @@ impl SemanticCache {
         };
         match self.vectors.try_get_with(key, compute).await {
             Ok(v) => {
-                self.embeddings_breaker.success();
+                self.dependency_ok(&self.embeddings_breaker, "embeddings");
                 Ok(v)
             }
             // The model is fine; the prompt is what it cannot take.
             Err(e) if e.kind == DepError::TOO_LONG => Err((*e).clone()),
             Err(e) => {
-                self.embeddings_breaker.failure(services.now_ms());
+                self.dependency_failed(&self.embeddings_breaker, &e, services.now_ms());
                 self.metrics
                     .errors
                     .with_label_values(&["embeddings", e.kind])
@@ -521,12 +525,49 @@ impl SemanticCache {
         }
     }
 
+    /// A call to `dependency` worked: if that closes its breaker, says so.
+    fn dependency_ok(&self, breaker: &Breaker, dependency: &'static str) {
+        if breaker.success() {
+            self.metrics
+                .breaker_open
+                .with_label_values(&[dependency])
+                .set(0);
+            if self.config.log {
+                eprintln!(
+                    "sluice: semantic cache: the {} answers again",
+                    what(dependency)
+                );
+            }
+        }
+    }
+
+    /// A call failed: if that opens the breaker, says so (once an outage).
+    fn dependency_failed(&self, breaker: &Breaker, e: &DepError, now_ms: i64) {
+        if breaker.failure(now_ms) {
+            self.metrics
+                .breaker_open
+                .with_label_values(&[e.dependency])
+                .set(1);
+            if self.config.log {
+                eprintln!(
+                    "sluice: semantic cache: the {} failed {} times in a row (last: {}: {}); \
+                     not called for {} ms at a time, lookups miss meanwhile",
+                    what(e.dependency),
+                    self.config.breaker_failures,
+                    e.kind,
+                    e.message,
+                    self.config.breaker_cooldown_ms,
+                );
+            }
+        }
+    }
+
     fn note_store<T>(&self, r: &Result<T, DepError>, now_ms: i64) {
         match r {
-            Ok(_) => self.store_breaker.success(),
+            Ok(_) => self.dependency_ok(&self.store_breaker, "store"),
             Err(e) => {
                 if e.kind != "circuit-open" {
-                    self.store_breaker.failure(now_ms);
+                    self.dependency_failed(&self.store_breaker, e, now_ms);
                 }
                 self.metrics
                     .errors
@@ -610,6 +651,15 @@ impl SemanticCache {
     /// How many entries the vector store holds.
     pub async fn count(&self) -> Result<u64, StoreError> {
         self.store.count().await
+    }
+}
+
+/// A dependency as a log line names it.
+fn what(dependency: &str) -> &'static str {
+    if dependency == "store" {
+        "vector store"
+    } else {
+        "embeddings backend"
     }
 }
 

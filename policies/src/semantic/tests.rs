@@ -331,6 +331,8 @@ async fn store_failures_and_refusals_are_counted_as_errors() {
     let e = c.nearest("p", &[1.0], 0).await.unwrap_err();
     assert_eq!(e.kind, "circuit-open");
     assert_eq!((errors("error"), errors("circuit-open")), (2, 1));
+    let open = |d: &str| c.metrics.breaker_open.with_label_values(&[d]).get();
+    assert_eq!((open("store"), open("embeddings")), (1, 0));
 }
 
 #[test]
