@@ -87,14 +87,15 @@ async fn route(
             let cache = &state.shared.cache;
             // The gateway answers while its store is down: `entries` is
             // then null and `error` says why.
-            let (entries, error) = match cache.count().await {
-                Ok(n) => (Some(n), None),
-                Err(e) => (None, Some(e.to_string())),
+            let body = match cache.count().await {
+                Ok(n) => serde_json::json!({ "store": cache.store_kind(), "entries": n }),
+                Err(e) => serde_json::json!({
+                    "store": cache.store_kind(),
+                    "entries": null,
+                    "error": e.to_string(),
+                }),
             };
-            json(
-                StatusCode::OK,
-                &serde_json::json!({ "store": cache.store_kind(), "entries": entries, "error": error }),
-            )
+            json(StatusCode::OK, &body)
         }
         (&Method::POST, "/cache/purge") => {
             let partition = match purge_scope(req.uri().query()) {
