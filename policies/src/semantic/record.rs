@@ -102,20 +102,64 @@ impl Stream for Recorder {
 impl Drop for Recorder {
     /// A client may close an event stream as soon as it has the final event
     /// (the `openai` package stops at `data: [DONE]`), before the backend's
-    /// body has ended: the answer is whole, so it is stored all the same.
-    /// A body that is not an event stream has no final event to go by: left
-    /// before its end, it is not stored.
+    /// body has ended: the answer is whole, so it is stored all the same;
+    /// left before its final event, it is not (closing the backend's
+    /// stream stops a generation the client no longer wants).
+    ///
+    /// A whole answer (not an event stream) the client stopped waiting for
+    /// has been generated, and paid for, all the same: the rest of it is
+    /// read in the background, for at most `DRAIN_LIMIT`, and stored.
     fn drop(&mut self) {
-        if !self.event_stream {
-            if let Some(done) = self.done.take() {
-                done(Err(match self.kept {
-                    Err(why) => why,
-                    Ok(_) => "abandoned",
-                }));
-            }
+        if self.event_stream {
+            self.finish(false);
             return;
         }
-        self.finish(false);
+        let Some(done) = self.done.take() else {
+            return;
+        };
+        let kept = std::mem::replace(&mut self.kept, Err("abandoned"));
+        match (kept, tokio::runtime::Handle::try_current()) {
+            (Ok(body), Ok(rt)) => {
+                let inner = std::mem::replace(&mut self.inner, Box::pin(Ended));
+                rt.spawn(drain(inner, body, self.cap, self.shape, done));
+            }
+            (Ok(_), Err(_)) => done(Err("abandoned")),
+            (Err(why), _) => done(Err(why)),
+        }
+    }
+}
+
+/// How long the rest of an answer its client left is read for.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Reads the rest of `inner` after `body`, then hands the outcome to `done`.
+async fn drain(mut inner: BodyStream, mut body: Vec<u8>, cap: usize, shape: Shape, done: Done) {
+    let read = async {
+        while let Some(chunk) = std::future::poll_fn(|cx| inner.as_mut().poll_next(cx)).await {
+            let chunk = chunk.map_err(|_| "broken")?;
+            if body.len() + chunk.len() > cap {
+                return Err("too-large");
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    let outcome = match tokio::time::timeout(DRAIN_LIMIT, read).await {
+        Err(_) => Err("abandoned"),
+        Ok(Ok(body)) if complete(shape, false, &body) => Ok(body),
+        Ok(Ok(_)) => Err("incomplete"),
+        Ok(Err(why)) => Err(why),
+    };
+    done(outcome);
+}
+
+/// A stream with nothing left (what a drained recorder keeps).
+struct Ended;
+
+impl Stream for Ended {
+    type Item = Result<Bytes, CallError>;
+    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Poll::Ready(None)
     }
 }
 
@@ -212,6 +256,14 @@ mod tests {
     type Seen = Arc<Mutex<Option<Outcome>>>;
 
     fn recorder(chunks: Vec<Result<&'static str, CallError>>, cap: usize) -> (Recorder, Seen) {
+        recorder_of(chunks, cap, true)
+    }
+
+    fn recorder_of(
+        chunks: Vec<Result<&'static str, CallError>>,
+        cap: usize,
+        event_stream: bool,
+    ) -> (Recorder, Seen) {
         let items: Vec<Result<Bytes, CallError>> = chunks
             .into_iter()
             .map(|c| c.map(|t| Bytes::from_static(t.as_bytes())))
@@ -219,10 +271,53 @@ mod tests {
         let inner: BodyStream = Box::pin(Iter(items.into_iter()));
         let seen: Seen = Arc::default();
         let s = Arc::clone(&seen);
-        let r = Recorder::new(inner, Shape::Chat, true, cap, move |b| {
+        let r = Recorder::new(inner, Shape::Chat, event_stream, cap, move |b| {
             *s.lock().unwrap() = Some(b);
         });
         (r, seen)
+    }
+
+    /// Reads a recorder's first chunk, then drops it (the client leaves),
+    /// and waits for its outcome.
+    async fn left_after_one_chunk(r: Recorder, seen: &Seen) -> Outcome {
+        let mut r = Box::pin(r);
+        assert!(
+            std::future::poll_fn(|cx| r.as_mut().poll_next(cx))
+                .await
+                .is_some()
+        );
+        drop(r);
+        for _ in 0..1000 {
+            if let Some(outcome) = seen.lock().unwrap().clone() {
+                return outcome;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("no outcome");
+    }
+
+    #[tokio::test]
+    async fn a_whole_answer_the_client_left_is_read_to_its_end_and_kept() {
+        let answer = [
+            r#"{"choices":[{"message":{"content":"Pa"#,
+            r#"ris"},"finish_reason":"stop"}]}"#,
+        ];
+        let (r, seen) = recorder_of(answer.iter().map(|c| Ok(*c)).collect(), 1000, false);
+        assert_eq!(
+            left_after_one_chunk(r, &seen).await,
+            Ok(answer.concat().into_bytes())
+        );
+        // But not past the cap, a break, or the length limit.
+        let (r, seen) = recorder_of(answer.iter().map(|c| Ok(*c)).collect(), 60, false);
+        assert_eq!(left_after_one_chunk(r, &seen).await, Err("too-large"));
+        let (r, seen) = recorder_of(vec![Ok(answer[0]), Err(CallError::Timeout)], 1000, false);
+        assert_eq!(left_after_one_chunk(r, &seen).await, Err("broken"));
+        let cut = [r#"{"choices":[{"finish_reason":"#, r#""length"}]}"#];
+        let (r, seen) = recorder_of(cut.iter().map(|c| Ok(*c)).collect(), 1000, false);
+        assert_eq!(left_after_one_chunk(r, &seen).await, Err("incomplete"));
+        // An event stream left before its final event is not read on.
+        let (r, seen) = recorder(vec![Ok("data: {}\n\n"), Ok("data: [DONE]\n\n")], 1000);
+        assert_eq!(left_after_one_chunk(r, &seen).await, Err("abandoned"));
     }
 
     struct Iter(std::vec::IntoIter<Result<Bytes, CallError>>);
