@@ -239,6 +239,7 @@ impl Plan {
                                 fragments: &loaded.fragments,
                                 factory,
                                 diags: Diagnostics::new(),
+                                api: Some(&name),
                             };
                             cx.statement(&st.element, &mut entries);
                             diags.extend(cx.diags);

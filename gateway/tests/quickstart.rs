@@ -13,7 +13,7 @@ mod serve_support;
 use std::path::Path;
 use std::process::Command;
 
-use serve_support::{Sluice, free_port, send, temp_dir};
+use serve_support::{Sluice, free_port, get, send, temp_dir};
 
 fn chat(content: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
@@ -84,4 +84,14 @@ async fn the_quick_start_answers_a_paraphrase_from_the_cache() {
     let (status, other) = ask("What is the capital of Germany?").await;
     assert!(status.starts_with("miss; distance=0.3"), "{status}");
     assert_ne!(other, first);
+
+    // The cache's counts, by API.
+    let metrics = get(&sluice.admin_url("/metrics")).await.unwrap().text();
+    for line in [
+        r#"sluice_semantic_cache_hits_total{api="llm",layer="semantic"} 1"#,
+        r#"sluice_semantic_cache_misses_total{api="llm"} 2"#,
+        r#"sluice_semantic_cache_breaker_open{dependency="embeddings"} 0"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
 }

@@ -160,6 +160,7 @@ pub(crate) fn pipeline_with(xml: &str, registry: &crate::Registry) -> Result<Pip
                 fragments: &fragments,
                 factory: registry,
                 diags: Diagnostics::new(),
+                api: None,
             };
             cx.statement(&st.element, &mut entries);
             diags.extend(cx.diags);

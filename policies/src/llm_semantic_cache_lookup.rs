@@ -20,6 +20,7 @@ use sluice_engine::runtime::{
 };
 use sluice_engine::xml::Element;
 
+use crate::semantic::metrics::ApiCounters;
 use crate::semantic::shape;
 use crate::semantic::store::CachedResponse;
 use crate::semantic::{DepError, Embedder, Reading, SemanticCache, partition, reading_key};
@@ -56,6 +57,8 @@ pub(crate) struct Lookup {
     ignore_system: Option<CompiledValue>,
     max_messages: Option<CompiledValue>,
     vary_by: Vec<CompiledValue>,
+    /// Its API's hit and miss counters.
+    counters: ApiCounters,
 }
 
 pub(crate) fn compile(
@@ -98,6 +101,10 @@ pub(crate) fn compile(
         vary_by.push(cx.text(c)?);
     }
     Some(Box::new(Lookup {
+        counters: registry
+            .semantic
+            .metrics
+            .for_api(cx.api.unwrap_or_default()),
         cache: Arc::clone(&registry.semantic),
         embedders: Arc::clone(&registry.embedders),
         threshold,
@@ -198,7 +205,7 @@ impl Stage for Lookup {
             && let Some((r, distance)) = self.cache.exact_get(&p.reading.exact_key, now)
             && f64::from(distance) <= p.threshold + TOLERANCE
         {
-            metrics.exact_hits.inc();
+            self.counters.exact_hits.inc();
             metrics.hit_latency.observe(started.elapsed().as_secs_f64());
             self.answer(x, &r, "hit; layer=exact".into());
             x.cache_state = Some(Box::new(p.state(None, true)));
@@ -218,7 +225,7 @@ impl Stage for Lookup {
                     return Ok(Flow::Next);
                 }
                 Err(e) => {
-                    metrics.misses.inc();
+                    self.counters.misses.inc();
                     metrics
                         .miss_latency
                         .observe(started.elapsed().as_secs_f64());
@@ -233,7 +240,7 @@ impl Stage for Lookup {
             let nearest = match self.cache.nearest(&p.reading.partition, &vector, now).await {
                 Ok(n) => n,
                 Err(e) => {
-                    metrics.misses.inc();
+                    self.counters.misses.inc();
                     metrics
                         .miss_latency
                         .observe(started.elapsed().as_secs_f64());
@@ -247,7 +254,7 @@ impl Stage for Lookup {
             let elapsed = started.elapsed().as_secs_f64();
             match nearest {
                 Some(n) if !p.refresh && f64::from(n.distance) <= p.threshold + TOLERANCE => {
-                    metrics.semantic_hits.inc();
+                    self.counters.semantic_hits.inc();
                     metrics
                         .distance
                         .with_label_values(&["hit"])
@@ -267,7 +274,7 @@ impl Stage for Lookup {
                     Ok(Flow::Answered)
                 }
                 n => {
-                    metrics.misses.inc();
+                    self.counters.misses.inc();
                     metrics.miss_latency.observe(elapsed);
                     let mut status = if p.refresh { "refresh" } else { "miss" }.to_owned();
                     if let Some(n) = &n {
@@ -412,7 +419,11 @@ impl Lookup {
     }
 
     fn skip(&self, x: &mut Exchange, reason: &str) {
-        self.cache.metrics.skips.with_label_values(&[reason]).inc();
+        self.cache
+            .metrics
+            .skips
+            .with_label_values(&[reason, &self.counters.api])
+            .inc();
         x.cache_state = Some(Box::new(Skipped));
         self.status(x, format!("skip; reason={reason}"));
     }

@@ -30,6 +30,9 @@ pub struct CompileCx<'a> {
     pub fragments: &'a Fragments,
     pub factory: &'a dyn StageFactory,
     pub diags: Diagnostics,
+    /// The API whose pipeline this is (a gateway plan compiles one per
+    /// operation), for stages that count by API; `None` elsewhere.
+    pub api: Option<&'a str>,
 }
 
 impl CompileCx<'_> {

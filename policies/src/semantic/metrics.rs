@@ -8,10 +8,11 @@ use prometheus::{
 #[derive(Clone, Debug)]
 pub struct Metrics {
     pub registry: Registry,
-    /// Hits by layer: `exact`, `semantic`.
+    /// Hits by layer (`exact`, `semantic`) and API.
     pub hits: IntCounterVec,
-    pub misses: IntCounter,
-    /// Lookups that did not use the cache, by reason.
+    /// Misses by API.
+    pub misses: IntCounterVec,
+    /// Lookups that did not use the cache, by reason and API.
     pub skips: IntCounterVec,
     /// Failures by dependency (`embeddings`, `store`) and kind (`timeout`, `error`, `circuit-open`).
     pub errors: IntCounterVec,
@@ -25,11 +26,9 @@ pub struct Metrics {
     pub latency: HistogramVec,
     /// 1 while a dependency's circuit breaker is open, by dependency.
     pub breaker_open: IntGaugeVec,
-    /// The series every hit updates, resolved once (a label lookup hashes
-    /// and locks): `hits{layer="exact"}`, `hits{layer="semantic"}`,
-    /// `latency{result="hit"}`, `latency{result="miss"}`.
-    pub exact_hits: IntCounter,
-    pub semantic_hits: IntCounter,
+    /// The series every lookup updates, resolved once (a label lookup
+    /// hashes and locks): `latency{result="hit"}`, `latency{result="miss"}`;
+    /// the API's own in [`ApiCounters`].
     pub hit_latency: Histogram,
     pub miss_latency: Histogram,
 }
@@ -42,18 +41,21 @@ impl Metrics {
                 "sluice_semantic_cache_hits_total",
                 "Semantic cache hits by layer",
             ),
-            &["layer"],
+            &["layer", "api"],
         )?;
-        let misses = IntCounter::new(
-            "sluice_semantic_cache_misses_total",
-            "Semantic cache misses",
+        let misses = IntCounterVec::new(
+            Opts::new(
+                "sluice_semantic_cache_misses_total",
+                "Semantic cache misses by API",
+            ),
+            &["api"],
         )?;
         let skips = IntCounterVec::new(
             Opts::new(
                 "sluice_semantic_cache_skips_total",
-                "Lookups that skipped the cache, by reason",
+                "Lookups that skipped the cache, by reason and API",
             ),
-            &["reason"],
+            &["reason", "api"],
         )?;
         let errors = IntCounterVec::new(
             Opts::new(
@@ -108,8 +110,6 @@ impl Metrics {
         registry.register(Box::new(distance.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         Ok(Self {
-            exact_hits: hits.with_label_values(&["exact"]),
-            semantic_hits: hits.with_label_values(&["semantic"]),
             hit_latency: latency.with_label_values(&["hit"]),
             miss_latency: latency.with_label_values(&["miss"]),
             registry,
@@ -123,5 +123,26 @@ impl Metrics {
             latency,
             breaker_open,
         })
+    }
+}
+
+/// The series a lookup stage of one API updates on every request, resolved
+/// when it is compiled.
+#[derive(Clone, Debug)]
+pub struct ApiCounters {
+    pub api: String,
+    pub exact_hits: IntCounter,
+    pub semantic_hits: IntCounter,
+    pub misses: IntCounter,
+}
+
+impl Metrics {
+    pub fn for_api(&self, api: &str) -> ApiCounters {
+        ApiCounters {
+            api: api.to_owned(),
+            exact_hits: self.hits.with_label_values(&["exact", api]),
+            semantic_hits: self.hits.with_label_values(&["semantic", api]),
+            misses: self.misses.with_label_values(&[api]),
+        }
     }
 }

@@ -411,7 +411,12 @@ fn a_prompt_longer_than_the_local_model_reads_skips_the_cache() {
         .build()
         .unwrap();
     let metrics = &registry.semantic.metrics;
-    let skipped = || metrics.skips.with_label_values(&["prompt-too-long"]).get();
+    let skipped = || {
+        metrics
+            .skips
+            .with_label_values(&["prompt-too-long", ""])
+            .get()
+    };
     let send = |text: &str| {
         let mut x = crate::fixture::exchange(Arc::clone(&stub), &[], text);
         rt.block_on(async {
@@ -429,8 +434,8 @@ fn a_prompt_longer_than_the_local_model_reads_skips_the_cache() {
         "every long prompt went to the backend"
     );
     assert_eq!(skipped(), 8);
-    assert_eq!(metrics.hits.with_label_values(&["exact"]).get(), 0);
-    assert_eq!(metrics.semantic_hits.get() + metrics.exact_hits.get(), 0);
+    let hits = |layer: &str| metrics.hits.with_label_values(&[layer, ""]).get();
+    assert_eq!(hits("exact") + hits("semantic"), 0);
     assert_eq!(
         metrics
             .errors
@@ -452,6 +457,6 @@ fn a_prompt_longer_than_the_local_model_reads_skips_the_cache() {
     send(&short);
     send(&short);
     assert_eq!(stub.calls().len(), 9);
-    assert_eq!(metrics.exact_hits.get(), 1);
+    assert_eq!(hits("exact"), 1);
     assert_eq!(model.calls.load(Ordering::SeqCst), 9);
 }
