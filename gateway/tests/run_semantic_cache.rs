@@ -525,29 +525,18 @@ async fn the_openai_client_gets_cached_answers_from_redis_per_subscription() {
     let after = client.call("key-a-e2e", PARAPHRASE, false).await;
     assert_eq!(calls(), 5, "after a purge nothing is cached: {after}");
     assert_eq!(after["cache"], "miss", "{after}");
-    // A partition id must be hexadecimal.
-    let r = serve_support::send(
-        "POST",
-        &gw.admin_url("/cache/purge?partition=x"),
-        &[],
-        b"",
-        false,
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status, 400, "{}", r.text());
-    // A misspelt parameter is refused, not read as "purge everything".
-    let r = serve_support::send(
-        "POST",
-        &gw.admin_url("/cache/purge?partiton=ab"),
-        &[],
-        b"",
-        false,
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status, 400, "{}", r.text());
-    assert!(r.text().contains("unknown parameter"), "{}", r.text());
+    // A partition id must be hexadecimal, and a misspelt parameter is
+    // refused, not read as "purge everything".
+    for (path, says) in [
+        ("/cache/purge?partition=x", "hexadecimal"),
+        ("/cache/purge?partiton=ab", "unknown parameter"),
+    ] {
+        let r = serve_support::send("POST", &gw.admin_url(path), &[], b"", false)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert!(r.text().contains(says), "{path}: {}", r.text());
+    }
 
     drop(client);
     eprintln!("semantic cache end to end: {:?}", started.elapsed());
