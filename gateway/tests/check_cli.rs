@@ -259,6 +259,15 @@ fn scope_option_checks_scopes() {
     );
 }
 
+/// `sluice check sluice.toml` in `dir`: its standard output, once the exit
+/// status was `code`.
+fn check_config(dir: &Path, code: i32) -> String {
+    let out = sluice(&["check", "sluice.toml"], dir);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{stdout}");
+    stdout
+}
+
 /// A gateway configuration is checked as `sluice run` loads it: what only
 /// compiling its plan finds (a backend id nobody defines) is an error here
 /// too, and a policy file two APIs share reports its problems once.
@@ -290,14 +299,10 @@ policy-file = "llm.xml"
         )
     };
     std::fs::write(dir.join("llm.xml"), llm("minilm", "0.1")).unwrap();
-    let out = sluice(&["check", "sluice.toml"], &dir);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let stdout = check_config(&dir, 0);
 
     std::fs::write(dir.join("llm.xml"), llm("minlm", "0.1")).unwrap();
-    let out = sluice(&["check", "sluice.toml"], &dir);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let stdout = check_config(&dir, 1);
     assert!(
         stdout.contains("error[E0702]: no backend `minlm` (embeddings-backend-id)"),
         "{stdout}"
@@ -307,9 +312,7 @@ policy-file = "llm.xml"
     assert_eq!(stdout.matches("error[E0702]").count(), 1, "{stdout}");
 
     std::fs::write(dir.join("llm.xml"), llm("minilm", "high")).unwrap();
-    let out = sluice(&["check", "sluice.toml"], &dir);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let stdout = check_config(&dir, 1);
     assert_eq!(stdout.matches("error[E0307]").count(), 1, "{stdout}");
     assert!(stdout.contains("llm.xml:4:49"), "{stdout}");
     assert!(
@@ -323,9 +326,7 @@ policy-file = "llm.xml"
         "<base />\n    <validate-jwt header-name=\"Authorization\" />\n    <llm",
     );
     std::fs::write(dir.join("llm.xml"), jwt).unwrap();
-    let out = sluice(&["check", "sluice.toml"], &dir);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let stdout = check_config(&dir, 0);
     assert!(
         stdout.contains("warning[W0501]: `validate-jwt`"),
         "{stdout}"

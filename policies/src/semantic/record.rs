@@ -31,6 +31,9 @@ pub struct Recorder {
     shape: Shape,
     event_stream: bool,
     done: Option<Done>,
+    /// Read on in the background after its client left: dropped again
+    /// (at `DRAIN_LIMIT`), it gives up.
+    draining: bool,
 }
 
 impl Recorder {
@@ -50,6 +53,7 @@ impl Recorder {
             shape,
             event_stream,
             done: Some(Box::new(done)),
+            draining: false,
         }
     }
 
@@ -60,9 +64,14 @@ impl Recorder {
         };
         let kept = std::mem::replace(&mut self.kept, Err("abandoned"));
         let outcome = match kept {
-            Ok(body) if complete(self.shape, self.event_stream, &body) => Ok(body),
             // Left before its end, a body that is not an event stream has
             // no final event to go by.
+            Ok(body)
+                if (ended || self.event_stream)
+                    && complete(self.shape, self.event_stream, &body) =>
+            {
+                Ok(body)
+            }
             Ok(_) if ended => Err("incomplete"),
             Ok(_) => Err("abandoned"),
             Err(why) => Err(why),
@@ -110,48 +119,40 @@ impl Drop for Recorder {
     /// has been generated, and paid for, all the same: the rest of it is
     /// read in the background, for at most `DRAIN_LIMIT`, and stored.
     fn drop(&mut self) {
-        if self.event_stream {
+        let whole = self.kept.is_ok() && self.done.is_some();
+        if self.event_stream || self.draining || !whole {
             self.finish(false);
             return;
         }
-        let Some(done) = self.done.take() else {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            self.finish(false);
             return;
         };
-        let kept = std::mem::replace(&mut self.kept, Err("abandoned"));
-        match (kept, tokio::runtime::Handle::try_current()) {
-            (Ok(body), Ok(rt)) => {
-                let inner = std::mem::replace(&mut self.inner, Box::pin(Ended));
-                rt.spawn(drain(inner, body, self.cap, self.shape, done));
-            }
-            (Ok(_), Err(_)) => done(Err("abandoned")),
-            (Err(why), _) => done(Err(why)),
-        }
+        // The same recorder, on the rest of the body: its own polls keep
+        // the cap, see a break, and judge the whole answer at its end.
+        let mut rest = Recorder {
+            inner: std::mem::replace(&mut self.inner, Box::pin(Ended)),
+            kept: std::mem::replace(&mut self.kept, Err("abandoned")),
+            cap: self.cap,
+            shape: self.shape,
+            event_stream: false,
+            done: self.done.take(),
+            draining: true,
+        };
+        rt.spawn(async move {
+            let read = async {
+                while std::future::poll_fn(|cx| Pin::new(&mut rest).poll_next(cx))
+                    .await
+                    .is_some()
+                {}
+            };
+            let _ = tokio::time::timeout(DRAIN_LIMIT, read).await;
+        });
     }
 }
 
 /// How long the rest of an answer its client left is read for.
 const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Reads the rest of `inner` after `body`, then hands the outcome to `done`.
-async fn drain(mut inner: BodyStream, mut body: Vec<u8>, cap: usize, shape: Shape, done: Done) {
-    let read = async {
-        while let Some(chunk) = std::future::poll_fn(|cx| inner.as_mut().poll_next(cx)).await {
-            let chunk = chunk.map_err(|_| "broken")?;
-            if body.len() + chunk.len() > cap {
-                return Err("too-large");
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    };
-    let outcome = match tokio::time::timeout(DRAIN_LIMIT, read).await {
-        Err(_) => Err("abandoned"),
-        Ok(Ok(body)) if complete(shape, false, &body) => Ok(body),
-        Ok(Ok(_)) => Err("incomplete"),
-        Ok(Err(why)) => Err(why),
-    };
-    done(outcome);
-}
 
 /// A stream with nothing left (what a drained recorder keeps).
 struct Ended;
@@ -294,6 +295,46 @@ mod tests {
             tokio::task::yield_now().await;
         }
         panic!("no outcome");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_whole_answer_whose_rest_never_comes_is_given_up_at_the_drain_limit() {
+        /// One chunk, then nothing, for ever.
+        struct Stalls(bool);
+        impl Stream for Stalls {
+            type Item = Result<Bytes, CallError>;
+            fn poll_next(
+                mut self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+            ) -> Poll<Option<Self::Item>> {
+                if std::mem::replace(&mut self.0, true) {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(Some(Ok(Bytes::from_static(b"{\"choices\":["))))
+                }
+            }
+        }
+        let seen: Seen = Arc::default();
+        let s = Arc::clone(&seen);
+        let mut r = Box::pin(Recorder::new(
+            Box::pin(Stalls(false)),
+            Shape::Chat,
+            false,
+            1000,
+            move |b| {
+                *s.lock().unwrap() = Some(b);
+            },
+        ));
+        assert!(
+            std::future::poll_fn(|cx| r.as_mut().poll_next(cx))
+                .await
+                .is_some()
+        );
+        drop(r);
+        tokio::time::sleep(DRAIN_LIMIT - std::time::Duration::from_secs(1)).await;
+        assert_eq!(*seen.lock().unwrap(), None, "still reading");
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        assert_eq!(*seen.lock().unwrap(), Some(Err("abandoned")));
     }
 
     #[tokio::test]
