@@ -299,7 +299,7 @@ policy-file = "llm.xml"
         )
     };
     std::fs::write(dir.join("llm.xml"), llm("minilm", "0.1")).unwrap();
-    let stdout = check_config(&dir, 0);
+    check_config(&dir, 0);
 
     std::fs::write(dir.join("llm.xml"), llm("minlm", "0.1")).unwrap();
     let stdout = check_config(&dir, 1);
