@@ -13,9 +13,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rhai::{Dynamic, Scope};
-use sluice_engine::compile::Compiler;
-use sluice_engine::doc::value::classify;
+use sluice_engine::script::Compiler;
 use sluice_engine::source::Span;
+use sluice_engine::value::classify;
 use sluice_engine::xml::Text;
 use sluice_stdlib::Limits;
 use sluice_stdlib::context::{Body, Context, ContextData, Message, MessageRef, Multimap, Url};

@@ -3,8 +3,8 @@
 
 mod support;
 
-use sluice_engine::doc::value::{Value, classify};
 use sluice_engine::expr::{parse_block, parse_expression};
+use sluice_engine::value::{Value, classify};
 
 /// `(file name, start of the value)` of corpus values that are not valid C#.
 ///
@@ -134,7 +134,7 @@ const KNOWN_UNSUPPORTED: &[(&str, &str)] = &[
 #[test]
 fn corpus_expressions_compile() {
     let engine = sluice_stdlib::engine(&sluice_stdlib::Limits::default());
-    let compiler = sluice_engine::compile::Compiler::new(&engine);
+    let compiler = sluice_engine::script::Compiler::new(&engine);
     let (mut total, mut compiled, mut expected_failures) = (0, 0, 0);
     let mut failures = String::new();
     for f in support::corpus() {

@@ -13,9 +13,9 @@
 use std::sync::OnceLock;
 
 use rhai::{Dynamic, Engine};
-use sluice_engine::compile::Compiler;
-use sluice_engine::doc::value::classify;
+use sluice_engine::script::Compiler;
 use sluice_engine::source::{Source, Span};
+use sluice_engine::value::classify;
 use sluice_engine::xml::Text;
 use sluice_stdlib::Limits;
 use sluice_stdlib::context::{

@@ -14,9 +14,9 @@
 mod support;
 
 use rhai::Dynamic;
-use sluice_engine::compile::{Compiled, Compiler};
-use sluice_engine::doc::value::{Value, classify};
+use sluice_engine::script::{Compiled, Compiler};
 use sluice_engine::source::Span;
+use sluice_engine::value::{Value, classify};
 use sluice_engine::xml::Text;
 use sluice_stdlib::Limits;
 use sluice_stdlib::context::{Context, ContextData, Message, MessageRef, Multimap, Record, Url};

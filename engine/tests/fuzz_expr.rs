@@ -7,10 +7,10 @@
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
-use sluice_engine::compile::Compiler;
-use sluice_engine::doc::value::classify;
 use sluice_engine::expr::{parse_block, parse_expression};
+use sluice_engine::script::Compiler;
 use sluice_engine::source::Span;
+use sluice_engine::value::classify;
 use sluice_engine::xml::Text;
 
 const BASE: usize = 1000;

@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use sluice_engine::compile::Compiler;
 use sluice_engine::diag::{Diagnostics, Severity};
-use sluice_engine::doc::value::NamedValues;
 use sluice_engine::doc::{DocKind, Fragments, LoadOptions, load};
 use sluice_engine::schema::Scope;
+use sluice_engine::script::Compiler;
 use sluice_engine::source::Source;
 use sluice_engine::validate::Execution;
+use sluice_engine::value::NamedValues;
 
 #[derive(clap::Args)]
 pub struct Args {

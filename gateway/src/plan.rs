@@ -8,10 +8,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use sluice_engine::compile::Compiler;
 use sluice_engine::compose::{Layer, effective};
 use sluice_engine::diag::{Diagnostics, Severity};
-use sluice_engine::doc::value::NamedValues;
 use sluice_engine::doc::{LoadOptions, PolicyDocument, load};
 use sluice_engine::runtime::{
     BackendEntity, Block, Body, BodyStream, CompileCx, Context, ContextData, Exchange, Message,
@@ -19,7 +17,9 @@ use sluice_engine::runtime::{
     execute, reason_phrase,
 };
 use sluice_engine::schema::{Scope, Section};
+use sluice_engine::script::Compiler;
 use sluice_engine::source::Source;
+use sluice_engine::value::NamedValues;
 use sluice_stdlib::Limits;
 
 use crate::config::Loaded;

@@ -6,19 +6,19 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use sluice_engine::compile::Compiler;
 use sluice_engine::compose::{Layer, effective};
-use sluice_engine::diag::{Diagnostics, Severity};
-use sluice_engine::doc::value::NamedValues;
+use sluice_engine::diag::Severity;
 use sluice_engine::doc::{DocKind, Fragments, LoadOptions, load};
 use sluice_engine::runtime::{
-    BackendEntity, Block, BoxFuture, CallError, CompileCx, Context, ContextData, Exchange,
-    InboundResponse, Message, MessageRef, Multimap, OutboundRequest, Pipeline, Services, Url,
-    execute,
+    BackendEntity, BoxFuture, CallError, Context, ContextData, Exchange, InboundResponse, Message,
+    MessageRef, Multimap, OutboundRequest, Pipeline, PipelineCx, Resources, Services, Url,
+    compile_pipeline, execute,
 };
 use sluice_engine::schema::{Scope, Section};
+use sluice_engine::script::Compiler;
 use sluice_engine::source::Source;
 use sluice_engine::validate::Execution;
+use sluice_engine::value::NamedValues;
 
 type Answer = dyn Fn(&OutboundRequest, usize) -> Result<InboundResponse, CallError> + Send + Sync;
 
@@ -113,12 +113,12 @@ impl Services for Stub {
 /// Compiles a `<policies>` document (at API scope) into a pipeline, or the
 /// rendered diagnostics.
 pub(crate) fn pipeline(xml: &str) -> Result<Pipeline, String> {
-    let registry = crate::Registry::in_memory().map_err(|e| e.to_string())?;
-    pipeline_with(xml, &registry)
+    let semantic = crate::semantic::SemanticResources::in_memory().map_err(|e| e.to_string())?;
+    pipeline_with(xml, &Resources::new().with(semantic))
 }
 
-/// Like [`pipeline`], with the stages' shared services of `registry`.
-pub(crate) fn pipeline_with(xml: &str, registry: &crate::Registry) -> Result<Pipeline, String> {
+/// Like [`pipeline`], with the shared resources of `resources`.
+pub(crate) fn pipeline_with(xml: &str, resources: &Resources) -> Result<Pipeline, String> {
     let limits = sluice_stdlib::Limits::default();
     let engine = sluice_stdlib::engine(&limits);
     let compiler = Compiler::new(&engine);
@@ -147,32 +147,15 @@ pub(crate) fn pipeline_with(xml: &str, registry: &crate::Registry) -> Result<Pip
         doc: Some(&doc),
     }];
     let eff = effective(&layers, &fragments);
-    let mut p = Pipeline::default();
-    for section in Section::ALL {
-        let mut entries = Vec::new();
-        for st in eff.section(section) {
-            let mut cx = CompileCx {
-                source: Arc::clone(&st.source),
-                section,
-                scope: st.scope,
-                compiler: &compiler,
-                named: &named,
-                fragments: &fragments,
-                factory: registry,
-                diags: Diagnostics::new(),
-                api: None,
-            };
-            cx.statement(&st.element, &mut entries);
-            diags.extend(cx.diags);
-        }
-        let block = Block(entries);
-        match section {
-            Section::Inbound => p.inbound = block,
-            Section::Backend => p.backend = block,
-            Section::Outbound => p.outbound = block,
-            Section::OnError => p.on_error = block,
-        }
-    }
+    let cx = PipelineCx {
+        compiler: &compiler,
+        named: &named,
+        fragments: &fragments,
+        factory: &crate::Builtins,
+        resources,
+        api: None,
+    };
+    let p = compile_pipeline(&eff, &cx, &mut diags);
     if diags.has_errors() {
         return Err(diags.to_string());
     }
@@ -220,7 +203,7 @@ pub(crate) fn exchange(stub: Arc<Stub>, headers: &[(&str, &str)], body: &str) ->
         section: Section::Inbound,
         path: Vec::new(),
         streaming: Default::default(),
-        cache_state: None,
+        extensions: Default::default(),
     }
 }
 

@@ -1,36 +1,28 @@
-//! Built-in policy stages and their one registration table.
+//! Built-in policies: one table of descriptors ([`BUILTINS`]), the stages
+//! (`stages/`, one file per policy), and the support code they share.
 //!
-//! One file per policy that `sluice run` executes: how it compiles from its
-//! (already validated) element and the stage that runs it. [`STAGES`] is the
-//! registration table; a policy that APIM has but that is not in it is valid
-//! in `sluice check` (a warning) and refused by `sluice run`, naming it.
+//! - `stages/`: one file per policy `sluice run` executes: its compile
+//!   function (element → stage) and the stage that runs it
+//! - `semantic/`: the semantic cache of LLM calls (layers, stores,
+//!   embeddings, streamed answers) that the two semantic-cache stages share
+//! - `breaker.rs`: a circuit breaker for a dependency
+//! - `xml_tree.rs`: the XML tree the JSON/XML conversions read and write
+//! - `redis_server.rs` (feature `redis-server`, and tests): a real
+//!   redis-server for tests
+//!
+//! A policy that APIM has but that is not in [`BUILTINS`] is valid in
+//! `sluice check` (a warning) and refused by `sluice run`, naming it.
+//!
+//! ## Adding a policy
+//! One file in `stages/` with `pub(crate) fn compile(e, cx) -> Compiled`,
+//! and one line in [`BUILTINS`] with its names and, if it reads or rewrites
+//! a body, its [`Bodies`]. A policy that keeps state across requests takes
+//! its family's handle from the compile context (`cx.resource::<T>(e)?`),
+//! which the gateway's resource family of that state provides.
 
-mod check_header;
-mod choose;
-mod cors;
-mod find_and_replace;
-mod forward_request;
-mod headers;
-mod ip_filter;
-mod json_to_xml;
-mod llm_semantic_cache_lookup;
-mod llm_semantic_cache_store;
-mod mock_response;
-mod retry;
-mod return_response;
-mod rewrite_uri;
+pub mod breaker;
 pub mod semantic;
-mod send_one_way_request;
-mod send_request;
-mod set_backend_service;
-mod set_body;
-mod set_method;
-mod set_query_parameter;
-mod set_status;
-mod set_variable;
-mod trace;
-mod wait;
-mod xml_to_json;
+mod stages;
 mod xml_tree;
 
 #[cfg(test)]
@@ -42,117 +34,131 @@ mod testkit;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-
-use semantic::{Embedder, SemanticCache};
-use sluice_engine::runtime::{CompileCx, Stage, StageFactory};
+use sluice_engine::diag::Code;
+use sluice_engine::runtime::{Bodies, CompileCx, Compiled, StageFactory};
 use sluice_engine::xml::Element;
 
-type Compile = fn(&Element, &mut CompileCx<'_>) -> Option<Box<dyn Stage>>;
+use stages::*;
 
-/// The policies `sluice run` executes.
-pub const STAGES: &[(&str, Compile)] = &[
-    ("check-header", check_header::compile),
-    ("choose", choose::compile),
-    ("cors", cors::compile),
-    ("find-and-replace", find_and_replace::compile),
-    ("forward-request", forward_request::compile),
-    ("ip-filter", ip_filter::compile),
-    ("json-to-xml", json_to_xml::compile),
-    ("mock-response", mock_response::compile),
-    ("retry", retry::compile),
-    ("return-response", return_response::compile),
-    ("rewrite-uri", rewrite_uri::compile),
-    ("send-one-way-request", send_one_way_request::compile),
-    ("send-request", send_request::compile),
-    ("set-backend-service", set_backend_service::compile),
-    ("set-body", set_body::compile),
-    ("set-header", headers::compile_set_header),
-    ("set-method", set_method::compile),
-    ("set-query-parameter", set_query_parameter::compile),
-    ("set-status", set_status::compile),
-    ("set-variable", set_variable::compile),
-    ("trace", trace::compile),
-    ("wait", wait::compile),
-    ("xml-to-json", xml_to_json::compile),
-];
-
-type CompileShared = fn(&Element, &mut CompileCx<'_>, &Registry) -> Option<Box<dyn Stage>>;
-
-/// The policies that use what the gateway shares across requests (the
-/// semantic cache), by every name APIM gives them.
-pub const SHARED_STAGES: &[(&str, CompileShared)] = &[
-    (
-        "azure-openai-semantic-cache-lookup",
-        llm_semantic_cache_lookup::compile,
-    ),
-    (
-        "azure-openai-semantic-cache-store",
-        llm_semantic_cache_store::compile,
-    ),
-    (
-        "llm-semantic-cache-lookup",
-        llm_semantic_cache_lookup::compile,
-    ),
-    (
-        "llm-semantic-cache-store",
-        llm_semantic_cache_store::compile,
-    ),
-];
-
-/// Whether `sluice run` executes the policy `name` (`include-fragment` is
-/// executed by inserting the fragment's policies when the plan is built).
-pub fn is_executable(name: &str) -> bool {
-    name == "include-fragment"
-        || STAGES.iter().any(|(n, _)| *n == name)
-        || SHARED_STAGES.iter().any(|(n, _)| *n == name)
+/// A built-in policy: every name APIM gives it, how it compiles, and how it
+/// uses message bodies (which decides whether they may stream).
+#[derive(Clone, Copy)]
+pub struct Builtin {
+    /// The first is its name; the others are aliases with the same schema
+    /// (`azure-openai-*` for `llm-*`).
+    pub names: &'static [&'static str],
+    pub compile: fn(&Element, &mut CompileCx<'_>) -> Compiled,
+    /// How an element of this policy uses bodies.
+    pub bodies: fn(&Element) -> Bodies,
 }
 
-/// The registration table as a [`StageFactory`], with what stages share:
-/// the semantic cache (which outlives plan reloads) and the in-process
-/// embedders by backend id.
-#[derive(Clone, Debug)]
-pub struct Registry {
-    pub semantic: Arc<SemanticCache>,
-    pub embedders: Arc<BTreeMap<String, Arc<dyn Embedder>>>,
-    /// The backend entities' ids, when known: a literal
-    /// `embeddings-backend-id` must name one.
-    pub backends: Option<Arc<BTreeSet<String>>>,
+impl std::fmt::Debug for Builtin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builtin")
+            .field("names", &self.names)
+            .finish_non_exhaustive()
+    }
 }
 
-impl Registry {
-    pub fn new(semantic: Arc<SemanticCache>) -> Self {
+impl Builtin {
+    /// A built-in that uses no body (but what its expressions mention,
+    /// which the plan sees for itself).
+    const fn new(
+        names: &'static [&'static str],
+        compile: fn(&Element, &mut CompileCx<'_>) -> Compiled,
+    ) -> Self {
         Self {
-            semantic,
-            embedders: Arc::default(),
-            backends: None,
+            names,
+            compile,
+            bodies: |_| Bodies::NONE,
         }
     }
 
-    /// A registry with a fresh in-memory semantic cache of default settings.
-    pub fn in_memory() -> Result<Self, prometheus::Error> {
-        let cache = SemanticCache::in_memory(semantic::Config::default(), 100_000)?;
-        Ok(Self::new(Arc::new(cache)))
-    }
-
-    pub fn with_embedders(mut self, embedders: BTreeMap<String, Arc<dyn Embedder>>) -> Self {
-        self.embedders = Arc::new(embedders);
+    /// Reads or rewrites the body of its section's message.
+    const fn own_body(mut self) -> Self {
+        self.bodies = |_| Bodies::OWN;
         self
     }
 
-    pub fn with_backends(mut self, ids: BTreeSet<String>) -> Self {
-        self.backends = Some(Arc::new(ids));
+    const fn bodies(mut self, bodies: fn(&Element) -> Bodies) -> Self {
+        self.bodies = bodies;
         self
     }
 }
 
-impl StageFactory for Registry {
-    fn compile(&self, e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-        if let Some((_, f)) = SHARED_STAGES.iter().find(|(n, _)| *n == e.name) {
-            return f(e, cx, self);
+/// Every policy `sluice run` executes (`include-fragment` is executed by
+/// inserting the fragment's policies when the plan is built).
+pub const BUILTINS: &[Builtin] = &[
+    Builtin::new(&["check-header"], check_header::compile),
+    Builtin::new(&["choose"], choose::compile),
+    Builtin::new(&["cors"], cors::compile),
+    Builtin::new(&["find-and-replace"], find_and_replace::compile).own_body(),
+    Builtin::new(&["forward-request"], forward_request::compile).bodies(forward_request::bodies),
+    Builtin::new(&["ip-filter"], ip_filter::compile),
+    Builtin::new(&["json-to-xml"], json_to_xml::compile).own_body(),
+    Builtin::new(
+        &[
+            "llm-semantic-cache-lookup",
+            "azure-openai-semantic-cache-lookup",
+        ],
+        llm_semantic_cache_lookup::compile,
+    )
+    .bodies(|_| Bodies::REQUEST),
+    // The store records a streamed answer while it passes: it needs no buffering.
+    Builtin::new(
+        &[
+            "llm-semantic-cache-store",
+            "azure-openai-semantic-cache-store",
+        ],
+        llm_semantic_cache_store::compile,
+    ),
+    Builtin::new(&["mock-response"], mock_response::compile),
+    Builtin::new(&["retry"], retry::compile).bodies(|_| Bodies::REPEATS),
+    Builtin::new(&["return-response"], return_response::compile),
+    Builtin::new(&["rewrite-uri"], rewrite_uri::compile),
+    Builtin::new(&["send-one-way-request"], send_one_way_request::compile)
+        .bodies(send_request::bodies),
+    Builtin::new(&["send-request"], send_request::compile).bodies(send_request::bodies),
+    Builtin::new(&["set-backend-service"], set_backend_service::compile),
+    Builtin::new(&["set-body"], set_body::compile).own_body(),
+    Builtin::new(&["set-header"], headers::compile_set_header),
+    Builtin::new(&["set-method"], set_method::compile),
+    Builtin::new(&["set-query-parameter"], set_query_parameter::compile),
+    Builtin::new(&["set-status"], set_status::compile),
+    Builtin::new(&["set-variable"], set_variable::compile),
+    Builtin::new(&["trace"], trace::compile),
+    Builtin::new(&["wait"], wait::compile),
+    Builtin::new(&["xml-to-json"], xml_to_json::compile).own_body(),
+];
+
+/// The built-in named `name` (by any of its names).
+pub fn builtin(name: &str) -> Option<&'static Builtin> {
+    BUILTINS.iter().find(|b| b.names.contains(&name))
+}
+
+/// Whether `sluice run` executes the policy `name`.
+pub fn is_executable(name: &str) -> bool {
+    name == "include-fragment" || builtin(name).is_some()
+}
+
+/// How the element `e` uses bodies ([`Bodies::NONE`] for a policy that is not built in).
+pub fn bodies(e: &Element) -> Bodies {
+    builtin(&e.name).map_or(Bodies::NONE, |b| (b.bodies)(e))
+}
+
+/// The table of built-ins as the engine compiles policies through it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Builtins;
+
+impl StageFactory for Builtins {
+    fn compile(&self, e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+        match builtin(&e.name) {
+            Some(b) => (b.compile)(e, cx),
+            None => cx.fail(
+                Code::NotExecuted,
+                e.name_span,
+                format!("`{}` is not executed by `sluice run` yet", e.name),
+            ),
         }
-        let (_, f) = STAGES.iter().find(|(n, _)| *n == e.name)?;
-        f(e, cx)
     }
 }

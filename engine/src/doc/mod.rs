@@ -2,13 +2,12 @@
 //!
 //! - `mod.rs`: [`PolicyDocument`] and [`load`], which parses, checks the
 //!   shape (root, sections, `<base/>`, fragments) and validates every policy
-//! - `value.rs`: named-value substitution and literal/expression values
+//!
+//! Values (named-value substitution, literal or expression) are
+//! [`crate::value`]'s.
 //!
 //! Statements keep their raw [`Element`]s (with spans); the plan compiler
 //! reads them with the schema that validation already checked them against.
-
-pub mod value;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -16,8 +15,8 @@ use crate::diag::{Code, Diagnostics, did_you_mean};
 use crate::schema::{Scope, Section};
 use crate::source::{Source, Span};
 use crate::validate::{Ctx, Execution};
+use crate::value::NamedValues;
 use crate::xml::{Element, Limits, parse};
-use value::NamedValues;
 
 /// A policy definition (`<policies>`) or a fragment (`<fragment>`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +82,7 @@ pub struct LoadOptions<'a> {
     /// Fragments that `include-fragment` may name; `None`: not known (standalone check).
     pub fragments: Option<&'a Fragments>,
     /// Compiles expressions against the .NET library; `None`: parse and translate only.
-    pub compiler: Option<&'a crate::compile::Compiler<'a>>,
+    pub compiler: Option<&'a crate::script::Compiler<'a>>,
 }
 
 /// Parses and validates one document. The document is returned whenever its

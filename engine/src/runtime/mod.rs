@@ -4,6 +4,7 @@
 //! - `mod.rs`: stages, exchanges, services, errors
 //! - `value.rs`: [`CompiledValue`], a literal or a compiled expression
 //! - `compile.rs`: [`CompileCx`], turning policy elements into stages through a [`StageFactory`]
+//! - `typemap.rs`: [`Resources`] (what outlives a plan, by type) and [`Extensions`] (a request's state, by type)
 //! - `exec.rs`: the sections in order, `on-error`, ending the pipeline, default error responses
 //! - `stream.rs`: bodies passed through unbuffered ([`BodyStream`], [`Streaming`])
 //!
@@ -13,6 +14,7 @@
 mod compile;
 mod exec;
 mod stream;
+mod typemap;
 mod value;
 
 use bytes::Bytes;
@@ -20,12 +22,15 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use compile::{CompileCx, StageFactory};
+pub use compile::{
+    Bodies, CompileCx, Compiled, PipelineCx, Reported, StageFactory, compile_pipeline,
+};
 pub use exec::{Block, Entry, Pipeline, default_error_body, execute, reason_phrase, run_block};
 pub use sluice_stdlib::context::{
     Body, Context, ContextData, LastError, Message, MessageRef, Multimap, Record, Url, Values,
 };
 pub use stream::{BodyStream, Streaming, collect};
+pub use typemap::{Extensions, Resources};
 pub use value::CompiledValue;
 
 use crate::schema::Section;
@@ -150,6 +155,25 @@ pub struct BackendEntity {
     pub timeout_ms: Option<u64>,
 }
 
+/// The configuration's backend entities by id: the backends family's
+/// resource (stages that name a backend check it when they compile).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Backends(pub std::collections::BTreeMap<String, BackendEntity>);
+
+impl Backends {
+    pub fn get(&self, id: &str) -> Option<&BackendEntity> {
+        self.0.get(id)
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.contains_key(id)
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
 /// What the gateway (or the conformance runner) provides to stages: the
 /// clock, outbound HTTP, backend entities.
 pub trait Services: Send + Sync {
@@ -208,9 +232,9 @@ pub struct Exchange {
     pub path: Vec<Arc<str>>,
     /// Whether the response body may stream, and the stream once the backend answered.
     pub streaming: Streaming,
-    /// What a semantic-cache lookup leaves for the store policy of the same
-    /// request (its own type; `None` until a lookup ran).
-    pub cache_state: Option<Box<dyn std::any::Any + Send + Sync>>,
+    /// What a policy leaves for a later one of the same request, one value
+    /// per type (a semantic-cache lookup's result for its store policy).
+    pub extensions: Extensions,
 }
 
 impl Exchange {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rhai::Dynamic;
 
 use super::{Exchange, PolicyError};
-use crate::compile::Compiled;
+use crate::script::Compiled;
 
 #[derive(Clone, Debug)]
 pub enum CompiledValue {

@@ -1,10 +1,10 @@
 //! One element against its schema: attributes, attribute rules, content.
 
 use super::{Ctx, list};
-use crate::compile::Stage;
 use crate::diag::{Code, did_you_mean};
-use crate::doc::value::{NamedValues, Value, embedded_expression, resolve};
 use crate::schema::{self, AttrSchema, ChildSchema, Content, Rule, Section, ValueKind};
+use crate::script::Step;
+use crate::value::{NamedValues, Value, embedded_expression, resolve};
 use crate::xml::{Attribute, Element, Node, Text};
 
 impl Ctx<'_> {
@@ -187,17 +187,17 @@ impl Ctx<'_> {
     /// every problem is reported where it is in the policy file.
     fn expression(&mut self, v: &Value) {
         let errors = match self.compiler {
-            Some(c) => c.compile(v).err().unwrap_or_default(),
-            None => crate::compile::Compiler::translate(v)
+            Some(c) => c.compile_shared(v).err().unwrap_or_default(),
+            None => crate::script::Compiler::translate(v)
                 .err()
                 .into_iter()
                 .collect(),
         };
         for (stage, err) in errors {
             let code = match stage {
-                Stage::Syntax => Code::ExpressionSyntax,
-                Stage::Unsupported => Code::ExpressionUnsupported,
-                Stage::Compile => Code::ExpressionCompile,
+                Step::Syntax => Code::ExpressionSyntax,
+                Step::Unsupported => Code::ExpressionUnsupported,
+                Step::Compile => Code::ExpressionCompile,
             };
             let d = self.diag(code, err.span, err.message);
             self.error(d);

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Severity, did_you_mean};
-use crate::doc::value::{NamedRef, NamedValues};
 use crate::schema::{self, Once, PolicySchema, Scope, Section};
 use crate::source::Source;
+use crate::value::{NamedRef, NamedValues};
 use crate::xml::Element;
 
 /// Which policies `sluice run` executes, and how to report the others.
@@ -32,7 +32,7 @@ pub struct Ctx<'a> {
     pub scope: Option<Scope>,
     pub execution: Option<Execution<'a>>,
     /// Compiles expressions against the library; without it they are parsed and translated only.
-    pub compiler: Option<&'a crate::compile::Compiler<'a>>,
+    pub compiler: Option<&'a crate::script::Compiler<'a>>,
     pub diags: Diagnostics,
     /// `{{name}}` references without a value, for the one summary note.
     pub unresolved: Vec<NamedRef>,

@@ -16,13 +16,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sluice_engine::compile::Compiler;
 use sluice_engine::diag::{Code, Diagnostic, Diagnostics, Severity};
-use sluice_engine::doc::value::NamedValues;
 use sluice_engine::doc::{DocKind, Fragments, LoadOptions, PolicyDocument};
 use sluice_engine::schema::Scope;
+use sluice_engine::script::Compiler;
 use sluice_engine::source::{Source, Span};
 use sluice_engine::validate::Execution;
+use sluice_engine::value::NamedValues;
 use toml::Spanned;
 
 pub use model::Config;

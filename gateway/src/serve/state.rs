@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
-use sluice_engine::compile::Compiler;
 use sluice_engine::diag::{Code, Diagnostic, Diagnostics, Severity};
+use sluice_engine::script::Compiler;
 use sluice_engine::source::{Source, Span};
 use sluice_stdlib::Limits;
 

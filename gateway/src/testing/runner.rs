@@ -5,9 +5,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sluice_engine::compile::Compiler;
 use sluice_engine::diag::Severity;
 use sluice_engine::runtime::{Multimap, Services};
+use sluice_engine::script::Compiler;
 use sluice_stdlib::Limits;
 use toml::Spanned;
 

@@ -1,5 +1,5 @@
-//! The semantic cache's Prometheus metrics, in a registry of their own that
-//! the admin listener renders beside the gateway's.
+//! The semantic cache's Prometheus metrics, registered in the registry it
+//! is given (the gateway's one registry, which the admin listener renders).
 
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
@@ -34,8 +34,14 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// The metrics, in a registry of their own.
     pub fn new() -> Result<Self, prometheus::Error> {
-        let registry = Registry::new();
+        Self::register(&Registry::new())
+    }
+
+    /// The metrics, registered in `registry`.
+    pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let registry = registry.clone();
         let hits = IntCounterVec::new(
             Opts::new(
                 "sluice_semantic_cache_hits_total",

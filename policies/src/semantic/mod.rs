@@ -4,7 +4,7 @@
 //! - `shape.rs`: what of a request is embedded, what partitions the cache
 //! - `store/`: the vector stores (`memory`, `redis`) behind one trait
 //! - `record.rs`: a streamed answer recorded as it passes to the client
-//! - `breaker.rs`, `metrics.rs`: failure handling and observability
+//! - `metrics.rs`: observability (failures go through [`crate::breaker`])
 //! - `local.rs` (feature `local-embeddings`): a sentence-transformers model in process
 //!
 //! A lookup goes through three layers: the exact-match layer (moka, keyed by
@@ -17,7 +17,6 @@
 //! Every dependency call has a timeout and a circuit breaker, and a failure
 //! is a miss: the cache never turns a dependency failure into an error.
 
-pub mod breaker;
 #[cfg(feature = "local-embeddings")]
 pub mod local;
 pub mod metrics;
@@ -31,7 +30,7 @@ use std::time::Duration;
 
 use sluice_engine::runtime::{OutboundRequest, Purpose, Services};
 
-use breaker::Breaker;
+use crate::breaker::Breaker;
 use metrics::Metrics;
 use shape::{Shape, Skip};
 use store::{CachedResponse, Entry, Nearest, StoreError, VectorStore};
@@ -221,6 +220,30 @@ impl std::hash::Hasher for DigestHasher {
     }
 }
 
+/// What the semantic cache's stages are compiled with: the gateway's
+/// semantic-cache family puts it in the plan's resources.
+#[derive(Clone, Debug)]
+pub struct SemanticResources {
+    pub cache: Arc<SemanticCache>,
+    /// In-process embedders (`local-model` backends) by backend id.
+    pub embedders: Arc<std::collections::BTreeMap<String, Arc<dyn Embedder>>>,
+}
+
+impl SemanticResources {
+    pub fn new(cache: Arc<SemanticCache>) -> Self {
+        Self {
+            cache,
+            embedders: Arc::default(),
+        }
+    }
+
+    /// A fresh in-memory cache of default settings (tests, `sluice check`).
+    pub fn in_memory() -> Result<Self, prometheus::Error> {
+        let cache = SemanticCache::in_memory(Config::default(), 100_000)?;
+        Ok(Self::new(Arc::new(cache)))
+    }
+}
+
 /// The cache shared by every lookup and store of a gateway (it outlives plan reloads).
 pub struct SemanticCache {
     config: Config,
@@ -249,7 +272,17 @@ impl std::fmt::Debug for SemanticCache {
 }
 
 impl SemanticCache {
+    /// A cache with its metrics in a registry of their own.
     pub fn new(config: Config, store: Arc<dyn VectorStore>) -> Result<Self, prometheus::Error> {
+        Self::with_registry(config, store, &prometheus::Registry::new())
+    }
+
+    /// A cache whose metrics are registered in `registry`.
+    pub fn with_registry(
+        config: Config,
+        store: Arc<dyn VectorStore>,
+        registry: &prometheus::Registry,
+    ) -> Result<Self, prometheus::Error> {
         // Both bounds at once with one weigher: each answer weighs its bytes,
         // and at least bytes/entries, so the byte budget also caps the count.
         let floor = (config.exact_bytes / config.exact_entries.max(1)).max(1);
@@ -285,7 +318,7 @@ impl SemanticCache {
             exact,
             readings,
             vectors,
-            metrics: Metrics::new()?,
+            metrics: Metrics::register(registry)?,
             pending: AtomicUsize::new(0),
             settled: tokio::sync::Notify::new(),
         })

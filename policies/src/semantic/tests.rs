@@ -381,16 +381,20 @@ fn a_prompt_longer_than_the_local_model_reads_skips_the_cache() {
         max_chars: 100,
         calls: AtomicUsize::new(0),
     });
-    let registry = crate::Registry::in_memory()
-        .unwrap()
-        .with_embedders(
-            [(
-                "local".to_owned(),
-                Arc::clone(&model) as Arc<dyn super::Embedder>,
-            )]
-            .into(),
-        )
-        .with_backends(["local".to_owned()].into());
+    let mut semantic = super::SemanticResources::in_memory().unwrap();
+    semantic.embedders = Arc::new(
+        [(
+            "local".to_owned(),
+            Arc::clone(&model) as Arc<dyn super::Embedder>,
+        )]
+        .into(),
+    );
+    let backends =
+        sluice_engine::runtime::Backends([("local".to_owned(), Default::default())].into());
+    let cache = Arc::clone(&semantic.cache);
+    let registry = sluice_engine::runtime::Resources::new()
+        .with(semantic)
+        .with(backends);
     let policy = r#"<policies>
         <inbound><llm-semantic-cache-lookup score-threshold="0.1" embeddings-backend-id="local" embeddings-backend-auth="system-assigned" /></inbound>
         <backend><forward-request /></backend>
@@ -410,7 +414,7 @@ fn a_prompt_longer_than_the_local_model_reads_skips_the_cache() {
         .enable_all()
         .build()
         .unwrap();
-    let metrics = &registry.semantic.metrics;
+    let metrics = &cache.metrics;
     let skipped = || {
         metrics
             .skips
@@ -421,7 +425,7 @@ fn a_prompt_longer_than_the_local_model_reads_skips_the_cache() {
         let mut x = crate::fixture::exchange(Arc::clone(&stub), &[], text);
         rt.block_on(async {
             sluice_engine::runtime::execute(&p, &mut x).await;
-            registry.semantic.settle().await;
+            cache.settle().await;
         });
     };
     // More than the breaker's failures in a row: none counts as one.
@@ -444,7 +448,7 @@ fn a_prompt_longer_than_the_local_model_reads_skips_the_cache() {
         0
     );
     assert_eq!(
-        rt.block_on(registry.semantic.count()).unwrap(),
+        rt.block_on(cache.count()).unwrap(),
         0,
         "nothing stored"
     );

@@ -96,7 +96,7 @@ fn run(
     );
     let limits = sluice_stdlib::Limits::default();
     let engine = Arc::new(sluice_stdlib::engine(&limits));
-    let compiler = sluice_engine::compile::Compiler::new(&engine);
+    let compiler = sluice_engine::script::Compiler::new(&engine);
     let opts = Options {
         compiler: &compiler,
         not_executed: Severity::Error,

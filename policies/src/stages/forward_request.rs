@@ -9,8 +9,8 @@
 //! reads the request body, the client's body is sent on as it arrives.
 
 use sluice_engine::runtime::{
-    Body, CallError, CompileCx, CompiledValue, Exchange, Flow, Multimap, OutboundRequest,
-    PolicyError, Purpose, Run, Stage, reason_phrase,
+    Bodies, Body, CallError, CompileCx, Compiled, CompiledValue, Exchange, Flow, Multimap,
+    OutboundRequest, PolicyError, Purpose, Run, Stage, reason_phrase,
 };
 use sluice_engine::xml::Element;
 
@@ -24,23 +24,29 @@ struct ForwardRequest {
     fail_on_error_status: bool,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    let timeout_s = match e.attr("timeout") {
-        Some(_) => Some(cx.attr(e, "timeout")?),
-        None => None,
-    };
-    let timeout_ms = match e.attr("timeout-ms") {
-        Some(_) => Some(cx.attr(e, "timeout-ms")?),
-        None => None,
-    };
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    let timeout_s = cx.optional(e, "timeout")?;
+    let timeout_ms = cx.optional(e, "timeout-ms")?;
     let fail_on_error_status = cx
         .literal(e, "fail-on-error-status-code")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    Some(Box::new(ForwardRequest {
+    Ok(Box::new(ForwardRequest {
         timeout_s,
         timeout_ms,
         fail_on_error_status,
     }))
+}
+
+/// It sends the request body on; again on each call with `buffer-request-body="true"`.
+pub(crate) fn bodies(e: &Element) -> Bodies {
+    let buffer = e
+        .attr("buffer-request-body")
+        .is_some_and(|a| a.value.value.trim().eq_ignore_ascii_case("true"));
+    Bodies {
+        sends_request: true,
+        resends_request: buffer,
+        ..Bodies::NONE
+    }
 }
 
 /// The request as the backend gets it.

@@ -2,7 +2,9 @@
 //! body of the section's message (the request in inbound and backend, the
 //! response in outbound and on-error); an empty `to` deletes the matches.
 
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::runtime::{
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage,
+};
 use sluice_engine::xml::Element;
 
 #[derive(Debug)]
@@ -11,10 +13,10 @@ struct FindAndReplace {
     to: CompiledValue,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    let from = cx.attr(e, "from")?;
-    let to = cx.attr(e, "to")?;
-    Some(Box::new(FindAndReplace { from, to }))
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    let from = cx.required(e, "from")?;
+    let to = cx.required(e, "to")?;
+    Ok(Box::new(FindAndReplace { from, to }))
 }
 
 /// `body` with every non-overlapping occurrence of `from` (left to right) replaced by `to`.

@@ -11,7 +11,7 @@
 //! `wait`'s error; a `return-response` in a child ends the pipeline.
 
 use sluice_engine::runtime::{
-    Block, CompileCx, CompiledValue, Exchange, Flow, PolicyError, Run, Stage,
+    Block, CompileCx, Compiled, CompiledValue, Exchange, Flow, PolicyError, Run, Stage,
 };
 use sluice_engine::xml::Element;
 use std::sync::Arc;
@@ -22,13 +22,10 @@ struct Wait {
     children: Block,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    let for_ = match e.attr("for") {
-        Some(_) => Some(cx.attr(e, "for")?),
-        None => None,
-    };
-    let children = cx.block(e.elements());
-    Some(Box::new(Wait { for_, children }))
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    let for_ = cx.optional(e, "for")?;
+    let children = cx.block(e.elements())?;
+    Ok(Box::new(Wait { for_, children }))
 }
 
 impl Wait {

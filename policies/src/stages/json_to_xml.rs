@@ -7,7 +7,9 @@
 //! of the `attribute-block-name` object) are attributes, `#text` is text.
 
 use serde_json::{Map, Value};
-use sluice_engine::runtime::{Body, CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::runtime::{
+    Body, CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage,
+};
 use sluice_engine::xml::Element;
 
 use crate::xml_tree::{escape_attr, escape_text};
@@ -24,25 +26,14 @@ struct JsonToXml {
     attribute_block: Option<CompiledValue>,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    Some(Box::new(JsonToXml {
-        apply: cx.attr(e, "apply")?,
-        consider_accept: optional(e, cx, "consider-accept-header")?,
-        separator: optional(e, cx, "namespace-separator")?,
-        namespace_prefix: optional(e, cx, "namespace-prefix")?,
-        attribute_block: optional(e, cx, "attribute-block-name")?,
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    Ok(Box::new(JsonToXml {
+        apply: cx.required(e, "apply")?,
+        consider_accept: cx.optional(e, "consider-accept-header")?,
+        separator: cx.optional(e, "namespace-separator")?,
+        namespace_prefix: cx.optional(e, "namespace-prefix")?,
+        attribute_block: cx.optional(e, "attribute-block-name")?,
     }))
-}
-
-pub(crate) fn optional(
-    e: &Element,
-    cx: &mut CompileCx<'_>,
-    name: &str,
-) -> Option<Option<CompiledValue>> {
-    match e.attr(name) {
-        Some(_) => Some(Some(cx.attr(e, name)?)),
-        None => Some(None),
-    }
 }
 
 /// Whether the conversion applies: `apply` is `always`, or the message's

@@ -8,7 +8,9 @@
 //! passes when any one of its values is allowed; the message of a refusal
 //! names its values joined with `,`.
 
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::runtime::{
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage,
+};
 use sluice_engine::xml::Element;
 
 #[derive(Debug)]
@@ -20,16 +22,16 @@ struct CheckHeader {
     values: Vec<CompiledValue>,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    let name = cx.attr(e, "name")?;
-    let status = cx.attr(e, "failed-check-httpcode")?;
-    let message = cx.attr(e, "failed-check-error-message")?;
-    let ignore_case = cx.attr(e, "ignore-case")?;
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    let name = cx.required(e, "name")?;
+    let status = cx.required(e, "failed-check-httpcode")?;
+    let message = cx.required(e, "failed-check-error-message")?;
+    let ignore_case = cx.required(e, "ignore-case")?;
     let mut values = Vec::new();
     for v in e.elements().filter(|c| c.name == "value") {
         values.push(cx.text(v)?);
     }
-    Some(Box::new(CheckHeader {
+    Ok(Box::new(CheckHeader {
         name,
         status,
         message,

@@ -3,7 +3,8 @@
 
 use sluice_engine::diag::{Code, Diagnostic, Severity};
 use sluice_engine::runtime::{
-    Body, CompileCx, CompiledValue, Exchange, MessageRef, PolicyError, Run, Stage,
+    Body, CompileCx, Compiled, CompiledValue, Exchange, MessageRef, PolicyError, Reported, Run,
+    Stage,
 };
 use sluice_engine::source::Span;
 use sluice_engine::xml::{Element, Node};
@@ -13,11 +14,11 @@ pub(crate) struct SetBody {
     body: CompiledValue,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    Some(Box::new(compile_body(e, cx)?))
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    Ok(Box::new(compile_body(e, cx)?))
 }
 
-pub(crate) fn compile_body(e: &Element, cx: &mut CompileCx<'_>) -> Option<SetBody> {
+pub(crate) fn compile_body(e: &Element, cx: &mut CompileCx<'_>) -> Compiled<SetBody> {
     if e.attr("template")
         .is_some_and(|a| a.value.value.trim() == "liquid")
     {
@@ -31,7 +32,7 @@ pub(crate) fn compile_body(e: &Element, cx: &mut CompileCx<'_>) -> Option<SetBod
         )
         .with_severity(Severity::Error);
         cx.diags.push(d);
-        return None;
+        return Err(Reported);
     }
     // Markup inside set-body is a literal body, taken as written.
     let has_markup = e.children.iter().any(|n| matches!(n, Node::Element(_)));
@@ -44,7 +45,7 @@ pub(crate) fn compile_body(e: &Element, cx: &mut CompileCx<'_>) -> Option<SetBod
         ),
         _ => cx.text(e)?,
     };
-    Some(SetBody { body })
+    Ok(SetBody { body })
 }
 
 impl SetBody {

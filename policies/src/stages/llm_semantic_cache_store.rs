@@ -12,13 +12,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, Run, Stage};
+use sluice_engine::runtime::{CompileCx, Compiled, CompiledValue, Exchange, Run, Stage};
 use sluice_engine::xml::Element;
 
-use crate::llm_semantic_cache_lookup::{LookupState, Skipped};
-use crate::semantic::SemanticCache;
+use super::llm_semantic_cache_lookup::CacheState;
 use crate::semantic::record::{Recorder, complete};
 use crate::semantic::store::{CachedResponse, Entry};
+use crate::semantic::{SemanticCache, SemanticResources};
 
 /// The response headers kept with a stored answer.
 const CONTENT_HEADERS: [&str; 3] = ["Content-Type", "Content-Encoding", "Content-Language"];
@@ -30,18 +30,12 @@ pub(crate) struct Store {
     cache_response: Option<CompiledValue>,
 }
 
-pub(crate) fn compile(
-    e: &Element,
-    cx: &mut CompileCx<'_>,
-    registry: &crate::Registry,
-) -> Option<Box<dyn Stage>> {
-    let duration = cx.attr(e, "duration")?;
-    let cache_response = match e.attr("cache-response") {
-        Some(_) => Some(cx.attr(e, "cache-response")?),
-        None => None,
-    };
-    Some(Box::new(Store {
-        cache: Arc::clone(&registry.semantic),
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    let semantic = cx.resource::<SemanticResources>(e)?;
+    let duration = cx.required(e, "duration")?;
+    let cache_response = cx.optional(e, "cache-response")?;
+    Ok(Box::new(Store {
+        cache: Arc::clone(&semantic.cache),
         duration,
         cache_response,
     }))
@@ -56,17 +50,11 @@ impl Store {
 
 impl Stage for Store {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
-        let state = x
-            .cache_state
-            .as_ref()
-            .and_then(|s| s.downcast_ref::<LookupState>());
-        let Some(state) = state else {
-            // No lookup ran in this request, or it skipped: nothing to store.
-            let skipped = x
-                .cache_state
-                .as_ref()
-                .is_some_and(|s| s.downcast_ref::<Skipped>().is_some());
-            return self.not_stored(if skipped { "skipped" } else { "no-lookup" });
+        // No lookup ran in this request, or it skipped: nothing to store.
+        let state = match x.extensions.get::<CacheState>() {
+            Some(CacheState::Looked(s)) => s,
+            Some(CacheState::Skipped) => return self.not_stored("skipped"),
+            None => return self.not_stored("no-lookup"),
         };
         if state.hit {
             return Run::next();

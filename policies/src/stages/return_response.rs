@@ -2,14 +2,14 @@
 //! or the response held in a variable, changed by the child policies.
 
 use sluice_engine::runtime::{
-    CompileCx, Exchange, Flow, Message, MessageRef, PolicyError, Run, Stage,
+    CompileCx, Compiled, Exchange, Flow, Message, MessageRef, PolicyError, Run, Stage,
 };
 use sluice_engine::schema::Section;
 use sluice_engine::xml::Element;
 
-use crate::headers::{SetHeader, compile_header};
-use crate::set_body::{SetBody, compile_body};
-use crate::set_status::{SetStatus, compile_status};
+use super::headers::{SetHeader, compile_header};
+use super::set_body::{SetBody, compile_body};
+use super::set_status::{SetStatus, compile_status};
 
 #[derive(Debug)]
 struct ReturnResponse {
@@ -19,7 +19,7 @@ struct ReturnResponse {
     body: Option<SetBody>,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
     let variable = cx.literal(e, "response-variable-name");
     let mut status = None;
     let mut headers = Vec::new();
@@ -32,7 +32,7 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
             _ => {}
         }
     }
-    Some(Box::new(ReturnResponse {
+    Ok(Box::new(ReturnResponse {
         variable,
         status,
         headers,

@@ -5,7 +5,8 @@
 
 use sluice_engine::diag::Code;
 use sluice_engine::runtime::{
-    Body, CompileCx, Exchange, Flow, Message, Multimap, Run, Stage, reason_phrase,
+    Body, CompileCx, Compiled, Exchange, Flow, Message, Multimap, Reported, Run, Stage,
+    reason_phrase,
 };
 use sluice_engine::xml::Element;
 
@@ -15,7 +16,7 @@ struct MockResponse {
     content_type: Option<String>,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
     let status = match cx.literal(e, "status-code") {
         None => 200,
         Some(s) => match s.parse::<u16>().ok().filter(|c| (100..=999).contains(c)) {
@@ -27,12 +28,12 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
                     span,
                     format!("`{s}` is not an HTTP status code"),
                 );
-                return None;
+                return Err(Reported);
             }
         },
     };
     let content_type = cx.literal(e, "content-type").filter(|c| !c.is_empty());
-    Some(Box::new(MockResponse {
+    Ok(Box::new(MockResponse {
         status,
         content_type,
     }))

@@ -2,7 +2,9 @@
 //! of the request URL (`context.Request.Url.Query`); inbound and backend.
 //! The same shape and `exists-action` rules as `set-header`.
 
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::runtime::{
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage,
+};
 use sluice_engine::xml::Element;
 
 #[derive(Debug)]
@@ -12,17 +14,14 @@ struct SetQueryParameter {
     values: Vec<CompiledValue>,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    let name = cx.attr(e, "name")?;
-    let action = match e.attr("exists-action") {
-        Some(_) => Some(cx.attr(e, "exists-action")?),
-        None => None,
-    };
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    let name = cx.required(e, "name")?;
+    let action = cx.optional(e, "exists-action")?;
     let mut values = Vec::new();
     for v in e.elements().filter(|c| c.name == "value") {
         values.push(cx.text(v)?);
     }
-    Some(Box::new(SetQueryParameter {
+    Ok(Box::new(SetQueryParameter {
         name,
         action,
         values,

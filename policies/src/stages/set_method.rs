@@ -1,6 +1,6 @@
 //! `set-method`: the HTTP method of the request to the backend.
 
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, Run, Stage};
+use sluice_engine::runtime::{CompileCx, Compiled, CompiledValue, Exchange, Run, Stage};
 use sluice_engine::xml::Element;
 
 #[derive(Debug)]
@@ -8,8 +8,8 @@ struct SetMethod {
     method: CompiledValue,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    Some(Box::new(SetMethod {
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    Ok(Box::new(SetMethod {
         method: cx.text(e)?,
     }))
 }

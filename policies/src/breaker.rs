@@ -1,5 +1,5 @@
-//! A circuit breaker per dependency (the embeddings backend, the vector
-//! store): after `failures` failures in a row it opens, and calls are
+//! A circuit breaker, one per dependency (the semantic cache's embeddings
+//! backend and vector store; backends next): after `failures` failures in a row it opens, and calls are
 //! refused at once (a miss without waiting) for `cooldown_ms`; then one
 //! trial call goes through, and its success closes the breaker again.
 //! Time is the gateway clock, so the conformance runner's virtual clock

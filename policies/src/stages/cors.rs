@@ -14,7 +14,8 @@
 //! logic is skipped, as documented.
 
 use sluice_engine::runtime::{
-    Body, CompileCx, CompiledValue, Exchange, Flow, Message, Multimap, PolicyError, Run, Stage,
+    Body, CompileCx, Compiled, CompiledValue, Exchange, Flow, Message, Multimap, PolicyError, Run,
+    Stage,
 };
 use sluice_engine::xml::Element;
 
@@ -30,25 +31,18 @@ struct Cors {
     expose: Vec<CompiledValue>,
 }
 
-fn optional(e: &Element, name: &str, cx: &mut CompileCx<'_>) -> Result<Option<CompiledValue>, ()> {
-    match e.attr(name) {
-        Some(_) => cx.attr(e, name).map(Some).ok_or(()),
-        None => Ok(None),
-    }
-}
-
 /// The entries (`origin`, `method`, `header`) of a list element.
-fn entries(list: &Element, cx: &mut CompileCx<'_>) -> Option<Vec<CompiledValue>> {
+fn entries(list: &Element, cx: &mut CompileCx<'_>) -> Compiled<Vec<CompiledValue>> {
     let mut out = Vec::new();
     for c in list.elements() {
         out.push(cx.text(c)?);
     }
-    Some(out)
+    Ok(out)
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    let allow_credentials = optional(e, "allow-credentials", cx).ok()?;
-    let terminate_unmatched = optional(e, "terminate-unmatched-request", cx).ok()?;
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    let allow_credentials = cx.optional(e, "allow-credentials")?;
+    let terminate_unmatched = cx.optional(e, "terminate-unmatched-request")?;
     let mut cors = Cors {
         allow_credentials,
         terminate_unmatched,
@@ -62,7 +56,7 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
         match c.name.as_str() {
             "allowed-origins" => cors.origins = entries(c, cx)?,
             "allowed-methods" => {
-                cors.max_age = optional(c, "preflight-result-max-age", cx).ok()?;
+                cors.max_age = cx.optional(c, "preflight-result-max-age")?;
                 cors.methods = Some(entries(c, cx)?);
             }
             "allowed-headers" => cors.headers = entries(c, cx)?,
@@ -70,7 +64,7 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
             _ => {}
         }
     }
-    Some(Box::new(cors))
+    Ok(Box::new(cors))
 }
 
 /// `scheme://host:port` of an origin, lower-cased, with the default port

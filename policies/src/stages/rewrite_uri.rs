@@ -12,7 +12,7 @@
 //! gateway sets for every routed request.
 
 use sluice_engine::runtime::{
-    CompileCx, CompiledValue, Exchange, Multimap, PolicyError, Run, Stage,
+    CompileCx, Compiled, CompiledValue, Exchange, Multimap, PolicyError, Run, Stage,
 };
 use sluice_engine::xml::Element;
 
@@ -22,13 +22,10 @@ struct RewriteUri {
     copy_unmatched: Option<CompiledValue>,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    let template = cx.attr(e, "template")?;
-    let copy_unmatched = match e.attr("copy-unmatched-params") {
-        Some(_) => Some(cx.attr(e, "copy-unmatched-params")?),
-        None => None,
-    };
-    Some(Box::new(RewriteUri {
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    let template = cx.required(e, "template")?;
+    let copy_unmatched = cx.optional(e, "copy-unmatched-params")?;
+    Ok(Box::new(RewriteUri {
         template,
         copy_unmatched,
     }))

@@ -7,7 +7,9 @@
 //! switch); nothing else happens, and the trace never fails the request
 //! unless one of its expressions fails.
 
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::runtime::{
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage,
+};
 use sluice_engine::xml::Element;
 
 #[derive(Debug)]
@@ -18,7 +20,7 @@ struct Trace {
     metadata: Vec<(CompiledValue, CompiledValue)>,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
     let source = cx.literal(e, "source").unwrap_or_default();
     let severity = cx
         .literal(e, "severity")
@@ -28,11 +30,11 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
     for c in e.elements() {
         match c.name.as_str() {
             "message" => message = Some(cx.text(c)?),
-            "metadata" => metadata.push((cx.attr(c, "name")?, cx.attr(c, "value")?)),
+            "metadata" => metadata.push((cx.required(c, "name")?, cx.required(c, "value")?)),
             _ => {}
         }
     }
-    Some(Box::new(Trace {
+    Ok(Box::new(Trace {
         source,
         severity,
         message,

@@ -16,10 +16,12 @@
 //! with `always-array-child-elements="true"`).
 
 use serde_json::{Map, Value};
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::runtime::{
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage,
+};
 use sluice_engine::xml::Element;
 
-use crate::json_to_xml::{applies, optional, rewrite};
+use super::json_to_xml::{applies, rewrite};
 use crate::xml_tree::{XDocument, XElement, XNode, parse};
 
 #[derive(Debug)]
@@ -30,12 +32,12 @@ struct XmlToJson {
     always_array: Option<CompiledValue>,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    Some(Box::new(XmlToJson {
-        kind: cx.attr(e, "kind")?,
-        apply: cx.attr(e, "apply")?,
-        consider_accept: optional(e, cx, "consider-accept-header")?,
-        always_array: optional(e, cx, "always-array-child-elements")?,
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    Ok(Box::new(XmlToJson {
+        kind: cx.required(e, "kind")?,
+        apply: cx.required(e, "apply")?,
+        consider_accept: cx.optional(e, "consider-accept-header")?,
+        always_array: cx.optional(e, "always-array-child-elements")?,
     }))
 }
 

@@ -8,19 +8,19 @@
 //! ignores its outcome. Evaluating the request (`set-url`, `set-header`, ...)
 //! can still fail, and that is an error like in any policy.
 
-use sluice_engine::runtime::{CompileCx, Exchange, Flow, Run, Stage};
+use sluice_engine::runtime::{CompileCx, Compiled, Exchange, Flow, Run, Stage};
 use sluice_engine::xml::Element;
 
-use crate::send_request::{RequestSpec, compile_spec};
+use super::send_request::{RequestSpec, compile_spec};
 
 #[derive(Debug)]
 struct SendOneWayRequest {
     spec: RequestSpec,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
     let spec = compile_spec(e, cx, "send-one-way-request")?;
-    Some(Box::new(SendOneWayRequest { spec }))
+    Ok(Box::new(SendOneWayRequest { spec }))
 }
 
 impl Stage for SendOneWayRequest {

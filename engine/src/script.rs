@@ -2,20 +2,21 @@
 //! check every .NET member it uses against what the library registers, and
 //! compile the rhai. Errors point at the policy file.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use rhai::{Engine, Scope};
 
-use crate::doc::value::Value;
 use crate::expr::{ExprError, parse_block, parse_expression};
 use crate::source::Span;
 use crate::translate::{
     CONTEXT, MemberKind, PositionMap, Translation, translate_block, translate_expression,
 };
+use crate::value::Value;
 
 /// Which step refused an expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stage {
+pub enum Step {
     /// Not valid C#.
     Syntax,
     /// Valid C# that Sluice does not run: a construct, type or member.
@@ -48,10 +49,21 @@ impl Compiled {
     }
 }
 
-/// Compiles expressions against one engine (the sandboxed one with the .NET library).
+/// An expression's place and text: the same text at the same place of a
+/// policy compiles to the same thing.
+type MemoKey = (usize, usize, bool, String);
+
+/// Problems of one expression, each with the step that found it.
+pub type Problems = Vec<(Step, ExprError)>;
+
+/// Compiles expressions against one engine (the sandboxed one with the .NET
+/// library). [`Compiler::compile_shared`] compiles each expression once:
+/// validation compiles it, and every pipeline that contains it (a policy
+/// runs in one pipeline per operation and product) shares that compilation.
 pub struct Compiler<'e> {
     engine: &'e Engine,
     known: HashSet<String>,
+    memo: Mutex<HashMap<MemoKey, Result<Option<Arc<Compiled>>, Problems>>>,
 }
 
 impl<'e> Compiler<'e> {
@@ -61,11 +73,38 @@ impl<'e> Compiler<'e> {
             .into_iter()
             .filter_map(|sig| sig.split('(').next().map(|n| n.trim().to_owned()))
             .collect();
-        Self { engine, known }
+        Self {
+            engine,
+            known,
+            memo: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// [`Compiler::compile`], once per expression (by its place and text):
+    /// a second call for the same expression shares the first's result.
+    pub fn compile_shared(&self, value: &Value) -> Result<Option<Arc<Compiled>>, Problems> {
+        let (t, block) = match value {
+            Value::Expression(t) => (t, false),
+            Value::Block(t) => (t, true),
+            Value::Literal(_) | Value::Unresolved(_) => return Ok(None),
+        };
+        let key = (t.span.start, t.span.end, block, t.value.clone());
+        let mut memo = match self.memo.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        memo.entry(key)
+            .or_insert_with(|| self.compile(value).map(|c| c.map(Arc::new)))
+            .clone()
+    }
+
+    /// How many expressions [`Compiler::compile_shared`] compiled.
+    pub fn compiled_count(&self) -> usize {
+        self.memo.lock().map_or(0, |m| m.len())
     }
 
     /// Parses and translates an expression value (not yet compiled).
-    pub fn translate(value: &Value) -> Result<Option<Translation>, (Stage, ExprError)> {
+    pub fn translate(value: &Value) -> Result<Option<Translation>, (Step, ExprError)> {
         Ok(Self::translate_with_fast(value)?.map(|(t, _)| t))
     }
 
@@ -73,16 +112,16 @@ impl<'e> Compiler<'e> {
     #[allow(clippy::type_complexity)]
     fn translate_with_fast(
         value: &Value,
-    ) -> Result<Option<(Translation, Option<sluice_stdlib::fast::Fast>)>, (Stage, ExprError)> {
-        let unsupported = |e| (Stage::Unsupported, e);
+    ) -> Result<Option<(Translation, Option<sluice_stdlib::fast::Fast>)>, (Step, ExprError)> {
+        let unsupported = |e| (Step::Unsupported, e);
         match value {
             Value::Expression(t) => {
-                let ast = parse_expression(t).map_err(|e| (Stage::Syntax, e))?;
+                let ast = parse_expression(t).map_err(|e| (Step::Syntax, e))?;
                 let t = translate_expression(&ast).map_err(unsupported)?;
                 Ok(Some((t, crate::fast::compile(&ast))))
             }
             Value::Block(t) => {
-                let ast = parse_block(t).map_err(|e| (Stage::Syntax, e))?;
+                let ast = parse_block(t).map_err(|e| (Step::Syntax, e))?;
                 let t = translate_block(&ast).map_err(unsupported)?;
                 Ok(Some((t, None)))
             }
@@ -92,7 +131,7 @@ impl<'e> Compiler<'e> {
 
     /// Every problem of one expression: C# syntax, unsupported constructs,
     /// members the library does not have, rhai compile errors.
-    pub fn compile(&self, value: &Value) -> Result<Option<Compiled>, Vec<(Stage, ExprError)>> {
+    pub fn compile(&self, value: &Value) -> Result<Option<Compiled>, Problems> {
         let Some((t, fast)) = Self::translate_with_fast(value).map_err(|e| vec![e])? else {
             return Ok(None);
         };
@@ -100,7 +139,7 @@ impl<'e> Compiler<'e> {
         if !missing.is_empty() {
             return Err(missing
                 .into_iter()
-                .map(|e| (Stage::Unsupported, e))
+                .map(|e| (Step::Unsupported, e))
                 .collect());
         }
         let mut scope = Scope::new();
@@ -120,7 +159,7 @@ impl<'e> Compiler<'e> {
                     _ => t.span,
                 };
                 Err(vec![(
-                    Stage::Compile,
+                    Step::Compile,
                     ExprError {
                         message: format!("cannot compile this expression: {}", e.0),
                         span,

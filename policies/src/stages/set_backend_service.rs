@@ -1,7 +1,10 @@
 //! `set-backend-service`: the backend base URL requests are forwarded to,
 //! given as a URL or as a backend entity of the configuration.
 
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::diag::Code;
+use sluice_engine::runtime::{
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage,
+};
 use sluice_engine::xml::Element;
 
 #[derive(Debug)]
@@ -13,13 +16,19 @@ enum Target {
 #[derive(Debug)]
 struct SetBackendService(Target);
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
     let target = match (e.attr("base-url"), e.attr("backend-id")) {
-        (Some(_), _) => Target::BaseUrl(cx.attr(e, "base-url")?),
-        (None, Some(_)) => Target::BackendId(cx.attr(e, "backend-id")?),
-        (None, None) => return None,
+        (Some(_), _) => Target::BaseUrl(cx.required(e, "base-url")?),
+        (None, Some(_)) => Target::BackendId(cx.required(e, "backend-id")?),
+        (None, None) => {
+            return cx.fail(
+                Code::MissingAttribute,
+                e.span,
+                "`<set-backend-service>` needs `base-url` or `backend-id`",
+            );
+        }
     };
-    Some(Box::new(SetBackendService(target)))
+    Ok(Box::new(SetBackendService(target)))
 }
 
 impl SetBackendService {

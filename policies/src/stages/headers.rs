@@ -2,7 +2,7 @@
 //! (inbound, backend) or the response (outbound, on-error).
 
 use sluice_engine::runtime::{
-    CompileCx, CompiledValue, Exchange, MessageRef, PolicyError, Run, Stage,
+    CompileCx, Compiled, CompiledValue, Exchange, MessageRef, PolicyError, Run, Stage,
 };
 use sluice_engine::xml::Element;
 
@@ -22,21 +22,18 @@ pub(crate) struct SetHeader {
     values: Vec<CompiledValue>,
 }
 
-pub(crate) fn compile_set_header(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    Some(Box::new(compile_header(e, cx)?))
+pub(crate) fn compile_set_header(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    Ok(Box::new(compile_header(e, cx)?))
 }
 
-pub(crate) fn compile_header(e: &Element, cx: &mut CompileCx<'_>) -> Option<SetHeader> {
-    let name = cx.attr(e, "name")?;
-    let action = match e.attr("exists-action") {
-        Some(_) => Some(cx.attr(e, "exists-action")?),
-        None => None,
-    };
+pub(crate) fn compile_header(e: &Element, cx: &mut CompileCx<'_>) -> Compiled<SetHeader> {
+    let name = cx.required(e, "name")?;
+    let action = cx.optional(e, "exists-action")?;
     let mut values = Vec::new();
     for v in e.elements().filter(|c| c.name == "value") {
         values.push(cx.text(v)?);
     }
-    Some(SetHeader {
+    Ok(SetHeader {
         name,
         action,
         values,

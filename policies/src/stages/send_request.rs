@@ -8,14 +8,15 @@
 
 use sluice_engine::diag::{Code, Diagnostic, Severity};
 use sluice_engine::runtime::{
-    Body, CallError, CompileCx, CompiledValue, Exchange, Flow, InboundResponse, Message,
-    MessageRef, OutboundRequest, PolicyError, Purpose, Run, Stage, reason_phrase,
+    Bodies, Body, CallError, CompileCx, Compiled, CompiledValue, Exchange, Flow, InboundResponse,
+    Message, MessageRef, OutboundRequest, PolicyError, Purpose, Reported, Run, Stage,
+    reason_phrase,
 };
 use sluice_engine::schema::Section;
 use sluice_engine::xml::Element;
 
-use crate::headers::{SetHeader, compile_header};
-use crate::set_body::{SetBody, compile_body};
+use super::headers::{SetHeader, compile_header};
+use super::set_body::{SetBody, compile_body};
 
 /// The documented default: 60 seconds.
 const DEFAULT_TIMEOUT_S: u64 = 60;
@@ -37,9 +38,9 @@ pub(crate) fn compile_spec(
     e: &Element,
     cx: &mut CompileCx<'_>,
     policy: &'static str,
-) -> Option<RequestSpec> {
-    let mode = optional(e, cx, "mode")?;
-    let timeout = optional(e, cx, "timeout")?;
+) -> Compiled<RequestSpec> {
+    let mode = cx.optional(e, "mode")?;
+    let timeout = cx.optional(e, "timeout")?;
     let mut spec = RequestSpec {
         policy,
         mode,
@@ -83,14 +84,15 @@ pub(crate) fn compile_spec(
         );
         ok = false;
     }
-    ok.then_some(spec)
+    if ok { Ok(spec) } else { Err(Reported) }
 }
 
-fn optional(e: &Element, cx: &mut CompileCx<'_>, name: &str) -> Option<Option<CompiledValue>> {
-    match e.attr(name) {
-        Some(_) => Some(Some(cx.attr(e, name)?)),
-        None => Some(None),
-    }
+/// With `mode="copy"`, it reads the request body.
+pub(crate) fn bodies(e: &Element) -> Bodies {
+    let copy = e
+        .attr("mode")
+        .is_some_and(|a| a.value.value.trim().eq_ignore_ascii_case("copy"));
+    if copy { Bodies::REQUEST } else { Bodies::NONE }
 }
 
 impl RequestSpec {
@@ -209,13 +211,13 @@ pub(crate) struct SendRequest {
     ignore_error: bool,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
     let spec = compile_spec(e, cx, "send-request")?;
-    let variable = cx.attr(e, "response-variable-name")?;
+    let variable = cx.required(e, "response-variable-name")?;
     let ignore_error = cx
         .literal(e, "ignore-error")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    Some(Box::new(SendRequest {
+    Ok(Box::new(SendRequest {
         spec,
         variable,
         ignore_error,

@@ -20,7 +20,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use sluice_engine::runtime::{
-    Block, CompileCx, CompiledValue, Exchange, Flow, PolicyError, Run, Stage, run_block,
+    Block, CompileCx, Compiled, CompiledValue, Exchange, Flow, PolicyError, Run, Stage, run_block,
 };
 use sluice_engine::xml::Element;
 
@@ -38,15 +38,15 @@ struct Retry {
     body: Block,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    let condition = cx.attr(e, "condition")?;
-    let count = cx.attr(e, "count")?;
-    let interval = cx.attr(e, "interval")?;
-    let max_interval = optional(e, cx, "max-interval")?;
-    let delta = optional(e, cx, "delta")?;
-    let first_fast_retry = optional(e, cx, "first-fast-retry")?;
-    let body = cx.block(e.elements());
-    Some(Box::new(Retry {
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    let condition = cx.required(e, "condition")?;
+    let count = cx.required(e, "count")?;
+    let interval = cx.required(e, "interval")?;
+    let max_interval = cx.optional(e, "max-interval")?;
+    let delta = cx.optional(e, "delta")?;
+    let first_fast_retry = cx.optional(e, "first-fast-retry")?;
+    let body = cx.block(e.elements())?;
+    Ok(Box::new(Retry {
         condition,
         count,
         interval,
@@ -55,13 +55,6 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
         first_fast_retry,
         body,
     }))
-}
-
-fn optional(e: &Element, cx: &mut CompileCx<'_>, name: &str) -> Option<Option<CompiledValue>> {
-    match e.attr(name) {
-        Some(_) => Some(Some(cx.attr(e, name)?)),
-        None => Some(None),
-    }
 }
 
 /// The wait settings, evaluated once when the policy starts.

@@ -1,7 +1,7 @@
 //! `set-status`: the response status code and reason phrase.
 
 use sluice_engine::runtime::{
-    CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage, reason_phrase,
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage, reason_phrase,
 };
 use sluice_engine::xml::Element;
 
@@ -11,17 +11,14 @@ pub(crate) struct SetStatus {
     reason: Option<CompiledValue>,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    Some(Box::new(compile_status(e, cx)?))
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    Ok(Box::new(compile_status(e, cx)?))
 }
 
-pub(crate) fn compile_status(e: &Element, cx: &mut CompileCx<'_>) -> Option<SetStatus> {
-    let code = cx.attr(e, "code")?;
-    let reason = match e.attr("reason") {
-        Some(_) => Some(cx.attr(e, "reason")?),
-        None => None,
-    };
-    Some(SetStatus { code, reason })
+pub(crate) fn compile_status(e: &Element, cx: &mut CompileCx<'_>) -> Compiled<SetStatus> {
+    let code = cx.required(e, "code")?;
+    let reason = cx.optional(e, "reason")?;
+    Ok(SetStatus { code, reason })
 }
 
 impl SetStatus {

@@ -1,7 +1,7 @@
 //! `set-variable`: stores a value in `context.Variables` (an expression's
 //! result keeps its type; a literal is a string).
 
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, Run, Stage};
+use sluice_engine::runtime::{CompileCx, Compiled, CompiledValue, Exchange, Run, Stage};
 use sluice_engine::xml::Element;
 
 #[derive(Debug)]
@@ -10,10 +10,10 @@ struct SetVariable {
     value: CompiledValue,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    let name = cx.literal(e, "name")?;
-    let value = cx.attr(e, "value")?;
-    Some(Box::new(SetVariable { name, value }))
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    let name = cx.required_literal(e, "name")?;
+    let value = cx.required(e, "value")?;
+    Ok(Box::new(SetVariable { name, value }))
 }
 
 impl Stage for SetVariable {

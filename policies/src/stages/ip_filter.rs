@@ -8,7 +8,9 @@
 use std::net::IpAddr;
 
 use sluice_engine::diag::Code;
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::runtime::{
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Reported, Run, Stage,
+};
 use sluice_engine::xml::Element;
 
 /// An entry: one address (`from == to`) or an inclusive range.
@@ -26,8 +28,8 @@ struct IpFilter {
     entries: Vec<Entry>,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
-    let action = cx.attr(e, "action")?;
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    let action = cx.required(e, "action")?;
     let mut entries = Vec::new();
     for c in e.elements() {
         let mut entry = match c.name.as_str() {
@@ -40,8 +42,8 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
                 }
             }
             "address-range" => Entry {
-                from: cx.attr(c, "from")?,
-                to: cx.attr(c, "to")?,
+                from: cx.required(c, "from")?,
+                to: cx.required(c, "to")?,
                 fixed: None,
             },
             _ => continue,
@@ -56,7 +58,7 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
                     c.head_span(),
                     format!("`{}` is not an IP address", s.trim()),
                 );
-                return None;
+                return Err(Reported);
             }
         }
         if let (CompiledValue::Literal(a), CompiledValue::Literal(b)) = (&entry.from, &entry.to) {
@@ -64,7 +66,7 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Sta
         }
         entries.push(entry);
     }
-    Some(Box::new(IpFilter { action, entries }))
+    Ok(Box::new(IpFilter { action, entries }))
 }
 
 /// An address, IPv4-mapped IPv6 as IPv4.

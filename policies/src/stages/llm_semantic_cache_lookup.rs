@@ -16,24 +16,32 @@ use std::time::Instant;
 
 use sluice_engine::diag::Code;
 use sluice_engine::runtime::{
-    Body, CompileCx, CompiledValue, Exchange, Flow, PolicyError, Run, Stage, reason_phrase,
+    Body, CompileCx, Compiled, CompiledValue, Exchange, Flow, PolicyError, Reported, Run, Stage,
+    reason_phrase,
 };
 use sluice_engine::xml::Element;
 
 use crate::semantic::metrics::ApiCounters;
 use crate::semantic::shape;
 use crate::semantic::store::CachedResponse;
-use crate::semantic::{DepError, Embedder, Reading, SemanticCache, partition, reading_key};
+use crate::semantic::{
+    DepError, Embedder, Reading, SemanticCache, SemanticResources, partition, reading_key,
+};
 
 /// Distances are computed in single precision: a stored prompt whose
 /// distance equals the threshold up to this much is a hit.
 const TOLERANCE: f64 = 1e-6;
 
-/// What a lookup that skipped the cache leaves: the store has nothing to do.
+/// What the lookup leaves for the store policy of the same request (in
+/// `Exchange::extensions`).
 #[derive(Debug)]
-pub(crate) struct Skipped;
+pub(crate) enum CacheState {
+    Looked(LookupState),
+    /// The lookup skipped the cache: the store has nothing to do.
+    Skipped,
+}
 
-/// What the lookup leaves for the store policy of the same request.
+/// What a lookup that read the request found.
 #[derive(Debug)]
 pub(crate) struct LookupState {
     /// The request's partition, embedded text and shape.
@@ -61,18 +69,14 @@ pub(crate) struct Lookup {
     counters: ApiCounters,
 }
 
-pub(crate) fn compile(
-    e: &Element,
-    cx: &mut CompileCx<'_>,
-    registry: &crate::Registry,
-) -> Option<Box<dyn Stage>> {
-    let threshold = cx.attr(e, "score-threshold")?;
-    let backend_id = cx.attr(e, "embeddings-backend-id")?;
-    if let (CompiledValue::Literal(id), Some(known), Some(a)) = (
-        &backend_id,
-        &registry.backends,
-        e.attr("embeddings-backend-id"),
-    ) && !known.contains(id.trim())
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    let semantic = cx.resource::<SemanticResources>(e)?;
+    let threshold = cx.required(e, "score-threshold")?;
+    let backend_id = cx.required(e, "embeddings-backend-id")?;
+    let known = cx.resources.get::<sluice_engine::runtime::Backends>();
+    if let (CompiledValue::Literal(id), Some(known), Some(a)) =
+        (&backend_id, known, e.attr("embeddings-backend-id"))
+        && !known.contains(id.trim())
     {
         let mut d = sluice_engine::diag::Diagnostic::new(
             Code::ConfigReference,
@@ -80,33 +84,22 @@ pub(crate) fn compile(
             a.value.span,
             format!("no backend `{}` (embeddings-backend-id)", id.trim()),
         );
-        if let Some(near) =
-            sluice_engine::diag::did_you_mean(id.trim(), known.iter().map(String::as_str))
-        {
+        if let Some(near) = sluice_engine::diag::did_you_mean(id.trim(), known.ids()) {
             d = d.with_help(format!("did you mean `{near}`?"));
         }
         cx.diags.push(d);
-        return None;
+        return Err(Reported);
     }
-    let ignore_system = match e.attr("ignore-system-messages") {
-        Some(_) => Some(cx.attr(e, "ignore-system-messages")?),
-        None => None,
-    };
-    let max_messages = match e.attr("max-message-count") {
-        Some(_) => Some(cx.attr(e, "max-message-count")?),
-        None => None,
-    };
+    let ignore_system = cx.optional(e, "ignore-system-messages")?;
+    let max_messages = cx.optional(e, "max-message-count")?;
     let mut vary_by = Vec::new();
     for c in e.elements().filter(|c| c.name == "vary-by") {
         vary_by.push(cx.text(c)?);
     }
-    Some(Box::new(Lookup {
-        counters: registry
-            .semantic
-            .metrics
-            .for_api(cx.api.unwrap_or_default()),
-        cache: Arc::clone(&registry.semantic),
-        embedders: Arc::clone(&registry.embedders),
+    Ok(Box::new(Lookup {
+        counters: semantic.cache.metrics.for_api(cx.api.unwrap_or_default()),
+        cache: Arc::clone(&semantic.cache),
+        embedders: Arc::clone(&semantic.embedders),
         threshold,
         backend_id,
         ignore_system,
@@ -208,7 +201,7 @@ impl Stage for Lookup {
             self.counters.exact_hits.inc();
             metrics.hit_latency.observe(started.elapsed().as_secs_f64());
             self.answer(x, &r, "hit; layer=exact".into());
-            x.cache_state = Some(Box::new(p.state(None, true)));
+            x.extensions.insert(CacheState::Looked(p.state(None, true)));
             return Run::Done(Ok(Flow::Answered));
         }
         Run::Later(Box::pin(async move {
@@ -232,7 +225,7 @@ impl Stage for Lookup {
                     self.status(x, format!("miss; error={}-{}", e.dependency, e.kind));
                     let mut s = p.state(None, false);
                     s.failed = true;
-                    x.cache_state = Some(Box::new(s));
+                    x.extensions.insert(CacheState::Looked(s));
                     return Ok(Flow::Next);
                 }
             };
@@ -247,7 +240,7 @@ impl Stage for Lookup {
                     self.status(x, format!("miss; error={}-{}", e.dependency, e.kind));
                     let mut s = p.state(Some(vector), false);
                     s.failed = true;
-                    x.cache_state = Some(Box::new(s));
+                    x.extensions.insert(CacheState::Looked(s));
                     return Ok(Flow::Next);
                 }
             };
@@ -270,7 +263,8 @@ impl Stage for Lookup {
                     );
                     let status = format!("hit; layer=semantic; distance={:.4}", n.distance);
                     self.answer(x, &n.response, status);
-                    x.cache_state = Some(Box::new(p.state(Some(vector), true)));
+                    x.extensions
+                        .insert(CacheState::Looked(p.state(Some(vector), true)));
                     Ok(Flow::Answered)
                 }
                 n => {
@@ -292,7 +286,8 @@ impl Stage for Lookup {
                             m.headers.set_one("Accept-Encoding", "identity".to_owned());
                         });
                     }
-                    x.cache_state = Some(Box::new(p.state(Some(vector), false)));
+                    x.extensions
+                        .insert(CacheState::Looked(p.state(Some(vector), false)));
                     Ok(Flow::Next)
                 }
             }
@@ -352,7 +347,7 @@ impl Lookup {
         for v in &self.vary_by {
             vary.push(v.eval_string(x)?.unwrap_or_default());
         }
-        x.cache_state = None;
+        x.extensions.remove::<CacheState>();
         let api = record_id(x.ctx.0.api.as_ref());
         let operation = record_id(x.ctx.0.operation.as_ref());
         // Everything the reading depends on; a byte-identical repeat is not parsed again.
@@ -424,7 +419,7 @@ impl Lookup {
             .skips
             .with_label_values(&[reason, &self.counters.api])
             .inc();
-        x.cache_state = Some(Box::new(Skipped));
+        x.extensions.insert(CacheState::Skipped);
         self.status(x, format!("skip; reason={reason}"));
     }
 }

@@ -2,7 +2,7 @@
 //! else those of `otherwise`.
 
 use sluice_engine::runtime::{
-    Block, CompileCx, CompiledValue, Exchange, Flow, Run, Stage, run_block,
+    Block, CompileCx, Compiled, CompiledValue, Exchange, Flow, Reported, Run, Stage, run_block,
 };
 use sluice_engine::xml::Element;
 use std::sync::Arc;
@@ -15,24 +15,35 @@ struct Choose {
     otherwise: Option<(Arc<str>, Block)>,
 }
 
-pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Option<Box<dyn Stage>> {
+pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
     let mut whens = Vec::new();
     let mut otherwise = None;
     let mut ok = true;
     for c in e.elements() {
         match c.name.as_str() {
-            "when" => match cx.attr(c, "condition") {
-                Some(cond) => {
-                    let label = format!("when[{}]", whens.len() + 1).into();
-                    whens.push((cond, label, cx.block(c.elements())));
+            "when" => {
+                // Every branch is compiled, so that all of their problems are reported.
+                let cond = cx.required(c, "condition");
+                let block = cx.block(c.elements());
+                match (cond, block) {
+                    (Ok(cond), Ok(block)) => {
+                        let label = format!("when[{}]", whens.len() + 1).into();
+                        whens.push((cond, label, block));
+                    }
+                    _ => ok = false,
                 }
-                None => ok = false,
+            }
+            "otherwise" => match cx.block(c.elements()) {
+                Ok(block) => otherwise = Some(("otherwise[1]".into(), block)),
+                Err(Reported) => ok = false,
             },
-            "otherwise" => otherwise = Some(("otherwise[1]".into(), cx.block(c.elements()))),
             _ => {}
         }
     }
-    ok.then(|| Box::new(Choose { whens, otherwise }) as Box<dyn Stage>)
+    if !ok {
+        return Err(Reported);
+    }
+    Ok(Box::new(Choose { whens, otherwise }))
 }
 
 impl Stage for Choose {
