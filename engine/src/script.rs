@@ -56,6 +56,9 @@ type MemoKey = (usize, usize, bool, String);
 /// Problems of one expression, each with the step that found it.
 pub type Problems = Vec<(Step, ExprError)>;
 
+/// What compiling one expression gave (`None`: a literal, nothing to compile).
+pub type Shared = Result<Option<Arc<Compiled>>, Problems>;
+
 /// Compiles expressions against one engine (the sandboxed one with the .NET
 /// library). [`Compiler::compile_shared`] compiles each expression once:
 /// validation compiles it, and every pipeline that contains it (a policy
@@ -63,7 +66,7 @@ pub type Problems = Vec<(Step, ExprError)>;
 pub struct Compiler<'e> {
     engine: &'e Engine,
     known: HashSet<String>,
-    memo: Mutex<HashMap<MemoKey, Result<Option<Arc<Compiled>>, Problems>>>,
+    memo: Mutex<HashMap<MemoKey, Shared>>,
 }
 
 impl<'e> Compiler<'e> {
@@ -82,7 +85,7 @@ impl<'e> Compiler<'e> {
 
     /// [`Compiler::compile`], once per expression (by its place and text):
     /// a second call for the same expression shares the first's result.
-    pub fn compile_shared(&self, value: &Value) -> Result<Option<Arc<Compiled>>, Problems> {
+    pub fn compile_shared(&self, value: &Value) -> Shared {
         let (t, block) = match value {
             Value::Expression(t) => (t, false),
             Value::Block(t) => (t, true),

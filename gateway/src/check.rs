@@ -18,6 +18,8 @@ use sluice_engine::source::Source;
 use sluice_engine::validate::Execution;
 use sluice_engine::value::NamedValues;
 
+use crate::build::{Input, Purpose};
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Policy files, gateway configurations (`*.toml`), or folders to search for `*.xml`.
@@ -144,18 +146,17 @@ pub fn run(args: &Args) -> ExitCode {
     let mut all = Diagnostics::new();
     for (path, src) in &sources {
         if path.extension().is_some_and(|x| x == "toml") {
-            // A gateway configuration: every policy at its scope, with its named values.
-            let copts = crate::config::Options {
-                compiler: &compiler,
-                not_executed: Severity::Warning,
-                env: &|k| std::env::var(k).ok(),
-            };
+            // A gateway configuration: every policy at its scope, with its
+            // named values, compiled into a plan as `sluice run` would.
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            match crate::config::load_str(src.name(), src.text(), &base, &copts) {
-                Ok(mut loaded) => {
-                    all.extend(std::mem::take(&mut loaded.warnings));
-                    all.extend(plan_problems(&loaded, &engine));
-                }
+            let input = Input::Text {
+                name: src.name(),
+                base: &base,
+                text: src.text(),
+                config: None,
+            };
+            match crate::build::build(input, None, Purpose::CHECK) {
+                Ok(built) => all.extend(built.warnings),
                 Err(diags) => all.extend(diags),
             }
             continue;
@@ -169,24 +170,6 @@ pub fn run(args: &Args) -> ExitCode {
         &unreadable,
         args.json,
     )
-}
-
-/// What compiling the configuration's plan finds that loading it does not
-/// (an `embeddings-backend-id` no backend has, say), as `sluice run` would
-/// compile it, without loading models or connecting to anything.
-fn plan_problems(
-    loaded: &crate::config::Loaded,
-    engine: &std::sync::Arc<rhai::Engine>,
-) -> Diagnostics {
-    let registry = match sluice_policies::Registry::in_memory() {
-        Ok(r) => r.with_backends(loaded.config.backends.keys().cloned().collect()),
-        Err(_) => return Diagnostics::new(),
-    };
-    let limits = sluice_stdlib::Limits::default();
-    match crate::plan::Plan::build(loaded, std::sync::Arc::clone(engine), limits, &registry) {
-        Ok(_) => Diagnostics::new(),
-        Err(d) => d,
-    }
 }
 
 fn report(all: &Diagnostics, files: usize, unreadable: &[String], json: bool) -> ExitCode {

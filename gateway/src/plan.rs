@@ -12,9 +12,9 @@ use sluice_engine::compose::{Layer, effective};
 use sluice_engine::diag::{Diagnostics, Severity};
 use sluice_engine::doc::{LoadOptions, PolicyDocument, load};
 use sluice_engine::runtime::{
-    BackendEntity, Block, Body, BodyStream, CompileCx, Context, ContextData, Exchange, Message,
-    MessageRef, Multimap, Pipeline, Record, Services, Streaming, Url, collect, default_error_body,
-    execute, reason_phrase,
+    BackendEntity, Backends, Body, BodyStream, Context, ContextData, Exchange, Message, MessageRef,
+    Multimap, Pipeline, PipelineCx, Record, Resources, Services, Streaming, Url, collect,
+    compile_pipeline, default_error_body, execute, reason_phrase,
 };
 use sluice_engine::schema::{Scope, Section};
 use sluice_engine::script::Compiler;
@@ -133,9 +133,9 @@ impl Plan {
         loaded: &Loaded,
         engine: Arc<rhai::Engine>,
         limits: Limits,
-        factory: &sluice_policies::Registry,
+        compiler: &Compiler<'_>,
+        resources: &Resources,
     ) -> Result<Plan, Diagnostics> {
-        let compiler = Compiler::new(&engine);
         let named = NamedValues::Known(loaded.named.clone());
         let mut diags = Diagnostics::new();
         let default_global;
@@ -226,32 +226,15 @@ impl Plan {
                         .filter(|l| product.is_some() || l.scope != Scope::Product)
                         .collect();
                     let eff = effective(&layers, &loaded.fragments);
-                    let mut pipeline = Pipeline::default();
-                    for section in Section::ALL {
-                        let mut entries = Vec::new();
-                        for st in eff.section(section) {
-                            let mut cx = CompileCx {
-                                source: Arc::clone(&st.source),
-                                section,
-                                scope: st.scope,
-                                compiler: &compiler,
-                                named: &named,
-                                fragments: &loaded.fragments,
-                                factory,
-                                diags: Diagnostics::new(),
-                                api: Some(&name),
-                            };
-                            cx.statement(&st.element, &mut entries);
-                            diags.extend(cx.diags);
-                        }
-                        let block = Block(entries);
-                        match section {
-                            Section::Inbound => pipeline.inbound = block,
-                            Section::Backend => pipeline.backend = block,
-                            Section::Outbound => pipeline.outbound = block,
-                            Section::OnError => pipeline.on_error = block,
-                        }
-                    }
+                    let cx = PipelineCx {
+                        compiler,
+                        named: &named,
+                        fragments: &loaded.fragments,
+                        factory: &sluice_policies::Builtins,
+                        resources,
+                        api: Some(&name),
+                    };
+                    let mut pipeline = compile_pipeline(&eff, &cx, &mut diags);
                     pipeline.stream_response =
                         !bodies::reads_response_body(&eff, &loaded.fragments, &loaded.named);
                     pipeline.stream_request =
@@ -315,28 +298,10 @@ impl Plan {
                 )
             })
             .collect();
-        let backends = loaded
-            .config
-            .backends
-            .iter()
-            .map(|(id, b)| {
-                let b = b.get_ref();
-                let entity = BackendEntity {
-                    url: b
-                        .url
-                        .as_ref()
-                        .map(|u| u.get_ref().clone())
-                        .unwrap_or_default(),
-                    headers: b
-                        .headers
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                    timeout_ms: b.timeout.map(|s| s.saturating_mul(1000)),
-                };
-                (id.clone(), entity)
-            })
-            .collect();
+        let backends = resources
+            .get::<Backends>()
+            .map(|b| b.0.clone())
+            .unwrap_or_default();
         let api_paths = apis.iter().map(|a| a.prefix.to_string()).collect();
         Ok(Plan {
             engine,
@@ -555,7 +520,7 @@ impl Plan {
                 response_body: None,
                 request_body,
             },
-            cache_state: None,
+            extensions: Default::default(),
         };
         execute(pipeline, &mut x).await;
         // The request is over: the response leaves the context.

@@ -108,7 +108,7 @@ fn named_values() {
     // Standalone: one note listing them; no type check of `count`.
     assert_eq!(check(xml), ["N0402 p.xml:1:38"]);
     // With values: `n` substituted and type-checked; `val` unknown.
-    let values = value::NamedValues::Known(
+    let values = crate::value::NamedValues::Known(
         [
             ("hdr".to_owned(), "x".to_owned()),
             ("n".to_owned(), "many".to_owned()),

@@ -91,8 +91,14 @@ pub fn load_str(
     base: &Path,
     opts: &Options<'_>,
 ) -> Result<Loaded, Diagnostics> {
+    let config = parse(name, text)?;
+    load_config(name, text, config, base, opts)
+}
+
+/// Parses a configuration's text (nothing loaded yet).
+pub fn parse(name: &str, text: &str) -> Result<Config, Diagnostics> {
     let source = Source::new(name, text);
-    let config: Config = toml::from_str(text).map_err(|e| {
+    toml::from_str(text).map_err(|e| {
         let span = e
             .span()
             .map_or(Span::point(0), |r| Span::new(r.start, r.end));
@@ -104,8 +110,7 @@ pub fn load_str(
             e.message().trim().to_owned(),
         ));
         d
-    })?;
-    load_config(name, text, config, base, opts)
+    })
 }
 
 /// Loads a configuration already deserialized (a conformance case, whose own

@@ -60,31 +60,7 @@ pub struct LimitsSection {
     pub expression_wall_time_ms: Option<u64>,
 }
 
-/// `[semantic-cache]`: where the semantic cache keeps its entries, its
-/// sizes and timeouts. Read when the gateway starts; a reload that changes
-/// it is refused (the cache and its store outlive plans).
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct SemanticCacheSection {
-    /// `memory` (the default, in process) or `redis`.
-    pub store: Option<Spanned<String>>,
-    /// Vectors the memory store keeps at most.
-    pub max_entries: Option<usize>,
-    /// `redis://host:port` (or `rediss://`), for `store = "redis"`.
-    pub redis_url: Option<Spanned<String>>,
-    /// Prefix of every Redis key and index name.
-    pub redis_prefix: Option<String>,
-    pub exact_entries: Option<u64>,
-    pub exact_bytes: Option<u64>,
-    pub embeddings_cache_entries: Option<u64>,
-    pub embeddings_timeout_ms: Option<u64>,
-    pub store_timeout_ms: Option<u64>,
-    pub max_body_bytes: Option<usize>,
-    pub breaker_failures: Option<u32>,
-    pub breaker_cooldown_ms: Option<u64>,
-    /// The opt-in response header that reports hit, miss or skip.
-    pub status_header: Option<String>,
-}
+pub use crate::resources::semantic::SemanticCacheSection;
 
 /// A named value: a literal, or taken from the environment or a file.
 #[derive(Debug, Deserialize)]

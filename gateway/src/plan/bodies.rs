@@ -3,21 +3,23 @@
 //! it arrives (server-sent events reach the client as they are produced).
 //!
 //! The check is static and errs on the side of reading (which buffers, as
-//! APIM does): the outbound section reads the body if any policy in it,
-//! nested ones and included fragments too, is one that reads or rewrites
-//! bodies, or if any of its attribute values or texts (with named values
+//! APIM does). What a policy itself does with bodies its built-in declares
+//! (`sluice_policies::Builtin::bodies`); this walk adds what expressions
+//! mention, nested policies and included fragments. The outbound section
+//! reads the body if any policy in it reads or rewrites its own message's
+//! body, or if any of its attribute values or texts (with named values
 //! substituted) mentions `Body`; the backend section reads it if a text
 //! mentions both `Response` and `Body` (an expression after
 //! `forward-request`). `on-error` does not count: it starts from the error
-//! response, never from the backend's body, which is dropped when it runs. Nor does a
-//! semantic-cache store: it records a streamed body while it passes.
+//! response, never from the backend's body, which is dropped when it runs.
 //!
 //! The request body likewise goes to the backend as it arrives unless a
 //! policy may read it ([`reads_request_body`]): in inbound or backend, one
-//! of the body policies; a semantic-cache lookup; anywhere, a `send-request` with `mode="copy"`, any
-//! attribute value or text mentioning `Body`, or a `forward-request` that
-//! may send the body again (inside `retry`, more than one, or with
-//! `buffer-request-body="true"`): a stream can be sent only once.
+//! that reads its own message's body; anywhere, one that reads the request
+//! body, any attribute value or text mentioning `Body`, or a policy that
+//! may send the body again (inside a policy that repeats its children, more
+//! than one, or one that resends it on each call): a stream can be sent
+//! only once.
 
 use std::collections::BTreeMap;
 
@@ -25,18 +27,6 @@ use sluice_engine::compose::Effective;
 use sluice_engine::doc::{Fragments, Statement};
 use sluice_engine::schema::Section;
 use sluice_engine::xml::{Element, Node};
-
-/// Policies that read or rewrite the message body of their section.
-const BODY_POLICIES: [&str; 8] = [
-    "set-body",
-    "find-and-replace",
-    "json-to-xml",
-    "xml-to-json",
-    "xsl-transform",
-    "validate-content",
-    "cache-store",
-    "cache-store-value",
-];
 
 /// How deep fragments may include fragments before the check gives up (and says "reads").
 const MAX_DEPTH: usize = 16;
@@ -87,7 +77,7 @@ impl Check<'_> {
         if depth > MAX_DEPTH {
             return true;
         }
-        if outbound && BODY_POLICIES.contains(&e.name.as_str()) {
+        if outbound && sluice_policies::bodies(e).own {
             return true;
         }
         if e.name == "include-fragment" {
@@ -123,41 +113,30 @@ impl Check<'_> {
         forwards: &mut usize,
         depth: usize,
     ) -> bool {
-        if depth > MAX_DEPTH || own && BODY_POLICIES.contains(&e.name.as_str()) {
+        let uses = sluice_policies::bodies(e);
+        if depth > MAX_DEPTH || own && uses.own || uses.request {
             return true;
         }
-        let value = |name: &str| e.attr(name).map(|a| a.value.value.trim());
-        match e.name.as_str() {
-            // The semantic-cache lookup reads the prompt from the body.
-            "llm-semantic-cache-lookup" | "azure-openai-semantic-cache-lookup" => return true,
-            "send-request" if value("mode").is_some_and(|m| m.eq_ignore_ascii_case("copy")) => {
+        if uses.sends_request {
+            *forwards += 1;
+            if in_retry || uses.resends_request {
                 return true;
             }
-            "forward-request" => {
-                *forwards += 1;
-                if in_retry
-                    || value("buffer-request-body").is_some_and(|b| b.eq_ignore_ascii_case("true"))
-                {
-                    return true;
-                }
-            }
-            "include-fragment" => {
-                return match self.fragments.get(value("fragment-id").unwrap_or("")) {
-                    Some(f) => f.body.iter().any(|st| match st {
-                        Statement::Policy(fe) => {
-                            self.request(fe, own, in_retry, forwards, depth + 1)
-                        }
-                        Statement::Base(_) => false,
-                    }),
-                    None => true,
-                };
-            }
-            _ => {}
+        }
+        if e.name == "include-fragment" {
+            let id = e.attr("fragment-id").map_or("", |a| a.value.value.trim());
+            return match self.fragments.get(id) {
+                Some(f) => f.body.iter().any(|st| match st {
+                    Statement::Policy(fe) => self.request(fe, own, in_retry, forwards, depth + 1),
+                    Statement::Base(_) => false,
+                }),
+                None => true,
+            };
         }
         if e.attrs.iter().any(|a| self.mentions(&a.value.value, true)) {
             return true;
         }
-        let in_retry = in_retry || e.name == "retry";
+        let in_retry = in_retry || uses.repeats;
         e.children.iter().any(|n| match n {
             Node::Element(c) => self.request(c, own, in_retry, forwards, depth + 1),
             Node::Text(t) | Node::CData(t) => self.mentions(&t.value, true),

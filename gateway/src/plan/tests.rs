@@ -3,7 +3,6 @@ use std::sync::Mutex;
 use sluice_engine::runtime::{BoxFuture, CallError, InboundResponse, OutboundRequest};
 
 use super::*;
-use crate::config::{Options, load_str};
 
 /// Answers every call with an echo of what it received.
 #[derive(Default)]
@@ -39,24 +38,10 @@ impl Services for Echo {
     }
 }
 
-/// Loads a configuration as `run` does (what is not executed is an error),
-/// with the engine it was compiled for.
-fn load(config: &str) -> (Result<Loaded, Diagnostics>, Arc<rhai::Engine>) {
-    let engine = Arc::new(sluice_stdlib::engine(&Limits::default()));
-    let compiler = Compiler::new(&engine);
-    let opts = Options {
-        compiler: &compiler,
-        not_executed: Severity::Error,
-        env: &|_| None,
-    };
-    let loaded = load_str("t.toml", config, std::path::Path::new("."), &opts);
-    (loaded, engine)
-}
-
 fn plan(config: &str) -> Plan {
-    let (loaded, engine) = load(config);
-    let loaded = loaded.unwrap_or_else(|d| panic!("{d}"));
-    Plan::build(&loaded, engine, Limits::default(), &registry()).unwrap_or_else(|d| panic!("{d}"))
+    crate::build::from_text(config)
+        .unwrap_or_else(|d| panic!("{d}"))
+        .plan
 }
 
 /// Builds the plan for `config` and sends one request through it to an
@@ -284,7 +269,9 @@ path = "l"
 policy = '''<policies><inbound><return-response><set-body template="liquid">{{body.x}}</set-body></return-response></inbound></policies>'''
 "#;
     // Refused when the configuration loads, naming what is not executed.
-    let err = load(config).0.unwrap_err();
+    let Err(err) = crate::build::from_text(config) else {
+        panic!("the configuration loaded")
+    };
     assert!(err.has_errors());
     assert!(
         err.to_string()
@@ -307,8 +294,4 @@ fn request_ids_are_distinct_version_4_guids_in_d_form() {
         assert_eq!(id.len(), 36);
         assert_eq!(id, &u.hyphenated().to_string());
     }
-}
-
-fn registry() -> sluice_policies::Registry {
-    sluice_policies::Registry::in_memory().unwrap_or_else(|e| panic!("{e}"))
 }

@@ -4,7 +4,7 @@
 //! - `state.rs`: the live plan in an `ArcSwap`, building a plan, reloading
 //! - `server.rs`: the gateway listener (HTTP/1.1 and HTTP/2 cleartext), limits, requests into the plan
 //! - `client.rs`: outbound HTTP (pooled, rustls with web PKI roots) and the [`Services`] of a request
-//! - `admin.rs`: `/healthz`, `/metrics`, `/status`, `/reload`; the Prometheus metrics
+//! - `admin.rs`: `/healthz`, `/status`, `/reload` and the resource families' routes; the server's metrics
 //! - `watch.rs`: reload triggers: file watching (debounced) and SIGHUP
 //!
 //! [`Services`]: sluice_engine::runtime::Services
@@ -92,7 +92,7 @@ async fn serve(config: PathBuf) -> ExitCode {
             }
         }
     }
-    let metrics = match admin::Metrics::new() {
+    let metrics = match admin::Metrics::new(built.families.metrics.registry()) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("error: cannot set up the metrics: {e}");

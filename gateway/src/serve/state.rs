@@ -13,19 +13,16 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
-use sluice_engine::diag::{Code, Diagnostic, Diagnostics, Severity};
-use sluice_engine::script::Compiler;
-use sluice_engine::source::{Source, Span};
-use sluice_stdlib::Limits;
+use sluice_engine::diag::Diagnostics;
 
 use super::admin::Metrics;
-use crate::config::model::{Config, NamedValue, PolicyText, SemanticCacheSection};
-use crate::config::{Options, load_file};
+use crate::build::{Input, Purpose};
+use crate::config::model::{Config, NamedValue, PolicyText};
 use crate::plan::Plan;
-use crate::semantic::Shared;
+use crate::resources::Families;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_ADMIN: &str = "127.0.0.1:9090";
@@ -49,10 +46,10 @@ pub struct Built {
     pub admin_listen: SocketAddr,
     /// The configuration and every file it references (policies, fragments, named values).
     pub files: BTreeSet<PathBuf>,
-    /// The semantic cache the plan uses (the running gateway's on a reload).
-    pub shared: Arc<Shared>,
-    /// `[semantic-cache]` as this configuration says (a reload may not change it).
-    pub semantic: SemanticCacheSection,
+    /// The resource families the plan uses (the running gateway's on a reload).
+    pub families: Arc<Families>,
+    /// What loading found that is not an error.
+    pub warnings: Diagnostics,
 }
 
 /// What a request runs against: one generation of the plan.
@@ -70,53 +67,12 @@ fn addr(value: Option<&toml::Spanned<String>>, default: &str) -> SocketAddr {
 }
 
 /// Loads and compiles a configuration file, as `sluice run` serves it:
-/// with the running gateway's semantic cache (`shared`), or with a new one
-/// made from the file's `[semantic-cache]`.
-pub fn build(path: &Path, shared: Option<&Arc<Shared>>) -> Result<Built, Diagnostics> {
-    // Engine limits come from the file; a first parse finds them (a file
-    // that does not parse fails again, with its diagnostics, below).
-    let loose: Option<Config> = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| toml::from_str(&t).ok());
-    let mut limits = Limits::default();
-    if let Some(l) = loose.as_ref().map(|c| &c.limits) {
-        if let Some(ops) = l.expression_operations {
-            limits.max_operations = ops;
-        }
-        if let Some(ms) = l.expression_wall_time_ms {
-            limits.wall_time = Duration::from_millis(ms);
-        }
-    }
-    let engine = Arc::new(sluice_stdlib::engine(&limits));
-    let compiler = Compiler::new(&engine);
-    let opts = Options {
-        compiler: &compiler,
-        not_executed: Severity::Error,
-        env: &|k| std::env::var(k).ok(),
-    };
-    let loaded = load_file(path, &opts)?;
-    let shared = match shared {
-        Some(s) => Arc::clone(s),
-        None => Arc::new(
-            Shared::new(&loaded.config.semantic_cache, true).map_err(|msg| {
-                let text = std::fs::read_to_string(path).unwrap_or_default();
-                let source = Source::new(path.display().to_string(), &text);
-                let mut d = Diagnostics::new();
-                d.push(Diagnostic::new(
-                    Code::ConfigReference,
-                    &source,
-                    Span::new(0, 0),
-                    format!("[semantic-cache]: {msg}"),
-                ));
-                d
-            })?,
-        ),
-    };
-    let registry = shared.registry(&loaded.config, path)?;
-    let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &registry)?;
-    let c = &loaded.config;
+/// with the running gateway's resource families (`families`), or with new
+/// ones made from the file.
+pub fn build(path: &Path, families: Option<&Arc<Families>>) -> Result<Built, Diagnostics> {
+    let built = crate::build::build(Input::File(path), families, Purpose::RUN)?;
+    let c = &built.config;
     Ok(Built {
-        plan,
         http: HttpLimits {
             header_bytes: c
                 .limits
@@ -130,8 +86,9 @@ pub fn build(path: &Path, shared: Option<&Arc<Shared>>) -> Result<Built, Diagnos
         gateway_listen: addr(c.gateway.listen.as_ref(), DEFAULT_LISTEN),
         admin_listen: addr(c.admin.listen.as_ref(), DEFAULT_ADMIN),
         files: referenced_files(path, Some(c)),
-        semantic: c.semantic_cache.clone(),
-        shared,
+        plan: built.plan,
+        families: built.families,
+        warnings: built.warnings,
     })
 }
 
@@ -236,8 +193,8 @@ pub struct Gateway {
     pub status: Mutex<ReloadStatus>,
     /// The files whose change triggers a reload.
     pub files: Mutex<BTreeSet<PathBuf>>,
-    /// The semantic cache, kept across reloads.
-    pub shared: Arc<Shared>,
+    /// The resource families, kept across reloads.
+    pub families: Arc<Families>,
     generation: AtomicU64,
     reloading: tokio::sync::Mutex<()>,
 }
@@ -257,7 +214,7 @@ impl Gateway {
             metrics,
             status: Mutex::new(ReloadStatus::default()),
             files: Mutex::new(built.files),
-            shared: built.shared,
+            families: built.families,
             generation: AtomicU64::new(1),
             reloading: tokio::sync::Mutex::new(()),
         }
@@ -272,9 +229,9 @@ impl Gateway {
     pub async fn reload(self: &Arc<Self>, trigger: Trigger) -> bool {
         let _one_at_a_time = self.reloading.lock().await;
         let path = self.config.clone();
-        let shared = Arc::clone(&self.shared);
+        let families = Arc::clone(&self.families);
         let result = tokio::task::spawn_blocking(move || {
-            let r = build(&path, Some(&shared));
+            let r = build(&path, Some(&families));
             // Files to watch even when the configuration does not load.
             let files = match &r {
                 Ok(b) => b.files.clone(),
@@ -327,7 +284,7 @@ impl Gateway {
         if built.admin_listen != self.admin_listen {
             refused.push(("[admin] listen", self.admin_listen, built.admin_listen));
         }
-        let mut messages: Vec<String> = refused
+        let messages: Vec<String> = refused
             .into_iter()
             .map(|(key, old, new)| {
                 format!(
@@ -335,11 +292,6 @@ impl Gateway {
                 )
             })
             .collect();
-        if built.semantic != self.shared.section {
-            messages.push(
-                "`[semantic-cache]` cannot change while running (the cache and its store outlive reloads); restart sluice to change it".to_owned(),
-            );
-        }
         if !messages.is_empty() {
             let mut json = Vec::new();
             for msg in messages {

@@ -5,18 +5,16 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sluice_engine::diag::Severity;
 use sluice_engine::runtime::{Multimap, Services};
-use sluice_engine::script::Compiler;
-use sluice_stdlib::Limits;
 use toml::Spanned;
 
 use super::case::{self, Case, RequestSpec, Step};
 use super::expect::{self, Observed};
 use super::stubs::Stubs;
-use crate::config::{self, Config, Options, model::PolicyText};
+use crate::build::{Input, Purpose, build};
+use crate::config::{Config, model::PolicyText};
 use crate::plan::{Plan, Request, Response};
-use crate::semantic::Shared;
+use crate::resources::Families;
 
 /// How a case ended.
 #[derive(Debug)]
@@ -47,10 +45,10 @@ struct Run<'a> {
     name: &'a str,
     text: &'a str,
     base: &'a Path,
-    engine: Arc<rhai::Engine>,
     reloads: Vec<(String, String)>,
-    /// The case's semantic cache, made with its first plan and kept across reloads.
-    shared: Option<Arc<Shared>>,
+    /// The case's resource families (its semantic cache, ...), made with
+    /// its first plan and kept across reloads.
+    families: Option<Arc<Families>>,
 }
 
 impl Run<'_> {
@@ -59,33 +57,16 @@ impl Run<'_> {
         for (scope, policy) in &self.reloads {
             replace(&mut config, scope, policy)?;
         }
-        let compiler = Compiler::new(&self.engine);
-        let env = |v: &str| std::env::var(v).ok();
-        let opts = Options {
-            compiler: &compiler,
-            not_executed: Severity::Error,
-            env: &env,
+        let input = Input::Text {
+            name: self.name,
+            base: self.base,
+            text: self.text,
+            config: Some(Box::new(config)),
         };
-        let loaded = config::load_config(self.name, self.text, config, self.base, &opts)
-            .map_err(|d| d.to_string())?;
-        let shared = match &self.shared {
-            Some(s) => Arc::clone(s),
-            None => {
-                let s = Arc::new(Shared::new(&loaded.config.semantic_cache, false)?);
-                self.shared = Some(Arc::clone(&s));
-                s
-            }
-        };
-        let registry = shared
-            .registry(&loaded.config, &self.base.join("case.toml"))
-            .map_err(|d| d.to_string())?;
-        Plan::build(
-            &loaded,
-            Arc::clone(&self.engine),
-            Limits::default(),
-            &registry,
-        )
-        .map_err(|d| d.to_string())
+        let built =
+            build(input, self.families.as_ref(), Purpose::TEST).map_err(|d| d.to_string())?;
+        self.families = Some(built.families);
+        Ok(built.plan)
     }
 }
 
@@ -172,14 +153,12 @@ pub fn run_case(path: &Path) -> Report {
         return report;
     }
     let base = path.parent().unwrap_or(Path::new("."));
-    let limits = Limits::default();
     let mut run = Run {
         name: &name,
         text: &text,
         base,
-        engine: Arc::new(sluice_stdlib::engine(&limits)),
         reloads: Vec::new(),
-        shared: None,
+        families: None,
     };
     report.outcome = steps(&case, &mut run, &mut report.steps);
     report
@@ -241,8 +220,8 @@ fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
         reload(step, run, &mut plan, &stubs, &mut lines);
         let response = step.request.as_ref().map(|r| send(&rt, &plan, r, &stubs));
         // Background writes (the semantic cache's store) finish within the step.
-        if let Some(shared) = &run.shared {
-            rt.block_on(shared.cache.settle());
+        if let Some(families) = &run.families {
+            rt.block_on(families.settle());
         }
         let response = match response {
             Some(Some(r)) => Some(r),

@@ -447,11 +447,7 @@ fn a_prompt_longer_than_the_local_model_reads_skips_the_cache() {
             .get(),
         0
     );
-    assert_eq!(
-        rt.block_on(cache.count()).unwrap(),
-        0,
-        "nothing stored"
-    );
+    assert_eq!(rt.block_on(cache.count()).unwrap(), 0, "nothing stored");
     assert_eq!(metrics.stores.with_label_values(&["skipped"]).get(), 8);
     assert_eq!(metrics.stores.with_label_values(&["no-lookup"]).get(), 0);
     // The model still serves prompts it reads whole.

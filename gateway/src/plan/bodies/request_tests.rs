@@ -4,14 +4,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use sluice_engine::diag::Severity;
 use sluice_engine::runtime::{
     BackendEntity, BodyStream, BoxFuture, CallError, InboundResponse, OutboundRequest, Services,
     collect,
 };
 
-use crate::config::{Options, load_str};
-use crate::plan::{Plan, Request, Response};
+use crate::plan::{Request, Response};
 
 /// A backend that records which call carried the request, and the body it got.
 #[derive(Default)]
@@ -94,18 +92,9 @@ fn run(
     let config = format!(
         "{extra}\n[[api]]\nname = \"s\"\npath = \"s\"\nservice-url = \"http://backend.test\"\npolicy = '''{policy}'''\n"
     );
-    let limits = sluice_stdlib::Limits::default();
-    let engine = Arc::new(sluice_stdlib::engine(&limits));
-    let compiler = sluice_engine::script::Compiler::new(&engine);
-    let opts = Options {
-        compiler: &compiler,
-        not_executed: Severity::Error,
-        env: &|_| None,
-    };
-    let loaded = load_str("t.toml", &config, std::path::Path::new("."), &opts)
-        .unwrap_or_else(|d| panic!("{d}"));
-    let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &registry())
-        .unwrap_or_else(|d| panic!("{d}"));
+    let plan = crate::build::from_text(&config)
+        .unwrap_or_else(|d| panic!("{d}"))
+        .plan;
     let backend = Arc::new(Recorder::default());
     let req = Request {
         method: "POST".into(),
@@ -191,8 +180,4 @@ fn a_body_that_breaks_off_while_read_whole_is_a_400() {
     let (r, calls) = run(inbound, FORWARD, "", true);
     assert_eq!(r.status, 400);
     assert!(calls.is_empty());
-}
-
-fn registry() -> sluice_policies::Registry {
-    sluice_policies::Registry::in_memory().unwrap_or_else(|e| panic!("{e}"))
 }

@@ -3,14 +3,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use sluice_engine::diag::Severity;
 use sluice_engine::runtime::{
     BackendEntity, BodyStream, BoxFuture, CallError, InboundResponse, Multimap, OutboundRequest,
     Services, collect,
 };
 
-use crate::config::{Options, load_str};
-use crate::plan::{Plan, Request, Response};
+use crate::plan::{Request, Response};
 
 /// A backend answering `data: 1` `data: 2` with `status`; records which call was used.
 struct Sse {
@@ -81,18 +79,9 @@ fn run(policy: &str, extra: &str, status: u16) -> (Response, Option<String>, Vec
     let config = format!(
         "{extra}\n[[api]]\nname = \"s\"\npath = \"s\"\nservice-url = \"http://backend.test\"\npolicy = '''{policy}'''\n"
     );
-    let limits = sluice_stdlib::Limits::default();
-    let engine = Arc::new(sluice_stdlib::engine(&limits));
-    let compiler = sluice_engine::script::Compiler::new(&engine);
-    let opts = Options {
-        compiler: &compiler,
-        not_executed: Severity::Error,
-        env: &|_| None,
-    };
-    let loaded = load_str("t.toml", &config, std::path::Path::new("."), &opts)
-        .unwrap_or_else(|d| panic!("{d}"));
-    let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &registry())
-        .unwrap_or_else(|d| panic!("{d}"));
+    let plan = crate::build::from_text(&config)
+        .unwrap_or_else(|d| panic!("{d}"))
+        .plan;
     let sse = Arc::new(Sse {
         status,
         calls: Mutex::new(Vec::new()),
@@ -215,8 +204,4 @@ fn return_response_in_outbound_drops_the_stream() {
     assert_eq!((calls, streamed), (vec!["call_streaming"], None));
     assert_eq!(r.status, 202);
     assert!(r.body.is_empty());
-}
-
-fn registry() -> sluice_policies::Registry {
-    sluice_policies::Registry::in_memory().unwrap_or_else(|e| panic!("{e}"))
 }

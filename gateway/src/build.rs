@@ -1,0 +1,202 @@
+//! The one way from a configuration to a plan, for `sluice run` (at start
+//! and on every reload), `sluice test`, `sluice check` and the tests:
+//! read the configuration, make the expression engine its `[limits]` ask
+//! for, load and check every policy (each expression compiled once, and
+//! shared by every pipeline that contains it), build the resource families
+//! (or keep a running gateway's), and compile the plan.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_engine::diag::{Code, Diagnostic, Diagnostics, Severity};
+use sluice_engine::script::Compiler;
+use sluice_engine::source::{Source, Span};
+use sluice_stdlib::Limits;
+
+use crate::config::{self, Config, Options};
+use crate::plan::Plan;
+use crate::resources::{Families, Mode, Origin};
+
+/// Where the configuration comes from.
+pub enum Input<'a> {
+    /// A configuration file.
+    File(&'a Path),
+    /// Text named `name`, whose relative paths start at `base`, already
+    /// parsed or not (a conformance case parses its own keys off).
+    Text {
+        name: &'a str,
+        base: &'a Path,
+        text: &'a str,
+        config: Option<Box<Config>>,
+    },
+}
+
+/// What the build is for.
+#[derive(Clone, Copy)]
+pub struct Purpose<'a> {
+    pub mode: Mode,
+    /// Refuse policies `run` does not execute (`Error`), or warn (`check`).
+    pub not_executed: Severity,
+    /// Environment lookup for `{ env = "X" }` named values.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+fn env(k: &str) -> Option<String> {
+    std::env::var(k).ok()
+}
+
+impl Purpose<'static> {
+    pub const RUN: Purpose<'static> = Purpose {
+        mode: Mode::RUN,
+        not_executed: Severity::Error,
+        env: &env,
+    };
+    pub const TEST: Purpose<'static> = Purpose {
+        mode: Mode::TEST,
+        not_executed: Severity::Error,
+        env: &env,
+    };
+    pub const CHECK: Purpose<'static> = Purpose {
+        mode: Mode::CHECK,
+        not_executed: Severity::Warning,
+        env: &env,
+    };
+}
+
+/// A configuration compiled into a plan.
+pub struct Built {
+    pub plan: Plan,
+    pub config: Config,
+    pub families: Arc<Families>,
+    /// What loading found that is not an error.
+    pub warnings: Diagnostics,
+}
+
+/// The expression limits of `[limits]`.
+pub fn limits(config: &Config) -> Limits {
+    let mut limits = Limits::default();
+    if let Some(ops) = config.limits.expression_operations {
+        limits.max_operations = ops;
+    }
+    if let Some(ms) = config.limits.expression_wall_time_ms {
+        limits.wall_time = Duration::from_millis(ms);
+    }
+    limits
+}
+
+fn one(source: &Arc<Source>, code: Code, span: Span, msg: impl Into<String>) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    d.push(Diagnostic::new(code, source, span, msg));
+    d
+}
+
+/// Builds the plan of a configuration, with a running gateway's `families`
+/// (a reload: each family first says whether it can be kept) or new ones.
+pub fn build(
+    input: Input<'_>,
+    families: Option<&Arc<Families>>,
+    purpose: Purpose<'_>,
+) -> Result<Built, Diagnostics> {
+    let (name, base, text, parsed) = match input {
+        Input::File(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                let src = Source::new(path.display().to_string(), "");
+                one(
+                    &src,
+                    Code::ConfigReference,
+                    Span::point(0),
+                    format!("cannot read the configuration: {e}"),
+                )
+            })?;
+            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            (path.display().to_string(), base, Cow::Owned(text), None)
+        }
+        Input::Text {
+            name,
+            base,
+            text,
+            config,
+        } => (
+            name.to_owned(),
+            base.to_path_buf(),
+            Cow::Borrowed(text),
+            config.map(|c| *c),
+        ),
+    };
+    let config = match parsed {
+        Some(c) => c,
+        None => config::parse(&name, &text)?,
+    };
+    let limits = limits(&config);
+    let engine = Arc::new(sluice_stdlib::engine(&limits));
+    let compiler = Compiler::new(&engine);
+    let opts = Options {
+        compiler: &compiler,
+        not_executed: purpose.not_executed,
+        env: purpose.env,
+    };
+    let mut loaded = config::load_config(&name, &text, config, &base, &opts)?;
+    let origin = Origin {
+        name: &name,
+        text: &text,
+        base: &base,
+    };
+    let families = match families {
+        Some(f) => {
+            let refused = f.check_reload(&loaded.config);
+            if !refused.is_empty() {
+                let src = Source::new(name.clone(), text.as_ref());
+                let mut d = Diagnostics::new();
+                for msg in refused {
+                    d.push(Diagnostic::new(
+                        Code::ConfigReference,
+                        &src,
+                        Span::point(0),
+                        msg,
+                    ));
+                }
+                return Err(d);
+            }
+            Arc::clone(f)
+        }
+        None => Arc::new(Families::new(&loaded.config, origin, purpose.mode)?),
+    };
+    let resources = families.provide(&loaded.config, origin, purpose.mode)?;
+    let warnings = std::mem::take(&mut loaded.warnings);
+    let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &compiler, &resources).map_err(
+        |errors| {
+            // What loading warned about, and the plan's errors (its warnings
+            // repeat loading's: a policy not executed is both).
+            let mut all = warnings.clone();
+            for d in errors.iter().filter(|d| d.severity == Severity::Error) {
+                all.push(d.clone());
+            }
+            all.sorted()
+        },
+    )?;
+    Ok(Built {
+        plan,
+        config: loaded.config,
+        families,
+        warnings,
+    })
+}
+
+/// [`build`] of a configuration's text as `sluice run` would serve it, with
+/// no environment and new families: what tests build their plans with.
+pub fn from_text(text: &str) -> Result<Built, Diagnostics> {
+    let input = Input::Text {
+        name: "t.toml",
+        base: Path::new("."),
+        text,
+        config: None,
+    };
+    let purpose = Purpose {
+        mode: Mode::TEST,
+        not_executed: Severity::Error,
+        env: &|_| None,
+    };
+    build(input, None, purpose)
+}

@@ -1,0 +1,248 @@
+//! Resources that outlive plans: the state a reload keeps (caches,
+//! counters, tokens, key sets, breakers, metrics), one family per file.
+//!
+//! - `metrics.rs`: the one Prometheus registry every family and the server count in; `/metrics`
+//! - `backends.rs`: `[backends]`, the backend entities stages name
+//! - `semantic.rs`: `[semantic-cache]`, the semantic cache and local embeddings models; `/cache`, `/cache/purge`
+//!
+//! A family is built once, from the configuration the gateway starts with,
+//! and kept by every plan after it. It owns its configuration section (and
+//! says what a reload may not change in it), gives each new plan's stages
+//! their handles ([`Resources`], by type: a stage takes its own with
+//! `cx.resource::<T>(e)`), and may answer admin routes. Adding one: a file
+//! here implementing [`Family`], and one line in [`Families::new`].
+
+pub mod backends;
+pub mod metrics;
+pub mod semantic;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sluice_engine::diag::{Code, Diagnostic, Diagnostics};
+use sluice_engine::runtime::{BoxFuture, Resources};
+use sluice_engine::source::{Source, Span};
+
+use crate::config::Config;
+
+/// How the families are built and used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mode {
+    /// Dependency outages are logged (`sluice run`), or not (`sluice test`).
+    pub log: bool,
+    /// Whether to load what takes long and is only needed to serve (local
+    /// embeddings models): not for `sluice check`.
+    pub load: bool,
+}
+
+impl Mode {
+    pub const RUN: Mode = Mode {
+        log: true,
+        load: true,
+    };
+    pub const TEST: Mode = Mode {
+        log: false,
+        load: true,
+    };
+    pub const CHECK: Mode = Mode {
+        log: false,
+        load: false,
+    };
+}
+
+/// What building a family, or a plan's resources, is given.
+pub struct BuildCx<'a> {
+    pub config: &'a Config,
+    /// The configuration's name and text, for diagnostics.
+    pub name: &'a str,
+    pub text: &'a str,
+    /// Where its relative paths start.
+    pub base: &'a Path,
+    pub mode: Mode,
+    /// The one registry every metric is registered in.
+    pub registry: &'a prometheus::Registry,
+}
+
+impl BuildCx<'_> {
+    /// An error about the configuration, at `span` (bytes of its text).
+    pub fn error(&self, span: std::ops::Range<usize>, msg: impl Into<String>) -> Diagnostic {
+        let source = Source::new(self.name, self.text);
+        Diagnostic::new(
+            Code::ConfigReference,
+            &source,
+            Span::new(span.start, span.end),
+            msg,
+        )
+    }
+}
+
+/// Where a configuration came from: its name and text (for diagnostics),
+/// and where its relative paths start.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+    pub base: &'a Path,
+}
+
+/// An admin request a family may answer.
+#[derive(Debug)]
+pub struct AdminRequest<'a> {
+    pub method: &'a hyper::Method,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+}
+
+/// A family's admin answer.
+#[derive(Debug)]
+pub struct AdminReply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+impl AdminReply {
+    pub fn json(status: u16, v: &serde_json::Value) -> Self {
+        let mut body = serde_json::to_vec_pretty(v).unwrap_or_default();
+        body.push(b'\n');
+        Self {
+            status,
+            content_type: "application/json",
+            body,
+        }
+    }
+}
+
+/// An admin route of a family: its path, methods and what it does (for the
+/// admin listener's 404 and 405 answers).
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    pub path: &'static str,
+    pub methods: &'static [&'static str],
+}
+
+/// One family of shared state.
+pub trait Family: Send + Sync {
+    /// Its configuration section, as written (`semantic-cache`).
+    fn section(&self) -> &'static str;
+
+    /// Whether a plan of `config` may keep this family (it was built from
+    /// another configuration): what of its section cannot change while
+    /// running, if anything does.
+    fn check_reload(&self, _config: &Config) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Adds what a new plan's stages need to `out`.
+    fn provide(&self, cx: &BuildCx<'_>, out: &mut Resources) -> Result<(), Diagnostics>;
+
+    /// Its admin routes.
+    fn routes(&self) -> &'static [Route] {
+        &[]
+    }
+
+    /// Answers one of [`Family::routes`] (the path and method match one).
+    fn admin<'a>(&'a self, _req: AdminRequest<'a>) -> BoxFuture<'a, AdminReply> {
+        Box::pin(async { AdminReply::json(404, &serde_json::json!({ "error": "no such route" })) })
+    }
+
+    /// Waits for background work to finish (a store's pending writes): the
+    /// conformance runner settles before it looks.
+    fn settle(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// Every family of one gateway.
+pub struct Families {
+    pub metrics: Arc<metrics::MetricsFamily>,
+    list: Vec<Arc<dyn Family>>,
+}
+
+impl std::fmt::Debug for Families {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.list.iter().map(|f| f.section()))
+            .finish()
+    }
+}
+
+impl Families {
+    /// Builds every family from the configuration the gateway starts with.
+    pub fn new(config: &Config, origin: Origin<'_>, mode: Mode) -> Result<Self, Diagnostics> {
+        let metrics = Arc::new(metrics::MetricsFamily::new());
+        let cx = BuildCx {
+            config,
+            name: origin.name,
+            text: origin.text,
+            base: origin.base,
+            mode,
+            registry: metrics.registry(),
+        };
+        let list: Vec<Arc<dyn Family>> = vec![
+            Arc::clone(&metrics) as Arc<dyn Family>,
+            Arc::new(backends::BackendsFamily),
+            Arc::new(semantic::SemanticFamily::new(&cx)?),
+        ];
+        Ok(Self { metrics, list })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Family>> {
+        self.list.iter()
+    }
+
+    /// What every family gives the stages of a plan of `config`.
+    pub fn provide(
+        &self,
+        config: &Config,
+        origin: Origin<'_>,
+        mode: Mode,
+    ) -> Result<Resources, Diagnostics> {
+        let cx = BuildCx {
+            config,
+            name: origin.name,
+            text: origin.text,
+            base: origin.base,
+            mode,
+            registry: self.metrics.registry(),
+        };
+        let mut out = Resources::new();
+        let mut diags = Diagnostics::new();
+        for f in &self.list {
+            if let Err(d) = f.provide(&cx, &mut out) {
+                diags.extend(d);
+            }
+        }
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        Ok(out)
+    }
+
+    /// What a reload to `config` would change that a family cannot.
+    pub fn check_reload(&self, config: &Config) -> Vec<String> {
+        self.list
+            .iter()
+            .filter_map(|f| f.check_reload(config).err())
+            .collect()
+    }
+
+    /// The family that answers `path`, with the methods it takes there.
+    pub fn route(&self, path: &str) -> Option<(&Arc<dyn Family>, &'static Route)> {
+        self.list
+            .iter()
+            .find_map(|f| f.routes().iter().find(|r| r.path == path).map(|r| (f, r)))
+    }
+
+    /// Every family's admin route.
+    pub fn routes(&self) -> impl Iterator<Item = &'static Route> + '_ {
+        self.list.iter().flat_map(|f| f.routes().iter())
+    }
+
+    /// Waits for every family's background work.
+    pub async fn settle(&self) {
+        for f in &self.list {
+            f.settle().await;
+        }
+    }
+}
