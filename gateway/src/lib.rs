@@ -2,8 +2,9 @@
 //!
 //! - `config/`: `sluice.toml` and its loading
 //! - `check.rs`: `sluice check`
-//! - `plan.rs`: the compiled configuration; routing, subscriptions, running a request
-//! - `route.rs`: APIs by path, operations by method and URL template
+//! - `plan.rs`, `plan/`: the compiled configuration (`build.rs`); routing
+//!   (`routing.rs`, `template.rs`), subscriptions and products
+//!   (`subscriptions.rs`), a request's context (`context.rs`), running a request
 //! - `semantic.rs`: the semantic cache every plan of a gateway shares, local embeddings models
 //! - `serve/`: `sluice run`, the server, hot reload and the admin listener
 //! - `testing/`: `sluice test`, the conformance runner
@@ -11,7 +12,6 @@
 pub mod check;
 pub mod config;
 pub mod plan;
-pub mod route;
 pub mod semantic;
 pub mod serve;
 pub mod testing;

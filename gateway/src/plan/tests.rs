@@ -1,9 +1,11 @@
 use std::sync::Mutex;
 
+use sluice_engine::compile::Compiler;
+use sluice_engine::diag::{Diagnostics, Severity};
 use sluice_engine::runtime::{BoxFuture, CallError, InboundResponse, OutboundRequest};
 
 use super::*;
-use crate::config::{Options, load_str};
+use crate::config::{Loaded, Options, load_str};
 
 /// Answers every call with an echo of what it received.
 #[derive(Default)]
@@ -296,7 +298,7 @@ policy = '''<policies><inbound><return-response><set-body template="liquid">{{bo
 #[test]
 fn request_ids_are_distinct_version_4_guids_in_d_form() {
     let ids: BTreeSet<String> = (0..1000)
-        .map(|_| super::new_request_id().to_string())
+        .map(|_| super::context::new_request_id().to_string())
         .collect();
     assert_eq!(ids.len(), 1000);
     for id in &ids {
