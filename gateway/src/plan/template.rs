@@ -1,6 +1,6 @@
 //! URL templates, APIM's way: literal segments win over `{param}` segments,
 //! which win over a `{*wildcard}` tail; `?name={param}` parts match query
-//! parameters. Routing ([`super::routing`]) ranks operations by the score.
+//! parameters. Routing (`routing.rs`) ranks operations by the score.
 
 /// Matched template parameters, and a specificity score (higher wins).
 pub type Match = (Vec<(String, String)>, Score);
