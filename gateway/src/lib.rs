@@ -3,8 +3,9 @@
 //! - `config/`: `sluice.toml` and its loading
 //! - `build.rs`: the one way from a configuration to a plan (run, test, check, tests)
 //! - `check.rs`: `sluice check`
-//! - `plan.rs`: the compiled configuration; routing, subscriptions, running a request
-//! - `route.rs`: APIs by path, operations by method and URL template
+//! - `plan.rs`, `plan/`: the compiled configuration (`compile.rs`); routing
+//!   (`routing.rs`, `template.rs`), subscriptions and products
+//!   (`subscriptions.rs`), a request's context (`context.rs`), running a request
 //! - `resources/`: the state that outlives plans, one family per file (metrics, backends, the semantic cache)
 //! - `serve/`: `sluice run`, the server, hot reload and the admin listener
 //! - `testing/`: `sluice test`, the conformance runner
@@ -14,6 +15,5 @@ pub mod check;
 pub mod config;
 pub mod plan;
 pub mod resources;
-pub mod route;
 pub mod serve;
 pub mod testing;

@@ -161,27 +161,47 @@ async fn on_error(p: &Pipeline, x: &mut Exchange, e: PolicyError) {
     }
 }
 
-/// The JSON body of a gateway-generated error: `{"statusCode": N, "message": "..."}`.
-pub fn default_error_body(status: u16, message: &str) -> bytes::Bytes {
-    serde_json::to_vec(&serde_json::json!({ "statusCode": status, "message": message }))
+/// A gateway-generated error response, as APIM answers it: the status, its
+/// reason phrase, `Content-Type: application/json` and the body
+/// `{"statusCode":N,"message":"..."}`. The one place that builds it: the
+/// executor's default error response and the gateway's own errors (no route,
+/// no subscription key, a size limit) come from here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefaultError {
+    pub status: u16,
+    pub reason: &'static str,
+    pub headers: super::Multimap,
+    pub body: bytes::Bytes,
+}
+
+/// The default error response of `status` with `message`.
+pub fn default_error(status: u16, message: &str) -> DefaultError {
+    let mut headers = super::Multimap::default();
+    headers.set_one("Content-Type", "application/json".to_owned());
+    let body = serde_json::to_vec(&serde_json::json!({ "statusCode": status, "message": message }))
         .unwrap_or_default()
-        .into()
+        .into();
+    DefaultError {
+        status,
+        reason: reason_phrase(status),
+        headers,
+        body,
+    }
 }
 
 fn error_response(x: &Exchange, e: &PolicyError) {
     let message = match (&e.response_message, e.status) {
-        (Some(m), _) => m.clone(),
-        (None, 500) => "Internal server error".to_owned(),
-        (None, _) => e.message.clone(),
+        (Some(m), _) => m.as_str(),
+        (None, 500) => "Internal server error",
+        (None, _) => e.message.as_str(),
     };
+    let d = default_error(e.status, message);
     x.response().write(|m| {
-        m.status = i64::from(e.status);
-        m.reason = reason_phrase(e.status).to_owned();
-        m.headers = Default::default();
-        m.headers
-            .set_one("Content-Type", "application/json".to_owned());
+        m.status = i64::from(d.status);
+        m.reason = d.reason.to_owned();
+        m.headers = d.headers;
         m.body = Some(super::Body {
-            bytes: default_error_body(e.status, &message),
+            bytes: d.body,
             consumed: false,
         });
     });

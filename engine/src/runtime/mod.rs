@@ -25,7 +25,9 @@ use std::sync::Arc;
 pub use compile::{
     Bodies, CompileCx, Compiled, PipelineCx, Reported, StageFactory, compile_pipeline,
 };
-pub use exec::{Block, Entry, Pipeline, default_error_body, execute, reason_phrase, run_block};
+pub use exec::{
+    Block, DefaultError, Entry, Pipeline, default_error, execute, reason_phrase, run_block,
+};
 pub use sluice_stdlib::context::{
     Body, Context, ContextData, LastError, Message, MessageRef, Multimap, Record, Url, Values,
 };

@@ -261,6 +261,64 @@ url-template = "/items/{id}"
 }
 
 #[test]
+fn a_request_and_its_metrics_label_land_on_the_same_operation() {
+    // Equal template scores: the request's own method wins over `*` (the
+    // label used to follow the score alone, and so the later `*` operation).
+    let config = r#"
+[[api]]
+name = "t"
+path = "t"
+service-url = "http://backend.test"
+policy = '''<policies><inbound><return-response><set-body>@(context.Operation.Name)</set-body></return-response></inbound></policies>'''
+
+[[api.operation]]
+name = "get-item"
+method = "GET"
+url-template = "/items/{id}"
+
+[[api.operation]]
+name = "any-item"
+method = "*"
+url-template = "/items/{key}"
+"#;
+    let p = plan(config);
+    let echo = Arc::new(Echo::default());
+    for (method, expected) in [
+        ("GET", "get-item"),
+        ("get", "get-item"),
+        ("PUT", "any-item"),
+    ] {
+        let url = "http://gw.test/t/items/1";
+        let req = Request {
+            method: method.into(),
+            url: url.into(),
+            ..Request::default()
+        };
+        let services: Arc<dyn Services> = Arc::clone(&echo) as Arc<dyn Services>;
+        let (r, _, route) = futures_executor(p.handle_routed(req, None, services));
+        assert_eq!(&r.body[..], expected.as_bytes(), "{method}");
+        assert_eq!(
+            route,
+            Route {
+                api: "t",
+                operation: expected
+            },
+            "{method}"
+        );
+        assert_eq!(
+            p.route_names(method, url),
+            Some(("t", Some(expected))),
+            "{method}"
+        );
+    }
+    assert_eq!(
+        p.route_names("GET", "http://gw.test/t/other"),
+        Some(("t", None))
+    );
+    assert_eq!(p.route_names("GET", "http://gw.test/elsewhere"), None);
+}
+
+#[test]
 fn liquid_set_body_is_refused_when_serving() {
     let config = r#"
 [[api]]
@@ -283,7 +341,7 @@ policy = '''<policies><inbound><return-response><set-body template="liquid">{{bo
 #[test]
 fn request_ids_are_distinct_version_4_guids_in_d_form() {
     let ids: BTreeSet<String> = (0..1000)
-        .map(|_| super::new_request_id().to_string())
+        .map(|_| super::context::new_request_id().to_string())
         .collect();
     assert_eq!(ids.len(), 1000);
     for id in &ids {

@@ -32,7 +32,7 @@ use hyper::body::{Body as _, Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use sluice_engine::runtime::{BodyStream, CallError, Multimap, default_error_body, reason_phrase};
+use sluice_engine::runtime::{BodyStream, CallError, Multimap};
 use tokio::net::TcpListener;
 
 use super::client::{HttpClient, Live, move_headers};
@@ -207,17 +207,6 @@ fn head_size(req: &hyper::Request<Incoming>) -> usize {
         + line
 }
 
-fn error(status: u16, message: &str) -> Response {
-    let mut headers = Multimap::default();
-    headers.set_one("Content-Type", "application/json".into());
-    Response {
-        status,
-        reason: reason_phrase(status).into(),
-        headers,
-        body: default_error_body(status, message),
-    }
-}
-
 async fn handle(
     state: Arc<Gateway>,
     client: Arc<HttpClient>,
@@ -263,7 +252,7 @@ async fn handle(
                     current.plan.handle_routed(request, body, services).await;
                 if too_large.load(Ordering::Relaxed) {
                     // Whatever the pipeline made of the broken-off body.
-                    let r = error(413, "Request body too large.");
+                    let r = Response::error(413, "Request body too large.");
                     (r, None, route.api, route.operation)
                 } else {
                     (response, stream, route.api, route.operation)
@@ -366,7 +355,10 @@ fn read(
 ) -> Result<(Request, Option<BodyStream>), (Response, String)> {
     let limits = current.http;
     if head_size(&req) > limits.header_bytes {
-        return Err((error(431, "Request header fields too large."), url));
+        return Err((
+            Response::error(431, "Request header fields too large."),
+            url,
+        ));
     }
     let declared = req
         .headers()
@@ -374,7 +366,7 @@ fn read(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > u64::try_from(limits.body_bytes).unwrap_or(u64::MAX)) {
-        return Err((error(413, "Request body too large."), url));
+        return Err((Response::error(413, "Request body too large."), url));
     }
     let (parts, body) = req.into_parts();
     // No body at all (a GET) stays none: the backend gets none either, not

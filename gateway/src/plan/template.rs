@@ -1,6 +1,6 @@
-//! Routing: the API by the longest matching path suffix, then the operation
-//! by method and URL template, APIM's way: literal segments win over
-//! `{param}` segments, which win over a `{*wildcard}` tail.
+//! URL templates, APIM's way: literal segments win over `{param}` segments,
+//! which win over a `{*wildcard}` tail; `?name={param}` parts match query
+//! parameters. Routing (`routing.rs`) ranks operations by the score.
 
 /// Matched template parameters, and a specificity score (higher wins).
 pub type Match = (Vec<(String, String)>, Score);
@@ -134,28 +134,6 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The API whose path is the longest prefix of `path` (by whole segments):
-/// its index and the rest of the path.
-pub fn api_for<'p>(api_paths: &[String], path: &'p str) -> Option<(usize, &'p str)> {
-    let mut best: Option<(usize, usize)> = None;
-    for (i, p) in api_paths.iter().enumerate() {
-        let prefix = p.trim_matches('/');
-        let rest = if prefix.is_empty() {
-            Some(path)
-        } else {
-            path.strip_prefix('/')
-                .and_then(|r| r.strip_prefix(prefix))
-                .filter(|r| r.is_empty() || r.starts_with('/'))
-        };
-        if rest.is_some() && best.is_none_or(|(_, len)| prefix.len() > len) {
-            best = Some((i, prefix.len()));
-        }
-    }
-    let (i, len) = best?;
-    let rest = if len == 0 { path } else { &path[1 + len..] };
-    Some((i, rest))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,14 +172,5 @@ mod tests {
             q(&[("b", "1")])
         );
         assert!(query.matches("/get", &[]).is_none());
-    }
-
-    #[test]
-    fn apis_by_longest_path() {
-        let paths = vec!["echo".to_owned(), "echo/v2".to_owned(), String::new()];
-        assert_eq!(api_for(&paths, "/echo/v2/x"), Some((1, "/x")));
-        assert_eq!(api_for(&paths, "/echo/x"), Some((0, "/x")));
-        assert_eq!(api_for(&paths, "/echoes"), Some((2, "/echoes")));
-        assert_eq!(api_for(&paths[..2], "/other"), None);
     }
 }

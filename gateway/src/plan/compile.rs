@@ -1,0 +1,280 @@
+//! Building the plan from a loaded configuration: every operation's
+//! effective policy (global, product, API, operation) compiled once per
+//! product that contains its API, and once without a product; the
+//! subscriptions by key; the backends as the backends family gives them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use sluice_engine::compose::{Layer, effective};
+use sluice_engine::diag::{Diagnostics, Severity};
+use sluice_engine::doc::{LoadOptions, PolicyDocument, load};
+use sluice_engine::runtime::{Backends, Pipeline, PipelineCx, Record, Resources, compile_pipeline};
+use sluice_engine::schema::Scope;
+use sluice_engine::script::Compiler;
+use sluice_engine::source::Source;
+use sluice_engine::value::NamedValues;
+use sluice_stdlib::Limits;
+
+use super::template::UrlTemplate;
+use super::{ApiPlan, OperationPlan, Plan, SubscriptionPlan, bodies};
+use crate::config::Loaded;
+use crate::config::model::Api;
+
+/// APIM's default global policy: forward every request.
+const DEFAULT_GLOBAL: &str =
+    "<policies><inbound/><backend><forward-request/></backend><outbound/><on-error/></policies>";
+
+impl Plan {
+    /// Compiles every operation's effective policy (per product that
+    /// contains its API), with `compiler` (the one that loaded the
+    /// configuration: each expression is compiled once) and the resource
+    /// families' handles. `crate::build::build` is the one caller outside tests.
+    pub fn build(
+        loaded: &Loaded,
+        engine: Arc<rhai::Engine>,
+        limits: Limits,
+        compiler: &Compiler<'_>,
+        resources: &Resources,
+    ) -> Result<Plan, Diagnostics> {
+        let named = NamedValues::Known(loaded.named.clone());
+        let mut diags = Diagnostics::new();
+        let default_global;
+        let global = match &loaded.global {
+            Some(g) => Some(g),
+            None => {
+                let (doc, d) = load(
+                    &Source::new("global", DEFAULT_GLOBAL),
+                    &LoadOptions::default(),
+                );
+                diags.extend(d);
+                default_global = doc;
+                default_global.as_ref()
+            }
+        };
+        let product_apis = product_apis(loaded);
+        let mut cx = Compiling {
+            loaded,
+            global,
+            compiler,
+            named: &named,
+            resources,
+            diags,
+        };
+        let apis: Vec<ApiPlan> = loaded
+            .config
+            .apis
+            .iter()
+            .map(|a| cx.api(a.get_ref(), &product_apis))
+            .collect();
+        let diags = cx.diags;
+        if diags.iter().any(|d| d.severity == Severity::Error) {
+            return Err(diags.sorted());
+        }
+        let api_paths = apis.iter().map(|a| a.prefix.to_string()).collect();
+        Ok(Plan {
+            engine,
+            limits,
+            apis,
+            api_paths,
+            subscriptions: subscriptions(loaded),
+            product_apis,
+            backends: resources
+                .get::<Backends>()
+                .map(|b| b.0.clone())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// The APIs of each product, by product name.
+fn product_apis(loaded: &Loaded) -> BTreeMap<String, BTreeSet<String>> {
+    let mut product_apis: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for p in &loaded.config.products {
+        let p = p.get_ref();
+        product_apis.insert(
+            p.name.get_ref().clone(),
+            p.apis.iter().map(|a| a.get_ref().clone()).collect(),
+        );
+    }
+    product_apis
+}
+
+/// An operation as configured: name, method (upper case), URL template, document.
+type OperationSpec<'a> = (String, String, String, Option<&'a PolicyDocument>);
+
+/// What compiling the pipelines needs, and the diagnostics found so far.
+struct Compiling<'a> {
+    loaded: &'a Loaded,
+    global: Option<&'a PolicyDocument>,
+    compiler: &'a Compiler<'a>,
+    named: &'a NamedValues,
+    resources: &'a Resources,
+    diags: Diagnostics,
+}
+
+impl<'a> Compiling<'a> {
+    /// An API with its operations (an implicit `*` one when it lists none).
+    fn api(&mut self, a: &Api, product_apis: &BTreeMap<String, BTreeSet<String>>) -> ApiPlan {
+        let name = a.name.get_ref().clone();
+        let loaded = self.loaded;
+        let (api_doc, op_docs) = loaded
+            .apis
+            .get(&name)
+            .map_or((None, None), |(d, o)| (d.as_ref(), Some(o)));
+        let products: Vec<Option<String>> = std::iter::once(None)
+            .chain(
+                product_apis
+                    .iter()
+                    .filter(|(_, apis)| apis.contains(&name))
+                    .map(|(p, _)| Some(p.clone())),
+            )
+            .collect();
+        let mut ops: Vec<OperationSpec<'_>> = a
+            .operations
+            .iter()
+            .map(|o| {
+                let o = o.get_ref();
+                let doc = op_docs
+                    .and_then(|d| d.get(o.name.get_ref()))
+                    .and_then(Option::as_ref);
+                (
+                    o.name.get_ref().clone(),
+                    o.method.get_ref().to_ascii_uppercase(),
+                    o.url_template.get_ref().clone(),
+                    doc,
+                )
+            })
+            .collect();
+        if ops.is_empty() {
+            ops.push(("*".into(), "*".into(), "/{*path}".into(), None));
+        }
+        let operations = ops
+            .into_iter()
+            .map(|op| self.operation(&name, &products, api_doc, op))
+            .collect();
+        let prefix = format!("/{}", a.path.get_ref().trim_matches('/'));
+        ApiPlan {
+            record: Record::new("IApi")
+                .with("Id", name.clone())
+                .with("Name", name.clone())
+                .with("Path", prefix.trim_start_matches('/').to_owned()),
+            name,
+            prefix: prefix.into(),
+            service_url: a
+                .service_url
+                .as_ref()
+                .map_or_else(|| "".into(), |u| u.get_ref().as_str().into()),
+            subscription_required: a.subscription_required,
+            operations,
+        }
+    }
+
+    /// An operation, its pipeline compiled for each of `products`.
+    fn operation(
+        &mut self,
+        api: &str,
+        products: &[Option<String>],
+        api_doc: Option<&PolicyDocument>,
+        (op_name, method, template, op_doc): OperationSpec<'_>,
+    ) -> OperationPlan {
+        let mut pipelines = HashMap::new();
+        for product in products {
+            let pipeline = self.pipeline(api, product.as_deref(), api_doc, op_doc);
+            pipelines.insert(product.clone(), pipeline);
+        }
+        OperationPlan {
+            record: Record::new("IOperation")
+                .with("Id", op_name.clone())
+                .with("Name", op_name.clone())
+                .with("Method", method.clone())
+                .with("UrlTemplate", template.clone()),
+            name: op_name,
+            method,
+            template: UrlTemplate::parse(&template),
+            pipelines,
+        }
+    }
+
+    /// The effective policy of an operation of `api` under `product`, compiled.
+    fn pipeline(
+        &mut self,
+        api: &str,
+        product: Option<&str>,
+        api_doc: Option<&PolicyDocument>,
+        op_doc: Option<&PolicyDocument>,
+    ) -> Pipeline {
+        let loaded = self.loaded;
+        let product_doc = product
+            .and_then(|p| loaded.products.get(p))
+            .and_then(Option::as_ref);
+        let layers = [
+            Layer {
+                scope: Scope::Global,
+                doc: self.global,
+            },
+            Layer {
+                scope: Scope::Product,
+                doc: if product.is_some() { product_doc } else { None },
+            },
+            Layer {
+                scope: Scope::Api,
+                doc: api_doc,
+            },
+            Layer {
+                scope: Scope::Operation,
+                doc: op_doc,
+            },
+        ];
+        // Without a product, the product layer is absent altogether (not inherited through).
+        let layers: Vec<Layer<'_>> = layers
+            .into_iter()
+            .filter(|l| product.is_some() || l.scope != Scope::Product)
+            .collect();
+        let eff = effective(&layers, &loaded.fragments);
+        let cx = PipelineCx {
+            compiler: self.compiler,
+            named: self.named,
+            fragments: &loaded.fragments,
+            factory: &sluice_policies::Builtins,
+            resources: self.resources,
+            api: Some(api),
+        };
+        let mut pipeline = compile_pipeline(&eff, &cx, &mut self.diags);
+        pipeline.stream_response =
+            !bodies::reads_response_body(&eff, &loaded.fragments, &loaded.named);
+        pipeline.stream_request =
+            !bodies::reads_request_body(&eff, &loaded.fragments, &loaded.named);
+        pipeline
+    }
+}
+
+/// The subscriptions by key.
+fn subscriptions(loaded: &Loaded) -> HashMap<String, SubscriptionPlan> {
+    loaded
+        .config
+        .subscriptions
+        .iter()
+        .map(|s| {
+            let s = s.get_ref();
+            let (id, key) = (s.id.get_ref(), s.key.get_ref());
+            let product = s.product.as_ref().map(|p| p.get_ref().clone());
+            (
+                key.clone(),
+                SubscriptionPlan {
+                    record: Record::new("ISubscription")
+                        .with("Id", id.clone())
+                        .with("Name", id.clone())
+                        .with("Key", key.clone()),
+                    user: s.user.clone().map(|u| Record::new("IUser").with("Id", u)),
+                    product_record: product.clone().map(|p| {
+                        Record::new("IProduct")
+                            .with("Id", p.clone())
+                            .with("Name", p)
+                    }),
+                    product,
+                },
+            )
+        })
+        .collect()
+}
