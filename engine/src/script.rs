@@ -3,6 +3,7 @@
 //! compile the rhai. Errors point at the policy file.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rhai::{Engine, Scope};
@@ -67,6 +68,8 @@ pub struct Compiler<'e> {
     engine: &'e Engine,
     known: HashSet<String>,
     memo: Mutex<HashMap<MemoKey, Shared>>,
+    /// How many times an expression was compiled.
+    compilations: AtomicUsize,
 }
 
 impl<'e> Compiler<'e> {
@@ -80,6 +83,7 @@ impl<'e> Compiler<'e> {
             engine,
             known,
             memo: Mutex::new(HashMap::new()),
+            compilations: AtomicUsize::new(0),
         }
     }
 
@@ -101,9 +105,9 @@ impl<'e> Compiler<'e> {
             .clone()
     }
 
-    /// How many expressions [`Compiler::compile_shared`] compiled.
-    pub fn compiled_count(&self) -> usize {
-        self.memo.lock().map_or(0, |m| m.len())
+    /// How many times this compiler compiled an expression.
+    pub fn compilations(&self) -> usize {
+        self.compilations.load(Ordering::Relaxed)
     }
 
     /// Parses and translates an expression value (not yet compiled).
@@ -135,6 +139,7 @@ impl<'e> Compiler<'e> {
     /// Every problem of one expression: C# syntax, unsupported constructs,
     /// members the library does not have, rhai compile errors.
     pub fn compile(&self, value: &Value) -> Result<Option<Compiled>, Problems> {
+        self.compilations.fetch_add(1, Ordering::Relaxed);
         let Some((t, fast)) = Self::translate_with_fast(value).map_err(|e| vec![e])? else {
             return Ok(None);
         };
