@@ -3,20 +3,75 @@
 //! them), kept across reloads so that counters never restart; `GET
 //! /metrics` renders it.
 
-use prometheus::{Encoder, Registry, TextEncoder};
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 use sluice_engine::diag::Diagnostics;
 use sluice_engine::runtime::{BoxFuture, Resources};
 
 use super::{AdminReply, AdminRequest, BuildCx, Family, Route};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MetricsFamily {
     registry: Registry,
+    /// What every request counts in, served (`sluice run`) or tested (`sluice test`).
+    pub requests: RequestMetrics,
+}
+
+/// `sluice_requests_total{api, operation, status}` and
+/// `sluice_request_duration_seconds{api}`.
+#[derive(Clone, Debug)]
+pub struct RequestMetrics {
+    requests: IntCounterVec,
+    latency: HistogramVec,
+}
+
+impl RequestMetrics {
+    fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "sluice_requests_total",
+                "Requests answered, by API, operation and status",
+            ),
+            &["api", "operation", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "sluice_request_duration_seconds",
+                "Time from the request's headers to the response, by API",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0, 30.0,
+            ]),
+            &["api"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        Ok(Self { requests, latency })
+    }
+
+    /// Counts one answered request, labelled by the API and operation the
+    /// plan routed it to (empty when none).
+    pub fn count(&self, api: &str, operation: &str, status: u16, elapsed: Duration) {
+        let status = hyper::StatusCode::from_u16(status);
+        let status = status.as_ref().map_or("500", hyper::StatusCode::as_str);
+        self.requests
+            .with_label_values(&[api, operation, status])
+            .inc();
+        self.latency
+            .with_label_values(&[api])
+            .observe(elapsed.as_secs_f64());
+    }
 }
 
 impl MetricsFamily {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = RequestMetrics::register(&registry)?;
+        Ok(Self { registry, requests })
     }
 
     /// The registry every metric is registered in.

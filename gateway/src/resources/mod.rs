@@ -170,7 +170,18 @@ impl std::fmt::Debug for Families {
 impl Families {
     /// Builds every family from the configuration the gateway starts with.
     pub fn new(config: &Config, origin: Origin<'_>, mode: Mode) -> Result<Self, Diagnostics> {
-        let metrics = Arc::new(metrics::MetricsFamily::new());
+        let metrics = metrics::MetricsFamily::new().map_err(|e| {
+            let mut d = Diagnostics::new();
+            let source = Source::new(origin.name, origin.text);
+            d.push(Diagnostic::new(
+                Code::ConfigReference,
+                &source,
+                Span::point(0),
+                format!("cannot set up the metrics: {e}"),
+            ));
+            d
+        })?;
+        let metrics = Arc::new(metrics);
         let cx = BuildCx {
             config,
             name: origin.name,

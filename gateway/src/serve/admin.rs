@@ -8,8 +8,7 @@
 //!   (the semantic cache), ...
 //!
 //! and [`Metrics`], the server's own metrics (in the metrics family's
-//! registry): requests by API, operation and status, a latency histogram,
-//! reload outcomes and the plan generation.
+//! registry): reload outcomes and the plan generation.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -22,7 +21,7 @@ use hyper::service::service_fn;
 use hyper::{Method, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 use tokio::net::TcpListener;
 
 use super::state::{Gateway, Trigger};
@@ -120,10 +119,6 @@ fn not_allowed() -> hyper::Response<Full<Bytes>> {
 }
 
 pub struct Metrics {
-    /// `sluice_requests_total{api, operation, status}`.
-    pub requests: IntCounterVec,
-    /// `sluice_request_duration_seconds{api}`.
-    pub latency: HistogramVec,
     /// `sluice_reloads_total{outcome}`: `ok` or `error`.
     pub reloads: IntCounterVec,
     /// `sluice_plan_generation`.
@@ -133,24 +128,6 @@ pub struct Metrics {
 impl Metrics {
     /// The server's metrics, registered in `registry` (the metrics family's).
     pub fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "sluice_requests_total",
-                "Requests answered, by API, operation and status",
-            ),
-            &["api", "operation", "status"],
-        )?;
-        let latency = HistogramVec::new(
-            HistogramOpts::new(
-                "sluice_request_duration_seconds",
-                "Time from the request's headers to the response, by API",
-            )
-            .buckets(vec![
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-                10.0, 30.0,
-            ]),
-            &["api"],
-        )?;
         let reloads = IntCounterVec::new(
             Opts::new(
                 "sluice_reloads_total",
@@ -162,16 +139,12 @@ impl Metrics {
             "sluice_plan_generation",
             "The generation of the plan serving (1 at start, +1 per successful reload)",
         )?;
-        registry.register(Box::new(requests.clone()))?;
-        registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(reloads.clone()))?;
         registry.register(Box::new(generation.clone()))?;
         for outcome in ["ok", "error"] {
             reloads.with_label_values(&[outcome]);
         }
         Ok(Self {
-            requests,
-            latency,
             reloads,
             generation,
         })

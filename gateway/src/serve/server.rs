@@ -267,18 +267,11 @@ async fn handle(
                 (r, None, api, op.unwrap_or(""))
             }
         };
-    let status = hyper::StatusCode::from_u16(response.status);
-    let status = status.as_ref().map_or("500", hyper::StatusCode::as_str);
     state
+        .families
         .metrics
         .requests
-        .with_label_values(&[api, operation, status])
-        .inc();
-    state
-        .metrics
-        .latency
-        .with_label_values(&[api])
-        .observe(started.elapsed().as_secs_f64());
+        .count(api, operation, response.status, started.elapsed());
     to_hyper(response, stream)
 }
 

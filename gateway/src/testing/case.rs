@@ -186,6 +186,9 @@ pub struct Expect {
     pub stub_calls: Option<u64>,
     pub embeddings_calls: Option<u64>,
     pub reload_error: Option<Vec<String>>,
+    /// Strings the gateway's Prometheus exposition holds after the step.
+    #[serde(default)]
+    pub metrics_contain: Vec<String>,
     pub backend_request: Option<BackendRequestExpect>,
 }
 

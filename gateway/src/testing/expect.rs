@@ -21,6 +21,8 @@ use crate::plan::Response;
 pub struct Observed<'a> {
     pub response: Option<&'a Response>,
     pub counters: &'a Counters,
+    /// The Prometheus exposition after the step.
+    pub metrics: &'a str,
 }
 
 pub fn check(expect: &Expect, seen: &Observed<'_>, out: &mut Vec<String>) {
@@ -50,12 +52,29 @@ pub fn check(expect: &Expect, seen: &Observed<'_>, out: &mut Vec<String>) {
             out.push(format!("{what}: expected {want}, got {got}"));
         }
     }
+    for want in &expect.metrics_contain {
+        if !seen.metrics.contains(want.as_str()) {
+            out.push(format!(
+                "metrics-contain: no `{want}` in the metrics:\n{}",
+                metrics_excerpt(seen.metrics)
+            ));
+        }
+    }
     if let Some(want) = &expect.backend_request {
         match &c.last_backend {
             Some(req) => backend_request(want, req, out),
             None => out.push("backend-request: expected a request, the backend got none".into()),
         }
     }
+}
+
+/// The metrics' sample lines (not their help and type lines), indented.
+fn metrics_excerpt(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.contains("_bucket{"))
+        .map(|l| format!("          {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn response(expect: &Expect, r: &Response, out: &mut Vec<String>) {

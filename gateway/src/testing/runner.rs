@@ -4,8 +4,9 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
-use sluice_engine::runtime::{Multimap, Services};
+use sluice_engine::runtime::{Multimap, Services, collect};
 use toml::Spanned;
 
 use super::case::{self, Case, RequestSpec, Step};
@@ -15,6 +16,7 @@ use crate::build::{Input, Purpose, build};
 use crate::config::{Config, model::PolicyText};
 use crate::plan::{Plan, Request, Response};
 use crate::resources::Families;
+use crate::resources::metrics::RequestMetrics;
 
 /// How a case ended.
 #[derive(Debug)]
@@ -218,7 +220,11 @@ fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
         }
         stubs.begin_step(step.backend.clone());
         reload(step, run, &mut plan, &stubs, &mut lines);
-        let response = step.request.as_ref().map(|r| send(&rt, &plan, r, &stubs));
+        let metrics = run.families.as_ref().map(|f| &f.metrics);
+        let response = step
+            .request
+            .as_ref()
+            .map(|r| send(&rt, &plan, r, &stubs, metrics.map(|m| &m.requests)));
         // Background writes (the semantic cache's store) finish within the step.
         if let Some(families) = &run.families {
             rt.block_on(families.settle());
@@ -235,9 +241,14 @@ fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
             None => None,
         };
         let counters = stubs.take_counters();
+        let exposition = match (&run.families, step.expect.metrics_contain.is_empty()) {
+            (Some(f), false) => String::from_utf8_lossy(&f.metrics.render()).into_owned(),
+            _ => String::new(),
+        };
         let seen = Observed {
             response: response.as_ref(),
             counters: &counters,
+            metrics: &exposition,
         };
         expect::check(&step.expect, &seen, &mut lines);
         log.push(describe(n, step, response.as_ref(), &seen));
@@ -309,6 +320,7 @@ fn send(
     plan: &Plan,
     r: &RequestSpec,
     stubs: &Arc<Stubs>,
+    metrics: Option<&RequestMetrics>,
 ) -> Option<Response> {
     let mut headers = Multimap::default();
     for (k, v) in &r.headers {
@@ -329,10 +341,20 @@ fn send(
         ip: r.ip.clone(),
     };
     let services: Arc<dyn Services> = Arc::clone(stubs) as Arc<dyn Services>;
+    // As the server does: the response read whole, counted under its route.
     rt.block_on(async {
-        tokio::time::timeout(NEVER_COMPLETES, plan.handle(req, services))
-            .await
-            .ok()
+        tokio::time::timeout(NEVER_COMPLETES, async {
+            let (mut response, stream, route) = plan.handle_routed(req, None, services).await;
+            if let Some(s) = stream {
+                response.body = collect(s).await.unwrap_or_default();
+            }
+            if let Some(m) = metrics {
+                m.count(route.api, route.operation, response.status, Duration::ZERO);
+            }
+            response
+        })
+        .await
+        .ok()
     })
 }
 
