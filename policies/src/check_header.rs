@@ -8,7 +8,7 @@
 //! passes when any one of its values is allowed; the message of a refusal
 //! names its values joined with `,`.
 
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Reason, Run, Stage};
 use sluice_engine::xml::Element;
 
 #[derive(Debug)]
@@ -54,7 +54,7 @@ impl CheckHeader {
         let received = x.request().read(|m| m.headers.get(&name).cloned());
         let refusal = match received {
             None => Some((
-                "HeaderNotFound",
+                Reason::HeaderNotFound,
                 format!("Header {name} was not found in the request. Access denied."),
             )),
             Some(_) if self.values.is_empty() => None,
@@ -79,7 +79,7 @@ impl CheckHeader {
                     None
                 } else {
                     Some((
-                        "HeaderValueNotAllowed",
+                        Reason::HeaderValueNotAllowed,
                         format!(
                             "Header {name} value of {} is not allowed. Access denied.",
                             received.join(",")
@@ -98,7 +98,7 @@ impl CheckHeader {
             .ok_or_else(|| {
                 PolicyError::new(
                     "check-header",
-                    "ExpressionValueEvaluationFailure",
+                    Reason::ExpressionValueEvaluationFailure,
                     500,
                     format!("`{status}` is not an HTTP status code"),
                 )

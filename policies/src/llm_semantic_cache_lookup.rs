@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use sluice_engine::diag::Code;
 use sluice_engine::runtime::{
-    Body, CompileCx, CompiledValue, Exchange, Flow, PolicyError, Run, Stage, reason_phrase,
+    Body, CompileCx, CompiledValue, Exchange, Flow, PolicyError, Reason, Run, Stage, reason_phrase,
 };
 use sluice_engine::xml::Element;
 
@@ -334,7 +334,7 @@ impl Lookup {
             .ok_or_else(|| {
                 PolicyError::new(
                     "",
-                    "ExpressionValueEvaluationFailure",
+                    Reason::ExpressionValueEvaluationFailure,
                     500,
                     format!("score-threshold `{threshold}` is not a number from 0.0 to 1.0"),
                 )

@@ -9,7 +9,8 @@
 use sluice_engine::diag::{Code, Diagnostic, Severity};
 use sluice_engine::runtime::{
     Body, CallError, CompileCx, CompiledValue, Exchange, Flow, InboundResponse, Message,
-    MessageRef, OutboundRequest, PolicyError, Purpose, Run, Stage, reason_phrase,
+    MessageRef, OutboundRequest, PolicyError, Purpose, Reason, Run, Stage, error_chain,
+    reason_phrase,
 };
 use sluice_engine::schema::Section;
 use sluice_engine::xml::Element;
@@ -159,7 +160,7 @@ impl RequestSpec {
     fn fail(&self, message: String) -> PolicyError {
         PolicyError::new(
             self.policy,
-            "ExpressionValueEvaluationFailure",
+            Reason::ExpressionValueEvaluationFailure,
             500,
             format!("Expression evaluation failed. {message}"),
         )
@@ -170,16 +171,20 @@ impl RequestSpec {
         match e {
             CallError::Timeout => PolicyError::new(
                 self.policy,
-                "Timeout",
+                Reason::Timeout,
                 500,
                 "The request timed out before the response headers were received.",
             ),
-            CallError::Connection(m) => PolicyError::new(
+            CallError::Connection(cause) => PolicyError::new(
                 self.policy,
-                "BackendConnectionFailure",
+                Reason::BackendConnectionFailure,
                 500,
-                format!("Error occured while sending the request: {m}"),
-            ),
+                format!(
+                    "Error occured while sending the request: {}",
+                    error_chain(&*cause)
+                ),
+            )
+            .with_cause(cause),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `set-backend-service`: the backend base URL requests are forwarded to,
 //! given as a URL or as a backend entity of the configuration.
 
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Reason, Run, Stage};
 use sluice_engine::xml::Element;
 
 #[derive(Debug)]
@@ -34,7 +34,7 @@ impl SetBackendService {
                 let b = x.services.backend(&id).ok_or_else(|| {
                     PolicyError::new(
                         "set-backend-service",
-                        "BackendNotFound",
+                        Reason::BackendNotFound,
                         500,
                         format!("Backend with id '{id}' could not be found."),
                     )

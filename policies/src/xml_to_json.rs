@@ -16,7 +16,7 @@
 //! with `always-array-child-elements="true"`).
 
 use serde_json::{Map, Value};
-use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Run, Stage};
+use sluice_engine::runtime::{CompileCx, CompiledValue, Exchange, PolicyError, Reason, Run, Stage};
 use sluice_engine::xml::Element;
 
 use crate::json_to_xml::{applies, optional, rewrite};
@@ -54,7 +54,7 @@ impl XmlToJson {
             other => {
                 return Err(PolicyError::new(
                     "xml-to-json",
-                    "ExpressionValueEvaluationFailure",
+                    Reason::ExpressionValueEvaluationFailure,
                     500,
                     format!(
                         "Expression evaluation failed. `{other}` is not `javascript-friendly` or `direct`"

@@ -142,7 +142,7 @@ async fn sections(p: &Pipeline, x: &mut Exchange) {
 async fn on_error(p: &Pipeline, x: &mut Exchange, e: PolicyError) {
     x.ctx.set_last_error(Some(LastError {
         source: e.source.clone(),
-        reason: e.reason.clone(),
+        reason: e.reason.as_str().to_owned(),
         message: e.message.clone(),
         scope: e.scope.clone(),
         section: x.section.tag().to_owned(),

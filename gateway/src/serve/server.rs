@@ -333,7 +333,7 @@ impl Stream for Capped {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(Err(e))) => {
-                    let e = CallError::Connection(format!("the client broke off: {e}"));
+                    let e = CallError::connection(format!("the client broke off: {e}"));
                     return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Ready(Some(Ok(f))) => f,
@@ -344,7 +344,7 @@ impl Stream for Capped {
             if data.len() > self.left {
                 self.too_large.store(true, Ordering::Relaxed);
                 self.left = 0;
-                let e = CallError::Connection("the request body is too large".into());
+                let e = CallError::connection("the request body is too large");
                 return Poll::Ready(Some(Err(e)));
             }
             self.left -= data.len();

@@ -466,7 +466,11 @@ impl SemanticCache {
                 ));
             }
             Ok(Err(sluice_engine::runtime::CallError::Connection(e))) => {
-                return Err(DepError::new("embeddings", "error", e));
+                return Err(DepError::new(
+                    "embeddings",
+                    "error",
+                    sluice_engine::runtime::error_chain(&*e),
+                ));
             }
             Ok(Ok(r)) => r,
         };
