@@ -442,6 +442,11 @@ impl Plan {
             return (no_match(), None, route);
         };
         route.operation = &op.name;
+        // Known now: the request's span (server.rs) carries them into the
+        // pipeline's events.
+        tracing::Span::current()
+            .record("api", route.api)
+            .record("operation", route.operation);
         // Browsers send no credentials with a preflight: it needs no key (as in APIM).
         let preflight = preflight.is_some() && op.method != "OPTIONS";
         // Subscription: header, else query.

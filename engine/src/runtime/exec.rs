@@ -44,6 +44,15 @@ pub async fn run_block(block: &Block, x: &mut Exchange) -> StageResult {
             Run::Done(r) => r,
             Run::Later(f) => f.await,
         };
+        // Fields are formatted only when a subscriber takes debug events.
+        tracing::debug!(
+            policy = %entry.name,
+            path = %PathDisplay(&x.path),
+            section = x.section.tag(),
+            outcome = outcome(&r),
+            reason = r.as_ref().err().map(|e| e.reason.as_str()),
+            "stage ran"
+        );
         let r = r.map_err(|mut e| {
             if e.source.is_empty() {
                 e.source = entry.name.clone();
@@ -66,6 +75,31 @@ pub async fn run_block(block: &Block, x: &mut Exchange) -> StageResult {
         }
     }
     Ok(Flow::Next)
+}
+
+/// `choose[2]/when[1]/set-header[1]`, joined only when a log line needs it.
+struct PathDisplay<'a>(&'a [Arc<str>]);
+
+impl std::fmt::Display for PathDisplay<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, step) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("/")?;
+            }
+            f.write_str(step)?;
+        }
+        Ok(())
+    }
+}
+
+/// A stage's outcome as its debug event names it.
+fn outcome(r: &StageResult) -> &'static str {
+    match r {
+        Ok(Flow::Next) => "next",
+        Ok(Flow::End) => "end",
+        Ok(Flow::Answered) => "answered",
+        Err(_) => "error",
+    }
 }
 
 /// Runs inbound, backend and outbound; on an error, `on-error`. Then adds

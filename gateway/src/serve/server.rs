@@ -34,6 +34,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use sluice_engine::runtime::{BodyStream, CallError, Multimap, default_error_body, reason_phrase};
 use tokio::net::TcpListener;
+use tracing::Instrument as _;
 
 use super::client::{HttpClient, Live, move_headers};
 use super::state::{Current, Gateway};
@@ -123,7 +124,7 @@ pub async fn accept(listener: TcpListener, workers: Vec<Worker>) {
             Ok(c) => c,
             Err(e) => {
                 // Out of descriptors and the like: wait a little, go on.
-                eprintln!("sluice: accept failed: {e}");
+                tracing::warn!("accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -218,7 +219,27 @@ fn error(status: u16, message: &str) -> Response {
     }
 }
 
+/// Handles one request in its span: `request{method, path, api, operation,
+/// status}` (the path without its query, which may hold a subscription key;
+/// the route once known, the status at the end).
 async fn handle(
+    state: Arc<Gateway>,
+    client: Arc<HttpClient>,
+    peer: &str,
+    req: hyper::Request<Incoming>,
+) -> hyper::Response<OutBody> {
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = req.uri().path(),
+        api = tracing::field::Empty,
+        operation = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
+    respond(state, client, peer, req).instrument(span).await
+}
+
+async fn respond(
     state: Arc<Gateway>,
     client: Arc<HttpClient>,
     peer: &str,
@@ -285,11 +306,20 @@ async fn handle(
         .requests
         .with_label_values(&[api, operation, status])
         .inc();
+    let elapsed = started.elapsed();
     state
         .metrics
         .latency
         .with_label_values(&[api])
-        .observe(started.elapsed().as_secs_f64());
+        .observe(elapsed.as_secs_f64());
+    let span = tracing::Span::current();
+    if !span.is_disabled() {
+        span.record("api", api)
+            .record("operation", operation)
+            .record("status", response.status);
+        let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        tracing::debug!(elapsed_us, "request answered");
+    }
     to_hyper(response, stream)
 }
 

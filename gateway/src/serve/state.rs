@@ -22,7 +22,7 @@ use sluice_engine::source::{Source, Span};
 use sluice_stdlib::Limits;
 
 use super::admin::Metrics;
-use crate::config::model::{Config, NamedValue, PolicyText, SemanticCacheSection};
+use crate::config::model::{Config, LogSection, NamedValue, PolicyText, SemanticCacheSection};
 use crate::config::{Options, load_file};
 use crate::plan::Plan;
 use crate::semantic::Shared;
@@ -53,6 +53,8 @@ pub struct Built {
     pub shared: Arc<Shared>,
     /// `[semantic-cache]` as this configuration says (a reload may not change it).
     pub semantic: SemanticCacheSection,
+    /// `[log]` as this configuration says (a reload's takes effect on restart).
+    pub log: LogSection,
 }
 
 /// What a request runs against: one generation of the plan.
@@ -131,6 +133,7 @@ pub fn build(path: &Path, shared: Option<&Arc<Shared>>) -> Result<Built, Diagnos
         admin_listen: addr(c.admin.listen.as_ref(), DEFAULT_ADMIN),
         files: referenced_files(path, Some(c)),
         semantic: c.semantic_cache.clone(),
+        log: c.log.clone(),
         shared,
     })
 }
@@ -238,12 +241,15 @@ pub struct Gateway {
     pub files: Mutex<BTreeSet<PathBuf>>,
     /// The semantic cache, kept across reloads.
     pub shared: Arc<Shared>,
+    /// `[log]` as the subscriber was installed (a reload cannot change it).
+    pub log: LogSection,
     generation: AtomicU64,
     reloading: tokio::sync::Mutex<()>,
 }
 
 impl Gateway {
-    pub fn new(config: PathBuf, built: Built, metrics: Metrics) -> Self {
+    /// `log`: the `[log]` the subscriber was installed with.
+    pub fn new(config: PathBuf, built: Built, metrics: Metrics, log: LogSection) -> Self {
         metrics.generation.set(1);
         Self {
             current: ArcSwap::from_pointee(Current {
@@ -258,6 +264,7 @@ impl Gateway {
             status: Mutex::new(ReloadStatus::default()),
             files: Mutex::new(built.files),
             shared: built.shared,
+            log,
             generation: AtomicU64::new(1),
             reloading: tokio::sync::Mutex::new(()),
         }
@@ -293,7 +300,11 @@ impl Gateway {
             Err(e) => {
                 let msg = format!("the reload did not finish: {e}");
                 self.record(trigger, false, vec![serde_json::json!({ "message": msg })]);
-                eprintln!("sluice: reload ({}) failed: {msg}", trigger.name());
+                tracing::error!(
+                    trigger = trigger.name(),
+                    "reload ({}) failed: {msg}",
+                    trigger.name()
+                );
                 return false;
             }
         };
@@ -303,14 +314,14 @@ impl Gateway {
         let built = match result {
             Ok(b) => b,
             Err(diags) => {
-                eprintln!(
-                    "sluice: reload ({}) failed; generation {} keeps serving:",
+                tracing::error!(
+                    trigger = trigger.name(),
+                    generation = self.generation(),
+                    "reload ({}) failed; generation {} keeps serving:",
                     trigger.name(),
                     self.generation()
                 );
-                for d in &diags {
-                    eprintln!("{d}");
-                }
+                super::log::diagnostics(&diags);
                 let json = diags.iter().map(|d| d.to_json()).collect();
                 self.record(trigger, false, json);
                 return false;
@@ -343,8 +354,10 @@ impl Gateway {
         if !messages.is_empty() {
             let mut json = Vec::new();
             for msg in messages {
-                eprintln!(
-                    "sluice: reload ({}) refused; generation {} keeps serving: {msg}",
+                tracing::error!(
+                    trigger = trigger.name(),
+                    generation = self.generation(),
+                    "reload ({}) refused; generation {} keeps serving: {msg}",
                     trigger.name(),
                     self.generation()
                 );
@@ -366,8 +379,16 @@ impl Gateway {
         self.metrics
             .generation
             .set(i64::try_from(generation).unwrap_or(i64::MAX));
-        eprintln!(
-            "sluice: reload ({}) ok: generation {generation} serving",
+        if built.log != self.log {
+            tracing::warn!(
+                trigger = trigger.name(),
+                "`[log]` changed: it takes effect when sluice restarts; the log keeps its format and level"
+            );
+        }
+        tracing::info!(
+            trigger = trigger.name(),
+            generation,
+            "reload ({}) ok: generation {generation} serving",
             trigger.name()
         );
         self.record(trigger, true, Vec::new());
