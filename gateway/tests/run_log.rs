@@ -31,7 +31,8 @@ fn config(port: u16, admin: u16, log: &str) -> String {
         "[gateway]\nlisten = \"127.0.0.1:{port}\"\n\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n\n\
          {log}\n\n[[api]]\nname = \"greet\"\npath = \"greet\"\n\n\
          [[api.operation]]\nname = \"say\"\nmethod = \"GET\"\nurl-template = \"/hello\"\n\
-         policy = '''{POLICY}'''\n"
+         policy = '''{POLICY}'''\n\n\
+         [[api]]\nname = \"down\"\npath = \"down\"\nservice-url = \"http://127.0.0.1:1\"\n"
     )
 }
 
@@ -61,6 +62,9 @@ async fn json_logs_are_one_object_per_line_with_the_request_span() {
         .await
         .unwrap();
     assert_eq!((r.status, r.text().as_str()), (201, "hello"));
+    // A backend nobody listens on: forward-request fails, with its cause.
+    let r = get(&gw.url("/down/x")).await.unwrap();
+    assert_eq!(r.status, 502, "{}", r.text());
     // A reload that changes `[log]`: served, with a warning that it waits for a restart.
     std::fs::write(dir.join("sluice.toml"), config(port, admin, "")).unwrap();
     let reload = send("POST", &gw.admin_url("/reload"), &[], b"", false)
@@ -118,6 +122,23 @@ async fn json_logs_are_one_object_per_line_with_the_request_span() {
     assert_eq!(ended["outcome"], "end");
     assert_eq!(ended["path"], "return-response[2]");
 
+    // A failed stage: its reason, and its error with the cause in words.
+    let failed = stages
+        .iter()
+        .find(|l| l["policy"] == "forward-request")
+        .unwrap();
+    assert_eq!(failed["outcome"], "error");
+    assert_eq!(failed["reason"], "BackendConnectionFailure");
+    assert_eq!(failed["section"], "backend");
+    assert_eq!(failed["span"]["api"], "down");
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(
+            "forward-request/BackendConnectionFailure: Error occured while calling backend service: "
+        ) && error.len() > 90,
+        "{error}"
+    );
+
     // The request's end, with its status; the path without the query.
     let answered = with("request answered");
     assert!(!answered.is_empty(), "{lines:#?}");
@@ -133,7 +154,7 @@ async fn json_logs_are_one_object_per_line_with_the_request_span() {
     assert!(warned.iter().all(|w| w["level"] == "WARN"), "{warned:#?}");
     let ok = with("reload (admin) ok: generation 2 serving");
     assert_eq!(ok.len(), 1, "{lines:#?}");
-    assert_eq!(with("request answered").len(), 2, "{lines:#?}");
+    assert_eq!(with("request answered").len(), 3, "{lines:#?}");
     assert!(with("stage ran").len() >= 4, "still debug: {lines:#?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

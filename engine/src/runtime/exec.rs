@@ -44,15 +44,6 @@ pub async fn run_block(block: &Block, x: &mut Exchange) -> StageResult {
             Run::Done(r) => r,
             Run::Later(f) => f.await,
         };
-        // Fields are formatted only when a subscriber takes debug events.
-        tracing::debug!(
-            policy = %entry.name,
-            path = %PathDisplay(&x.path),
-            section = x.section.tag(),
-            outcome = outcome(&r),
-            reason = r.as_ref().err().map(|e| e.reason.as_str()),
-            "stage ran"
-        );
         let r = r.map_err(|mut e| {
             if e.source.is_empty() {
                 e.source = entry.name.clone();
@@ -68,6 +59,17 @@ pub async fn run_block(block: &Block, x: &mut Exchange) -> StageResult {
             }
             e
         });
+        // Fields are formatted only when a subscriber takes debug events.
+        tracing::debug!(
+            policy = %entry.name,
+            path = %PathDisplay(&x.path),
+            section = x.section.tag(),
+            outcome = outcome(&r),
+            reason = r.as_ref().err().map(|e| e.reason.as_str()),
+            // `source/reason: message`, the message saying the cause in words.
+            error = r.as_ref().err().map(tracing::field::display),
+            "stage ran"
+        );
         x.path.pop();
         match r? {
             Flow::Next => {}
