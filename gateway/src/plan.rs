@@ -412,6 +412,10 @@ impl Plan {
             api: &api.name,
             operation: "",
         };
+        // The request's span (server.rs) carries the route, once known, into
+        // the pipeline's events.
+        let span = tracing::Span::current();
+        span.record("api", route.api);
         let query = api.query_pairs(&url);
         let mut method = std::mem::take(&mut req.method);
         method.make_ascii_uppercase();
@@ -442,11 +446,7 @@ impl Plan {
             return (no_match(), None, route);
         };
         route.operation = &op.name;
-        // Known now: the request's span (server.rs) carries them into the
-        // pipeline's events.
-        tracing::Span::current()
-            .record("api", route.api)
-            .record("operation", route.operation);
+        span.record("operation", route.operation);
         // Browsers send no credentials with a preflight: it needs no key (as in APIM).
         let preflight = preflight.is_some() && op.method != "OPTIONS";
         // Subscription: header, else query.

@@ -17,7 +17,6 @@ pub type Cause = Arc<dyn Error + Send + Sync>;
 
 /// Why a policy failed: `context.LastError.Reason`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Reason {
     /// An expression failed, or its value does not fit where it is used.
     ExpressionValueEvaluationFailure,

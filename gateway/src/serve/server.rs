@@ -296,7 +296,11 @@ async fn respond(
                     .plan
                     .route_names(method.as_str(), &url)
                     .unwrap_or(("", None));
-                (r, None, api, op.unwrap_or(""))
+                let op = op.unwrap_or("");
+                tracing::Span::current()
+                    .record("api", api)
+                    .record("operation", op);
+                (r, None, api, op)
             }
         };
     let status = hyper::StatusCode::from_u16(response.status);
@@ -314,9 +318,8 @@ async fn respond(
         .observe(elapsed.as_secs_f64());
     let span = tracing::Span::current();
     if !span.is_disabled() {
-        span.record("api", api)
-            .record("operation", operation)
-            .record("status", response.status);
+        // (`api` and `operation` are recorded where the route is found.)
+        span.record("status", response.status);
         let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         tracing::debug!(elapsed_us, "request answered");
     }
