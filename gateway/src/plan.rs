@@ -195,6 +195,11 @@ impl Plan {
             return (Response::error(404, NO_MATCH), None, Route::default());
         };
         let route = routed.names();
+        // The request's span (server.rs) carries the route, once known, into
+        // the pipeline's events.
+        let span = tracing::Span::current();
+        span.record("api", route.api);
+        span.record("operation", route.operation);
         let Routed {
             api,
             operation: Some((op, params)),

@@ -59,6 +59,17 @@ pub async fn run_block(block: &Block, x: &mut Exchange) -> StageResult {
             }
             e
         });
+        // Fields are formatted only when a subscriber takes debug events.
+        tracing::debug!(
+            policy = %entry.name,
+            path = %PathDisplay(&x.path),
+            section = x.section.tag(),
+            outcome = outcome(&r),
+            reason = r.as_ref().err().map(|e| e.reason.as_str()),
+            // `source/reason: message`, the message saying the cause in words.
+            error = r.as_ref().err().map(tracing::field::display),
+            "stage ran"
+        );
         x.path.pop();
         match r? {
             Flow::Next => {}
@@ -66,6 +77,31 @@ pub async fn run_block(block: &Block, x: &mut Exchange) -> StageResult {
         }
     }
     Ok(Flow::Next)
+}
+
+/// `choose[2]/when[1]/set-header[1]`, joined only when a log line needs it.
+struct PathDisplay<'a>(&'a [Arc<str>]);
+
+impl std::fmt::Display for PathDisplay<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, step) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("/")?;
+            }
+            f.write_str(step)?;
+        }
+        Ok(())
+    }
+}
+
+/// A stage's outcome as its debug event names it.
+fn outcome(r: &StageResult) -> &'static str {
+    match r {
+        Ok(Flow::Next) => "next",
+        Ok(Flow::End) => "end",
+        Ok(Flow::Answered) => "answered",
+        Err(_) => "error",
+    }
 }
 
 /// Runs inbound, backend and outbound; on an error, `on-error`. Then adds
@@ -142,7 +178,7 @@ async fn sections(p: &Pipeline, x: &mut Exchange) {
 async fn on_error(p: &Pipeline, x: &mut Exchange, e: PolicyError) {
     x.ctx.set_last_error(Some(LastError {
         source: e.source.clone(),
-        reason: e.reason.clone(),
+        reason: e.reason.as_str().to_owned(),
         message: e.message.clone(),
         scope: e.scope.clone(),
         section: x.section.tag().to_owned(),

@@ -3,6 +3,7 @@
 //!
 //! - `mod.rs`: stages, exchanges, services, errors
 //! - `value.rs`: [`CompiledValue`], a literal or a compiled expression
+//! - `error.rs`: [`PolicyError`] and its [`Reason`], [`CallError`]: runtime failures and their causes
 //! - `compile.rs`: [`CompileCx`], turning policy elements into stages through a [`StageFactory`]
 //! - `typemap.rs`: [`Resources`] (what outlives a plan, by type) and [`Extensions`] (a request's state, by type)
 //! - `exec.rs`: the sections in order, `on-error`, ending the pipeline, default error responses
@@ -12,6 +13,7 @@
 //! the context, [`Run::Later`] (a boxed future) only for I/O.
 
 mod compile;
+mod error;
 mod exec;
 mod stream;
 mod typemap;
@@ -25,6 +27,7 @@ use std::sync::Arc;
 pub use compile::{
     Bodies, CompileCx, Compiled, PipelineCx, Reported, StageFactory, compile_pipeline,
 };
+pub use error::{CallError, Cause, PolicyError, Reason, error_chain};
 pub use exec::{
     Block, DefaultError, Entry, Pipeline, default_error, execute, reason_phrase, run_block,
 };
@@ -74,46 +77,6 @@ pub trait Stage: Send + Sync + std::fmt::Debug {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a>;
 }
 
-/// A policy's runtime failure; the executor completes it into `context.LastError`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PolicyError {
-    /// The policy (or built-in step) that failed: `check-header`, `configuration`.
-    pub source: String,
-    /// Machine-friendly: `ExpressionValueEvaluationFailure`, `HeaderNotFound`, ...
-    pub reason: String,
-    pub message: String,
-    /// The status the client gets if `on-error` does not change it.
-    pub status: u16,
-    /// Set by the executor: where the failing policy is.
-    pub path: String,
-    pub policy_id: String,
-    /// The scope of the failing policy, set by the executor.
-    pub scope: String,
-    /// What the client is told, when it differs from `message` (check-header's
-    /// `failed-check-error-message`); `None`: `message`, or a generic text for 500.
-    pub response_message: Option<String>,
-}
-
-impl PolicyError {
-    pub fn new(source: &str, reason: &str, status: u16, message: impl Into<String>) -> Self {
-        Self {
-            source: source.to_owned(),
-            reason: reason.to_owned(),
-            message: message.into(),
-            status,
-            path: String::new(),
-            policy_id: String::new(),
-            scope: String::new(),
-            response_message: None,
-        }
-    }
-
-    pub fn with_response_message(mut self, m: impl Into<String>) -> Self {
-        self.response_message = Some(m.into());
-        self
-    }
-}
-
 /// An HTTP call the gateway makes: the backend (`forward-request`), `send-request`, embeddings.
 #[derive(Clone, Debug, Default)]
 pub struct OutboundRequest {
@@ -140,13 +103,6 @@ pub struct InboundResponse {
     pub reason: String,
     pub headers: Multimap,
     pub body: Bytes,
-}
-
-/// Why an outbound call failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CallError {
-    Timeout,
-    Connection(String),
 }
 
 /// A backend entity of the configuration.

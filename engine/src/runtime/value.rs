@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rhai::Dynamic;
 
-use super::{Exchange, PolicyError};
+use super::{Exchange, PolicyError, Reason};
 use crate::script::Compiled;
 
 #[derive(Clone, Debug)]
@@ -115,7 +115,7 @@ fn parse_bool(s: &str) -> Result<bool, PolicyError> {
 pub(super) fn expression_failure(message: String) -> PolicyError {
     PolicyError::new(
         "",
-        "ExpressionValueEvaluationFailure",
+        Reason::ExpressionValueEvaluationFailure,
         500,
         format!("Expression evaluation failed. {message}"),
     )

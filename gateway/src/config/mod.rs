@@ -150,6 +150,7 @@ impl Loader<'_> {
         let named_values = NamedValues::Known(named.clone());
         self.references(&config);
         self.backends(&config);
+        self.log(&config);
         let fragments = self.fragments(&config, &named_values);
         let load_doc = |this: &mut Self,
                         scope: Scope,
@@ -287,6 +288,22 @@ impl Loader<'_> {
                 format!(
                     "`{}` is not a semantic cache store: `memory` or `redis`",
                     store.get_ref()
+                ),
+            );
+        }
+    }
+
+    /// `[log] level` is a filter `sluice run` can install.
+    fn log(&mut self, config: &Config) {
+        if let Some(level) = &config.log.level
+            && let Err(e) = crate::serve::log::filter(level.get_ref())
+        {
+            self.error(
+                Code::ConfigSyntax,
+                span_of(level),
+                format!(
+                    "`{}` is not a log filter (`info`, `sluice=debug`, `warn,sluice_gateway=info`): {e}",
+                    level.get_ref()
                 ),
             );
         }

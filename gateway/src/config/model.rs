@@ -1,5 +1,5 @@
 //! `sluice.toml` as data: the keys of the conformance format (FORMAT.md §1)
-//! plus the gateway's own (`[gateway]`, `[admin]`, `[limits]`). Unknown keys
+//! plus the gateway's own (`[gateway]`, `[admin]`, `[limits]`, `[log]`). Unknown keys
 //! are errors; every value that a later error may point at keeps its span.
 
 use std::collections::BTreeMap;
@@ -16,6 +16,8 @@ pub struct Config {
     pub admin: AdminSection,
     #[serde(default)]
     pub limits: LimitsSection,
+    #[serde(default)]
+    pub log: LogSection,
     #[serde(default)]
     pub semantic_cache: SemanticCacheSection,
     #[serde(default)]
@@ -58,6 +60,26 @@ pub struct LimitsSection {
     pub max_request_body_bytes: Option<usize>,
     pub expression_operations: Option<u64>,
     pub expression_wall_time_ms: Option<u64>,
+}
+
+/// `[log]`: how `sluice run` logs, to standard error. Read when the gateway
+/// starts; a reload that changes it is served, the change waits for a restart.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LogSection {
+    /// `text` (the default) or `json` (one object per line).
+    pub format: Option<Spanned<LogFormat>>,
+    /// A `tracing` filter directive: `info` (the default), `sluice=debug`,
+    /// `warn,sluice_gateway=info`. `RUST_LOG`, when set, overrides it.
+    pub level: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 pub use crate::resources::semantic::SemanticCacheSection;

@@ -32,7 +32,7 @@ pub async fn serve(listener: TcpListener, state: Arc<Gateway>) {
         let (stream, _) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("sluice: admin accept failed: {e}");
+                tracing::warn!("admin accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }

@@ -169,11 +169,11 @@ impl HttpClient {
         stream: Option<BodyStream>,
     ) -> Result<(InboundResponse, Incoming), CallError> {
         let method = hyper::Method::from_bytes(req.method.as_bytes())
-            .map_err(|_| CallError::Connection(format!("invalid method `{}`", req.method)))?;
+            .map_err(|_| CallError::connection(format!("invalid method `{}`", req.method)))?;
         let uri: hyper::Uri = req
             .url
             .parse()
-            .map_err(|_| CallError::Connection(format!("invalid URL `{}`", req.url)))?;
+            .map_err(|_| CallError::connection(format!("invalid URL `{}`", req.url)))?;
         // A streamed body keeps the client's length, if it said one.
         let length = stream
             .as_ref()
@@ -204,7 +204,7 @@ impl HttpClient {
                 .await
                 .map_err(|_| CallError::Timeout)?
         }
-        .map_err(|e| CallError::Connection(error_chain(&e)))?;
+        .map_err(CallError::connection)?;
         let (parts, body) = response.into_parts();
         let mut headers = Multimap::default();
         for (name, value) in &parts.headers {
@@ -234,7 +234,7 @@ async fn read_whole(
     head.body = body
         .collect()
         .await
-        .map_err(|e| CallError::Connection(error_chain(&e)))?
+        .map_err(CallError::connection)?
         .to_bytes();
     Ok(head)
 }
@@ -273,7 +273,7 @@ impl Stream for Frames {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(Err(e))) => {
-                    return Poll::Ready(Some(Err(CallError::Connection(error_chain(&e)))));
+                    return Poll::Ready(Some(Err(CallError::connection(e))));
                 }
                 Poll::Ready(Some(Ok(f))) => f,
             };
@@ -282,18 +282,6 @@ impl Stream for Frames {
             }
         }
     }
-}
-
-/// An error and its causes, as one line.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
 }
 
 /// The services of one request: the shared client, and the plan the request runs on.

@@ -6,11 +6,13 @@
 //! - `client.rs`: outbound HTTP (pooled, rustls with web PKI roots) and the [`Services`] of a request
 //! - `admin.rs`: `/healthz`, `/status`, `/reload` and the resource families' routes; the server's metrics
 //! - `watch.rs`: reload triggers: file watching (debounced) and SIGHUP
+//! - `log.rs`: the `tracing` subscriber (`[log]`: text or JSON, level, `RUST_LOG`)
 //!
 //! [`Services`]: sluice_engine::runtime::Services
 
 mod admin;
 mod client;
+pub mod log;
 mod server;
 mod state;
 mod watch;
@@ -20,6 +22,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use sluice_engine::diag::Severity;
+
+use crate::config::model::LogSection;
 
 pub use state::{Built, HttpLimits, build};
 
@@ -31,6 +35,10 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
+    // The log first: every line after this one, a failed start's too, is in
+    // the format the configuration asks for.
+    let log = log::section_of(&args.config);
+    log::install(&log, std::env::var("RUST_LOG").ok().as_deref());
     // The acceptor and the control plane (admin, reloads, file watching,
     // the semantic cache's connections) on one thread; requests on the
     // workers (server::start_workers).
@@ -41,22 +49,22 @@ pub fn run(args: &Args) -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            tracing::error!("cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(args.config.clone()))
+    runtime.block_on(serve(args.config.clone(), log))
 }
 
-async fn serve(config: PathBuf) -> ExitCode {
+async fn serve(config: PathBuf, log: LogSection) -> ExitCode {
     let built = match build(&config, None) {
         Ok(b) => b,
         Err(diags) => {
-            for d in &diags {
-                eprintln!("{d}");
-            }
-            eprintln!(
-                "error: {} does not load: {} errors, {} warnings",
+            log::diagnostics(&diags);
+            tracing::error!(
+                errors = diags.count(Severity::Error),
+                warnings = diags.count(Severity::Warning),
+                "{} does not load: {} errors, {} warnings",
                 config.display(),
                 diags.count(Severity::Error),
                 diags.count(Severity::Warning)
@@ -69,14 +77,14 @@ async fn serve(config: PathBuf) -> ExitCode {
     let gateway = match tokio::net::TcpListener::bind(gateway_addr).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: cannot listen on {gateway_addr} ([gateway] listen): {e}");
+            tracing::error!("cannot listen on {gateway_addr} ([gateway] listen): {e}");
             return ExitCode::FAILURE;
         }
     };
     let admin = match tokio::net::TcpListener::bind(admin_addr).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: cannot listen on {admin_addr} ([admin] listen): {e}");
+            tracing::error!("cannot listen on {admin_addr} ([admin] listen): {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -87,7 +95,7 @@ async fn serve(config: PathBuf) -> ExitCode {
         match client::HttpClient::new() {
             Ok(c) => clients.push(Arc::new(c)),
             Err(e) => {
-                eprintln!("error: cannot set up outbound TLS: {e}");
+                tracing::error!("cannot set up outbound TLS: {e}");
                 return ExitCode::FAILURE;
             }
         }
@@ -95,13 +103,16 @@ async fn serve(config: PathBuf) -> ExitCode {
     let metrics = match admin::Metrics::new(built.families.metrics.registry()) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("error: cannot set up the metrics: {e}");
+            tracing::error!("cannot set up the metrics: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let state = Arc::new(state::Gateway::new(config.clone(), built, metrics));
-    eprintln!(
-        "sluice: serving {} on http://{gateway_addr} (admin on http://{admin_addr})",
+    let state = Arc::new(state::Gateway::new(config.clone(), built, metrics, log));
+    tracing::info!(
+        config = %config.display(),
+        listen = %gateway_addr,
+        admin = %admin_addr,
+        "serving {} on http://{gateway_addr} (admin on http://{admin_addr})",
         config.display()
     );
     let _watcher = watch::files(Arc::clone(&state));
@@ -111,18 +122,18 @@ async fn serve(config: PathBuf) -> ExitCode {
     let workers = match server::start_workers(&state, clients, &stopped) {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("error: cannot start the workers: {e}");
+            tracing::error!("cannot start the workers: {e}");
             return ExitCode::FAILURE;
         }
     };
     tokio::select! {
         () = server::accept(gateway, workers) => ExitCode::SUCCESS,
         Some(why) = worker_stopped.recv() => {
-            eprintln!("error: {why}");
+            tracing::error!("{why}");
             ExitCode::FAILURE
         }
         _ = tokio::signal::ctrl_c() => {
-            eprintln!("sluice: interrupted, stopping");
+            tracing::info!("interrupted, stopping");
             ExitCode::SUCCESS
         }
     }

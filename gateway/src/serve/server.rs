@@ -34,6 +34,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use sluice_engine::runtime::{BodyStream, CallError, Multimap};
 use tokio::net::TcpListener;
+use tracing::Instrument as _;
 
 use super::client::{HttpClient, Live, move_headers};
 use super::state::{Current, Gateway};
@@ -123,7 +124,7 @@ pub async fn accept(listener: TcpListener, workers: Vec<Worker>) {
             Ok(c) => c,
             Err(e) => {
                 // Out of descriptors and the like: wait a little, go on.
-                eprintln!("sluice: accept failed: {e}");
+                tracing::warn!("accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -207,7 +208,27 @@ fn head_size(req: &hyper::Request<Incoming>) -> usize {
         + line
 }
 
+/// Handles one request in its span: `request{method, path, api, operation,
+/// status}` (the path without its query, which may hold a subscription key;
+/// the route once known, the status at the end).
 async fn handle(
+    state: Arc<Gateway>,
+    client: Arc<HttpClient>,
+    peer: &str,
+    req: hyper::Request<Incoming>,
+) -> hyper::Response<OutBody> {
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = req.uri().path(),
+        api = tracing::field::Empty,
+        operation = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
+    respond(state, client, peer, req).instrument(span).await
+}
+
+async fn respond(
     state: Arc<Gateway>,
     client: Arc<HttpClient>,
     peer: &str,
@@ -264,14 +285,26 @@ async fn handle(
                     .plan
                     .route_names(method.as_str(), &url)
                     .unwrap_or(("", None));
-                (r, None, api, op.unwrap_or(""))
+                let op = op.unwrap_or("");
+                tracing::Span::current()
+                    .record("api", api)
+                    .record("operation", op);
+                (r, None, api, op)
             }
         };
+    let elapsed = started.elapsed();
     state
         .families
         .metrics
         .requests
-        .count(api, operation, response.status, started.elapsed());
+        .count(api, operation, response.status, elapsed);
+    let span = tracing::Span::current();
+    if !span.is_disabled() {
+        // (`api` and `operation` are recorded where the route is found.)
+        span.record("status", response.status);
+        let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        tracing::debug!(elapsed_us, "request answered");
+    }
     to_hyper(response, stream)
 }
 
@@ -315,7 +348,7 @@ impl Stream for Capped {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(Err(e))) => {
-                    let e = CallError::Connection(format!("the client broke off: {e}"));
+                    let e = CallError::connection(format!("the client broke off: {e}"));
                     return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Ready(Some(Ok(f))) => f,
@@ -326,7 +359,7 @@ impl Stream for Capped {
             if data.len() > self.left {
                 self.too_large.store(true, Ordering::Relaxed);
                 self.left = 0;
-                let e = CallError::Connection("the request body is too large".into());
+                let e = CallError::connection("the request body is too large");
                 return Poll::Ready(Some(Err(e)));
             }
             self.left -= data.len();

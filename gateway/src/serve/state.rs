@@ -20,7 +20,7 @@ use sluice_engine::diag::Diagnostics;
 
 use super::admin::Metrics;
 use crate::build::{Input, Purpose};
-use crate::config::model::{Config, NamedValue, PolicyText};
+use crate::config::model::{Config, LogSection, NamedValue, PolicyText};
 use crate::plan::Plan;
 use crate::resources::Families;
 
@@ -50,6 +50,8 @@ pub struct Built {
     pub families: Arc<Families>,
     /// What loading found that is not an error.
     pub warnings: Diagnostics,
+    /// `[log]` as this configuration says (a reload's takes effect on restart).
+    pub log: LogSection,
 }
 
 /// What a request runs against: one generation of the plan.
@@ -89,6 +91,7 @@ pub fn build(path: &Path, families: Option<&Arc<Families>>) -> Result<Built, Dia
         plan: built.plan,
         families: built.families,
         warnings: built.warnings,
+        log: c.log.clone(),
     })
 }
 
@@ -195,12 +198,15 @@ pub struct Gateway {
     pub files: Mutex<BTreeSet<PathBuf>>,
     /// The resource families, kept across reloads.
     pub families: Arc<Families>,
+    /// `[log]` as the subscriber was installed (a reload cannot change it).
+    pub log: LogSection,
     generation: AtomicU64,
     reloading: tokio::sync::Mutex<()>,
 }
 
 impl Gateway {
-    pub fn new(config: PathBuf, built: Built, metrics: Metrics) -> Self {
+    /// `log`: the `[log]` the subscriber was installed with.
+    pub fn new(config: PathBuf, built: Built, metrics: Metrics, log: LogSection) -> Self {
         metrics.generation.set(1);
         Self {
             current: ArcSwap::from_pointee(Current {
@@ -215,6 +221,7 @@ impl Gateway {
             status: Mutex::new(ReloadStatus::default()),
             files: Mutex::new(built.files),
             families: built.families,
+            log,
             generation: AtomicU64::new(1),
             reloading: tokio::sync::Mutex::new(()),
         }
@@ -250,7 +257,11 @@ impl Gateway {
             Err(e) => {
                 let msg = format!("the reload did not finish: {e}");
                 self.record(trigger, false, vec![serde_json::json!({ "message": msg })]);
-                eprintln!("sluice: reload ({}) failed: {msg}", trigger.name());
+                tracing::error!(
+                    trigger = trigger.name(),
+                    "reload ({}) failed: {msg}",
+                    trigger.name()
+                );
                 return false;
             }
         };
@@ -260,14 +271,14 @@ impl Gateway {
         let built = match result {
             Ok(b) => b,
             Err(diags) => {
-                eprintln!(
-                    "sluice: reload ({}) failed; generation {} keeps serving:",
+                tracing::error!(
+                    trigger = trigger.name(),
+                    generation = self.generation(),
+                    "reload ({}) failed; generation {} keeps serving:",
                     trigger.name(),
                     self.generation()
                 );
-                for d in &diags {
-                    eprintln!("{d}");
-                }
+                super::log::diagnostics(&diags);
                 let json = diags.iter().map(|d| d.to_json()).collect();
                 self.record(trigger, false, json);
                 return false;
@@ -295,8 +306,10 @@ impl Gateway {
         if !messages.is_empty() {
             let mut json = Vec::new();
             for msg in messages {
-                eprintln!(
-                    "sluice: reload ({}) refused; generation {} keeps serving: {msg}",
+                tracing::error!(
+                    trigger = trigger.name(),
+                    generation = self.generation(),
+                    "reload ({}) refused; generation {} keeps serving: {msg}",
                     trigger.name(),
                     self.generation()
                 );
@@ -318,8 +331,16 @@ impl Gateway {
         self.metrics
             .generation
             .set(i64::try_from(generation).unwrap_or(i64::MAX));
-        eprintln!(
-            "sluice: reload ({}) ok: generation {generation} serving",
+        if built.log != self.log {
+            tracing::warn!(
+                trigger = trigger.name(),
+                "`[log]` changed: it takes effect when sluice restarts; the log keeps its format and level"
+            );
+        }
+        tracing::info!(
+            trigger = trigger.name(),
+            generation,
+            "reload ({}) ok: generation {generation} serving",
             trigger.name()
         );
         self.record(trigger, true, Vec::new());

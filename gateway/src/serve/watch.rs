@@ -45,7 +45,7 @@ pub fn files(state: Arc<Gateway>) -> Option<Arc<Mutex<notify::RecommendedWatcher
     let watcher = match watcher {
         Ok(w) => Arc::new(Mutex::new(w)),
         Err(e) => {
-            eprintln!("sluice: file watching is off ({e}); reload with POST /reload or SIGHUP");
+            tracing::warn!("file watching is off ({e}); reload with POST /reload or SIGHUP");
             return None;
         }
     };
@@ -94,7 +94,7 @@ fn update(
             Ok(()) => {
                 dirs.insert(dir.clone());
             }
-            Err(e) => eprintln!("sluice: cannot watch {}: {e}", dir.display()),
+            Err(e) => tracing::warn!("cannot watch {}: {e}", dir.display()),
         }
     }
 }
@@ -112,7 +112,7 @@ pub fn hangup(state: Arc<Gateway>) {
                     }
                 });
             }
-            Err(e) => eprintln!("sluice: SIGHUP does not reload ({e})"),
+            Err(e) => tracing::warn!("SIGHUP does not reload ({e})"),
         }
     }
     #[cfg(not(unix))]

@@ -386,16 +386,19 @@ dimensions = 4
             timeout_ms: 2_000,
             ..OutboundRequest::default()
         };
-        assert_eq!(
-            futures_lite(stubs.call(req.clone())).map(|r| r.status),
-            Err(CallError::Timeout)
-        );
+        let late = futures_lite(stubs.call(req.clone())).map(|r| r.status);
+        assert!(matches!(late, Err(CallError::Timeout)), "{late:?}");
         assert_eq!(stubs.now_ms(), EPOCH_MS);
         stubs.begin_step(Some(Answer {
             delay_ms: 1_500,
             ..Answer::default()
         }));
-        assert_eq!(futures_lite(stubs.call(req)).map(|r| r.status), Ok(200));
+        assert_eq!(
+            futures_lite(stubs.call(req))
+                .map(|r| r.status)
+                .map_err(|e| e.to_string()),
+            Ok(200)
+        );
         assert_eq!(stubs.now_ms(), EPOCH_MS);
         assert_eq!(stubs.take_counters().backend, 1);
     }

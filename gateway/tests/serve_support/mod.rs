@@ -47,12 +47,14 @@ pub struct Sluice {
 }
 
 impl Sluice {
-    /// Starts `sluice run dir/sluice.toml` and waits (at most 20 s) for `/healthz`.
+    /// Starts `sluice run dir/sluice.toml` and waits (at most 20 s) for
+    /// `/healthz`. Without `RUST_LOG`: the file's `[log]` applies.
     pub async fn start(dir: &Path, port: u16, admin: u16) -> Sluice {
         let log = dir.join("sluice.log");
         let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .arg("run")
             .arg(dir.join("sluice.toml"))
+            .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

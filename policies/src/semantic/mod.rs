@@ -56,8 +56,8 @@ pub struct Config {
     pub breaker_cooldown_ms: u64,
     /// The opt-in response header that says hit, miss or skip (and the distance).
     pub status_header: Option<String>,
-    /// Log a dependency's outage (its breaker opening and closing) to
-    /// standard error; off where the cache runs under test (`sluice test`).
+    /// Log a dependency's outage (its breaker opening and closing: one
+    /// `tracing` event each); off where the cache runs under test (`sluice test`).
     pub log: bool,
 }
 
@@ -499,7 +499,11 @@ impl SemanticCache {
                 ));
             }
             Ok(Err(sluice_engine::runtime::CallError::Connection(e))) => {
-                return Err(DepError::new("embeddings", "error", e));
+                return Err(DepError::new(
+                    "embeddings",
+                    "error",
+                    sluice_engine::runtime::error_chain(&*e),
+                ));
             }
             Ok(Ok(r)) => r,
         };
@@ -566,8 +570,9 @@ impl SemanticCache {
                 .with_label_values(&[dependency])
                 .set(0);
             if self.config.log {
-                eprintln!(
-                    "sluice: semantic cache: the {} answers again",
+                tracing::info!(
+                    dependency,
+                    "semantic cache: the {} answers again",
                     what(dependency)
                 );
             }
@@ -582,8 +587,11 @@ impl SemanticCache {
                 .with_label_values(&[e.dependency])
                 .set(1);
             if self.config.log {
-                eprintln!(
-                    "sluice: semantic cache: the {} failed {} times in a row (last: {}: {}); \
+                tracing::warn!(
+                    dependency = e.dependency,
+                    kind = e.kind,
+                    error = %e.message,
+                    "semantic cache: the {} failed {} times in a row (last: {}: {}); \
                      not called for {} ms at a time, lookups miss meanwhile",
                     what(e.dependency),
                     self.config.breaker_failures,

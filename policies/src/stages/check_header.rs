@@ -9,7 +9,7 @@
 //! names its values joined with `,`.
 
 use sluice_engine::runtime::{
-    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage,
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Reason, Run, Stage,
 };
 use sluice_engine::xml::Element;
 
@@ -56,7 +56,7 @@ impl CheckHeader {
         let received = x.request().read(|m| m.headers.get(&name).cloned());
         let refusal = match received {
             None => Some((
-                "HeaderNotFound",
+                Reason::HeaderNotFound,
                 format!("Header {name} was not found in the request. Access denied."),
             )),
             Some(_) if self.values.is_empty() => None,
@@ -81,7 +81,7 @@ impl CheckHeader {
                     None
                 } else {
                     Some((
-                        "HeaderValueNotAllowed",
+                        Reason::HeaderValueNotAllowed,
                         format!(
                             "Header {name} value of {} is not allowed. Access denied.",
                             received.join(",")
@@ -100,7 +100,7 @@ impl CheckHeader {
             .ok_or_else(|| {
                 PolicyError::new(
                     "check-header",
-                    "ExpressionValueEvaluationFailure",
+                    Reason::ExpressionValueEvaluationFailure,
                     500,
                     format!("`{status}` is not an HTTP status code"),
                 )

@@ -10,7 +10,7 @@
 
 use sluice_engine::runtime::{
     Bodies, Body, CallError, CompileCx, Compiled, CompiledValue, Exchange, Flow, Multimap,
-    OutboundRequest, PolicyError, Purpose, Run, Stage, reason_phrase,
+    OutboundRequest, PolicyError, Purpose, Reason, Run, Stage, error_chain, reason_phrase,
 };
 use sluice_engine::xml::Element;
 
@@ -134,16 +134,20 @@ impl Stage for ForwardRequest {
             let (resp, stream) = answer.map_err(|e| match e {
                 CallError::Timeout => PolicyError::new(
                     "forward-request",
-                    "Timeout",
+                    Reason::Timeout,
                     504,
                     "Request to the backend service timed out",
                 ),
-                CallError::Connection(m) => PolicyError::new(
+                CallError::Connection(cause) => PolicyError::new(
                     "forward-request",
-                    "BackendConnectionFailure",
+                    Reason::BackendConnectionFailure,
                     502,
-                    format!("Error occured while calling backend service: {m}"),
-                ),
+                    format!(
+                        "Error occured while calling backend service: {}",
+                        error_chain(&*cause)
+                    ),
+                )
+                .with_cause(cause),
             })?;
             let status = resp.status;
             // A later call (under `retry`) replaces an earlier answer and its stream.
@@ -164,7 +168,7 @@ impl Stage for ForwardRequest {
             if self.fail_on_error_status && status >= 400 {
                 return Err(PolicyError::new(
                     "forward-request",
-                    "BackendError",
+                    Reason::BackendError,
                     status,
                     format!("The backend answered with status {status}"),
                 ));

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use sluice_engine::diag::Code;
 use sluice_engine::runtime::{
-    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Reported, Run, Stage,
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Reason, Reported, Run, Stage,
 };
 use sluice_engine::xml::Element;
 
@@ -88,7 +88,7 @@ fn in_range(ip: IpAddr, from: IpAddr, to: IpAddr) -> bool {
     }
 }
 
-fn denied(reason: &str, message: String) -> PolicyError {
+fn denied(reason: Reason, message: String) -> PolicyError {
     PolicyError::new("ip-filter", reason, 403, message)
 }
 
@@ -106,7 +106,7 @@ impl IpFilter {
             let (Some(a), Some(b)) = (parse(&from), parse(&to)) else {
                 return Err(PolicyError::new(
                     "ip-filter",
-                    "ExpressionValueEvaluationFailure",
+                    Reason::ExpressionValueEvaluationFailure,
                     500,
                     format!("`{from}`-`{to}` is not an IP address or range"),
                 ));
@@ -122,20 +122,20 @@ impl IpFilter {
         let forbid = self.action.text(x)?.trim().eq_ignore_ascii_case("forbid");
         let Some(ip) = x.request().read(|m| parse(&m.ip)) else {
             return Err(denied(
-                "FailedToParseCallerIP",
+                Reason::FailedToParseCallerIP,
                 "Failed to establish IP address for the caller. Access denied.".into(),
             ));
         };
         match (forbid, self.listed(x, ip)?) {
             (false, false) => Err(denied(
-                "CallerIpNotAllowed",
+                Reason::CallerIpNotAllowed,
                 format!(
                     "Caller IP address {} is not allowed. Access denied.",
                     x.request().read(|m| m.ip.clone())
                 ),
             )),
             (true, true) => Err(denied(
-                "CallerIpBlocked",
+                Reason::CallerIpBlocked,
                 "Caller IP address is blocked. Access denied.".into(),
             )),
             _ => Ok(()),
@@ -194,7 +194,7 @@ mod tests {
         for ip in ["13.66.140.144", "13.66.140.127", "10.0.0.1", "2001:db8::1"] {
             let e = filter(EXAMPLE, ip).unwrap_err();
             assert_eq!(e.source, "ip-filter");
-            assert_eq!(e.reason, "CallerIpNotAllowed");
+            assert_eq!(e.reason.as_str(), "CallerIpNotAllowed");
             assert_eq!(e.status, 403);
             assert_eq!(
                 e.message,
@@ -208,7 +208,7 @@ mod tests {
         let p = r#"<ip-filter action="forbid"><address>10.0.0.5</address><address-range from="2001:db8::" to="2001:db8::ffff" /></ip-filter>"#;
         for ip in ["10.0.0.5", "2001:db8::10"] {
             let e = filter(p, ip).unwrap_err();
-            assert_eq!(e.reason, "CallerIpBlocked");
+            assert_eq!(e.reason.as_str(), "CallerIpBlocked");
             assert_eq!(e.status, 403);
             assert_eq!(e.message, "Caller IP address is blocked. Access denied.");
         }
@@ -223,7 +223,7 @@ mod tests {
             r#"<ip-filter action="forbid"><address>1.2.3.4</address></ip-filter>"#,
         ] {
             let e = filter(p, "not-an-ip").unwrap_err();
-            assert_eq!(e.reason, "FailedToParseCallerIP");
+            assert_eq!(e.reason.as_str(), "FailedToParseCallerIP");
             assert_eq!(e.status, 403);
             assert_eq!(
                 e.message,

@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use sluice_engine::diag::Code;
 use sluice_engine::runtime::{
-    Body, CompileCx, Compiled, CompiledValue, Exchange, Flow, PolicyError, Reported, Run, Stage,
-    reason_phrase,
+    Body, CompileCx, Compiled, CompiledValue, Exchange, Flow, PolicyError, Reason, Reported, Run,
+    Stage, reason_phrase,
 };
 use sluice_engine::xml::Element;
 
@@ -329,7 +329,7 @@ impl Lookup {
             .ok_or_else(|| {
                 PolicyError::new(
                     "",
-                    "ExpressionValueEvaluationFailure",
+                    Reason::ExpressionValueEvaluationFailure,
                     500,
                     format!("score-threshold `{threshold}` is not a number from 0.0 to 1.0"),
                 )

@@ -2,7 +2,7 @@
 //! or the response held in a variable, changed by the child policies.
 
 use sluice_engine::runtime::{
-    CompileCx, Compiled, Exchange, Flow, Message, MessageRef, PolicyError, Run, Stage,
+    CompileCx, Compiled, Exchange, Flow, Message, MessageRef, PolicyError, Reason, Run, Stage,
 };
 use sluice_engine::schema::Section;
 use sluice_engine::xml::Element;
@@ -50,7 +50,7 @@ impl ReturnResponse {
                     None => {
                         return Err(PolicyError::new(
                             "return-response",
-                            "ExpressionValueEvaluationFailure",
+                            Reason::ExpressionValueEvaluationFailure,
                             500,
                             format!("the variable `{name}` does not hold a response"),
                         ));

@@ -12,7 +12,7 @@
 //! gateway sets for every routed request.
 
 use sluice_engine::runtime::{
-    CompileCx, Compiled, CompiledValue, Exchange, Multimap, PolicyError, Run, Stage,
+    CompileCx, Compiled, CompiledValue, Exchange, Multimap, PolicyError, Reason, Run, Stage,
 };
 use sluice_engine::xml::Element;
 
@@ -68,7 +68,7 @@ fn fill_into(
             None => {
                 return Err(PolicyError::new(
                     "rewrite-uri",
-                    "TemplateParameterNotFound",
+                    Reason::TemplateParameterNotFound,
                     500,
                     format!(
                         "The rewrite template uses `{{{name}}}`, which the operation's URL template does not match."

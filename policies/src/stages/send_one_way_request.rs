@@ -72,7 +72,7 @@ mod tests {
 
     #[test]
     fn a_failed_call_is_not_an_error() {
-        for err in [CallError::Timeout, CallError::Connection("refused".into())] {
+        for err in [CallError::Timeout, CallError::connection("refused")] {
             let stub = Stub::new(move |_, _| Err(err.clone()));
             let x = run_policy(POLICY, &stub, &[], "");
             assert_eq!(status(&x), 202, "the pipeline goes on");

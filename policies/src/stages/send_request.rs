@@ -9,8 +9,8 @@
 use sluice_engine::diag::{Code, Diagnostic, Severity};
 use sluice_engine::runtime::{
     Bodies, Body, CallError, CompileCx, Compiled, CompiledValue, Exchange, Flow, InboundResponse,
-    Message, MessageRef, OutboundRequest, PolicyError, Purpose, Reported, Run, Stage,
-    reason_phrase,
+    Message, MessageRef, OutboundRequest, PolicyError, Purpose, Reason, Reported, Run, Stage,
+    error_chain, reason_phrase,
 };
 use sluice_engine::schema::Section;
 use sluice_engine::xml::Element;
@@ -161,7 +161,7 @@ impl RequestSpec {
     fn fail(&self, message: String) -> PolicyError {
         PolicyError::new(
             self.policy,
-            "ExpressionValueEvaluationFailure",
+            Reason::ExpressionValueEvaluationFailure,
             500,
             format!("Expression evaluation failed. {message}"),
         )
@@ -172,16 +172,20 @@ impl RequestSpec {
         match e {
             CallError::Timeout => PolicyError::new(
                 self.policy,
-                "Timeout",
+                Reason::Timeout,
                 500,
                 "The request timed out before the response headers were received.",
             ),
-            CallError::Connection(m) => PolicyError::new(
+            CallError::Connection(cause) => PolicyError::new(
                 self.policy,
-                "BackendConnectionFailure",
+                Reason::BackendConnectionFailure,
                 500,
-                format!("Error occured while sending the request: {m}"),
-            ),
+                format!(
+                    "Error occured while sending the request: {}",
+                    error_chain(&*cause)
+                ),
+            )
+            .with_cause(cause),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use sluice_engine::diag::Code;
 use sluice_engine::runtime::{
-    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage,
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Reason, Run, Stage,
 };
 use sluice_engine::xml::Element;
 
@@ -43,7 +43,7 @@ impl SetBackendService {
                 let b = x.services.backend(&id).ok_or_else(|| {
                     PolicyError::new(
                         "set-backend-service",
-                        "BackendNotFound",
+                        Reason::BackendNotFound,
                         500,
                         format!("Backend with id '{id}' could not be found."),
                     )

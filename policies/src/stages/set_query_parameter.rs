@@ -135,7 +135,7 @@ mod tests {
             Section::Inbound,
         );
         let e = run(stage.as_ref(), &mut x).unwrap_err();
-        assert_eq!(e.reason, "ExpressionValueEvaluationFailure");
+        assert_eq!(e.reason.as_str(), "ExpressionValueEvaluationFailure");
         assert_eq!(e.status, 500);
     }
 }

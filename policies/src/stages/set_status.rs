@@ -1,7 +1,7 @@
 //! `set-status`: the response status code and reason phrase.
 
 use sluice_engine::runtime::{
-    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage, reason_phrase,
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Reason, Run, Stage, reason_phrase,
 };
 use sluice_engine::xml::Element;
 
@@ -30,7 +30,7 @@ impl SetStatus {
             .ok_or_else(|| {
                 PolicyError::new(
                     "set-status",
-                    "ExpressionValueEvaluationFailure",
+                    Reason::ExpressionValueEvaluationFailure,
                     500,
                     format!("`{code}` is not an HTTP status code"),
                 )

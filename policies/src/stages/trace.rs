@@ -128,7 +128,7 @@ mod tests {
             Section::Outbound,
         );
         let e = run(stage.as_ref(), &mut x).unwrap_err();
-        assert_eq!(e.reason, "ExpressionValueEvaluationFailure");
+        assert_eq!(e.reason.as_str(), "ExpressionValueEvaluationFailure");
         assert!(x.ctx.0.traces.read().unwrap().is_empty());
     }
 }

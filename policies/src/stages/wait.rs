@@ -11,7 +11,7 @@
 //! `wait`'s error; a `return-response` in a child ends the pipeline.
 
 use sluice_engine::runtime::{
-    Block, CompileCx, Compiled, CompiledValue, Exchange, Flow, PolicyError, Run, Stage,
+    Block, CompileCx, Compiled, CompiledValue, Exchange, Flow, PolicyError, Reason, Run, Stage,
 };
 use sluice_engine::xml::Element;
 use std::sync::Arc;
@@ -39,7 +39,7 @@ impl Wait {
             "any" => Ok(true),
             other => Err(PolicyError::new(
                 "wait",
-                "ExpressionValueEvaluationFailure",
+                Reason::ExpressionValueEvaluationFailure,
                 500,
                 format!("Expression evaluation failed. `{other}` is not `all` or `any`"),
             )),

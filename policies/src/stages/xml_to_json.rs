@@ -17,7 +17,7 @@
 
 use serde_json::{Map, Value};
 use sluice_engine::runtime::{
-    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage,
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Reason, Run, Stage,
 };
 use sluice_engine::xml::Element;
 
@@ -56,7 +56,7 @@ impl XmlToJson {
             other => {
                 return Err(PolicyError::new(
                     "xml-to-json",
-                    "ExpressionValueEvaluationFailure",
+                    Reason::ExpressionValueEvaluationFailure,
                     500,
                     format!(
                         "Expression evaluation failed. `{other}` is not `javascript-friendly` or `direct`"

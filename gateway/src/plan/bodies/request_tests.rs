@@ -71,7 +71,7 @@ impl futures_core::Stream for Parts {
 
 fn body(broken: bool) -> BodyStream {
     let last = if broken {
-        Err(CallError::Connection("the client broke off".into()))
+        Err(CallError::connection("the client broke off"))
     } else {
         Ok(bytes::Bytes::from_static(b"world"))
     };

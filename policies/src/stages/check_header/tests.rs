@@ -34,7 +34,7 @@ fn an_allowed_value_passes() {
 fn a_missing_header_fails_with_header_not_found() {
     let e = check(EXAMPLE, &[]).unwrap_err();
     assert_eq!(e.source, "check-header");
-    assert_eq!(e.reason, "HeaderNotFound");
+    assert_eq!(e.reason.as_str(), "HeaderNotFound");
     assert_eq!(
         e.message,
         "Header Authorization was not found in the request. Access denied."
@@ -46,7 +46,7 @@ fn a_missing_header_fails_with_header_not_found() {
 #[test]
 fn a_value_not_listed_fails_with_header_value_not_allowed() {
     let e = check(EXAMPLE, &[("Authorization", "wrong")]).unwrap_err();
-    assert_eq!(e.reason, "HeaderValueNotAllowed");
+    assert_eq!(e.reason.as_str(), "HeaderValueNotAllowed");
     assert_eq!(
         e.message,
         "Header Authorization value of wrong is not allowed. Access denied."

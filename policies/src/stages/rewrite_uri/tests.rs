@@ -108,6 +108,6 @@ fn a_placeholder_the_operation_did_not_match_is_an_error() {
     )
     .unwrap_err();
     assert_eq!(e.source, "rewrite-uri");
-    assert_eq!(e.reason, "TemplateParameterNotFound");
+    assert_eq!(e.reason.as_str(), "TemplateParameterNotFound");
     assert_eq!(e.status, 500);
 }

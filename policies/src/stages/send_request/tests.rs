@@ -132,7 +132,7 @@ fn a_timeout_is_an_error_with_reason_timeout() {
 
 #[test]
 fn a_connection_failure_is_an_error() {
-    let stub = Stub::new(|_, _| Err(CallError::Connection("refused".into())));
+    let stub = Stub::new(|_, _| Err(CallError::connection("refused")));
     let p = r#"<policies><inbound>
         <send-request response-variable-name="r"><set-url>http://down.test/</set-url></send-request>
     </inbound></policies>"#;
