@@ -38,7 +38,13 @@ pub struct Pipeline {
 
 /// Runs a block; errors come back completed with policy, path and id.
 pub async fn run_block(block: &Block, x: &mut Exchange) -> StageResult {
-    for entry in &block.0 {
+    run_entries(&block.0, x).await
+}
+
+/// Runs entries one after the other ([`run_block`] of a block's first
+/// entries: `wait for="any"`).
+pub async fn run_entries(entries: &[Entry], x: &mut Exchange) -> StageResult {
+    for entry in entries {
         x.path.push(Arc::clone(&entry.label));
         let r = match entry.stage.run(x) {
             Run::Done(r) => r,

@@ -30,6 +30,7 @@ pub use compile::{
 pub use error::{CallError, Cause, PolicyError, Reason, error_chain};
 pub use exec::{
     Block, DefaultError, Entry, Pipeline, default_error, execute, reason_phrase, run_block,
+    run_entries,
 };
 pub use sluice_stdlib::context::{
     Body, Context, ContextData, LastError, Message, MessageRef, Multimap, Record, Url, Values,

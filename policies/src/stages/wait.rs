@@ -11,10 +11,10 @@
 //! `wait`'s error; a `return-response` in a child ends the pipeline.
 
 use sluice_engine::runtime::{
-    Block, CompileCx, Compiled, CompiledValue, Exchange, Flow, PolicyError, Reason, Run, Stage,
+    Block, CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Reason, Run, Stage,
+    run_entries,
 };
 use sluice_engine::xml::Element;
-use std::sync::Arc;
 
 #[derive(Debug)]
 struct Wait {
@@ -54,37 +54,11 @@ impl Stage for Wait {
             Ok(false) => self.children.0.len(),
             Err(e) => return Run::fail(e),
         };
-        Run::Later(Box::pin(async move {
-            // As `run_block` does, for the first `take` children.
-            for entry in self.children.0.iter().take(take) {
-                x.path.push(Arc::clone(&entry.label));
-                let r = match entry.stage.run(x) {
-                    Run::Done(r) => r,
-                    Run::Later(f) => f.await,
-                };
-                let r = r.map_err(|mut e| {
-                    if e.source.is_empty() {
-                        e.source = entry.name.clone();
-                    }
-                    if e.path.is_empty() {
-                        e.path = x.path.join("/");
-                    }
-                    if e.policy_id.is_empty() {
-                        e.policy_id = entry.id.clone();
-                    }
-                    if e.scope.is_empty() {
-                        e.scope = entry.scope.name().to_owned();
-                    }
-                    e
-                });
-                x.path.pop();
-                match r? {
-                    Flow::Next => {}
-                    flow => return Ok(flow),
-                }
-            }
-            Ok(Flow::Next)
-        }))
+        let children = &self.children.0;
+        Run::Later(Box::pin(run_entries(
+            &children[..take.min(children.len())],
+            x,
+        )))
     }
 }
 
