@@ -86,12 +86,6 @@ pub fn limits(config: &Config) -> Limits {
     limits
 }
 
-fn one(source: &Arc<Source>, code: Code, span: Span, msg: impl Into<String>) -> Diagnostics {
-    let mut d = Diagnostics::new();
-    d.push(Diagnostic::new(code, source, span, msg));
-    d
-}
-
 /// Builds the plan of a configuration, with a running gateway's `families`
 /// (a reload: each family first says whether it can be kept) or new ones.
 pub fn build(
@@ -101,15 +95,7 @@ pub fn build(
 ) -> Result<Built, Diagnostics> {
     let (name, base, text, parsed) = match input {
         Input::File(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                let src = Source::new(path.display().to_string(), "");
-                one(
-                    &src,
-                    Code::ConfigReference,
-                    Span::point(0),
-                    format!("cannot read the configuration: {e}"),
-                )
-            })?;
+            let text = config::read_file(path)?;
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
             (path.display().to_string(), base, Cow::Owned(text), None)
         }

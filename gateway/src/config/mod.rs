@@ -67,9 +67,9 @@ fn span_of<T>(s: &Spanned<T>) -> Span {
     Span::new(r.start, r.end)
 }
 
-/// Reads and loads a configuration file.
-pub fn load_file(path: &Path, opts: &Options<'_>) -> Result<Loaded, Diagnostics> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// Reads a configuration file's text.
+pub fn read_file(path: &Path) -> Result<String, Diagnostics> {
+    std::fs::read_to_string(path).map_err(|e| {
         let src = Source::new(path.display().to_string(), "");
         let mut d = Diagnostics::new();
         d.push(config_diag(
@@ -79,9 +79,7 @@ pub fn load_file(path: &Path, opts: &Options<'_>) -> Result<Loaded, Diagnostics>
             format!("cannot read the configuration: {e}"),
         ));
         d
-    })?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    load_str(&path.display().to_string(), &text, &base, opts)
+    })
 }
 
 /// Loads a configuration from text; `base` is where relative file names start.

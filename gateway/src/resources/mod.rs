@@ -63,7 +63,23 @@ pub struct BuildCx<'a> {
     pub registry: &'a prometheus::Registry,
 }
 
-impl BuildCx<'_> {
+impl<'a> BuildCx<'a> {
+    fn new(
+        config: &'a Config,
+        origin: Origin<'a>,
+        mode: Mode,
+        registry: &'a prometheus::Registry,
+    ) -> Self {
+        Self {
+            config,
+            name: origin.name,
+            text: origin.text,
+            base: origin.base,
+            mode,
+            registry,
+        }
+    }
+
     /// An error about the configuration, at `span` (bytes of its text).
     pub fn error(&self, span: std::ops::Range<usize>, msg: impl Into<String>) -> Diagnostic {
         let source = Source::new(self.name, self.text);
@@ -182,14 +198,7 @@ impl Families {
             d
         })?;
         let metrics = Arc::new(metrics);
-        let cx = BuildCx {
-            config,
-            name: origin.name,
-            text: origin.text,
-            base: origin.base,
-            mode,
-            registry: metrics.registry(),
-        };
+        let cx = BuildCx::new(config, origin, mode, metrics.registry());
         let list: Vec<Arc<dyn Family>> = vec![
             Arc::clone(&metrics) as Arc<dyn Family>,
             Arc::new(backends::BackendsFamily),
@@ -209,14 +218,7 @@ impl Families {
         origin: Origin<'_>,
         mode: Mode,
     ) -> Result<Resources, Diagnostics> {
-        let cx = BuildCx {
-            config,
-            name: origin.name,
-            text: origin.text,
-            base: origin.base,
-            mode,
-            registry: self.metrics.registry(),
-        };
+        let cx = BuildCx::new(config, origin, mode, self.metrics.registry());
         let mut out = Resources::new();
         let mut diags = Diagnostics::new();
         for f in &self.list {
