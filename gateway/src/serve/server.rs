@@ -217,7 +217,7 @@ async fn handle(
     peer: &str,
     req: hyper::Request<Incoming>,
 ) -> hyper::Response<OutBody> {
-    let span = tracing::info_span!(
+    let span = tracing::debug_span!(
         "request",
         method = %req.method(),
         path = req.uri().path(),
