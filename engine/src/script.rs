@@ -50,9 +50,9 @@ impl Compiled {
     }
 }
 
-/// An expression's place and text: the same text at the same place of a
-/// policy compiles to the same thing.
-type MemoKey = (usize, usize, bool, String);
+/// An expression's place, text and position map: the same text at the same
+/// place, mapped the same way, compiles to the same thing (errors included).
+type MemoKey = (usize, usize, bool, String, Vec<(usize, usize)>);
 
 /// Problems of one expression, each with the step that found it.
 pub type Problems = Vec<(Step, ExprError)>;
@@ -95,7 +95,13 @@ impl<'e> Compiler<'e> {
             Value::Block(t) => (t, true),
             Value::Literal(_) | Value::Unresolved(_) => return Ok(None),
         };
-        let key = (t.span.start, t.span.end, block, t.value.clone());
+        let key = (
+            t.span.start,
+            t.span.end,
+            block,
+            t.value.clone(),
+            t.offsets().to_vec(),
+        );
         let mut memo = match self.memo.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),

@@ -153,11 +153,20 @@ pub fn build(
     let warnings = std::mem::take(&mut loaded.warnings);
     let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &compiler, &resources).map_err(
         |errors| {
-            // What loading warned about, and the plan's errors (its warnings
-            // repeat loading's: a policy not executed is both).
+            // What loading warned about, and the plan's errors but those
+            // that repeat loading's: a policy not executed is reported by
+            // loading at the severity asked for (a warning in `check`).
             let mut all = warnings.clone();
-            for d in errors.iter().filter(|d| d.severity == Severity::Error) {
-                all.push(d.clone());
+            let repeated = |d: &Diagnostic| {
+                d.code == Code::NotExecuted
+                    && warnings
+                        .iter()
+                        .any(|w| w.code == d.code && w.location() == d.location())
+            };
+            for d in errors.iter() {
+                if d.severity == Severity::Error && !repeated(d) {
+                    all.push(d.clone());
+                }
             }
             all.sorted()
         },

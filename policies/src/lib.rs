@@ -34,8 +34,8 @@ mod testkit;
 #[cfg(test)]
 mod tests;
 
-use sluice_engine::diag::Code;
-use sluice_engine::runtime::{Bodies, CompileCx, Compiled, StageFactory};
+use sluice_engine::diag::{Code, Diagnostic, Severity};
+use sluice_engine::runtime::{Bodies, CompileCx, Compiled, Reported, StageFactory};
 use sluice_engine::xml::Element;
 
 use stages::*;
@@ -87,7 +87,10 @@ impl Builtin {
 }
 
 /// Every policy `sluice run` executes (`include-fragment` is executed by
-/// inserting the fragment's policies when the plan is built).
+/// inserting the fragment's policies when the plan is built). A policy that
+/// reads or rewrites a body must declare it (`own_body`, `bodies`): what is
+/// not declared here may stream past it (`xsl-transform`, `validate-content`
+/// and `cache-store`, when they come, read theirs).
 pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["check-header"], check_header::compile),
     Builtin::new(&["choose"], choose::compile),
@@ -154,11 +157,19 @@ impl StageFactory for Builtins {
     fn compile(&self, e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
         match builtin(&e.name) {
             Some(b) => (b.compile)(e, cx),
-            None => cx.fail(
-                Code::NotExecuted,
-                e.name_span,
-                format!("`{}` is not executed by `sluice run` yet", e.name),
-            ),
+            None => {
+                // An error here whatever `check` makes of it: loading has
+                // already reported it at the severity asked for.
+                let d = Diagnostic::new(
+                    Code::NotExecuted,
+                    &cx.source,
+                    e.name_span,
+                    format!("`{}` is not executed by `sluice run` yet", e.name),
+                )
+                .with_severity(Severity::Error);
+                cx.diags.push(d);
+                Err(Reported)
+            }
         }
     }
 }

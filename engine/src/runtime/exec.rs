@@ -72,8 +72,13 @@ pub async fn run_entries(entries: &[Entry], x: &mut Exchange) -> StageResult {
             section = x.section.tag(),
             outcome = outcome(&r),
             reason = r.as_ref().err().map(|e| e.reason.as_str()),
-            // `source/reason: message`, the message saying the cause in words.
-            error = r.as_ref().err().map(tracing::field::display),
+            // The underlying error (a connection's, say), never the policy's
+            // message: that may quote the request (a header's value).
+            cause = r
+                .as_ref()
+                .err()
+                .and_then(|e| e.cause.as_deref())
+                .map(|c| tracing::field::display(super::error_chain(c))),
             "stage ran"
         );
         x.path.pop();

@@ -17,6 +17,11 @@ pub struct Text {
 }
 
 impl Text {
+    /// The `(value offset, source offset)` pairs positions are mapped by.
+    pub fn offsets(&self) -> &[(usize, usize)] {
+        &self.map
+    }
+
     pub fn new(span: Span) -> Self {
         Self {
             value: String::new(),

@@ -207,10 +207,6 @@ impl Families {
         Ok(Self { metrics, list })
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Family>> {
-        self.list.iter()
-    }
-
     /// What every family gives the stages of a plan of `config`.
     pub fn provide(
         &self,

@@ -87,11 +87,13 @@ pub(crate) fn compile_spec(
     if ok { Ok(spec) } else { Err(Reported) }
 }
 
-/// With `mode="copy"`, it reads the request body.
+/// With `mode="copy"` (or a mode known only when it runs), it reads the
+/// request body.
 pub(crate) fn bodies(e: &Element) -> Bodies {
-    let copy = e
-        .attr("mode")
-        .is_some_and(|a| a.value.value.trim().eq_ignore_ascii_case("copy"));
+    let copy = e.attr("mode").is_some_and(|a| {
+        let mode = a.value.value.trim();
+        mode.eq_ignore_ascii_case("copy") || mode.starts_with('@') || mode.contains("{{")
+    });
     if copy { Bodies::REQUEST } else { Bodies::NONE }
 }
 

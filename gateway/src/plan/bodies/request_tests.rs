@@ -161,6 +161,32 @@ fn send_request_copying_the_request_buffers() {
 }
 
 #[test]
+fn a_one_way_copy_of_the_request_buffers_it_too() {
+    // Streamed, the copy would go out without the body it copies.
+    for mode in ["copy", "@(\"copy\")"] {
+        let inbound = format!(
+            r#"<send-one-way-request mode="{mode}"><set-url>http://audit.test/</set-url></send-one-way-request>"#
+        );
+        let (_, calls) = run(&inbound, FORWARD, "", false);
+        assert_eq!(
+            calls,
+            vec![
+                ("call", "hello world".into()),
+                ("call", "hello world".into())
+            ],
+            "{mode}"
+        );
+    }
+    // `mode="new"` sends a request of its own: the client's body streams.
+    let inbound = r#"<send-one-way-request mode="new"><set-url>http://audit.test/</set-url><set-method>GET</set-method></send-one-way-request>"#;
+    let (_, calls) = run(inbound, FORWARD, "", false);
+    assert_eq!(
+        calls.last(),
+        Some(&("call_with_body", "hello world".into()))
+    );
+}
+
+#[test]
 fn named_values_and_fragments_are_looked_into() {
     let inbound = r#"<set-variable name="b" value="{{peek}}" />"#;
     let extra =
