@@ -142,22 +142,6 @@ fn clean_file_exits_zero_with_summary() {
         stdout.trim_end().ends_with("1 files, 0 errors, 1 warnings"),
         "{stdout}"
     );
-
-    // With an error the plan finds, the warning stays and is not repeated as an error.
-    let both = llm("minlm", "0.1").replace(
-        "<base />\n    <llm",
-        "<base />\n    <validate-jwt header-name=\"Authorization\" />\n    <llm",
-    );
-    std::fs::write(dir.join("llm.xml"), both).unwrap();
-    let stdout = check_config(&dir, 1);
-    assert!(
-        stdout.contains("warning[W0501]: `validate-jwt`"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.trim_end().ends_with("1 files, 1 errors, 1 warnings"),
-        "{stdout}"
-    );
 }
 
 #[test]
@@ -349,6 +333,22 @@ policy-file = "llm.xml"
     );
     assert!(
         stdout.trim_end().ends_with("1 files, 0 errors, 1 warnings"),
+        "{stdout}"
+    );
+
+    // With an error the plan finds, the warning stays and is not repeated as an error.
+    let both = llm("minlm", "0.1").replace(
+        "<base />\n    <llm",
+        "<base />\n    <validate-jwt header-name=\"Authorization\" />\n    <llm",
+    );
+    std::fs::write(dir.join("llm.xml"), both).unwrap();
+    let stdout = check_config(&dir, 1);
+    assert!(
+        stdout.contains("warning[W0501]: `validate-jwt`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("1 files, 1 errors, 1 warnings"),
         "{stdout}"
     );
 }
