@@ -6,7 +6,8 @@
 //! chunk (the backend has the first chunk before the client sends the
 //! last); a pipeline whose inbound `set-body` reads `context.Request.Body`
 //! still gets the whole body; a chunked body over the size limit is
-//! stopped and answered 413.
+//! stopped and answered 413; a body whose chunks are not valid HTTP is
+//! the client's error, 400, whether it streams or is read whole.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -170,4 +171,52 @@ async fn request_bodies_pass_through_unless_a_policy_reads_them() {
         let line = format!(r#"api="{api}",operation="*",status="413"}} 1"#);
         assert!(metrics.contains(&line), "{line} not in {metrics}");
     }
+
+    // A body whose chunks are not valid HTTP is the client's error: 400,
+    // whether it streams to the backend or is read whole (not 502, and
+    // counted as a 400).
+    for api in ["pass", "upper"] {
+        let head = raw_broken_chunks(port, api).await;
+        assert!(head.starts_with("HTTP/1.1 400"), "{api}: {head}");
+        assert!(
+            head.contains("The request body could not be read."),
+            "{api}: {head}"
+        );
+    }
+    let metrics = get(&gw.admin_url("/metrics")).await.unwrap().text();
+    for api in ["pass", "upper"] {
+        let line = format!(r#"api="{api}",operation="*",status="400"}} 1"#);
+        assert!(metrics.contains(&line), "{line} not in {metrics}");
+        let bad = format!(r#"api="{api}",operation="*",status="502"}}"#);
+        assert!(!metrics.contains(&bad), "{bad} in {metrics}");
+    }
+}
+
+/// A chunked POST whose second chunk's size line is not hexadecimal: what
+/// the gateway answers (the first bytes of it).
+async fn raw_broken_chunks(port: u16, api: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let req = format!(
+        "POST /{api}/echo HTTP/1.1\r\nHost: gw\r\nContent-Type: text/plain\r\n\
+         Transfer-Encoding: chunked\r\n\r\n6\r\nfirst,\r\nZZ\r\nlast\r\n0\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = vec![0u8; 4096];
+    let mut got = 0;
+    while got < out.len() {
+        match tokio::time::timeout(BOUND, s.read(&mut out[got..])).await {
+            Ok(Ok(0)) | Err(_) => break,
+            Ok(Ok(n)) => {
+                got += n;
+                if String::from_utf8_lossy(&out[..got]).contains("could not be read") {
+                    break;
+                }
+            }
+            Ok(Err(_)) => break,
+        }
+    }
+    String::from_utf8_lossy(&out[..got]).into_owned()
 }

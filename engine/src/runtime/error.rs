@@ -40,6 +40,9 @@ pub enum Reason {
     CallerIpBlocked,
     /// `ip-filter`: the caller's address is not an IP address.
     FailedToParseCallerIP,
+    /// The client broke off, or sent a body that cannot be read, while a
+    /// call was sending it on.
+    ClientConnectionFailure,
 }
 
 impl Reason {
@@ -57,6 +60,7 @@ impl Reason {
             Reason::CallerIpNotAllowed => "CallerIpNotAllowed",
             Reason::CallerIpBlocked => "CallerIpBlocked",
             Reason::FailedToParseCallerIP => "FailedToParseCallerIP",
+            Reason::ClientConnectionFailure => "ClientConnectionFailure",
         }
     }
 }
@@ -165,6 +169,25 @@ impl CallError {
         CallError::Connection(Arc::from(e.into()))
     }
 
+    /// A failure of the client's body while it was being sent on (it broke
+    /// off, or is not valid HTTP): the client's fault, not the backend's.
+    pub fn client_body(message: impl Into<String>) -> Self {
+        CallError::Connection(Arc::new(ClientBodyError(message.into())))
+    }
+
+    /// Whether the call failed because of the client's body
+    /// ([`CallError::client_body`]), however deep the client wrapped it.
+    pub fn is_client_body(&self) -> bool {
+        let mut e: Option<&(dyn Error + 'static)> = self.cause().map(|c| &**c as _);
+        while let Some(err) = e {
+            if err.is::<ClientBodyError>() {
+                return true;
+            }
+            e = err.source();
+        }
+        false
+    }
+
     /// The error underneath, if any.
     pub fn cause(&self) -> Option<&Cause> {
         match self {
@@ -188,6 +211,18 @@ impl Error for CallError {
         self.cause().map(|c| &**c as &(dyn Error + 'static))
     }
 }
+
+/// The client's body failed while a call sent it on.
+#[derive(Debug)]
+pub struct ClientBodyError(String);
+
+impl fmt::Display for ClientBodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Error for ClientBodyError {}
 
 /// An error and its causes, as one line: `a: b: c`.
 pub fn error_chain(e: &(dyn Error + 'static)) -> String {
@@ -294,8 +329,30 @@ mod tests {
             (Reason::CallerIpNotAllowed, "CallerIpNotAllowed"),
             (Reason::CallerIpBlocked, "CallerIpBlocked"),
             (Reason::FailedToParseCallerIP, "FailedToParseCallerIP"),
+            (Reason::ClientConnectionFailure, "ClientConnectionFailure"),
         ] {
             assert_eq!((r.as_str(), r.to_string()), (s, s.to_owned()));
         }
+    }
+
+    #[test]
+    fn a_client_body_failure_is_found_under_the_clients_wrapping() {
+        #[derive(Debug)]
+        struct Wrapped(CallError);
+        impl fmt::Display for Wrapped {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("error from user's Body stream")
+            }
+        }
+        impl Error for Wrapped {
+            fn source(&self) -> Option<&(dyn Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let inner = CallError::client_body("the client broke off");
+        assert!(inner.is_client_body());
+        assert!(CallError::connection(Wrapped(inner)).is_client_body());
+        assert!(!CallError::connection("connection refused").is_client_body());
+        assert!(!CallError::Timeout.is_client_body());
     }
 }

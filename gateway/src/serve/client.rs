@@ -245,18 +245,18 @@ struct Outgoing(BodyStream);
 
 impl hyper::body::Body for Outgoing {
     type Data = Bytes;
-    type Error = std::io::Error;
+    /// Kept whole, so that the call's error still says it was the client's
+    /// body ([`CallError::is_client_body`]).
+    type Error = CallError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        self.0.as_mut().poll_next(cx).map(|item| {
-            item.map(|r| {
-                r.map(Frame::data)
-                    .map_err(|e| std::io::Error::other(format!("the request body failed: {e:?}")))
-            })
-        })
+        self.0
+            .as_mut()
+            .poll_next(cx)
+            .map(|item| item.map(|r| r.map(Frame::data)))
     }
 }
 

@@ -348,7 +348,9 @@ impl Stream for Capped {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(Err(e))) => {
-                    let e = CallError::connection(format!("the client broke off: {e}"));
+                    // The client's fault (it left, or its chunks are not
+                    // valid HTTP): a 400, not a backend failure.
+                    let e = CallError::client_body(format!("the client broke off: {e}"));
                     return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Ready(Some(Ok(f))) => f,

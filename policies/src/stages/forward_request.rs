@@ -132,6 +132,15 @@ impl Stage for ForwardRequest {
                 None => services.call(req).await.map(|r| (r, None)),
             };
             let (resp, stream) = answer.map_err(|e| match e {
+                // The client's body broke off or is not valid: answered as
+                // the buffered pipeline answers it, not as a backend failure.
+                e if e.is_client_body() => PolicyError::new(
+                    "forward-request",
+                    Reason::ClientConnectionFailure,
+                    400,
+                    "The request body could not be read.",
+                )
+                .with_cause(std::sync::Arc::new(e)),
                 CallError::Timeout => PolicyError::new(
                     "forward-request",
                     Reason::Timeout,
