@@ -70,6 +70,8 @@ pub struct Built {
     pub plan: Plan,
     pub config: Config,
     pub families: Arc<Families>,
+    /// `[admin] token`, resolved.
+    pub admin_token: Option<config::Secret>,
     /// What loading found that is not an error.
     pub warnings: Diagnostics,
 }
@@ -175,6 +177,7 @@ pub fn build(
         plan,
         config: loaded.config,
         families,
+        admin_token: loaded.admin_token,
         warnings,
     })
 }

@@ -39,8 +39,29 @@ pub struct Loaded {
     pub products: BTreeMap<String, Option<PolicyDocument>>,
     /// By API name: the API's document and its operations' documents, by operation name.
     pub apis: BTreeMap<String, LoadedApi>,
+    /// `[admin] token`, resolved.
+    pub admin_token: Option<Secret>,
     /// What loading found that is not an error (warnings, notes).
     pub warnings: Diagnostics,
+}
+
+/// A secret (`[admin] token`): its `Debug` shows `Secret(..)`, never the text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Whether `given` is the secret, in a time that does not depend on
+    /// where they first differ.
+    pub fn matches(&self, given: &[u8]) -> bool {
+        let own = self.0.as_bytes();
+        own.len() == given.len() && own.iter().zip(given).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 /// An API's document and its operations' documents, by operation name.
@@ -146,6 +167,7 @@ impl Loader<'_> {
     fn load(mut self, config: Config) -> Result<Loaded, Diagnostics> {
         let (named, secrets) = self.named_values(&config);
         let named_values = NamedValues::Known(named.clone());
+        let admin_token = self.server(&config);
         self.references(&config);
         self.backends(&config);
         self.log(&config);
@@ -214,6 +236,7 @@ impl Loader<'_> {
             global,
             products,
             apis,
+            admin_token,
             warnings: std::mem::take(&mut self.diags).sorted(),
         })
     }
@@ -222,45 +245,103 @@ impl Loader<'_> {
         let mut values = BTreeMap::new();
         let mut secrets = BTreeSet::new();
         for (name, v) in &config.named_values {
-            let span = span_of(v);
-            let value = match v.get_ref() {
-                model::NamedValue::Literal(s) => Some(s.clone()),
-                model::NamedValue::Source(src) => {
-                    if src.secret {
-                        secrets.insert(name.clone());
-                    }
-                    match (&src.value, &src.env, &src.file) {
-                        (Some(v), None, None) => Some(v.clone()),
-                        (None, Some(var), None) => {
-                            let got = (self.opts.env)(var);
-                            if got.is_none() {
-                                self.error(Code::ConfigReference, span, format!("named value `{name}`: the environment variable `{var}` is not set"));
-                            }
-                            got
-                        }
-                        (None, None, Some(f)) => match std::fs::read_to_string(self.base.join(f)) {
-                            Ok(s) => Some(s.trim_end_matches(['\n', '\r']).to_owned()),
-                            Err(e) => {
-                                self.error(
-                                    Code::ConfigReference,
-                                    span,
-                                    format!("named value `{name}`: cannot read `{f}`: {e}"),
-                                );
-                                None
-                            }
-                        },
-                        _ => {
-                            self.error(Code::ConfigSyntax, span, format!("named value `{name}` needs exactly one of `value`, `env` or `file`"));
-                            None
-                        }
-                    }
-                }
-            };
-            if let Some(v) = value {
-                values.insert(name.clone(), v);
+            if let model::NamedValue::Source(src) = v.get_ref()
+                && src.secret
+            {
+                secrets.insert(name.clone());
+            }
+            if let Some(value) = self.resolve(&format!("named value `{name}`"), v) {
+                values.insert(name.clone(), value);
             }
         }
         (values, secrets)
+    }
+
+    /// The value of a named value (or of a value given like one, `what`):
+    /// the literal, the environment variable or the file's text (without
+    /// its trailing newline). Errors name `what`, never the value.
+    fn resolve(&mut self, what: &str, v: &Spanned<model::NamedValue>) -> Option<String> {
+        let span = span_of(v);
+        let src = match v.get_ref() {
+            model::NamedValue::Literal(s) => return Some(s.clone()),
+            model::NamedValue::Source(src) => src,
+        };
+        match (&src.value, &src.env, &src.file) {
+            (Some(v), None, None) => Some(v.clone()),
+            (None, Some(var), None) => {
+                let got = (self.opts.env)(var);
+                if got.is_none() {
+                    self.error(
+                        Code::ConfigReference,
+                        span,
+                        format!("{what}: the environment variable `{var}` is not set"),
+                    );
+                }
+                got
+            }
+            (None, None, Some(f)) => match std::fs::read_to_string(self.base.join(f)) {
+                Ok(s) => Some(s.trim_end_matches(['\n', '\r']).to_owned()),
+                Err(e) => {
+                    self.error(
+                        Code::ConfigReference,
+                        span,
+                        format!("{what}: cannot read `{f}`: {e}"),
+                    );
+                    None
+                }
+            },
+            _ => {
+                self.error(
+                    Code::ConfigSyntax,
+                    span,
+                    format!("{what} needs exactly one of `value`, `env` or `file`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `[gateway] shutdown-grace` is a duration; `[admin] token` resolves,
+    /// is not empty, and is there when `[admin] listen` is not loopback.
+    fn server(&mut self, config: &Config) -> Option<Secret> {
+        if let Some(grace) = &config.gateway.shutdown_grace
+            && let Err(e) = grace.get_ref().of()
+        {
+            self.error(
+                Code::ConfigSyntax,
+                span_of(grace),
+                format!("`[gateway] shutdown-grace`: {e}"),
+            );
+        }
+        let admin = &config.admin;
+        let token = admin.token.as_ref().and_then(|t| {
+            let value = self.resolve("`[admin] token`", t)?;
+            if value.trim().is_empty() {
+                self.error(
+                    Code::ConfigSyntax,
+                    span_of(t),
+                    "`[admin] token` is empty: a bearer token needs some text",
+                );
+                return None;
+            }
+            Some(Secret(value))
+        });
+        if let Some(listen) = &admin.listen
+            && admin.token.is_none()
+            && let Ok(addr) = listen.get_ref().parse::<std::net::SocketAddr>()
+            && !addr.ip().is_loopback()
+        {
+            self.error(
+                Code::ConfigReference,
+                span_of(listen),
+                format!(
+                    "`[admin] listen` is `{addr}`, not loopback: set `[admin] token` \
+                     (e.g. `token = {{ env = \"SLUICE_ADMIN_TOKEN\" }}`), the bearer token \
+                     the admin endpoints then require"
+                ),
+            );
+        }
+        token
     }
 
     /// Names that must exist, and names that must be unique.

@@ -41,6 +41,9 @@ pub struct Config {
 pub struct GatewaySection {
     /// `host:port` the gateway serves on.
     pub listen: Option<Spanned<String>>,
+    /// How long requests in flight may take to finish after SIGTERM or
+    /// SIGINT (default 30 s): see [`Duration::of`].
+    pub shutdown_grace: Option<Spanned<Duration>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,7 +51,45 @@ pub struct GatewaySection {
 pub struct AdminSection {
     /// `host:port` of the admin endpoints; loopback by default.
     pub listen: Option<Spanned<String>>,
+    /// The bearer token every admin route but `/healthz` asks for, given
+    /// like a named value (a string, `{ env = "VAR" }`, `{ file = "path" }`);
+    /// required when `listen` is not loopback. A secret: never printed.
+    pub token: Option<Spanned<NamedValue>>,
 }
+
+/// A length of time: whole seconds (`30`), or a string of whole seconds or
+/// milliseconds (`"30s"`, `"500ms"`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Duration {
+    Seconds(u64),
+    Text(String),
+    /// Anything else (a float, a table): an error that shows it.
+    Other(toml::Value),
+}
+
+impl Duration {
+    /// The time it says, or why it says none (the forms it may take).
+    pub fn of(&self) -> Result<std::time::Duration, String> {
+        let text = match self {
+            Duration::Seconds(s) => return Ok(std::time::Duration::from_secs(*s)),
+            Duration::Text(t) => t.trim(),
+            Duration::Other(v) => return Err(format!("`{v}` {FORMS}")),
+        };
+        let number = |n: &str| n.trim().parse::<u64>().ok();
+        let parsed = if let Some(ms) = text.strip_suffix("ms") {
+            number(ms).map(std::time::Duration::from_millis)
+        } else if let Some(s) = text.strip_suffix('s') {
+            number(s).map(std::time::Duration::from_secs)
+        } else {
+            None
+        };
+        parsed.ok_or_else(|| format!("`\"{text}\"` {FORMS}"))
+    }
+}
+
+const FORMS: &str =
+    "is not a duration: whole seconds (`30`, `\"30s\"`) or milliseconds (`\"500ms\"`)";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

@@ -159,3 +159,75 @@ fn policies_run_does_not_execute_are_refused_when_serving() {
     );
     assert!(load_with(VALID, Severity::Error).is_ok());
 }
+
+#[test]
+fn an_admin_listen_not_loopback_needs_a_token() {
+    let e = load("[admin]\nlisten = \"0.0.0.0:9090\"\n").unwrap_err();
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(
+        e[0].starts_with("E0702 sluice.toml:2:10") && e[0].contains("set `[admin] token`"),
+        "{e:#?}"
+    );
+    // Loopback (v4 or v6) needs none; with a token, any address serves.
+    assert!(load("[admin]\nlisten = \"127.0.0.1:9090\"\n").is_ok());
+    assert!(load("[admin]\nlisten = \"[::1]:9090\"\n").is_ok());
+    let l = load("[admin]\nlisten = \"0.0.0.0:9090\"\ntoken = { env = \"SLUICE_TEST_KEY\" }\n")
+        .unwrap();
+    let token = l.admin_token.unwrap();
+    assert!(token.matches(b"from-env"));
+    assert!(!token.matches(b"from-env2") && !token.matches(b"from-enw") && !token.matches(b""));
+}
+
+#[test]
+fn the_admin_token_resolves_like_a_named_value_and_is_never_shown() {
+    let l = load("[admin]\ntoken = \"s3cret-literal\"\n").unwrap();
+    let token = l.admin_token.unwrap();
+    assert!(token.matches(b"s3cret-literal"));
+    assert_eq!(format!("{token:?}"), "Secret(..)");
+    let e = load("[admin]\ntoken = { env = \"SLUICE_NOT_SET\" }\n").unwrap_err();
+    assert!(
+        e[0].starts_with("E0702 sluice.toml:2:9")
+            && e[0]
+                .contains("`[admin] token`: the environment variable `SLUICE_NOT_SET` is not set"),
+        "{e:#?}"
+    );
+    let e = load("[admin]\ntoken = { file = \"no/such/token\" }\n").unwrap_err();
+    assert!(
+        e[0].contains("`[admin] token`: cannot read `no/such/token`"),
+        "{e:#?}"
+    );
+    let e = load("[admin]\ntoken = \"  \"\n").unwrap_err();
+    assert!(
+        e[0].starts_with("E0701 sluice.toml:2:9") && e[0].contains("is empty"),
+        "{e:#?}"
+    );
+    assert!(!e[0].contains("  `"), "{e:#?}");
+}
+
+#[test]
+fn the_shutdown_grace_is_seconds_or_a_suffixed_string() {
+    let grace = |v: &str| {
+        load(&format!("[gateway]\nshutdown-grace = {v}\n")).map(|l| {
+            l.config
+                .gateway
+                .shutdown_grace
+                .unwrap()
+                .into_inner()
+                .of()
+                .unwrap()
+        })
+    };
+    assert_eq!(grace("30").unwrap(), std::time::Duration::from_secs(30));
+    assert_eq!(grace("\"5s\"").unwrap(), std::time::Duration::from_secs(5));
+    assert_eq!(
+        grace("\"250ms\"").unwrap(),
+        std::time::Duration::from_millis(250)
+    );
+    for wrong in ["\"PT30S\"", "\"30\"", "\"1m\"", "\"-1s\"", "1.5"] {
+        let e = grace(wrong).unwrap_err();
+        assert!(
+            e[0].starts_with("E0701 sluice.toml:2:18") && e[0].contains("not a duration"),
+            "{wrong}: {e:#?}"
+        );
+    }
+}

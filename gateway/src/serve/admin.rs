@@ -1,17 +1,25 @@
 //! The admin listener (`[admin] listen`, loopback by default):
 //!
-//! - `GET /healthz`: 200 `ok` while the process serves
+//! - `GET /healthz`: 200 `ok` while the process serves; 503 `draining` once
+//!   SIGTERM or SIGINT stopped the gateway listener (requests in flight
+//!   finishing), so that a load balancer sends no more
 //! - `GET /status`: JSON: plan generation, reload counts, the last reload's outcome and diagnostics
 //! - `POST /reload`: reloads now; 200 with the status if the new plan serves, 422 if it was refused
 //! - the routes of the resource families (`crate::resources`): `GET
 //!   /metrics` (Prometheus text), `GET /cache` and `POST /cache/purge`
 //!   (the semantic cache), ...
 //!
+//! With `[admin] token`, every route but `/healthz` (which load balancers
+//! probe without credentials, and which tells nothing but up or draining)
+//! asks for `Authorization: Bearer TOKEN`: 401 without it or with another
+//! token, unknown paths included (the 404 lists the routes).
+//!
 //! and [`Metrics`], the server's own metrics (in the metrics family's
 //! registry): reload outcomes and the plan generation.
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -71,8 +79,31 @@ async fn route(
 ) -> hyper::Response<Full<Bytes>> {
     let text = "text/plain; charset=utf-8";
     let path = req.uri().path();
+    if path != "/healthz"
+        && let Some(token) = &state.current.load().admin_token
+        && !bearer(&req).is_some_and(|given| token.matches(given))
+    {
+        let mut r = reply(
+            StatusCode::UNAUTHORIZED,
+            text,
+            b"unauthorized: the admin endpoints need `Authorization: Bearer` and the `[admin] token`\n"
+                .to_vec(),
+        );
+        r.headers_mut().insert(
+            hyper::header::WWW_AUTHENTICATE,
+            hyper::header::HeaderValue::from_static("Bearer"),
+        );
+        return r;
+    }
     match (req.method(), path) {
         (&Method::GET | &Method::HEAD, "/healthz") => {
+            if state.draining.load(Ordering::Relaxed) {
+                return reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    text,
+                    b"draining\n".to_vec(),
+                );
+            }
             return reply(StatusCode::OK, text, b"ok\n".to_vec());
         }
         (&Method::GET | &Method::HEAD, "/status") => {
@@ -108,6 +139,16 @@ async fn route(
         .await;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     reply(status, answer.content_type, answer.body)
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header (the scheme in any case).
+fn bearer<B>(req: &hyper::Request<B>) -> Option<&[u8]> {
+    let value = req.headers().get(hyper::header::AUTHORIZATION)?.as_bytes();
+    let (scheme, rest) = value.split_at_checked(7)?;
+    if !scheme.eq_ignore_ascii_case(b"bearer ") {
+        return None;
+    }
+    Some(rest.trim_ascii())
 }
 
 fn not_allowed() -> hyper::Response<Full<Bytes>> {

@@ -6,6 +6,7 @@
 //! - `client.rs`: outbound HTTP (pooled, rustls with web PKI roots) and the [`Services`] of a request
 //! - `admin.rs`: `/healthz`, `/status`, `/reload` and the resource families' routes; the server's metrics
 //! - `watch.rs`: reload triggers: file watching (debounced) and SIGHUP
+//! - `shutdown.rs`: SIGTERM and SIGINT: draining within `[gateway] shutdown-grace`
 //! - `log.rs`: the `tracing` subscriber (`[log]`: text or JSON, level, `RUST_LOG`)
 //!
 //! [`Services`]: sluice_engine::runtime::Services
@@ -14,6 +15,7 @@ mod admin;
 mod client;
 pub mod log;
 mod server;
+mod shutdown;
 mod state;
 mod watch;
 
@@ -53,7 +55,10 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(args.config.clone(), log))
+    let status = runtime.block_on(serve(args.config.clone(), log));
+    // Not waiting for a reload still building, if any.
+    runtime.shutdown_background();
+    status
 }
 
 async fn serve(config: PathBuf, log: LogSection) -> ExitCode {
@@ -69,6 +74,14 @@ async fn serve(config: PathBuf, log: LogSection) -> ExitCode {
                 diags.count(Severity::Error),
                 diags.count(Severity::Warning)
             );
+            return ExitCode::FAILURE;
+        }
+    };
+    // From here on SIGTERM and SIGINT drain instead of killing.
+    let mut signals = match shutdown::Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot listen for SIGTERM and SIGINT: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -118,7 +131,7 @@ async fn serve(config: PathBuf, log: LogSection) -> ExitCode {
     let _watcher = watch::files(Arc::clone(&state));
     watch::hangup(Arc::clone(&state));
     tokio::spawn(admin::serve(admin, Arc::clone(&state)));
-    let (stopped, mut worker_stopped) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (stopped, mut worker_stopped) = tokio::sync::mpsc::unbounded_channel();
     let workers = match server::start_workers(&state, clients, &stopped) {
         Ok(w) => w,
         Err(e) => {
@@ -126,15 +139,28 @@ async fn serve(config: PathBuf, log: LogSection) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tokio::select! {
-        () = server::accept(gateway, workers) => ExitCode::SUCCESS,
-        Some(why) = worker_stopped.recv() => {
-            tracing::error!("{why}");
-            ExitCode::FAILURE
+    let (count, open) = (workers.len(), server::Open::of(&workers));
+    // A signal drops the acceptor (and with it the listener and the
+    // workers' queues): the workers drain.
+    let first = tokio::select! {
+        () = server::accept(gateway, workers) => return ExitCode::SUCCESS,
+        Some(end) = worker_stopped.recv() => {
+            // While serving, a worker ends only by failing.
+            match end {
+                Ok(i) => tracing::error!("worker {i} stopped"),
+                Err(why) => tracing::error!("{why}"),
+            }
+            return ExitCode::FAILURE;
         }
-        _ = tokio::signal::ctrl_c() => {
-            tracing::info!("interrupted, stopping");
-            ExitCode::SUCCESS
-        }
-    }
+        signal = signals.recv() => signal,
+    };
+    shutdown::drain(
+        &state,
+        first,
+        &mut signals,
+        &mut worker_stopped,
+        count,
+        &open,
+    )
+    .await
 }

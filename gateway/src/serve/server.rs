@@ -16,6 +16,13 @@
 //! frames in HTTP/2, polled only as fast as the client reads. If the backend
 //! breaks off, the client's response is broken off too (HTTP/1.1: the
 //! connection closes before the last chunk; HTTP/2: the stream is reset).
+//!
+//! Draining (SIGTERM, SIGINT: `super::shutdown`): the acceptor stops and
+//! drops the listener (new connections are refused), each worker asks its
+//! connections to shut down gracefully (HTTP/1.1: an idle one closes, a
+//! busy one finishes its request, with `Connection: close` if its answer
+//! has not begun, and closes; HTTP/2: GOAWAY, the streams open finish) and
+//! ends when the last one has.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -50,16 +57,32 @@ pub struct Worker {
     active: Arc<AtomicUsize>,
 }
 
+/// The workers' connection counts, readable once the acceptor (and its
+/// [`Worker`]s) are gone.
+pub struct Open(Vec<Arc<AtomicUsize>>);
+
+impl Open {
+    pub fn of(workers: &[Worker]) -> Self {
+        Self(workers.iter().map(|w| Arc::clone(&w.active)).collect())
+    }
+
+    /// The connections open now, over every worker.
+    pub fn count(&self) -> usize {
+        self.0.iter().map(|a| a.load(Ordering::Relaxed)).sum()
+    }
+}
+
 /// Starts `clients.len()` workers, each a thread with its own
 /// single-threaded runtime and connection pool (`client`): a connection's
 /// requests, and the backend connections they use, stay on one thread, so
 /// nothing is handed between threads per request and memory is freed where
 /// it was allocated (Envoy's threading model). `stopped` hears of a worker
-/// that ends.
+/// that ends. A worker ends when the acceptor has stopped (its [`Worker`]
+/// dropped) and its last connection has closed.
 pub fn start_workers(
     state: &Arc<Gateway>,
     clients: Vec<Arc<HttpClient>>,
-    stopped: &tokio::sync::mpsc::UnboundedSender<String>,
+    stopped: &tokio::sync::mpsc::UnboundedSender<Ended>,
 ) -> std::io::Result<Vec<Worker>> {
     let mut workers = Vec::with_capacity(clients.len());
     for (i, client) in clients.into_iter().enumerate() {
@@ -75,9 +98,9 @@ pub fn start_workers(
             {
                 Ok(rt) => {
                     rt.block_on(serve(rx, state, client, count));
-                    "stopped".to_owned()
+                    Ok(())
                 }
-                Err(e) => format!("cannot start its runtime: {e}"),
+                Err(e) => Err(format!("cannot start its runtime: {e}")),
             },
         )?;
         workers.push(Worker {
@@ -88,20 +111,28 @@ pub fn start_workers(
     Ok(workers)
 }
 
-/// Runs `work` on thread `sluice-worker-{i}` and tells `stopped` why it
+/// How a worker ended: `Ok(i)`, worker `i` drained (the acceptor stopped,
+/// its connections closed); or `worker i: why` it failed.
+pub type Ended = Result<usize, String>;
+
+/// Runs `work` on thread `sluice-worker-{i}` and tells `stopped` how it
 /// ended: what `work` returned, or its panic. A worker that ends unreported
 /// would keep receiving connections (it serves none, so it looks the least
 /// busy) and close every one.
 fn spawn_worker(
     i: usize,
-    stopped: tokio::sync::mpsc::UnboundedSender<String>,
-    work: impl FnOnce() -> String + Send + 'static,
+    stopped: tokio::sync::mpsc::UnboundedSender<Ended>,
+    work: impl FnOnce() -> Result<(), String> + Send + 'static,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name(format!("sluice-worker-{i}"))
         .spawn(move || {
             let why = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
-                Ok(why) => why,
+                Ok(Ok(())) => {
+                    let _ = stopped.send(Ok(i));
+                    return;
+                }
+                Ok(Err(why)) => why,
                 Err(panic) => {
                     let what = panic
                         .downcast_ref::<&str>()
@@ -111,13 +142,14 @@ fn spawn_worker(
                     format!("panicked: {what}")
                 }
             };
-            let _ = stopped.send(format!("worker {i}: {why}"));
+            let _ = stopped.send(Err(format!("worker {i}: {why}")));
         })?;
     Ok(())
 }
 
-/// Accepts connections until the process stops and hands each to the
-/// worker serving the fewest (a connection stays with its worker).
+/// Accepts connections and hands each to the worker serving the fewest (a
+/// connection stays with its worker). Dropping the future stops it: the
+/// listener closes, and the workers, their queues closed, drain.
 pub async fn accept(listener: TcpListener, workers: Vec<Worker>) {
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -147,16 +179,28 @@ pub async fn accept(listener: TcpListener, workers: Vec<Worker>) {
     }
 }
 
-/// A worker's loop: serves the connections the acceptor hands it; their
-/// requests call out through `client`.
+/// A worker's loop: serves the connections the acceptor hands it (their
+/// requests call out through `client`) until the acceptor stops; then
+/// shuts each down gracefully and returns when the last has closed.
 async fn serve(
     mut connections: tokio::sync::mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
     state: Arc<Gateway>,
     client: Arc<HttpClient>,
     active: Arc<AtomicUsize>,
 ) {
+    // One trigger per open connection (a oneshot: polling it costs a
+    // connection's task no lock); those of closed ones are dropped as the
+    // list doubles.
+    let mut stops: Vec<tokio::sync::oneshot::Sender<()>> = Vec::new();
+    let mut prune_at = 64;
     while let Some((stream, peer)) = connections.recv().await {
         let serving = Serving(Arc::clone(&active));
+        let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
+        if stops.len() >= prune_at {
+            stops.retain(|s| !s.is_closed());
+            prune_at = (stops.len() * 2).max(64);
+        }
+        stops.push(stop);
         let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
             continue;
         };
@@ -179,10 +223,27 @@ async fn serve(
             builder
                 .http2()
                 .max_header_list_size(u32::try_from(header_limit).unwrap_or(u32::MAX));
+            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+            tokio::pin!(conn);
             // A connection that fails (reset, bad framing) ends quietly.
-            let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+            tokio::select! {
+                biased;
+                _ = conn.as_mut() => {}
+                _ = stopping => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
             drop(serving);
         });
+    }
+    // The acceptor stopped: the gateway drains (the process exits when the
+    // grace is over, whether this loop is done or not).
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    while active.load(Ordering::Acquire) > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -474,8 +535,13 @@ mod tests {
     #[test]
     fn a_worker_that_ends_says_why_even_when_it_panics() {
         let (stopped, mut heard) = tokio::sync::mpsc::unbounded_channel();
-        spawn_worker(3, stopped.clone(), || "stopped".to_owned()).unwrap();
-        assert_eq!(heard.blocking_recv().unwrap(), "worker 3: stopped");
+        spawn_worker(3, stopped.clone(), || Ok(())).unwrap();
+        assert_eq!(heard.blocking_recv().unwrap(), Ok(3));
+        spawn_worker(2, stopped.clone(), || Err("cannot start".to_owned())).unwrap();
+        assert_eq!(
+            heard.blocking_recv().unwrap(),
+            Err("worker 2: cannot start".to_owned())
+        );
         spawn_worker(4, stopped.clone(), || {
             let thread = std::thread::current();
             assert_eq!(thread.name(), Some("sluice-worker-4"));
@@ -484,10 +550,13 @@ mod tests {
         .unwrap();
         assert_eq!(
             heard.blocking_recv().unwrap(),
-            "worker 4: panicked: out of luck"
+            Err("worker 4: panicked: out of luck".to_owned())
         );
         spawn_worker(5, stopped, || std::panic::panic_any(7)).unwrap();
-        assert_eq!(heard.blocking_recv().unwrap(), "worker 5: panicked: ");
+        assert_eq!(
+            heard.blocking_recv().unwrap(),
+            Err("worker 5: panicked: ".to_owned())
+        );
     }
 
     #[tokio::test]

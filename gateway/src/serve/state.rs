@@ -11,15 +11,16 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
 use sluice_engine::diag::Diagnostics;
 
 use super::admin::Metrics;
 use crate::build::{Input, Purpose};
+use crate::config::Secret;
 use crate::config::model::{Config, LogSection, NamedValue, PolicyText};
 use crate::plan::Plan;
 use crate::resources::Families;
@@ -28,6 +29,7 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_ADMIN: &str = "127.0.0.1:9090";
 const DEFAULT_HEADER_BYTES: usize = 32 * 1024;
 const DEFAULT_BODY_BYTES: usize = 16 * 1024 * 1024;
+const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Limits the server applies before a request reaches the plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +46,10 @@ pub struct Built {
     pub http: HttpLimits,
     pub gateway_listen: SocketAddr,
     pub admin_listen: SocketAddr,
+    /// `[gateway] shutdown-grace`.
+    pub shutdown_grace: Duration,
+    /// `[admin] token`.
+    pub admin_token: Option<Secret>,
     /// The configuration and every file it references (policies, fragments, named values).
     pub files: BTreeSet<PathBuf>,
     /// The resource families the plan uses (the running gateway's on a reload).
@@ -54,11 +60,16 @@ pub struct Built {
     pub log: LogSection,
 }
 
-/// What a request runs against: one generation of the plan.
+/// What a request runs against: one generation of the plan (and the
+/// settings a reload may change that are not the plan's).
 pub struct Current {
     pub plan: Plan,
     pub http: HttpLimits,
     pub generation: u64,
+    /// How long a shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+    /// The bearer token of the admin routes (all but `/healthz`).
+    pub admin_token: Option<Secret>,
 }
 
 fn addr(value: Option<&toml::Spanned<String>>, default: &str) -> SocketAddr {
@@ -87,6 +98,14 @@ pub fn build(path: &Path, families: Option<&Arc<Families>>) -> Result<Built, Dia
         },
         gateway_listen: addr(c.gateway.listen.as_ref(), DEFAULT_LISTEN),
         admin_listen: addr(c.admin.listen.as_ref(), DEFAULT_ADMIN),
+        // (Checked when loading.)
+        shutdown_grace: c
+            .gateway
+            .shutdown_grace
+            .as_ref()
+            .and_then(|g| g.get_ref().of().ok())
+            .unwrap_or(DEFAULT_SHUTDOWN_GRACE),
+        admin_token: built.admin_token,
         files: referenced_files(path, Some(c)),
         plan: built.plan,
         families: built.families,
@@ -138,7 +157,7 @@ pub fn referenced_files(config: &Path, parsed: Option<&Config>) -> BTreeSet<Path
             add(file);
         }
     }
-    for v in c.named_values.values() {
+    for v in c.named_values.values().chain(&c.admin.token) {
         if let NamedValue::Source(s) = v.get_ref()
             && let Some(f) = &s.file
         {
@@ -200,6 +219,8 @@ pub struct Gateway {
     pub families: Arc<Families>,
     /// `[log]` as the subscriber was installed (a reload cannot change it).
     pub log: LogSection,
+    /// Set once SIGTERM or SIGINT stopped the listener: `/healthz` answers 503.
+    pub draining: AtomicBool,
     generation: AtomicU64,
     reloading: tokio::sync::Mutex<()>,
 }
@@ -213,6 +234,8 @@ impl Gateway {
                 plan: built.plan,
                 http: built.http,
                 generation: 1,
+                shutdown_grace: built.shutdown_grace,
+                admin_token: built.admin_token,
             }),
             config,
             gateway_listen: built.gateway_listen,
@@ -222,6 +245,7 @@ impl Gateway {
             files: Mutex::new(built.files),
             families: built.families,
             log,
+            draining: AtomicBool::new(false),
             generation: AtomicU64::new(1),
             reloading: tokio::sync::Mutex::new(()),
         }
@@ -327,6 +351,8 @@ impl Gateway {
             plan: built.plan,
             http: built.http,
             generation,
+            shutdown_grace: built.shutdown_grace,
+            admin_token: built.admin_token,
         }));
         self.metrics
             .generation
@@ -387,6 +413,7 @@ impl Gateway {
             "generation": self.current.load().generation,
             "listen": self.gateway_listen.to_string(),
             "admin_listen": self.admin_listen.to_string(),
+            "draining": self.draining.load(Ordering::Relaxed),
             "reloads": { "attempts": status.attempts, "ok": status.ok, "failed": status.failed },
             "last_reload": last,
         })
