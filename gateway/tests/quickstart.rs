@@ -90,7 +90,7 @@ async fn the_quick_start_answers_a_paraphrase_from_the_cache() {
     for line in [
         r#"sluice_semantic_cache_hits_total{api="llm",layer="semantic"} 1"#,
         r#"sluice_semantic_cache_misses_total{api="llm"} 2"#,
-        r#"sluice_semantic_cache_breaker_open{dependency="embeddings"} 0"#,
+        r#"sluice_semantic_cache_breaker_open{backend="minilm",dependency="embeddings"} 0"#,
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
     }

@@ -1,7 +1,8 @@
-//! A circuit breaker, one per dependency (the semantic cache's embeddings
-//! backend and vector store; backends next): after `failures` failures in a row it opens, and calls are
-//! refused at once (a miss without waiting) for `cooldown_ms`; then one
-//! trial call goes through, and its success closes the breaker again.
+//! A circuit breaker, one per dependency (the semantic cache's vector store
+//! and each of its embeddings backends; backends next): after `failures`
+//! failures in a row it opens, and calls are refused at once (a miss
+//! without waiting) for `cooldown_ms`; then one trial call goes through, and
+//! its success closes the breaker again.
 //! Time is the gateway clock, so the conformance runner's virtual clock
 //! drives it.
 

@@ -24,7 +24,10 @@ pub struct Metrics {
     pub distance: HistogramVec,
     /// Time of a lookup, by outcome.
     pub latency: HistogramVec,
-    /// 1 while a dependency's circuit breaker is open, by dependency.
+    /// 1 while a dependency's circuit breaker is open, by dependency
+    /// (`embeddings`, `store`) and backend (the embeddings backend's id,
+    /// the store's kind); a series is made with its breaker
+    /// ([`super::breakers`]).
     pub breaker_open: IntGaugeVec,
     /// The series every lookup updates, resolved once (a label lookup
     /// hashes and locks): `latency{result="hit"}`, `latency{result="miss"}`;
@@ -101,11 +104,8 @@ impl Metrics {
                 "sluice_semantic_cache_breaker_open",
                 "1 while the dependency's circuit breaker is open (calls refused, lookups miss)",
             ),
-            &["dependency"],
+            &["dependency", "backend"],
         )?;
-        for dependency in ["embeddings", "store"] {
-            breaker_open.with_label_values(&[dependency]).set(0);
-        }
         registry.register(Box::new(breaker_open.clone()))?;
         registry.register(Box::new(hits.clone()))?;
         registry.register(Box::new(misses.clone()))?;

@@ -4,7 +4,9 @@
 //! - `shape.rs`: what of a request is embedded, what partitions the cache
 //! - `store/`: the vector stores (`memory`, `redis`) behind one trait
 //! - `record.rs`: a streamed answer recorded as it passes to the client
-//! - `metrics.rs`: observability (failures go through [`crate::breaker`])
+//! - `metrics.rs`: observability
+//! - `breakers.rs`: a circuit breaker per dependency ([`crate::breaker`]):
+//!   the store's and each embeddings backend's
 //! - `local.rs` (feature `local-embeddings`): a sentence-transformers model in process
 //!
 //! A lookup goes through three layers: the exact-match layer (moka, keyed by
@@ -14,9 +16,11 @@
 //! the embeddings cache (moka, keyed by backend + text, whose loader
 //! collapses concurrent equal misses into one call) avoids re-embedding;
 //! then the vector store finds the nearest stored prompt of the partition.
-//! Every dependency call has a timeout and a circuit breaker, and a failure
-//! is a miss: the cache never turns a dependency failure into an error.
+//! Every dependency call has a timeout and a circuit breaker (the store's,
+//! or its embeddings backend's own), and a failure is a miss: the cache
+//! never turns a dependency failure into an error.
 
+pub mod breakers;
 #[cfg(feature = "local-embeddings")]
 pub mod local;
 pub mod metrics;
@@ -28,9 +32,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use sluice_engine::runtime::{OutboundRequest, Purpose, Services};
+use sluice_engine::runtime::{BackendEntity, OutboundRequest, Purpose, Services};
 
-use crate::breaker::Breaker;
+use breakers::{Dependency, EmbeddingsBreakers};
 use metrics::Metrics;
 use shape::{Shape, Skip};
 use store::{CachedResponse, Entry, Nearest, StoreError, VectorStore};
@@ -255,8 +259,10 @@ pub struct SemanticCache {
     /// repeat is not parsed again. Bounded like the exact layer.
     readings: moka::sync::Cache<[u8; 32], Read, DigestHash>,
     vectors: moka::future::Cache<(String, String), Arc<Vec<f32>>>,
-    embeddings_breaker: Breaker,
-    store_breaker: Breaker,
+    /// One breaker per embeddings backend...
+    embeddings_breakers: EmbeddingsBreakers,
+    /// ...and the store's.
+    store_breaker: Dependency,
     pub metrics: Metrics,
     pending: AtomicUsize,
     settled: tokio::sync::Notify,
@@ -306,19 +312,20 @@ impl SemanticCache {
                 u32::try_from((bytes as u64).max(floor)).unwrap_or(u32::MAX)
             })
             .build_with_hasher(DigestHash);
+        let metrics = Metrics::register(registry)?;
         Ok(Self {
             partition_header: config
                 .status_header
                 .as_ref()
                 .map(|h| format!("{h}-partition")),
-            embeddings_breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown_ms),
-            store_breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown_ms),
+            embeddings_breakers: EmbeddingsBreakers::new(&config, &metrics.breaker_open),
+            store_breaker: Dependency::new("store", store.kind(), &config, &metrics.breaker_open),
             config,
             store,
             exact,
             readings,
             vectors,
-            metrics: Metrics::register(registry)?,
+            metrics,
             pending: AtomicUsize::new(0),
             settled: tokio::sync::Notify::new(),
         })
@@ -406,7 +413,7 @@ impl SemanticCache {
 
     /// The embedding of `text` by the backend `backend_id` (or the local
     /// model `local`): from the embeddings cache, else computed once however
-    /// many requests ask at the same time.
+    /// many requests ask at the same time, behind that backend's breaker.
     pub async fn embed(
         &self,
         backend_id: &str,
@@ -418,8 +425,28 @@ impl SemanticCache {
         if let Some(v) = self.vectors.get(&key).await {
             return Ok(v);
         }
+        // An id that names no backend (an expression's) is called nowhere:
+        // it gets no breaker, and takes no place among the bounded breakers.
+        let source = match local {
+            Some(model) => Source::Local(model),
+            None => match services.backend(backend_id) {
+                Some(backend) => Source::Http(backend),
+                None => {
+                    self.metrics
+                        .errors
+                        .with_label_values(&["embeddings", "error"])
+                        .inc();
+                    return Err(DepError::new(
+                        "embeddings",
+                        "error",
+                        format!("no backend `{backend_id}`"),
+                    ));
+                }
+            },
+        };
+        let dependency = self.embeddings_breakers.of(backend_id);
         let now = services.now_ms();
-        if !self.embeddings_breaker.allow(now) {
+        if !dependency.breaker.allow(now) {
             self.metrics
                 .errors
                 .with_label_values(&["embeddings", "circuit-open"])
@@ -427,26 +454,29 @@ impl SemanticCache {
             return Err(DepError::new(
                 "embeddings",
                 "circuit-open",
-                "the embeddings backend failed repeatedly; not called for now",
+                format!(
+                    "{} failed repeatedly; not called for now",
+                    dependency.describe()
+                ),
             ));
         }
         let compute = async {
             self.metrics.embeddings.inc();
-            match local {
-                Some(model) => embed_locally(Arc::clone(model), text.to_owned()).await,
-                None => self.embed_http(backend_id, text, services).await,
+            match source {
+                Source::Local(model) => embed_locally(Arc::clone(model), text.to_owned()).await,
+                Source::Http(backend) => self.embed_http(&backend, text, services).await,
             }
             .map(Arc::new)
         };
         match self.vectors.try_get_with(key, compute).await {
             Ok(v) => {
-                self.dependency_ok(&self.embeddings_breaker, "embeddings");
+                self.dependency_ok(&dependency);
                 Ok(v)
             }
             // The model is fine; the prompt is what it cannot take.
             Err(e) if e.kind == DepError::TOO_LONG => Err((*e).clone()),
             Err(e) => {
-                self.dependency_failed(&self.embeddings_breaker, &e, services.now_ms());
+                self.dependency_failed(&dependency, &e, services.now_ms());
                 self.metrics
                     .errors
                     .with_label_values(&["embeddings", e.kind])
@@ -458,17 +488,10 @@ impl SemanticCache {
 
     async fn embed_http(
         &self,
-        backend_id: &str,
+        backend: &BackendEntity,
         text: &str,
         services: &dyn Services,
     ) -> Result<Vec<f32>, DepError> {
-        let Some(backend) = services.backend(backend_id) else {
-            return Err(DepError::new(
-                "embeddings",
-                "error",
-                format!("no backend `{backend_id}`"),
-            ));
-        };
         let timeout_ms = backend
             .timeout_ms
             .map_or(self.config.embeddings_timeout_ms, |t| {
@@ -525,7 +548,7 @@ impl SemanticCache {
         vector: &[f32],
         now_ms: i64,
     ) -> Result<Option<Nearest>, DepError> {
-        if !self.store_breaker.allow(now_ms) {
+        if !self.store_breaker.breaker.allow(now_ms) {
             self.metrics
                 .errors
                 .with_label_values(&["store", "circuit-open"])
@@ -563,37 +586,33 @@ impl SemanticCache {
     }
 
     /// A call to `dependency` worked: if that closes its breaker, says so.
-    fn dependency_ok(&self, breaker: &Breaker, dependency: &'static str) {
-        if breaker.success() {
-            self.metrics
-                .breaker_open
-                .with_label_values(&[dependency])
-                .set(0);
+    fn dependency_ok(&self, dependency: &Dependency) {
+        if dependency.breaker.success() {
+            dependency.set_open(false);
             if self.config.log {
                 tracing::info!(
-                    dependency,
-                    "semantic cache: the {} answers again",
-                    what(dependency)
+                    dependency = dependency.kind,
+                    backend = %dependency.name,
+                    "semantic cache: {} answers again",
+                    dependency.describe()
                 );
             }
         }
     }
 
     /// A call failed: if that opens the breaker, says so (once an outage).
-    fn dependency_failed(&self, breaker: &Breaker, e: &DepError, now_ms: i64) {
-        if breaker.failure(now_ms) {
-            self.metrics
-                .breaker_open
-                .with_label_values(&[e.dependency])
-                .set(1);
+    fn dependency_failed(&self, dependency: &Dependency, e: &DepError, now_ms: i64) {
+        if dependency.breaker.failure(now_ms) {
+            dependency.set_open(true);
             if self.config.log {
                 tracing::warn!(
-                    dependency = e.dependency,
+                    dependency = dependency.kind,
+                    backend = %dependency.name,
                     kind = e.kind,
                     error = %e.message,
-                    "semantic cache: the {} failed {} times in a row (last: {}: {}); \
+                    "semantic cache: {} failed {} times in a row (last: {}: {}); \
                      not called for {} ms at a time, lookups miss meanwhile",
-                    what(e.dependency),
+                    dependency.describe(),
                     self.config.breaker_failures,
                     e.kind,
                     e.message,
@@ -605,7 +624,7 @@ impl SemanticCache {
 
     fn note_store<T>(&self, r: &Result<T, DepError>, now_ms: i64) {
         match r {
-            Ok(_) => self.dependency_ok(&self.store_breaker, "store"),
+            Ok(_) => self.dependency_ok(&self.store_breaker),
             Err(e) => {
                 if e.kind != "circuit-open" {
                     self.dependency_failed(&self.store_breaker, e, now_ms);
@@ -627,7 +646,7 @@ impl SemanticCache {
             let key = Self::exact_key(&entry.partition, &entry.response.text);
             let (response, expires) = (Arc::clone(&entry.response), entry.expires_at_ms);
             let partition = entry.partition.clone();
-            let ok = if cache.store_breaker.allow(now_ms) {
+            let ok = if cache.store_breaker.breaker.allow(now_ms) {
                 let r = cache.bounded(cache.store.insert(entry, now_ms)).await;
                 cache.note_store(&r, now_ms);
                 r.is_ok()
@@ -695,13 +714,12 @@ impl SemanticCache {
     }
 }
 
-/// A dependency as a log line names it.
-fn what(dependency: &str) -> &'static str {
-    if dependency == "store" {
-        "vector store"
-    } else {
-        "embeddings backend"
-    }
+/// Where an embedding comes from.
+enum Source<'a> {
+    /// The in-process model.
+    Local(&'a Arc<dyn Embedder>),
+    /// An OpenAI-compatible endpoint.
+    Http(BackendEntity),
 }
 
 /// The first embedding of an OpenAI-shaped answer: `data[0].embedding`.

@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use sluice_engine::runtime::{
@@ -331,8 +332,242 @@ async fn store_failures_and_refusals_are_counted_as_errors() {
     let e = c.nearest("p", &[1.0], 0).await.unwrap_err();
     assert_eq!(e.kind, "circuit-open");
     assert_eq!((errors("error"), errors("circuit-open")), (2, 1));
-    let open = |d: &str| c.metrics.breaker_open.with_label_values(&[d]).get();
-    assert_eq!((open("store"), open("embeddings")), (1, 0));
+    assert_eq!(open_breakers(&c), [("store".to_owned(), "down".to_owned())]);
+}
+
+/// The `(dependency, backend)` of every `breaker_open` series at 1, sorted.
+fn open_breakers(c: &SemanticCache) -> Vec<(String, String)> {
+    let label = |m: &prometheus::proto::Metric, name: &str| {
+        m.get_label()
+            .iter()
+            .find(|l| l.name() == name)
+            .map(|l| l.value().to_owned())
+            .unwrap_or_default()
+    };
+    c.metrics
+        .registry
+        .gather()
+        .iter()
+        .filter(|f| f.name() == "sluice_semantic_cache_breaker_open")
+        .flat_map(|f| f.get_metric())
+        .filter(|m| m.get_gauge().get_value() != 0.0)
+        .map(|m| (label(m, "dependency"), label(m, "backend")))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Embeddings backends by id (any id names one, at `http://{id}.test/`):
+/// those listed in `down` answer 500, the others a vector. Counts calls by id.
+#[derive(Default)]
+struct Fleet {
+    now: AtomicI64,
+    down: Mutex<Vec<String>>,
+    calls: Mutex<HashMap<String, usize>>,
+}
+
+impl Fleet {
+    fn with_down(ids: &[&str]) -> Self {
+        Self {
+            down: Mutex::new(ids.iter().map(|&id| id.to_owned()).collect()),
+            ..Self::default()
+        }
+    }
+
+    fn calls(&self, id: &str) -> usize {
+        self.calls.lock().unwrap().get(id).copied().unwrap_or(0)
+    }
+}
+
+impl Services for Fleet {
+    fn now_ms(&self) -> i64 {
+        self.now.load(Ordering::SeqCst)
+    }
+    fn call(&self, req: OutboundRequest) -> BoxFuture<'_, Result<InboundResponse, CallError>> {
+        let id = req.url["http://".len()..]
+            .split('.')
+            .next()
+            .unwrap()
+            .to_owned();
+        *self.calls.lock().unwrap().entry(id.clone()).or_default() += 1;
+        let down = self.down.lock().unwrap().contains(&id);
+        let (status, body) = if down {
+            (500, "{}")
+        } else {
+            (200, r#"{"data":[{"embedding":[1.0,0.0],"index":0}]}"#)
+        };
+        Box::pin(async move {
+            Ok(InboundResponse {
+                status,
+                body: body.as_bytes().to_vec().into(),
+                ..InboundResponse::default()
+            })
+        })
+    }
+    fn backend(&self, id: &str) -> Option<BackendEntity> {
+        Some(BackendEntity {
+            url: format!("http://{id}.test/v1/embeddings"),
+            ..BackendEntity::default()
+        })
+    }
+    fn sleep(&self, _: u64) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// The events logged while it is the thread's default subscriber, each as
+/// its message and fields.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<String>>>);
+
+impl Logs {
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl tracing::Subscriber for Logs {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Line(String);
+        impl tracing::field::Visit for Line {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!("{}={value:?} ", field.name()));
+            }
+        }
+        let mut line = Line(format!("{} ", event.metadata().level()));
+        event.record(&mut line);
+        self.0.lock().unwrap().push(line.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn a_failing_embeddings_backend_opens_only_its_own_breaker() {
+    let logs = Logs::default();
+    let _default = tracing::subscriber::set_default(logs.clone());
+    let c = cache(Config {
+        breaker_failures: 2,
+        breaker_cooldown_ms: 1000,
+        ..Config::default()
+    });
+    let fleet = Fleet::with_down(&["flaky"]);
+    for text in ["a", "b"] {
+        let e = c.embed("flaky", text, &fleet, None).await.unwrap_err();
+        assert_eq!((e.dependency, e.kind), ("embeddings", "error"));
+    }
+    // `flaky`'s breaker is open: refused without a call...
+    let e = c.embed("flaky", "c", &fleet, None).await.unwrap_err();
+    assert_eq!(e.kind, "circuit-open");
+    assert!(
+        e.message.contains("embeddings backend `flaky`"),
+        "{}",
+        e.message
+    );
+    assert_eq!(fleet.calls("flaky"), 2);
+    // ...while `steady` is called, and its answers do not close `flaky`'s.
+    for text in ["a", "b", "c", "d"] {
+        assert_eq!(
+            *c.embed("steady", text, &fleet, None).await.unwrap(),
+            [1.0, 0.0]
+        );
+        let e = c.embed("flaky", text, &fleet, None).await.unwrap_err();
+        assert_eq!(e.kind, "circuit-open", "{text}");
+    }
+    assert_eq!((fleet.calls("steady"), fleet.calls("flaky")), (4, 2));
+    assert_eq!(
+        open_breakers(&c),
+        [("embeddings".to_owned(), "flaky".to_owned())]
+    );
+    let open = |dependency: &str, backend: &str| {
+        c.metrics
+            .breaker_open
+            .with_label_values(&[dependency, backend])
+            .get()
+    };
+    assert_eq!(
+        (open("embeddings", "steady"), open("store", "memory")),
+        (0, 0),
+        "their series exist, closed"
+    );
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("WARN ")
+            && lines[0].contains("semantic cache: the embeddings backend `flaky` failed 2 times")
+            && lines[0].contains("backend=flaky "),
+        "{}",
+        lines[0]
+    );
+    // It answers again: the trial after the cooldown closes its breaker.
+    fleet.down.lock().unwrap().clear();
+    fleet.now.fetch_add(1000, Ordering::SeqCst);
+    c.embed("flaky", "e", &fleet, None).await.unwrap();
+    assert_eq!(open_breakers(&c), []);
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[1].starts_with("INFO ")
+            && lines[1].contains("semantic cache: the embeddings backend `flaky` answers again"),
+        "{}",
+        lines[1]
+    );
+}
+
+#[tokio::test]
+async fn embeddings_backends_past_the_cap_share_one_breaker() {
+    use super::breakers::{MAX_EMBEDDINGS_BREAKERS, OTHER_BACKENDS};
+    let c = cache(Config {
+        breaker_failures: 2,
+        ..Config::default()
+    });
+    let ids: Vec<String> = (0..MAX_EMBEDDINGS_BREAKERS + 2)
+        .map(|i| format!("b{i}"))
+        .collect();
+    let fleet = Fleet::with_down(&ids.iter().map(String::as_str).collect::<Vec<_>>());
+    // One failure each: no breaker opens, each has its own.
+    for id in &ids[..MAX_EMBEDDINGS_BREAKERS] {
+        c.embed(id, "a", &fleet, None).await.unwrap_err();
+    }
+    assert_eq!(open_breakers(&c), []);
+    // The two ids past the cap share a breaker: one failure each opens it.
+    let (past, other) = (
+        &ids[MAX_EMBEDDINGS_BREAKERS],
+        &ids[MAX_EMBEDDINGS_BREAKERS + 1],
+    );
+    c.embed(past, "a", &fleet, None).await.unwrap_err();
+    c.embed(other, "a", &fleet, None).await.unwrap_err();
+    let e = c.embed(past, "b", &fleet, None).await.unwrap_err();
+    assert_eq!(e.kind, "circuit-open");
+    assert_eq!(
+        open_breakers(&c),
+        [("embeddings".to_owned(), OTHER_BACKENDS.to_owned())]
+    );
+    // The first ids keep their own breakers.
+    let e = c.embed(&ids[0], "b", &fleet, None).await.unwrap_err();
+    assert_eq!(e.kind, "error");
+    assert_eq!(fleet.calls(&ids[0]), 2);
+    let opened = |id: &str| ("embeddings".to_owned(), id.to_owned());
+    assert_eq!(open_breakers(&c), [opened(OTHER_BACKENDS), opened(&ids[0])]);
+    // An id that names no backend is behind no breaker (were it behind the
+    // shared one, open now, it would be refused), and opens none.
+    let nowhere = Backend::ok();
+    for text in ["a", "b", "c"] {
+        let e = c
+            .embed("nope", text, nowhere.as_ref(), None)
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("no backend `nope`"), "{}", e.message);
+    }
+    assert_eq!(open_breakers(&c), [opened(OTHER_BACKENDS), opened(&ids[0])]);
 }
 
 #[test]
