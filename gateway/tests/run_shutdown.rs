@@ -6,10 +6,11 @@
 //! streamed answer) and a connection that has sent nothing, the listener
 //! closes (a new connection is refused), `/healthz` answers 503 `draining`,
 //! every request in flight completes with 200 and its whole body (HTTP/1.1
-//! answers not begun yet say `Connection: close`), and the process exits 0 before the
-//! grace is over. A second signal exits at once (status 130 for SIGINT);
-//! SIGINT drains as SIGTERM does; a drain longer than the grace is cut
-//! there and the process still exits 0. Every wait is bounded.
+//! answers not begun yet say `Connection: close`), and the process exits 0
+//! before the grace is over. A second signal exits at once (status 130 for
+//! SIGINT, 143 for SIGTERM); SIGINT drains as SIGTERM does; a drain longer
+//! than the grace is cut there and the process still exits 0. Every wait is
+//! bounded.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -223,17 +224,17 @@ async fn sigterm_lets_requests_in_flight_finish_then_exits_0() {
     assert!(log.contains("drained: every connection closed"), "{log}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_signal_exits_at_once() {
-    let (mut gw, b) = start("shutdown-second", "60").await;
+/// SIGTERM, then `second` while a request hangs: the exit is at once, with `status`.
+async fn second_signal(name: &str, second: &str, status: i32) {
+    let (mut gw, b) = start(name, "60").await;
     let hanging = spawn_request(&gw, "/slow/wait?ms=30000", false);
     arrived(&b, 1, Duration::from_secs(5)).await;
     signal(&gw, "TERM");
     draining(&gw).await;
     let sent = Instant::now();
-    signal(&gw, "INT");
+    signal(&gw, second);
     let (code, after) = exit(&mut gw, sent, Duration::from_secs(5)).await;
-    assert_eq!(code, Some(130), "{}", gw.log_text());
+    assert_eq!(code, Some(status), "{}", gw.log_text());
     assert!(
         after < Duration::from_secs(2),
         "exited {after:?} after the second signal"
@@ -242,12 +243,17 @@ async fn a_second_signal_exits_at_once() {
         hanging.await.unwrap().is_err(),
         "the request in flight is cut"
     );
+    let log = gw.log_text();
     assert!(
-        gw.log_text()
-            .contains("SIGINT: exiting at once, 1 connections cut"),
-        "{}",
-        gw.log_text()
+        log.contains(&format!("SIG{second}: exiting at once, 1 connections cut")),
+        "{log}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_exits_at_once() {
+    second_signal("shutdown-second-int", "INT", 130).await;
+    second_signal("shutdown-second-term", "TERM", 143).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
