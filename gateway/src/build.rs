@@ -3,7 +3,8 @@
 //! read the configuration, make the expression engine its `[limits]` ask
 //! for, load and check every policy (each expression compiled once, and
 //! shared by every pipeline that contains it), build the resource families
-//! (or keep a running gateway's), and compile the plan.
+//! (or keep a running gateway's), and compile the plan. No diagnostic it
+//! returns shows a secret of the configuration (see `config`).
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -126,6 +127,7 @@ pub fn build(
         env: purpose.env,
     };
     let mut loaded = config::load_config(&name, &text, config, &base, &opts)?;
+    let redaction = std::mem::take(&mut loaded.redaction);
     let origin = Origin {
         name: &name,
         text: &text,
@@ -145,13 +147,18 @@ pub fn build(
                         msg,
                     ));
                 }
-                return Err(d);
+                return Err(d.redacted(&redaction));
             }
             Arc::clone(f)
         }
-        None => Arc::new(Families::new(&loaded.config, origin, purpose.mode)?),
+        None => Arc::new(
+            Families::new(&loaded.config, origin, purpose.mode)
+                .map_err(|d| d.redacted(&redaction))?,
+        ),
     };
-    let resources = families.provide(&loaded.config, origin, purpose.mode)?;
+    let resources = families
+        .provide(&loaded.config, origin, purpose.mode)
+        .map_err(|d| d.redacted(&redaction))?;
     let warnings = std::mem::take(&mut loaded.warnings);
     let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &compiler, &resources).map_err(
         |errors| {
@@ -170,7 +177,7 @@ pub fn build(
                     all.push(d.clone());
                 }
             }
-            all.sorted()
+            all.sorted().redacted(&redaction)
         },
     )?;
     Ok(Built {

@@ -352,3 +352,86 @@ policy-file = "llm.xml"
         "{stdout}"
     );
 }
+
+/// A configuration with the secrets `SECRET-7f3a` and `SECRET-mode` (named
+/// values marked `secret = true`) used where a policy checks them
+/// literally (in an address, or in an attribute if `enum_too`), plus `extra`.
+fn secret_config(extra: &str, enum_too: bool) -> String {
+    let mode = if enum_too { "{{mode}}" } else { "override" };
+    format!(
+        r#"[named-values]
+allowed = {{ value = "SECRET-7f3a", secret = true }}
+mode = {{ value = "SECRET-mode", secret = true }}
+{extra}
+[[api]]
+name = "one"
+path = "one"
+service-url = "http://127.0.0.1:9"
+policy = '''<policies>
+  <inbound>
+    <ip-filter action="allow"><address>{{{{allowed}}}}</address></ip-filter>
+    <set-header name="x" exists-action="{mode}"><value>1</value></set-header>
+  </inbound>
+</policies>'''
+"#
+    )
+}
+
+/// `sluice check` shows no secret, in text or JSON, however a diagnostic
+/// comes to quote it: a value checked after substitution, or a syntax
+/// error on (or after) the line that holds it literally.
+#[test]
+fn a_secret_named_value_is_never_shown() {
+    let dir = temp_dir("secret");
+    let check = |config: &str| {
+        std::fs::write(dir.join("sluice.toml"), config).unwrap();
+        let text = sluice(&["check", "sluice.toml"], &dir);
+        let json = sluice(&["check", "--json", "sluice.toml"], &dir);
+        assert_eq!(text.status.code(), Some(1));
+        let text = String::from_utf8_lossy(&text.stdout).into_owned();
+        let json = String::from_utf8_lossy(&json.stdout).into_owned();
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(!json.contains("SECRET"), "{json}");
+        (text, json)
+    };
+
+    // Substituted into an address, or an enum attribute: the error quotes `***`.
+    let (text, json) = check(&secret_config("", false));
+    assert!(text.contains("`***` is not an IP address"), "{text}");
+    assert!(json.contains("`***` is not an IP address"), "{json}");
+    let (text, json) = check(&secret_config("", true));
+    assert!(
+        text.contains("error[E0307]: `exists-action` must be one of `override`, `skip`, `append`, `delete`, not `***`"),
+        "{text}"
+    );
+    assert!(json.contains("not `***`"), "{json}");
+
+    // A syntax error on the line after a literal secret: that line is shown, not the secret's.
+    let (text, _) = check(&secret_config("broken = \n", false));
+    assert!(text.contains("error[E0701]"), "{text}");
+    assert!(text.contains("--> sluice.toml:4:"), "{text}");
+
+    // On the secret's own line (a quote left out): the line is shown masked.
+    let config = secret_config("", false).replace(
+        r#"allowed = { value = "SECRET-7f3a", secret = true }"#,
+        r#"allowed = { value = SECRET-7f3a, secret = true }"#,
+    );
+    let (text, _) = check(&config);
+    assert!(text.contains("error[E0701]"), "{text}");
+    assert!(
+        text.contains("2 | allowed = { value = ***********, secret = true }"),
+        "{text}"
+    );
+    let config = secret_config("", false).replace(
+        r#"allowed = { value = "SECRET-7f3a", secret = true }"#,
+        r#"allowed = { value = "SECRET-7f3a, secret = true }"#,
+    );
+    let (text, _) = check(&config);
+    assert!(text.contains("error[E0701]"), "{text}");
+    // (The string runs to the end of the line; the error is on the next.)
+    assert!(
+        text.contains("3 | mode = { value = \"***********\", secret = true }"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,17 +2,20 @@
 //!
 //! - `codes.rs`: the stable code table.
 //! - `render.rs`: rustc-style text and one-line JSON.
+//! - `redact.rs`: secrets masked in messages and in the source lines shown.
 //!
 //! A [`Diagnostic`] carries its own [`Source`], so it can be rendered without
 //! any other context, and all problems of a file are collected in one
 //! [`Diagnostics`] list rather than stopping at the first.
 
 mod codes;
+mod redact;
 mod render;
 
 use std::sync::Arc;
 
 pub use codes::Code;
+pub use redact::Redaction;
 
 use crate::source::{LineCol, Source, Span};
 

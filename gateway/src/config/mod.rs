@@ -2,6 +2,7 @@
 //! conformance case, which has the same keys).
 //!
 //! - `model.rs`: the file as data, with spans
+//! - `secrets.rs`: where the text holds secrets, found without parsing it
 //! - `mod.rs`: [`load`], which resolves named values, reads policy files and
 //!   fragments, checks references, and loads every policy at its scope with
 //!   every expression compiled; all problems are reported together, each
@@ -9,14 +10,20 @@
 //!
 //! A configuration either loads whole or not at all: a reload keeps the
 //! previous one unless the new one has no error.
+//!
+//! No diagnostic of a configuration shows a secret (a `secret = true` named
+//! value, `[admin] token`, a subscription's `key`): every one that [`parse`]
+//! and [`load_config`] return, and those of building its plan
+//! ([`Loaded::redaction`]), has them masked.
 
 pub mod model;
+mod secrets;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sluice_engine::diag::{Code, Diagnostic, Diagnostics, Severity};
+use sluice_engine::diag::{Code, Diagnostic, Diagnostics, Redaction, Severity};
 use sluice_engine::doc::{DocKind, Fragments, LoadOptions, PolicyDocument};
 use sluice_engine::schema::Scope;
 use sluice_engine::script::Compiler;
@@ -34,6 +41,9 @@ pub struct Loaded {
     /// Named values with their values (secret ones included: never print them).
     pub named: BTreeMap<String, String>,
     pub secrets: BTreeSet<String>,
+    /// The secrets to mask in any diagnostic about this configuration
+    /// (secret named values, `[admin] token`, subscription keys).
+    pub redaction: Redaction,
     pub fragments: Fragments,
     pub global: Option<PolicyDocument>,
     pub products: BTreeMap<String, Option<PolicyDocument>>,
@@ -114,7 +124,9 @@ pub fn load_str(
     load_config(name, text, config, base, opts)
 }
 
-/// Parses a configuration's text (nothing loaded yet).
+/// Parses a configuration's text (nothing loaded yet). An error shows no
+/// secret the text holds, not even in the line it shows (`secrets.rs` says
+/// how they are found in a text that does not parse).
 pub fn parse(name: &str, text: &str) -> Result<Config, Diagnostics> {
     let source = Source::new(name, text);
     toml::from_str(text).map_err(|e| {
@@ -128,7 +140,7 @@ pub fn parse(name: &str, text: &str) -> Result<Config, Diagnostics> {
             span,
             e.message().trim().to_owned(),
         ));
-        d
+        d.redacted(&secrets::places(name, text))
     })
 }
 
@@ -168,6 +180,7 @@ impl Loader<'_> {
         let (named, secrets) = self.named_values(&config);
         let named_values = NamedValues::Known(named.clone());
         let admin_token = self.server(&config);
+        let redaction = self.redaction(&config, &named, &secrets, admin_token.as_ref());
         self.references(&config);
         self.backends(&config);
         self.log(&config);
@@ -225,20 +238,48 @@ impl Loader<'_> {
             }
             apis.insert(name, (doc, ops));
         }
-        if self.diags.has_errors() {
-            return Err(self.diags.sorted());
+        let diags = std::mem::take(&mut self.diags)
+            .sorted()
+            .redacted(&redaction);
+        if diags.has_errors() {
+            return Err(diags);
         }
         Ok(Loaded {
             config,
             named,
             secrets,
+            redaction,
             fragments,
             global,
             products,
             apis,
             admin_token,
-            warnings: std::mem::take(&mut self.diags).sorted(),
+            warnings: diags,
         })
+    }
+
+    /// Where the text holds secrets, and every secret's value however it
+    /// is given (literally, from the environment or from a file).
+    fn redaction(
+        &self,
+        config: &Config,
+        named: &BTreeMap<String, String>,
+        secrets: &BTreeSet<String>,
+        admin_token: Option<&Secret>,
+    ) -> Redaction {
+        let mut r = secrets::places(self.source.name(), self.source.text());
+        for name in secrets {
+            if let Some(v) = named.get(name) {
+                r.value(v);
+            }
+        }
+        if let Some(t) = admin_token {
+            r.value(&t.0);
+        }
+        for s in &config.subscriptions {
+            r.value(s.get_ref().key.get_ref());
+        }
+        r
     }
 
     fn named_values(&mut self, config: &Config) -> (BTreeMap<String, String>, BTreeSet<String>) {

@@ -204,6 +204,65 @@ fn the_admin_token_resolves_like_a_named_value_and_is_never_shown() {
     assert!(!e[0].contains("  `"), "{e:#?}");
 }
 
+/// Every secret, however it is given, is masked in the diagnostics of
+/// loading (message and the line shown); a short one only where it is written.
+#[test]
+fn secrets_are_masked_in_every_diagnostic() {
+    let text = r#"[admin]
+token = "admin-token-1"
+
+[named-values]
+key = { env = "SLUICE_TEST_KEY", secret = true }
+pin = { value = "42", secret = true }
+plain = "not-secret"
+
+[[subscription]]
+id = "sub-1"
+key = "subscription-key-1"
+
+[[api]]
+name = "echo"
+path = "echo"
+policy = '''<policies><inbound><set-header name="x" exists-action="{{key}}" /><set-header name="y" exists-action="{{plain}}" /></inbound></policies>'''
+"#;
+    let e = load(text).unwrap_err();
+    assert!(
+        e.iter()
+            .any(|m| m.ends_with("not `***` (on `<set-header>`)")),
+        "{e:#?}"
+    );
+    assert!(e.iter().any(|m| m.contains("not `not-secret`")), "{e:#?}");
+    assert!(!e.iter().any(|m| m.contains("from-env")), "{e:#?}");
+    let valid = text
+        .replace("{{key}}", "override")
+        .replace("{{plain}}", "skip");
+    let l = load(&valid).unwrap();
+    let masked = l
+        .redaction
+        .text("admin-token-1 from-env subscription-key-1 not-secret 42");
+    assert_eq!(masked, "*** *** *** not-secret 42");
+    // The configuration's own lines, as a diagnostic would show them.
+    let src = Source::new("sluice.toml", valid.as_str());
+    let mut d = Diagnostics::new();
+    d.push(Diagnostic::new(
+        Code::ConfigSyntax,
+        &src,
+        Span::point(0),
+        "x",
+    ));
+    let d = l.redaction.apply(d).into_vec();
+    let lines = d[0].source.text();
+    for shown in [
+        "token = \"*************\"",
+        "key = { env = \"SLUICE_TEST_KEY\", secret = true }",
+        "pin = { value = \"**\", secret = true }",
+        "plain = \"not-secret\"",
+        "key = \"******************\"",
+    ] {
+        assert!(lines.contains(shown), "{shown}: {lines}");
+    }
+}
+
 #[test]
 fn the_shutdown_grace_is_seconds_or_a_suffixed_string() {
     let grace = |v: &str| {

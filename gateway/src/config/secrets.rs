@@ -1,0 +1,321 @@
+//! Where a configuration's text holds secrets, found without parsing it
+//! (a file with a syntax error has secrets too).
+//!
+//! The rule: the text is read entry by entry (`key = value`, under the
+//! last `[table]` header), leniently, so that a broken line still counts.
+//! An entry belongs to the named value `NAME` when its key path starts with
+//! `named-values.NAME` (`[named-values]` then `NAME = ...`, or the table
+//! `[named-values.NAME]`, or dotted keys). A named value is secret when any
+//! of its entries has a key `secret` (whatever its value, so a misspelt
+//! `secret = ture` still counts), at its own level or inside its inline
+//! table, or in a string left open on its line (`value = "s, secret = true`
+//! with the quote missing). `[admin] token` and each `[[subscription]]`'s
+//! `key` are always secret. In a secret entry every value but that of an
+//! `env`, `file` or `secret` key (which say where the secret is, or that it
+//! is one) is a secret place: the contents of each string (to the end of
+//! the line, or of the text for a multi-line string, when it is not closed)
+//! and each bare word that is not a key. An entry ends with its line, or
+//! when an inline table spans lines with it; one left open takes the lines
+//! after it up to the next `[table]` (masking too much, the safe side).
+//! Each such value of at least [`Redaction::MIN_CHARS`] characters is also
+//! masked wherever it occurs (a syntax error's message may quote it).
+//!
+//! The same scan gives the places of a configuration that parses (a
+//! secret shorter than `MIN_CHARS` is masked there only).
+
+use sluice_engine::diag::Redaction;
+use sluice_engine::source::Span;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Token {
+    /// The contents of a string (without its quotes), and whether it is closed.
+    Str(Span, bool),
+    /// A run of characters that is not a string, punctuation or space.
+    Bare(Span),
+    Punct(u8),
+    Newline,
+}
+
+/// The text as tokens (comments dropped), never failing.
+fn tokens(text: &str) -> Vec<Token> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\n' => {
+                out.push(Token::Newline);
+                i += 1;
+            }
+            b' ' | b'\t' | b'\r' => i += 1,
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'[' | b']' | b'{' | b'}' | b',' | b'=' | b'.' => {
+                out.push(Token::Punct(b[i]));
+                i += 1;
+            }
+            q @ (b'"' | b'\'') => {
+                let multi = b[i..].starts_with(&[q, q, q]);
+                let open = if multi { 3 } else { 1 };
+                let start = i + open;
+                let mut j = start;
+                let end = loop {
+                    if j >= b.len() || (!multi && b[j] == b'\n') {
+                        break j;
+                    }
+                    if q == b'"' && b[j] == b'\\' {
+                        j += 2;
+                        continue;
+                    }
+                    if b[j] == q && (!multi || b[j..].starts_with(&[q, q, q])) {
+                        break j;
+                    }
+                    j += 1;
+                };
+                let end = end.min(b.len());
+                let closed = end < b.len() && b[end] == q;
+                out.push(Token::Str(Span::new(start, end), closed));
+                i = if closed { end + open } else { end };
+            }
+            _ => {
+                let start = i;
+                while i < b.len()
+                    && !matches!(
+                        b[i],
+                        b' ' | b'\t'
+                            | b'\r'
+                            | b'\n'
+                            | b'#'
+                            | b'"'
+                            | b'\''
+                            | b'['
+                            | b']'
+                            | b'{'
+                            | b'}'
+                            | b','
+                            | b'='
+                            | b'.'
+                    )
+                {
+                    i += 1;
+                }
+                out.push(Token::Bare(Span::new(start, i)));
+            }
+        }
+    }
+    out
+}
+
+/// One `key = value` (or a broken line) with its full key path.
+struct Entry {
+    path: Vec<String>,
+    /// Whether a key `secret` is set in it, at any level.
+    marks_secret: bool,
+    /// The values in it: string contents and bare words that are not keys.
+    values: Vec<Span>,
+}
+
+/// `env` and `file` say where a secret is, not what it is; `secret` marks it.
+fn holds_no_secret(key: &str) -> bool {
+    matches!(key, "env" | "file" | "secret")
+}
+
+/// Whether `text` sets a key `secret` (`secret = `, `secret=`).
+fn marks(text: &str) -> bool {
+    text.match_indices("secret")
+        .any(|(i, m)| text[i + m.len()..].trim_start().starts_with('='))
+}
+
+fn word(text: &str, s: Span) -> String {
+    text.get(s.start..s.end).unwrap_or("").to_owned()
+}
+
+/// The entries of the text, in order.
+fn entries(text: &str) -> Vec<Entry> {
+    let toks = tokens(text);
+    let mut out = Vec::new();
+    let mut table: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        match toks[i] {
+            Token::Newline => i += 1,
+            // A header: `[a.b]` or `[[a]]`, up to the end of its line.
+            Token::Punct(b'[') => {
+                table.clear();
+                while i < toks.len() && toks[i] != Token::Newline {
+                    if let Token::Str(s, _) | Token::Bare(s) = toks[i] {
+                        table.push(word(text, s));
+                    }
+                    i += 1;
+                }
+            }
+            _ => {
+                let mut path = table.clone();
+                // The key, up to `=` (or the end of a broken line).
+                while i < toks.len() && !matches!(toks[i], Token::Punct(b'=') | Token::Newline) {
+                    if let Token::Str(s, _) | Token::Bare(s) = toks[i] {
+                        path.push(word(text, s));
+                    }
+                    i += 1;
+                }
+                if matches!(toks.get(i), Some(Token::Punct(b'='))) {
+                    i += 1;
+                }
+                // The value, up to the end of its line outside brackets
+                // (an inline table may span lines; one left open takes the
+                // lines after it, the safe side).
+                let mut depth = 0usize;
+                let mut key = path.last().cloned().unwrap_or_default();
+                let mut entry = Entry {
+                    marks_secret: key == "secret",
+                    path,
+                    values: Vec::new(),
+                };
+                while i < toks.len() {
+                    let before_eq = matches!(toks.get(i + 1), Some(Token::Punct(b'=' | b'.')));
+                    match toks[i] {
+                        Token::Newline if depth == 0 => break,
+                        // A brace left open ends at the next header.
+                        Token::Newline if toks.get(i + 1) == Some(&Token::Punct(b'[')) => break,
+                        Token::Punct(b'[' | b'{') => depth += 1,
+                        Token::Punct(b']' | b'}') => depth = depth.saturating_sub(1),
+                        Token::Str(s, _) | Token::Bare(s) if before_eq => {
+                            key = word(text, s);
+                            entry.marks_secret |= key == "secret";
+                        }
+                        Token::Str(s, closed) => {
+                            // A string left open may have swallowed the mark.
+                            entry.marks_secret |= !closed && marks(&word(text, s));
+                            if !holds_no_secret(&key) {
+                                entry.values.push(s);
+                            }
+                        }
+                        Token::Bare(s) if !holds_no_secret(&key) => entry.values.push(s),
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                out.push(entry);
+            }
+        }
+    }
+    out
+}
+
+/// The places of `text` (a configuration named `name`) that hold secrets.
+pub fn places(name: &str, text: &str) -> Redaction {
+    let entries = entries(text);
+    let named = |e: &Entry| match e.path.as_slice() {
+        [nv, name, ..] if nv == "named-values" => Some(name.clone()),
+        _ => None,
+    };
+    let secret_names: Vec<String> = entries
+        .iter()
+        .filter(|e| e.marks_secret)
+        .filter_map(named)
+        .collect();
+    let mut r = Redaction::new();
+    for e in &entries {
+        let secret = match e.path.as_slice() {
+            [admin, token, ..] if admin == "admin" && token == "token" => true,
+            [sub, key] if sub == "subscription" && key == "key" => true,
+            _ => named(e).is_some_and(|n| secret_names.contains(&n)),
+        };
+        if secret {
+            for s in &e.values {
+                r.place(name, *s);
+                if let Some(v) = text.get(s.start..s.end) {
+                    r.value(v);
+                }
+            }
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_engine::diag::{Code, Diagnostic, Diagnostics};
+    use sluice_engine::source::Source;
+
+    /// The text with its secret places masked.
+    fn masked(text: &str) -> String {
+        let src = Source::new("c.toml", text);
+        let mut d = Diagnostics::new();
+        d.push(Diagnostic::new(
+            Code::ConfigSyntax,
+            &src,
+            Span::point(0),
+            "x",
+        ));
+        let d = places("c.toml", text).apply(d).into_vec();
+        d[0].source.text().to_owned()
+    }
+
+    #[test]
+    fn secret_entries_in_every_form_are_found() {
+        let text = r#"
+[named-values]
+plain = "visible"
+inline = { value = "s1", secret = true } # a comment "visible"
+dotted.value = 'hidden-2'
+dotted.secret = true
+multi = { value = """
+hidden-3""", secret = true }
+broken = { value = hidden-1, secret = ture
+
+[named-values.table]
+value = "hidden-4"
+env = "SHOWN_5"
+secret = true
+
+[named-values.open]
+value = "visible, not marked
+
+[admin]
+listen = "127.0.0.1:9090"
+token = "hidden-6"
+
+[[subscription]]
+id = "visible"
+key = "hidden-7"
+"#;
+        // Any text at all is read, never failing: every cut of this one.
+        for (cut, _) in text.char_indices() {
+            masked(&text[..cut]);
+        }
+        let m = masked(text);
+        for hidden in ["s1\"", "hidden", "HIDDEN"] {
+            assert!(!m.contains(hidden), "{hidden}: {m}");
+        }
+        for shown in [
+            "plain = \"visible\"",
+            "# a comment \"visible\"",
+            "secret = ture",
+            "value = \"visible, not marked",
+            "listen = \"127.0.0.1:9090\"",
+            "id = \"visible\"",
+            "env = \"SHOWN_5\"",
+            "inline = { value = \"**\", secret = true }",
+            "key = \"********\"",
+        ] {
+            assert!(m.contains(shown), "{shown}: {m}");
+        }
+    }
+
+    #[test]
+    fn an_unclosed_secret_string_is_masked_to_the_end_of_its_line() {
+        let m = masked(
+            "[named-values]\nk = { value = \"SECRET-1 }, secret = true\nnext = 1\n[api]\nname = \"echo\"\n",
+        );
+        // The brace left open takes the next line, up to the next header.
+        assert_eq!(
+            m,
+            "[named-values]\nk = { value = \"*************************\nnext = *\n[api]\nname = \"echo\"\n"
+        );
+    }
+}
