@@ -101,6 +101,24 @@ pub struct LimitsSection {
     pub max_request_body_bytes: Option<usize>,
     pub expression_operations: Option<u64>,
     pub expression_wall_time_ms: Option<u64>,
+    /// From a connection's start, or the first byte of a request after an
+    /// idle time, to the end of its head; past it the connection closes
+    /// (default 30000; 0: unbounded).
+    pub header_read_timeout_ms: Option<u64>,
+    /// How long a connection may wait for its next request, with none in
+    /// flight (default 75000; 0: unbounded).
+    pub keep_alive_timeout_ms: Option<u64>,
+    /// The longest pause while a request body arrives (default 30000; 0: unbounded).
+    pub body_read_timeout_ms: Option<u64>,
+    /// Connections served at once; at it, accepting pauses (default: from
+    /// the descriptor limit, at most 10000).
+    pub max_connections: Option<usize>,
+    /// HTTP/2 streams one connection may have open (default 100).
+    pub http2_max_concurrent_streams: Option<u32>,
+    /// How often an HTTP/2 connection is pinged (default 30000; 0: never).
+    pub http2_keep_alive_interval_ms: Option<u64>,
+    /// How long a ping's answer may take before the connection closes (default 10000).
+    pub http2_keep_alive_timeout_ms: Option<u64>,
 }
 
 /// `[log]`: how `sluice run` logs, to standard error. Read when the gateway

@@ -3,6 +3,7 @@
 //! - `mod.rs`: the command: load, bind, start everything
 //! - `state.rs`: the live plan in an `ArcSwap`, building a plan, reloading
 //! - `server.rs`: the gateway listener (HTTP/1.1 and HTTP/2 cleartext), limits, requests into the plan
+//! - `conn.rs`: connection bounds: head and idle timeouts, HTTP/2 settings
 //! - `client.rs`: outbound HTTP (pooled, rustls with web PKI roots) and the [`Services`] of a request
 //! - `admin.rs`: `/healthz`, `/status`, `/reload` and the resource families' routes; the server's metrics
 //! - `watch.rs`: reload triggers: file watching (debounced) and SIGHUP
@@ -13,6 +14,7 @@
 
 mod admin;
 mod client;
+mod conn;
 pub mod log;
 mod server;
 mod shutdown;
@@ -143,7 +145,9 @@ async fn serve(config: PathBuf, log: LogSection) -> ExitCode {
     // A signal drops the acceptor (and with it the listener and the
     // workers' queues): the workers drain.
     let first = tokio::select! {
-        () = server::accept(gateway, workers) => return ExitCode::SUCCESS,
+        () = server::accept(gateway, workers, || state.current.load().http.max_connections) => {
+            return ExitCode::SUCCESS;
+        }
         Some(end) = worker_stopped.recv() => {
             // While serving, a worker ends only by failing.
             match end {

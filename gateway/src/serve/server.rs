@@ -17,6 +17,18 @@
 //! breaks off, the client's response is broken off too (HTTP/1.1: the
 //! connection closes before the last chunk; HTTP/2: the stream is reset).
 //!
+//! Connection bounds (`[limits]`, `super::conn`): a connection that has
+//! not sent a whole request head `header-read-timeout-ms` after it opened,
+//! or after the first byte of its next request, is closed (no answer: the
+//! request is not known yet); one with no request in flight for
+//! `keep-alive-timeout-ms` is closed; a request body that pauses longer
+//! than `body-read-timeout-ms` gets 408 (the connection then closes, as its
+//! body was not read to its end). At `max-connections` the acceptor stops
+//! accepting (new connections wait in the listen backlog) until one closes.
+//! HTTP/2: at most `http2-max-concurrent-streams` streams per connection, a
+//! header list of `max-request-header-bytes`, a ping every
+//! `http2-keep-alive-interval-ms` answered within `http2-keep-alive-timeout-ms`.
+//!
 //! Draining (SIGTERM, SIGINT: `super::shutdown`): the acceptor stops and
 //! drops the listener (new connections are refused), each worker asks its
 //! connections to shut down gracefully (HTTP/1.1: an idle one closes, a
@@ -28,7 +40,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -37,18 +49,15 @@ use futures_core::Stream;
 use http_body_util::{Either, Full};
 use hyper::body::{Body as _, Frame, Incoming};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::TokioIo;
 use sluice_engine::runtime::{BodyStream, CallError, Multimap};
 use tokio::net::TcpListener;
 use tracing::Instrument as _;
 
 use super::client::{HttpClient, Live, move_headers};
+use super::conn::{Busy, Guarded, Tracked, builder};
 use super::state::{Current, Gateway};
 use crate::plan::{Request, Response};
-
-/// hyper's smallest read buffer; the configured header limit is checked exactly below it.
-const MIN_BUF: usize = 8192;
 
 /// A worker as the acceptor sees it: where to hand a connection, and how
 /// many it is serving.
@@ -147,20 +156,97 @@ fn spawn_worker(
     Ok(())
 }
 
+/// How long the acceptor must stay under `max-connections` for a
+/// saturation episode to end (and be logged as ended).
+const SATURATION_QUIET: Duration = Duration::from_secs(1);
+
+/// A saturation episode: the acceptor reached `max-connections` at
+/// `since`, and `times` times in all, the last at `last`.
+struct Saturated {
+    since: Instant,
+    last: Instant,
+    times: u64,
+    waiting: bool,
+}
+
 /// Accepts connections and hands each to the worker serving the fewest (a
-/// connection stays with its worker). Dropping the future stops it: the
-/// listener closes, and the workers, their queues closed, drain.
-pub async fn accept(listener: TcpListener, workers: Vec<Worker>) {
+/// connection stays with its worker), while fewer than `max()` are open
+/// (`max-connections`, read anew each time): at the cap it waits, and
+/// connections over it wait in the listen backlog. A saturation episode is
+/// logged once as it begins, and once as it ends (the cap not reached for
+/// [`SATURATION_QUIET`]), however often the cap is reached in between; so
+/// is the first of failed accepts in a row (out of descriptors), retried
+/// with a growing pause. Dropping the future stops it: the listener
+/// closes, and the workers, their queues closed, drain.
+pub async fn accept(listener: TcpListener, workers: Vec<Worker>, max: impl Fn() -> usize) {
+    let open =
+        |ws: &[Worker]| -> usize { ws.iter().map(|w| w.active.load(Ordering::Relaxed)).sum() };
+    let mut saturated: Option<Saturated> = None;
+    let mut failed: u64 = 0;
     loop {
+        let (open, max) = (open(&workers), max());
+        if open >= max {
+            let now = Instant::now();
+            match &mut saturated {
+                Some(s) => {
+                    s.times += u64::from(!s.waiting);
+                    s.waiting = true;
+                    s.last = now;
+                }
+                None => {
+                    tracing::warn!(
+                        connections = open,
+                        max_connections = max,
+                        "{open} connections open, at `[limits] max-connections` ({max}): \
+                         new connections wait in the listen backlog until one closes"
+                    );
+                    saturated = Some(Saturated {
+                        since: now,
+                        last: now,
+                        times: 1,
+                        waiting: true,
+                    });
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        }
+        if let Some(s) = &mut saturated {
+            s.waiting = false;
+            if s.last.elapsed() >= SATURATION_QUIET {
+                let (times, lasted) = (s.times, s.last - s.since);
+                tracing::info!(
+                    connections = open,
+                    max_connections = max,
+                    times,
+                    "{open} connections open: under `[limits] max-connections` ({max}) \
+                     again; it was reached {times} times over {lasted:?}"
+                );
+                saturated = None;
+            }
+        }
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
-                // Out of descriptors and the like: wait a little, go on.
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                // Out of descriptors and the like: logged once, retried
+                // after 10 ms, doubling up to 1 s, until one succeeds.
+                failed += 1;
+                if failed == 1 {
+                    tracing::warn!(
+                        connections = open,
+                        "accept failed: {e} ({open} connections open); retrying, \
+                         logged again when it succeeds"
+                    );
+                }
+                let pause = 10u64 << failed.min(7);
+                tokio::time::sleep(Duration::from_millis(pause.min(1000))).await;
                 continue;
             }
         };
+        if failed > 0 {
+            tracing::info!(failed, "accepting again after {failed} failed accepts");
+            failed = 0;
+        }
         let _ = stream.set_nodelay(true);
         let Some(worker) = workers
             .iter()
@@ -209,23 +295,24 @@ async fn serve(
         // `context.Request.IpAddress`, written once per connection.
         let peer: Arc<str> = peer.ip().to_canonical().to_string().into();
         tokio::spawn(async move {
-            let header_limit = state.current.load().http.header_bytes;
+            let limits = state.current.load().http;
+            let in_flight = Arc::new(AtomicUsize::new(0));
+            let io = Guarded::new(stream, &limits, Arc::clone(&in_flight));
             let svc = service_fn(move |req| {
+                // Counted from here until its response has ended or is dropped.
+                let busy = Busy::new(&in_flight);
                 let state = Arc::clone(&state);
                 let client = Arc::clone(&client);
                 let peer = Arc::clone(&peer);
-                async move { Ok::<_, Infallible>(handle(state, client, &peer, req).await) }
+                async move {
+                    let response = handle(state, client, &peer, req).await;
+                    Ok::<_, Infallible>(response.map(|body| Tracked::new(body, busy)))
+                }
             });
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder
-                .http1()
-                .max_buf_size(header_limit.saturating_add(1024).max(MIN_BUF));
-            builder
-                .http2()
-                .max_header_list_size(u32::try_from(header_limit).unwrap_or(u32::MAX));
-            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+            let builder = builder(&limits);
+            let conn = builder.serve_connection(TokioIo::new(io), svc);
             tokio::pin!(conn);
-            // A connection that fails (reset, bad framing) ends quietly.
+            // A connection that fails (reset, bad framing, a timeout) ends quietly.
             tokio::select! {
                 biased;
                 _ = conn.as_mut() => {}
@@ -321,10 +408,10 @@ async fn respond(
     let host_end = url.len();
     url.push_str(path);
     let method = req.method().clone();
-    let too_large = Arc::new(AtomicBool::new(false));
+    let refused = Arc::new(AtomicU8::new(ACCEPTED));
     // The labels come from the plan's own routing of the request.
     let (response, stream, api, operation) =
-        match read(&current, peer, req, url, host_end, &too_large) {
+        match read(&current, peer, req, url, host_end, &refused) {
             Ok((request, body)) => {
                 let services = Arc::new(Live {
                     client,
@@ -332,12 +419,17 @@ async fn respond(
                 });
                 let (response, stream, route) =
                     current.plan.handle_routed(request, body, services).await;
-                if too_large.load(Ordering::Relaxed) {
-                    // Whatever the pipeline made of the broken-off body.
-                    let r = Response::error(413, "Request body too large.");
-                    (r, None, route.api, route.operation)
-                } else {
-                    (response, stream, route.api, route.operation)
+                // Whatever the pipeline made of the broken-off body.
+                match refused.load(Ordering::Relaxed) {
+                    TOO_LARGE => {
+                        let r = Response::error(413, "Request body too large.");
+                        (r, None, route.api, route.operation)
+                    }
+                    TOO_SLOW => {
+                        let r = Response::error(408, "The request body did not arrive in time.");
+                        (r, None, route.api, route.operation)
+                    }
+                    _ => (response, stream, route.api, route.operation),
                 }
             }
             Err((r, url)) => {
@@ -392,12 +484,51 @@ impl hyper::body::Body for Streamed {
     }
 }
 
-/// A client's body as it arrives (trailers dropped); past `left` bytes it
-/// sets `too_large` and fails.
+/// Why [`Capped`] broke a body off, if it did.
+const ACCEPTED: u8 = 0;
+/// Past `max-request-body-bytes`: 413.
+const TOO_LARGE: u8 = 1;
+/// A pause longer than `body-read-timeout-ms`: 408.
+const TOO_SLOW: u8 = 2;
+
+/// A client's body as it arrives (trailers dropped); past `left` bytes, or
+/// when no data came for `pause` while it was waited for, it sets
+/// `refused` and fails.
 struct Capped {
     body: Incoming,
     left: usize,
-    too_large: Arc<AtomicBool>,
+    refused: Arc<AtomicU8>,
+    pause: Option<Duration>,
+    /// Made the first time the body is waited for (a body that arrived with
+    /// its head never needs one); `waiting`: it holds this wait's deadline.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    waiting: bool,
+}
+
+impl Capped {
+    /// Whether the body has been waited for longer than `pause` (the wait
+    /// starting at the first poll that found nothing).
+    fn stalled(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(pause) = self.pause else {
+            return false;
+        };
+        let Some(deadline) = tokio::time::Instant::now().checked_add(pause) else {
+            return false;
+        };
+        let timer = match &mut self.timer {
+            Some(t) => {
+                if !self.waiting {
+                    t.as_mut().reset(deadline);
+                }
+                t
+            }
+            None => self
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        self.waiting = true;
+        timer.as_mut().poll(cx).is_ready()
+    }
 }
 
 impl Stream for Capped {
@@ -406,7 +537,16 @@ impl Stream for Capped {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
             let frame = match Pin::new(&mut self.body).poll_frame(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    if self.stalled(cx) {
+                        self.refused.store(TOO_SLOW, Ordering::Relaxed);
+                        let e = CallError::client_body(
+                            "the request body stopped arriving (`[limits] body-read-timeout-ms`)",
+                        );
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                    return Poll::Pending;
+                }
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(Err(e))) => {
                     // The client's fault (it left, or its chunks are not
@@ -414,13 +554,16 @@ impl Stream for Capped {
                     let e = CallError::client_body(format!("the client broke off: {e}"));
                     return Poll::Ready(Some(Err(e)));
                 }
-                Poll::Ready(Some(Ok(f))) => f,
+                Poll::Ready(Some(Ok(f))) => {
+                    self.waiting = false;
+                    f
+                }
             };
             let Ok(data) = frame.into_data() else {
                 continue;
             };
             if data.len() > self.left {
-                self.too_large.store(true, Ordering::Relaxed);
+                self.refused.store(TOO_LARGE, Ordering::Relaxed);
                 self.left = 0;
                 let e = CallError::connection("the request body is too large");
                 return Poll::Ready(Some(Err(e)));
@@ -440,7 +583,7 @@ fn read(
     req: hyper::Request<Incoming>,
     url: String,
     host_end: usize,
-    too_large: &Arc<AtomicBool>,
+    refused: &Arc<AtomicU8>,
 ) -> Result<(Request, Option<BodyStream>), (Response, String)> {
     let limits = current.http;
     if head_size(&req) > limits.header_bytes {
@@ -464,7 +607,10 @@ fn read(
         let stream: BodyStream = Box::pin(Capped {
             body,
             left: limits.body_bytes,
-            too_large: Arc::clone(too_large),
+            refused: Arc::clone(refused),
+            pause: limits.body_read,
+            timer: None,
+            waiting: false,
         });
         stream
     });
@@ -581,7 +727,7 @@ mod tests {
         let (busy, mut busy_rx) = worker(3);
         let (idle, mut idle_rx) = worker(1);
         let counts = [Arc::clone(&busy.active), Arc::clone(&idle.active)];
-        let acceptor = tokio::spawn(accept(listener, vec![busy, idle]));
+        let acceptor = tokio::spawn(accept(listener, vec![busy, idle], || usize::MAX));
         let mut clients = Vec::new();
         for _ in 0..3 {
             clients.push(tokio::net::TcpStream::connect(addr).await.unwrap());

@@ -21,7 +21,7 @@ use sluice_engine::diag::Diagnostics;
 use super::admin::Metrics;
 use crate::build::{Input, Purpose};
 use crate::config::Secret;
-use crate::config::model::{Config, LogSection, NamedValue, PolicyText};
+use crate::config::model::{Config, LimitsSection, LogSection, NamedValue, PolicyText};
 use crate::plan::Plan;
 use crate::resources::Families;
 
@@ -31,13 +31,97 @@ const DEFAULT_HEADER_BYTES: usize = 32 * 1024;
 const DEFAULT_BODY_BYTES: usize = 16 * 1024 * 1024;
 const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// Limits the server applies before a request reaches the plan.
+const DEFAULT_HEADER_READ: Duration = Duration::from_secs(30);
+const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(75);
+const DEFAULT_BODY_READ: Duration = Duration::from_secs(30);
+const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+const DEFAULT_H2_STREAMS: u32 = 100;
+const DEFAULT_H2_PING_INTERVAL: Duration = Duration::from_secs(30);
+const DEFAULT_H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest timeout taken as given (a year); longer ones are cut to it,
+/// so that no deadline overflows the clock.
+const MAX_TIMEOUT_MS: u64 = 365 * 24 * 3600 * 1000;
+
+/// Limits the server applies to connections and to requests before they
+/// reach the plan. A reload changes them for the connections accepted and
+/// the requests begun after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HttpLimits {
     /// Request line and headers; over it: 431.
     pub header_bytes: usize,
     /// Request body; over it: 413.
     pub body_bytes: usize,
+    /// From a connection's start, or from the first byte of a request after
+    /// an idle time, to the end of its head; past it the connection closes.
+    pub header_read: Option<Duration>,
+    /// How long a connection with no request in flight may stay open.
+    pub keep_alive: Option<Duration>,
+    /// The longest pause while a request body arrives; past it: 408.
+    pub body_read: Option<Duration>,
+    /// Connections served at once; at it, the acceptor waits.
+    pub max_connections: usize,
+    pub h2_max_streams: u32,
+    /// How often an HTTP/2 connection is pinged, if at all.
+    pub h2_ping_interval: Option<Duration>,
+    /// How long a ping's answer may take.
+    pub h2_ping_timeout: Duration,
+}
+
+impl HttpLimits {
+    fn of(c: &LimitsSection) -> Self {
+        // 0: unbounded.
+        let timeout = |ms: Option<u64>, default: Duration| match ms {
+            Some(0) => None,
+            Some(ms) => Some(Duration::from_millis(ms.min(MAX_TIMEOUT_MS))),
+            None => Some(default),
+        };
+        Self {
+            header_bytes: c.max_request_header_bytes.unwrap_or(DEFAULT_HEADER_BYTES),
+            body_bytes: c.max_request_body_bytes.unwrap_or(DEFAULT_BODY_BYTES),
+            header_read: timeout(c.header_read_timeout_ms, DEFAULT_HEADER_READ),
+            keep_alive: timeout(c.keep_alive_timeout_ms, DEFAULT_KEEP_ALIVE),
+            body_read: timeout(c.body_read_timeout_ms, DEFAULT_BODY_READ),
+            max_connections: c
+                .max_connections
+                .unwrap_or_else(|| default_max_connections(descriptor_limit()))
+                .max(1),
+            h2_max_streams: c
+                .http2_max_concurrent_streams
+                .unwrap_or(DEFAULT_H2_STREAMS)
+                .max(1),
+            h2_ping_interval: timeout(c.http2_keep_alive_interval_ms, DEFAULT_H2_PING_INTERVAL),
+            h2_ping_timeout: c
+                .http2_keep_alive_timeout_ms
+                .map_or(DEFAULT_H2_PING_TIMEOUT, |ms| {
+                    Duration::from_millis(ms.min(MAX_TIMEOUT_MS))
+                }),
+        }
+    }
+}
+
+/// `max-connections` when the configuration does not say: 10000, or fewer
+/// when the process may open fewer descriptors (`limit`, the soft
+/// `RLIMIT_NOFILE`): 64 kept for the listeners, logs, watched files and
+/// the like, and half the rest, as a client's connection may hold a
+/// backend connection too.
+fn default_max_connections(limit: Option<u64>) -> usize {
+    let Some(limit) = limit else {
+        return DEFAULT_MAX_CONNECTIONS;
+    };
+    let usable = usize::try_from(limit.saturating_sub(64) / 2).unwrap_or(usize::MAX);
+    usable.clamp(16, DEFAULT_MAX_CONNECTIONS)
+}
+
+/// The soft limit on open files, from `/proc/self/limits` (Linux); `None`
+/// elsewhere or when unlimited.
+fn descriptor_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// A configuration made ready to serve.
@@ -86,16 +170,7 @@ pub fn build(path: &Path, families: Option<&Arc<Families>>) -> Result<Built, Dia
     let built = crate::build::build(Input::File(path), families, Purpose::RUN)?;
     let c = &built.config;
     Ok(Built {
-        http: HttpLimits {
-            header_bytes: c
-                .limits
-                .max_request_header_bytes
-                .unwrap_or(DEFAULT_HEADER_BYTES),
-            body_bytes: c
-                .limits
-                .max_request_body_bytes
-                .unwrap_or(DEFAULT_BODY_BYTES),
-        },
+        http: HttpLimits::of(&c.limits),
         gateway_listen: addr(c.gateway.listen.as_ref(), DEFAULT_LISTEN),
         admin_listen: addr(c.admin.listen.as_ref(), DEFAULT_ADMIN),
         // (Checked when loading.)
@@ -417,5 +492,46 @@ impl Gateway {
             "reloads": { "attempts": status.attempts, "ok": status.ok, "failed": status.failed },
             "last_reload": last,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_connections_defaults_to_what_the_descriptor_limit_allows() {
+        // The incident's limit: 200 descriptors, 68 connections (each may
+        // hold a backend connection; 64 spare).
+        assert_eq!(default_max_connections(Some(200)), 68);
+        assert_eq!(default_max_connections(Some(1024)), 480);
+        assert_eq!(default_max_connections(Some(1_048_576)), 10_000);
+        assert_eq!(default_max_connections(Some(20)), 16);
+        assert_eq!(default_max_connections(None), 10_000);
+    }
+
+    #[test]
+    fn limits_default_and_zero_means_unbounded() {
+        let l = HttpLimits::of(&LimitsSection::default());
+        assert_eq!(l.header_read, Some(Duration::from_secs(30)));
+        assert_eq!(l.keep_alive, Some(Duration::from_secs(75)));
+        assert_eq!(l.body_read, Some(Duration::from_secs(30)));
+        assert_eq!(l.h2_max_streams, 100);
+        assert_eq!(l.h2_ping_interval, Some(Duration::from_secs(30)));
+        assert_eq!(l.h2_ping_timeout, Duration::from_secs(10));
+        let l = HttpLimits::of(&LimitsSection {
+            header_read_timeout_ms: Some(0),
+            keep_alive_timeout_ms: Some(0),
+            body_read_timeout_ms: Some(250),
+            http2_keep_alive_timeout_ms: Some(u64::MAX),
+            http2_keep_alive_interval_ms: Some(0),
+            max_connections: Some(0),
+            ..LimitsSection::default()
+        });
+        assert_eq!((l.header_read, l.keep_alive), (None, None));
+        assert_eq!(l.body_read, Some(Duration::from_millis(250)));
+        assert_eq!(l.h2_ping_interval, None);
+        assert_eq!(l.max_connections, 1);
+        assert_eq!(l.h2_ping_timeout, Duration::from_millis(MAX_TIMEOUT_MS));
     }
 }
