@@ -7,7 +7,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -24,17 +24,12 @@ const MIN_BUF: usize = 8192;
 /// The connection builder for a connection accepted under `limits`.
 pub fn builder(limits: &HttpLimits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    // [`Guarded`] bounds the wait for a head and the idle time; hyper's
-    // own header timer, longer than both, makes it poll the socket as
-    // soon as a connection goes idle (so the idle timer starts then) and
-    // is a last resort.
-    let backstop = limits
-        .keep_alive
-        .and_then(|k| k.checked_add(limits.header_read.unwrap_or(k)));
+    // [`Guarded`] bounds the wait for a head and the idle time. hyper's
+    // own header timer is off: it would count idle time as head time, and
+    // it allocates a timer per request.
     builder
         .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(backstop)
+        .header_read_timeout(None)
         .max_buf_size(limits.header_bytes.saturating_add(1024).max(MIN_BUF));
     builder
         .http2()
@@ -58,19 +53,34 @@ enum Phase {
     Busy,
 }
 
+/// A connection's requests, in one word shared by its [`Guarded`] socket
+/// and its [`Busy`] requests: in flight (the low half), and begun, ever
+/// (the high half, wrapping).
+pub type Requests = Arc<AtomicU64>;
+
+const ONE_IN_FLIGHT: u64 = 1;
+const ONE_BEGUN: u64 = 1 << 32;
+
 /// A connection's socket and its one timer, reset only when the
-/// connection changes phase (a head begins, a request is received, the
-/// last response ends), never per read. Past its deadline a read fails
-/// with `TimedOut`: hyper closes the connection.
+/// connection changes phase (a head begins, the last response ends),
+/// never per read. Past its deadline a read fails with `TimedOut`: hyper
+/// closes the connection.
 ///
-/// It sees the phase through `in_flight` (the requests received whose
-/// response has not ended, counted by [`Busy`]) and the bytes it reads.
-/// On HTTP/2 (the connection began with the preface) the bytes read
-/// between requests (pings, settings) start no head: such a connection
-/// is idle until a stream opens, and closes after `keep-alive-timeout`.
+/// It sees the phase through `requests` (counted by [`Busy`]: a request
+/// begun and ended since it last looked means the connection went busy
+/// and idle again, though no read saw it busy) and the bytes it reads.
+/// It looks when it is read and when it is flushed: a response's last
+/// bytes are flushed when it ends, so the idle time starts then, and the
+/// timer, polled there, wakes the connection when it passes (hyper then
+/// reads for the next head and gets the error). On HTTP/2 (the connection
+/// began with the preface) the bytes read between requests (pings,
+/// settings) start no head: such a connection is idle until a stream
+/// opens, and closes after `keep-alive-timeout-ms`.
 pub struct Guarded {
     io: tokio::net::TcpStream,
-    in_flight: Arc<AtomicUsize>,
+    requests: Requests,
+    /// The requests begun when the phase was last armed.
+    begun: u32,
     phase: Phase,
     /// Whether `timer` holds a deadline of this phase.
     armed: bool,
@@ -84,14 +94,11 @@ pub struct Guarded {
 }
 
 impl Guarded {
-    pub fn new(
-        io: tokio::net::TcpStream,
-        limits: &HttpLimits,
-        in_flight: Arc<AtomicUsize>,
-    ) -> Self {
+    pub fn new(io: tokio::net::TcpStream, limits: &HttpLimits, requests: Requests) -> Self {
         let mut g = Self {
             io,
-            in_flight,
+            requests,
+            begun: 0,
             phase: Phase::Head,
             armed: false,
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
@@ -119,12 +126,51 @@ impl Guarded {
         }
     }
 
+    /// Follows the requests: busy while one is in flight, idle from the
+    /// moment the last has ended. Returns whether one is in flight.
+    fn look(&mut self) -> bool {
+        let requests = self.requests.load(Ordering::Relaxed);
+        // (The halves of the word.)
+        #[expect(clippy::cast_possible_truncation, reason = "halves of one u64")]
+        let (begun, in_flight) = ((requests >> 32) as u32, requests as u32);
+        if in_flight > 0 {
+            self.phase = Phase::Busy;
+            return true;
+        }
+        if self.phase == Phase::Busy || begun != self.begun {
+            self.begun = begun;
+            self.arm(Phase::Idle);
+        }
+        false
+    }
+
+    /// Whether the connection began with the HTTP/2 preface.
+    fn is_http2(&self) -> bool {
+        self.http2 && self.first == 3
+    }
+
     /// Notes the connection's first bytes: HTTP/2 or not.
     fn saw(&mut self, read: &[u8]) {
         for &b in read.iter().take(usize::from(3 - self.first)) {
             self.http2 &= b == b"PRI"[usize::from(self.first)];
             self.first += 1;
         }
+    }
+
+    /// Polls the timer (so that it wakes the connection): the error that
+    /// closes the connection once it has passed.
+    fn expired(&mut self, cx: &mut Context<'_>) -> Option<std::io::Error> {
+        if !self.armed || self.timer.as_mut().poll(cx).is_pending() {
+            return None;
+        }
+        self.armed = false;
+        let why = if self.phase == Phase::Head {
+            "the request head did not arrive within `[limits] header-read-timeout-ms`"
+        } else {
+            "idle for `[limits] keep-alive-timeout-ms`"
+        };
+        tracing::debug!("closing a connection: {why}");
+        Some(std::io::Error::new(std::io::ErrorKind::TimedOut, why))
     }
 }
 
@@ -137,46 +183,26 @@ impl AsyncRead for Guarded {
         let this = self.get_mut();
         let before = buf.filled().len();
         let polled = Pin::new(&mut this.io).poll_read(cx, buf);
-        let busy = this.in_flight.load(Ordering::Relaxed) > 0;
+        let busy = this.look();
         match polled {
             Poll::Ready(Ok(())) => {
                 let read = buf.filled().get(before..).unwrap_or_default();
                 if this.first < 3 {
                     this.saw(read);
                 }
-                if busy {
-                    this.phase = Phase::Busy;
-                } else if this.phase != Phase::Head
-                    && !read.is_empty()
-                    && !(this.http2 && this.first == 3)
-                {
+                // (Busy, the phase is `Busy`.)
+                if this.phase == Phase::Idle && !read.is_empty() && !this.is_http2() {
                     // The first byte of the next request.
                     this.arm(Phase::Head);
                 }
-                return polled;
+                polled
             }
-            Poll::Ready(Err(_)) => return polled,
-            Poll::Pending => {}
+            Poll::Ready(Err(_)) => polled,
+            Poll::Pending if busy => Poll::Pending,
+            Poll::Pending => this
+                .expired(cx)
+                .map_or(Poll::Pending, |e| Poll::Ready(Err(e))),
         }
-        if busy {
-            this.phase = Phase::Busy;
-            return Poll::Pending;
-        }
-        if this.phase == Phase::Busy {
-            // The last response ended: idle from now.
-            this.arm(Phase::Idle);
-        }
-        if this.armed && this.timer.as_mut().poll(cx).is_ready() {
-            this.armed = false;
-            let why = if this.phase == Phase::Head {
-                "the request head did not arrive within `[limits] header-read-timeout-ms`"
-            } else {
-                "idle for `[limits] keep-alive-timeout-ms`"
-            };
-            tracing::debug!("closing a connection: {why}");
-            return Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, why)));
-        }
-        Poll::Pending
     }
 }
 
@@ -202,7 +228,15 @@ impl AsyncWrite for Guarded {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+        let this = self.get_mut();
+        let flushed = Pin::new(&mut this.io).poll_flush(cx);
+        if !this.look() {
+            // Registers the timer: no read may come to poll it.
+            if let Some(e) = this.expired(cx) {
+                return Poll::Ready(Err(e));
+            }
+        }
+        flushed
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -212,18 +246,18 @@ impl AsyncWrite for Guarded {
 
 /// A request in flight on its connection: from its head's arrival until
 /// its response has ended (or the request was dropped).
-pub struct Busy(Arc<AtomicUsize>);
+pub struct Busy(Requests);
 
 impl Busy {
-    pub fn new(in_flight: &Arc<AtomicUsize>) -> Self {
-        in_flight.fetch_add(1, Ordering::Relaxed);
-        Self(Arc::clone(in_flight))
+    pub fn new(requests: &Requests) -> Self {
+        requests.fetch_add(ONE_BEGUN | ONE_IN_FLIGHT, Ordering::Relaxed);
+        Self(Arc::clone(requests))
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.fetch_sub(ONE_IN_FLIGHT, Ordering::Relaxed);
     }
 }
 

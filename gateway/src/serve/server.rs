@@ -55,7 +55,7 @@ use tokio::net::TcpListener;
 use tracing::Instrument as _;
 
 use super::client::{HttpClient, Live, move_headers};
-use super::conn::{Busy, Guarded, Tracked, builder};
+use super::conn::{Busy, Guarded, Requests, Tracked, builder};
 use super::state::{Current, Gateway};
 use crate::plan::{Request, Response};
 
@@ -296,11 +296,11 @@ async fn serve(
         let peer: Arc<str> = peer.ip().to_canonical().to_string().into();
         tokio::spawn(async move {
             let limits = state.current.load().http;
-            let in_flight = Arc::new(AtomicUsize::new(0));
-            let io = Guarded::new(stream, &limits, Arc::clone(&in_flight));
+            let requests = Requests::default();
+            let io = Guarded::new(stream, &limits, Arc::clone(&requests));
             let svc = service_fn(move |req| {
                 // Counted from here until its response has ended or is dropped.
-                let busy = Busy::new(&in_flight);
+                let busy = Busy::new(&requests);
                 let state = Arc::clone(&state);
                 let client = Arc::clone(&client);
                 let peer = Arc::clone(&peer);
