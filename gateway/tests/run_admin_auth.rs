@@ -14,7 +14,7 @@
 
 mod serve_support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serve_support::{Sluice, free_port, get, send, temp_dir};
@@ -32,36 +32,7 @@ fn config(port: u16, admin: u16, token: &str) -> String {
 
 /// `sluice run` with `SLUICE_TEST_ADMIN_TOKEN` set, once `/healthz` answers.
 async fn start_with_env_token(dir: &std::path::Path, port: u16, admin: u16) -> Sluice {
-    let log = dir.join("sluice.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("run")
-        .arg(dir.join("sluice.toml"))
-        .env_remove("RUST_LOG")
-        .env("SLUICE_TEST_ADMIN_TOKEN", TOKEN)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let gw = Sluice {
-        child,
-        port,
-        admin,
-        log,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = get(&gw.admin_url("/healthz")).await
-            && r.status == 200
-        {
-            return gw;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "sluice did not start: {}",
-            gw.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    Sluice::start_with_env(dir, port, admin, &[("SLUICE_TEST_ADMIN_TOKEN", TOKEN)]).await
 }
 
 async fn admin(gw: &Sluice, method: &str, path: &str, auth: Option<&str>) -> serve_support::Reply {

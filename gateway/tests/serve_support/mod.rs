@@ -50,11 +50,18 @@ impl Sluice {
     /// Starts `sluice run dir/sluice.toml` and waits (at most 20 s) for
     /// `/healthz`. Without `RUST_LOG`: the file's `[log]` applies.
     pub async fn start(dir: &Path, port: u16, admin: u16) -> Sluice {
+        Self::start_with_env(dir, port, admin, &[]).await
+    }
+
+    /// [`Sluice::start`] with more environment variables.
+    #[allow(dead_code)]
+    pub async fn start_with_env(dir: &Path, port: u16, admin: u16, env: &[(&str, &str)]) -> Sluice {
         let log = dir.join("sluice.log");
         let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .arg("run")
             .arg(dir.join("sluice.toml"))
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
