@@ -198,8 +198,10 @@ impl Plan {
         // The request's span (server.rs) carries the route, once known, into
         // the pipeline's events.
         let span = tracing::Span::current();
-        span.record("api", route.api);
-        span.record("operation", route.operation);
+        if !span.is_disabled() {
+            span.record("api", route.api);
+            span.record("operation", route.operation);
+        }
         let Routed {
             api,
             operation: Some((op, params)),

@@ -71,6 +71,12 @@ impl Run<'_> {
     pub fn fail(e: PolicyError) -> Self {
         Run::Done(Err(e))
     }
+
+    /// At once: go on when `r` is `Ok`, else fail with its error (a stage
+    /// that only changes the context).
+    pub fn done(r: Result<(), PolicyError>) -> Self {
+        Run::Done(r.map(|()| Flow::Next))
+    }
 }
 
 /// One compiled policy.

@@ -79,9 +79,6 @@ impl SetHeader {
 
 impl Stage for SetHeader {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
-        match self.apply(x) {
-            Ok(()) => Run::next(),
-            Err(e) => Run::fail(e),
-        }
+        Run::done(self.apply(x))
     }
 }

@@ -58,9 +58,6 @@ impl SetBackendService {
 
 impl Stage for SetBackendService {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
-        match self.apply(x) {
-            Ok(()) => Run::next(),
-            Err(e) => Run::fail(e),
-        }
+        Run::done(self.apply(x))
     }
 }

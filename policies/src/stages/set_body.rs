@@ -68,9 +68,6 @@ impl SetBody {
 
 impl Stage for SetBody {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
-        match self.apply(x) {
-            Ok(()) => Run::next(),
-            Err(e) => Run::fail(e),
-        }
+        Run::done(self.apply(x))
     }
 }

@@ -62,10 +62,7 @@ impl SetQueryParameter {
 
 impl Stage for SetQueryParameter {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
-        match self.apply(x) {
-            Ok(()) => Run::next(),
-            Err(e) => Run::fail(e),
-        }
+        Run::done(self.apply(x))
     }
 }
 

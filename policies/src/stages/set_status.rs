@@ -49,9 +49,6 @@ impl SetStatus {
 
 impl Stage for SetStatus {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
-        match self.apply(x) {
-            Ok(()) => Run::next(),
-            Err(e) => Run::fail(e),
-        }
+        Run::done(self.apply(x))
     }
 }
