@@ -205,3 +205,38 @@ pub fn from_text(text: &str) -> Result<Built, Diagnostics> {
     };
     build(input, None, purpose)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const API: &str =
+        "[[api]]\nname = \"a\"\npath = \"a\"\nservice-url = \"http://backend.test\"\n";
+
+    fn rebuild(families: &Arc<Families>, section: &str) -> Result<Built, Diagnostics> {
+        let text = format!("{section}\n{API}");
+        let input = Input::Text {
+            name: "t.toml",
+            base: Path::new("."),
+            text: &text,
+            config: None,
+        };
+        build(input, Some(families), Purpose::TEST)
+    }
+
+    #[test]
+    fn a_rebuild_keeps_the_families_unless_one_refuses_the_new_configuration() {
+        let first = from_text(&format!("[semantic-cache]\nexact-entries = 10\n{API}")).unwrap();
+        let kept = rebuild(&first.families, "[semantic-cache]\nexact-entries = 10").unwrap();
+        assert!(Arc::ptr_eq(&first.families, &kept.families));
+        let Err(refused) = rebuild(&first.families, "[semantic-cache]\nexact-entries = 20") else {
+            panic!("a changed [semantic-cache] was kept");
+        };
+        assert!(
+            refused
+                .to_string()
+                .contains("`[semantic-cache]` cannot change while running"),
+            "{refused}"
+        );
+    }
+}
