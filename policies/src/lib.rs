@@ -102,6 +102,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["forward-request"], forward_request::compile).bodies(forward_request::bodies),
     Builtin::new(&["ip-filter"], ip_filter::compile),
     Builtin::new(&["json-to-xml"], json_to_xml::compile).own_body(),
+    Builtin::new(&["limit-concurrency"], limit_concurrency::compile),
     Builtin::new(
         &[
             "llm-semantic-cache-lookup",
@@ -119,6 +120,10 @@ pub const BUILTINS: &[Builtin] = &[
         llm_semantic_cache_store::compile,
     ),
     Builtin::new(&["mock-response"], mock_response::compile),
+    Builtin::new(&["quota"], quota::compile),
+    Builtin::new(&["quota-by-key"], quota_by_key::compile),
+    Builtin::new(&["rate-limit"], rate_limit::compile),
+    Builtin::new(&["rate-limit-by-key"], rate_limit_by_key::compile),
     Builtin::new(&["retry"], retry::compile).bodies(|_| Bodies::REPEATS),
     Builtin::new(&["return-response"], return_response::compile),
     Builtin::new(&["rewrite-uri"], rewrite_uri::compile),

@@ -1,5 +1,5 @@
 //! The in-process store: counters in a sharded map, each with its expiry
-//! (two periods after its last write; never for a lifetime window), swept
+//! (a period after its last write; never for a lifetime window), swept
 //! from a shard every so many writes. Time is the caller's (the gateway
 //! clock, virtual in `sluice test`).
 
@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use sluice_engine::runtime::BoxFuture;
 
-use super::window::{self, Raw, State};
+use super::window::{self, Buckets, Raw};
 use super::{Counter, CounterStore, StoreError, Take};
 
 const SHARDS: usize = 16;
@@ -18,7 +18,7 @@ const SWEEP_EVERY: u32 = 4096;
 
 #[derive(Debug, Default)]
 struct Shard {
-    map: HashMap<(&'static str, String), (State, i64)>,
+    map: HashMap<(&'static str, String), (Buckets, i64)>,
     writes: u32,
 }
 
@@ -56,17 +56,16 @@ impl MemoryStore {
             shard.map.retain(|_, (_, expires)| *expires > now_ms);
         }
         let k = (counter.policy, counter.key.clone());
-        let state = shard
-            .map
-            .get(&k)
-            .filter(|(_, expires)| *expires > now_ms)
-            .map(|(s, _)| *s);
+        let state = match shard.map.remove(&k) {
+            Some((s, expires)) if expires > now_ms => s,
+            _ => Buckets::new(),
+        };
         let (state, raw) = window::apply(state, counter, take, now_ms);
         let period = i64::try_from(counter.window.period_ms()).unwrap_or(i64::MAX);
         let expires = if period == 0 {
             i64::MAX
         } else {
-            now_ms.saturating_add(period.saturating_mul(2))
+            now_ms.saturating_add(period)
         };
         shard.map.insert(k, (state, expires));
         raw
