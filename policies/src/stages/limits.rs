@@ -3,7 +3,7 @@
 //! over a limit (APIM's 429 and 403 bodies and `Retry-After`), and the
 //! amounts they count after the response (bandwidth).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use crate::counters::Decision;
 use sluice_engine::runtime::{CompileCx, Exchange, PolicyError, Reason};
@@ -148,20 +148,29 @@ pub(crate) fn exchanged_bytes(x: &Exchange) -> u64 {
     x.request().read(message_bytes) + x.response().read(message_bytes)
 }
 
-/// The counters a request has already added to, for `quota-by-key`'s
-/// "incremented only once per request".
+/// The counters a request has already counted in, for `quota-by-key`'s
+/// "incremented only once per request": whether at once (`true`) or at
+/// the end of the pipeline.
 #[derive(Debug, Default)]
-pub(crate) struct CountedOnce(pub HashSet<(&'static str, String)>);
+pub(crate) struct CountedOnce(pub HashMap<(&'static str, String), bool>);
 
-/// Whether `key` of `policy` is counted by this request for the first time.
-pub(crate) fn first_count(x: &mut Exchange, policy: &'static str, key: &str) -> bool {
-    match x.extensions.get_mut::<CountedOnce>() {
-        Some(c) => c.0.insert((policy, key.to_owned())),
+/// How this request counted `key` of `policy` before: `None` the first
+/// time (which is recorded as `at_once`).
+pub(crate) fn counted_before(
+    x: &mut Exchange,
+    policy: &'static str,
+    key: &str,
+    at_once: bool,
+) -> Option<bool> {
+    if x.extensions.get::<CountedOnce>().is_none() {
+        x.extensions.insert(CountedOnce::default());
+    }
+    let c = x.extensions.get_mut::<CountedOnce>()?;
+    match c.0.get(&(policy, key.to_owned())) {
+        Some(b) => Some(*b),
         None => {
-            let mut c = CountedOnce::default();
-            c.0.insert((policy, key.to_owned()));
-            x.extensions.insert(c);
-            true
+            c.0.insert((policy, key.to_owned()), at_once);
+            None
         }
     }
 }

@@ -20,7 +20,7 @@ use sluice_engine::runtime::{
 };
 use sluice_engine::xml::Element;
 
-use super::limits::{count_of, first_count};
+use super::limits::{count_of, counted_before};
 use super::quota::{AddLater, Limits, Plan};
 use crate::counters::{Counters, Take};
 
@@ -133,7 +133,6 @@ impl QuotaByKey {
 
     async fn apply(&self, x: &mut Exchange) -> Result<Flow, PolicyError> {
         let key = self.counter_key.text(x)?.into_owned();
-        let first = first_count(x, POLICY, &key);
         let postponed = self.postponed();
         let (counts, n) = if postponed {
             (false, 0)
@@ -148,10 +147,13 @@ impl QuotaByKey {
             };
             (counts, n)
         };
-        let take = if first && counts && n > 0 {
-            Take::Fit(n)
-        } else {
-            Take::Below(0)
+        let before = counted_before(x, POLICY, &key, counts && n > 0);
+        let first = before.is_none();
+        let take = match before {
+            None if counts && n > 0 => Take::Fit(n),
+            // This request is in the count already: it must still fit.
+            Some(true) => Take::Fit(0),
+            _ => Take::Below(0),
         };
         let mut plan = Plan::default();
         plan.level(POLICY, &key, self.limits, self.start_ms, take);
