@@ -195,7 +195,11 @@ async fn three_replicas_share_one_limit_through_redis_and_count_alone_in_memory(
         "memory counters, 3 replicas, {} requests at once, limit {LIMIT}: {admitted} admitted",
         statuses.len()
     );
-    assert_eq!(admitted, 3 * LIMIT, "each replica counts alone, to the limit");
+    assert_eq!(
+        admitted,
+        3 * LIMIT,
+        "each replica counts alone, to the limit"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 //! clock, virtual in `sluice test`).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 use sluice_engine::runtime::BoxFuture;
@@ -44,9 +44,8 @@ impl MemoryStore {
 
     /// The decision, synchronously (the store never waits).
     pub fn take_now(&self, counter: &Counter, take: Take, now_ms: i64) -> Raw {
-        let mut h = self.hasher.build_hasher();
-        (counter.policy, counter.key.as_str()).hash(&mut h);
-        let i = usize::try_from(h.finish() % SHARDS as u64).unwrap_or(0);
+        let h = self.hasher.hash_one((counter.policy, counter.key.as_str()));
+        let i = usize::try_from(h % SHARDS as u64).unwrap_or(0);
         let mut shard = match self.shards[i].lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
