@@ -61,7 +61,9 @@ impl MemoryStore {
         };
         let (state, raw) = window::apply(state, counter, take, now_ms);
         let period = i64::try_from(counter.window.period_ms()).unwrap_or(i64::MAX);
-        let expires = if period == 0 {
+        let expires = if let super::Window::Span { end_ms, .. } = counter.window {
+            end_ms
+        } else if period == 0 {
             i64::MAX
         } else {
             now_ms.saturating_add(period)

@@ -51,12 +51,19 @@ pub enum Window {
     /// Fixed windows of `period_ms` from `start_ms` (`quota`,
     /// `first-period-start`); `period_ms` 0: one window for ever.
     Fixed { period_ms: u64, start_ms: i64 },
+    /// One window `[start_ms, end_ms)` the caller computed (a calendar
+    /// month or year: `token-quota-period`); the next window, with another
+    /// start, counts from zero.
+    Span { start_ms: i64, end_ms: i64 },
 }
 
 impl Window {
     pub fn period_ms(&self) -> u64 {
         match *self {
             Window::Sliding { period_ms } | Window::Fixed { period_ms, .. } => period_ms,
+            Window::Span { start_ms, end_ms } => u64::try_from(end_ms.saturating_sub(start_ms))
+                .unwrap_or(0)
+                .max(1),
         }
     }
 }

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use sluice_engine::runtime::BoxFuture;
 
 use super::window::{Raw, layout};
-use super::{Counter, CounterStore, StoreError, Take};
+use super::{Counter, CounterStore, StoreError, Take, Window};
 
 /// The life of a lifetime quota's key (renewed by each write).
 const LIFETIME_TTL_MS: u64 = 10 * 365 * 24 * 3_600_000;
@@ -33,11 +33,14 @@ local step = tonumber(ARGV[4])
 local steps = tonumber(ARGV[5])
 local origin = tonumber(ARGV[6])
 local ttl = tonumber(ARGV[7])
+local span = ARGV[8] == '1'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local since = now - origin
 local b, e
-if step == 0 then
+if span then
+  b = origin; e = since
+elseif step == 0 then
   b = 0; e = since
 else
   b = math.floor(since / step); e = since - b * step
@@ -214,7 +217,7 @@ impl RedisStore {
         Ok(d)
     }
 
-    async fn eval(&self, counter: &Counter, take: Take) -> RedisResult<Vec<i64>> {
+    async fn eval(&self, counter: &Counter, take: Take, now_ms: i64) -> RedisResult<Vec<i64>> {
         let (mode, amount) = match take {
             Take::Fit(n) => ("fit", i64::try_from(n).unwrap_or(i64::MAX)),
             Take::Below(n) => ("below", i64::try_from(n).unwrap_or(i64::MAX)),
@@ -222,7 +225,14 @@ impl RedisStore {
         };
         let l = layout(counter.window);
         let period = counter.window.period_ms();
-        let ttl = if period == 0 { LIFETIME_TTL_MS } else { period };
+        let ttl = match counter.window {
+            // Until the span ends, on the caller's clock (at least a second).
+            Window::Span { end_ms, .. } => u64::try_from(end_ms.saturating_sub(now_ms))
+                .unwrap_or(0)
+                .max(1_000),
+            _ if period == 0 => LIFETIME_TTL_MS,
+            _ => period,
+        };
         let key = self.key(counter);
         let run = |digest: &str| {
             let mut c = cmd("EVALSHA");
@@ -235,7 +245,8 @@ impl RedisStore {
                 .arg(l.step_ms)
                 .arg(l.steps)
                 .arg(l.origin_ms)
-                .arg(ttl);
+                .arg(ttl)
+                .arg(if l.span { "1" } else { "0" });
             c
         };
         let digest = match self.known_digest() {
@@ -257,11 +268,11 @@ impl CounterStore for RedisStore {
         &'a self,
         counter: &'a Counter,
         take: Take,
-        _now_ms: i64,
+        now_ms: i64,
     ) -> BoxFuture<'a, Result<Raw, StoreError>> {
         Box::pin(async move {
             let v = self
-                .eval(counter, take)
+                .eval(counter, take, now_ms)
                 .await
                 .map_err(|e| StoreError(format!("redis: {e}")))?;
             match v.as_slice() {

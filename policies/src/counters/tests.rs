@@ -100,6 +100,34 @@ async fn a_fixed_window_renews_at_its_period_from_its_start() {
 }
 
 #[tokio::test]
+async fn a_span_counts_until_its_end_and_the_next_span_starts_from_zero() {
+    let c = Counters::memory();
+    let january = Counter::new(
+        "llm-token-limit",
+        "k",
+        100,
+        Window::Span {
+            start_ms: 0,
+            end_ms: 31 * 86_400_000,
+        },
+    );
+    assert!(c.take(&january, Take::Fit(100), 1_000).await.allowed);
+    let d = c.take(&january, Take::Fit(1), 86_400_000).await;
+    assert!(!d.allowed);
+    assert_eq!(d.retry_after_ms, Some(30 * 86_400_000));
+    assert_eq!(d.reset_ms, Some(30 * 86_400_000));
+    // February (28 days): another start, the same key.
+    let mut february = january.clone();
+    february.window = Window::Span {
+        start_ms: 31 * 86_400_000,
+        end_ms: 59 * 86_400_000,
+    };
+    let d = c.take(&february, Take::Fit(1), 32 * 86_400_000).await;
+    assert!(d.allowed);
+    assert_eq!(d.count, 1);
+}
+
+#[tokio::test]
 async fn below_admits_while_under_and_add_reconciles_after_the_response() {
     let c = Counters::memory();
     let k = sliding(100, 60);
@@ -342,6 +370,33 @@ mod redis_store {
         assert!(!a.take(&t, Take::Below(1), 0).await.allowed);
         let d = b.take(&t, Take::Add(-500), 0).await;
         assert_eq!(d.count, 0);
+        // A span around the server's clock counts; one that ended does not.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis() as i64;
+        let span = Counter::new(
+            "llm-token-limit",
+            "k",
+            10,
+            Window::Span {
+                start_ms: now - 60_000,
+                end_ms: now + 60_000,
+            },
+        );
+        assert!(a.take(&span, Take::Fit(10), now).await.allowed);
+        let d = b.take(&span, Take::Fit(1), now).await;
+        assert!(!d.allowed);
+        assert!(
+            d.retry_after_ms.is_some_and(|ms| ms > 0 && ms <= 61_000),
+            "{d:?}"
+        );
+        let mut next = span.clone();
+        next.window = Window::Span {
+            start_ms: now - 1_000,
+            end_ms: now + 60_000,
+        };
+        assert_eq!(b.take(&next, Take::Fit(1), now).await.count, 1);
     }
 
     #[tokio::test]

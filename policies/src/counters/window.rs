@@ -36,6 +36,8 @@ pub struct Layout {
     pub step_ms: i64,
     pub steps: i64,
     pub origin_ms: i64,
+    /// One window from `origin_ms`, whose bucket is its start.
+    pub span: bool,
 }
 
 pub fn layout(w: Window) -> Layout {
@@ -45,6 +47,7 @@ pub fn layout(w: Window) -> Layout {
             step_ms: (ms(period_ms) / SLIDING_STEPS).max(1),
             steps: SLIDING_STEPS,
             origin_ms: 0,
+            span: false,
         },
         Window::Fixed {
             period_ms,
@@ -53,6 +56,13 @@ pub fn layout(w: Window) -> Layout {
             step_ms: ms(period_ms),
             steps: 1,
             origin_ms: start_ms,
+            span: false,
+        },
+        Window::Span { start_ms, .. } => Layout {
+            step_ms: ms(w.period_ms()),
+            steps: 1,
+            origin_ms: start_ms,
+            span: true,
         },
     }
 }
@@ -61,6 +71,9 @@ impl Layout {
     /// The bucket of `now_ms` and how far into it `now_ms` is.
     pub fn bucket(&self, now_ms: i64) -> (i64, i64) {
         let since = now_ms.saturating_sub(self.origin_ms);
+        if self.span {
+            return (self.origin_ms, since);
+        }
         if self.step_ms == 0 {
             return (0, since);
         }
