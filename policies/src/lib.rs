@@ -5,6 +5,8 @@
 //!   function (element → stage) and the stage that runs it
 //! - `semantic/`: the semantic cache of LLM calls (layers, stores,
 //!   embeddings, streamed answers) that the two semantic-cache stages share
+//! - `counters/`: rate, quota, token and concurrency counters (memory and
+//!   Redis stores) the limit policies share
 //! - `breaker.rs`: a circuit breaker for a dependency
 //! - `xml_tree.rs`: the XML tree the JSON/XML conversions read and write
 //! - `redis_server.rs` (feature `redis-server`, and tests): a real
@@ -21,6 +23,7 @@
 //! which the gateway's resource family of that state provides.
 
 pub mod breaker;
+pub mod counters;
 pub mod semantic;
 pub mod series;
 mod stages;

@@ -115,10 +115,16 @@ fn outcome(r: &StageResult) -> &'static str {
     }
 }
 
-/// Runs inbound, backend and outbound; on an error, `on-error`. Then adds
-/// the late headers (`ContextData::late_headers`) to the final response.
+/// Runs inbound, backend and outbound; on an error, `on-error`. Then the
+/// work stages left for the end ([`Exchange::at_end`]), and adds the late
+/// headers (`ContextData::late_headers`) to the final response.
 pub async fn execute(p: &Pipeline, x: &mut Exchange) {
     sections(p, x).await;
+    if let Some(work) = x.extensions.remove::<super::AtEndWork>() {
+        for w in work.0 {
+            w.run(x).await;
+        }
+    }
     // Taken, not copied: nothing reads them after this.
     let late = std::mem::take(&mut *match x.ctx.0.late_headers.write() {
         Ok(g) => g,

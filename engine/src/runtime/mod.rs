@@ -210,9 +210,30 @@ pub struct Exchange {
     pub extensions: Extensions,
 }
 
+/// Work a stage leaves for the end of the pipeline, after outbound (or
+/// `on-error`) has run: `rate-limit-by-key`'s increment when its
+/// condition reads the response.
+pub trait AtEnd: Send + Sync {
+    fn run(self: Box<Self>, x: &mut Exchange) -> BoxFuture<'_, ()>;
+}
+
+/// The [`AtEnd`] work of one request, in the order it was left.
+#[derive(Default)]
+pub(crate) struct AtEndWork(pub(crate) Vec<Box<dyn AtEnd>>);
+
 impl Exchange {
     pub fn now_ms(&self) -> i64 {
         self.services.now_ms()
+    }
+
+    /// Leaves `work` for the end of the pipeline.
+    pub fn at_end(&mut self, work: Box<dyn AtEnd>) {
+        match self.extensions.get_mut::<AtEndWork>() {
+            Some(w) => w.0.push(work),
+            None => {
+                self.extensions.insert(AtEndWork(vec![work]));
+            }
+        }
     }
 
     pub fn request(&self) -> &MessageRef {

@@ -9,8 +9,8 @@
 //! of its entries has a key `secret` (whatever its value, so a misspelt
 //! `secret = ture` still counts), at its own level or inside its inline
 //! table, or in a string left open on its line (`value = "s, secret = true`
-//! with the quote missing). `[admin] token` and each `[[subscription]]`'s
-//! `key` are always secret. In a secret entry every value but that of an
+//! with the quote missing). `[admin] token`, `[counters] redis-url` and each
+//! `[[subscription]]`'s `key` are always secret. In a secret entry every value but that of an
 //! `env`, `file` or `secret` key (which say where the secret is, or that it
 //! is one) is a secret place: the contents of each string (to the end of
 //! the line, or of the text for a multi-line string, when it is not closed)
@@ -222,6 +222,8 @@ pub fn places(name: &str, text: &str) -> Redaction {
         let secret = match e.path.as_slice() {
             [admin, token, ..] if admin == "admin" && token == "token" => true,
             [sub, key] if sub == "subscription" && key == "key" => true,
+            // May hold a password (`redis://:password@host`).
+            [counters, url] if counters == "counters" && url == "redis-url" => true,
             _ => named(e).is_some_and(|n| secret_names.contains(&n)),
         };
         if secret {
@@ -254,6 +256,14 @@ mod tests {
         ));
         let d = places("c.toml", text).apply(d).into_vec();
         d[0].source.text().to_owned()
+    }
+
+    #[test]
+    fn the_counters_redis_url_is_secret() {
+        let m =
+            masked("[counters]\nstore = \"redis\"\nredis-url = \"redis://:pw-hidden@h:6379\"\n");
+        assert!(!m.contains("pw-hidden"), "{m}");
+        assert!(m.contains("store = \"redis\""), "{m}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //!
 //! - `metrics.rs`: the one Prometheus registry every family and the server count in; `/metrics`
 //! - `backends.rs`: `[backends]`, the backend entities stages name
+//! - `counters.rs`: `[counters]`, the counts of the limit policies (memory or Redis)
 //! - `semantic.rs`: `[semantic-cache]`, the semantic cache and local embeddings models; `/cache`, `/cache/purge`
 //!
 //! A family is built once, from the configuration the gateway starts with,
@@ -13,6 +14,7 @@
 //! here implementing [`Family`], and one line in [`Families::new`].
 
 pub mod backends;
+pub mod counters;
 pub mod metrics;
 pub mod semantic;
 
@@ -203,6 +205,7 @@ impl Families {
             Arc::clone(&metrics) as Arc<dyn Family>,
             Arc::new(backends::BackendsFamily),
             Arc::new(semantic::SemanticFamily::new(&cx)?),
+            Arc::new(counters::CountersFamily::new(&cx)?),
         ];
         Ok(Self { metrics, list })
     }

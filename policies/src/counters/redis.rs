@@ -1,0 +1,267 @@
+//! The Redis store, shared by every replica: one Lua script per decision
+//! (`window.rs` in Lua: read, roll the window, decide, add, all atomic on
+//! the server), on the server's clock (`TIME`), so replicas' clocks do not
+//! matter. A counter is one HASH (`b` bucket, `c` count, `p` previous
+//! count) under `<prefix><policy>:{<hash of policy and key>}`: one key per
+//! decision, its hash tag keeps it whole in Redis Cluster, and it bears a
+//! TTL (two periods; ten years for a lifetime quota) renewed by each write.
+//!
+//! The store never waits at start: it connects on first use; every call
+//! is bounded (connect and response timeouts); a broken connection is
+//! replaced on the next call. The script is loaded once (`SCRIPT LOAD`)
+//! and run by its digest, loaded again when a restarted server lost it.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Client, Cmd, FromRedisValue, RedisError, RedisResult, cmd};
+use sha2::{Digest, Sha256};
+use sluice_engine::runtime::BoxFuture;
+
+use super::window::Raw;
+use super::{Counter, CounterStore, StoreError, Take, Window};
+
+/// The life of a lifetime quota's key (renewed by each write).
+const LIFETIME_TTL_MS: u64 = 10 * 365 * 24 * 3_600_000;
+
+const SCRIPT: &str = r"
+local mode = ARGV[1]
+local amount = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local fixed = ARGV[4] == 'fixed'
+local period = tonumber(ARGV[5])
+local start = tonumber(ARGV[6])
+local ttl = tonumber(ARGV[7])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local p = math.max(period, 1)
+local b, e
+if not fixed then
+  b = math.floor(now / p); e = now - b * p
+elseif period == 0 then
+  b = 0; e = now - start
+else
+  local since = now - start
+  b = math.floor(since / p); e = since - b * p
+end
+local h = redis.call('HMGET', KEYS[1], 'b', 'c', 'p')
+local sb, c, pr = tonumber(h[1]), tonumber(h[2]) or 0, tonumber(h[3]) or 0
+if sb == b then
+elseif sb ~= nil and sb + 1 == b then
+  pr = c; c = 0
+else
+  pr = 0; c = 0
+end
+if fixed then pr = 0 end
+local used = c
+if not fixed then used = c + pr * (p - e) / p end
+local allowed
+if mode == 'fit' then allowed = used + amount <= limit
+elseif mode == 'below' then allowed = used < limit
+else allowed = true end
+if allowed and amount ~= 0 then c = math.max(c + amount, 0) end
+redis.call('HSET', KEYS[1], 'b', string.format('%d', b), 'c', string.format('%d', c), 'p', string.format('%d', pr))
+redis.call('PEXPIRE', KEYS[1], ttl)
+return {allowed and 1 or 0, c, pr, e}
+";
+
+/// Where the store is and how long a call may take.
+#[derive(Clone)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]`: never printed.
+    pub url: String,
+    /// Prefix of every key (`sluice:ct:`).
+    pub prefix: String,
+    pub connect_timeout_ms: u64,
+    pub response_timeout_ms: u64,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: "redis://127.0.0.1:6379".to_owned(),
+            prefix: "sluice:ct:".to_owned(),
+            connect_timeout_ms: 250,
+            response_timeout_ms: 250,
+        }
+    }
+}
+
+pub struct RedisStore {
+    client: Client,
+    manager: tokio::sync::OnceCell<ConnectionManager>,
+    prefix: String,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    /// The script's digest once loaded.
+    digest: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the URL: it may hold a password.
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Fails only on a malformed URL (the message does not quote it); does
+    /// not connect.
+    pub fn new(config: RedisConfig) -> Result<Self, StoreError> {
+        let client = Client::open(config.url.as_str())
+            .map_err(|e| StoreError(format!("invalid redis-url: {}", e.category())))?;
+        Ok(Self {
+            client,
+            manager: tokio::sync::OnceCell::new(),
+            prefix: config.prefix,
+            connect_timeout: Duration::from_millis(config.connect_timeout_ms.max(1)),
+            response_timeout: Duration::from_millis(config.response_timeout_ms.max(1)),
+            digest: Mutex::new(None),
+        })
+    }
+
+    /// The Redis key of `counter`.
+    pub fn key(&self, counter: &Counter) -> String {
+        let mut h = Sha256::new();
+        h.update(counter.policy.as_bytes());
+        h.update([0]);
+        h.update(counter.key.as_bytes());
+        let d = h.finalize();
+        let mut tag = String::with_capacity(32);
+        for b in &d[..16] {
+            tag.push_str(&format!("{b:02x}"));
+        }
+        format!("{}{}:{{{tag}}}", self.prefix, counter.policy)
+    }
+
+    async fn connection(&self) -> RedisResult<ConnectionManager> {
+        let manager = self
+            .manager
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.connect_timeout))
+                    .set_response_timeout(Some(self.response_timeout))
+                    .set_number_of_retries(0);
+                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            })
+            .await?;
+        Ok(manager.clone())
+    }
+
+    async fn query<T: FromRedisValue>(&self, c: &Cmd) -> RedisResult<T> {
+        let bound = self.connect_timeout + self.response_timeout;
+        let sent = async {
+            let mut con = self.connection().await?;
+            c.query_async(&mut con).await
+        };
+        match tokio::time::timeout(bound, sent).await {
+            Ok(r) => r,
+            Err(_) => Err(RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {} ms", bound.as_millis()),
+            ))),
+        }
+    }
+
+    fn known_digest(&self) -> Option<String> {
+        match self.digest.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    async fn load(&self) -> RedisResult<String> {
+        let d: String = self.query(cmd("SCRIPT").arg("LOAD").arg(SCRIPT)).await?;
+        match self.digest.lock() {
+            Ok(mut g) => *g = Some(d.clone()),
+            Err(p) => *p.into_inner() = Some(d.clone()),
+        }
+        Ok(d)
+    }
+
+    async fn eval(&self, counter: &Counter, take: Take) -> RedisResult<Vec<i64>> {
+        let (mode, amount) = match take {
+            Take::Fit(n) => ("fit", i64::try_from(n).unwrap_or(i64::MAX)),
+            Take::Below(n) => ("below", i64::try_from(n).unwrap_or(i64::MAX)),
+            Take::Add(n) => ("add", n),
+        };
+        let (kind, period, start) = match counter.window {
+            Window::Sliding { period_ms } => ("sliding", period_ms, 0),
+            Window::Fixed {
+                period_ms,
+                start_ms,
+            } => ("fixed", period_ms, start_ms),
+        };
+        let ttl = if period == 0 {
+            LIFETIME_TTL_MS
+        } else {
+            period.saturating_mul(2)
+        };
+        let key = self.key(counter);
+        let run = |digest: &str| {
+            let mut c = cmd("EVALSHA");
+            c.arg(digest)
+                .arg(1)
+                .arg(&key)
+                .arg(mode)
+                .arg(amount)
+                .arg(counter.limit)
+                .arg(kind)
+                .arg(period)
+                .arg(start)
+                .arg(ttl);
+            c
+        };
+        let digest = match self.known_digest() {
+            Some(d) => d,
+            None => self.load().await?,
+        };
+        match self.query(&run(&digest)).await {
+            Err(e) if e.code() == Some("NOSCRIPT") => {
+                let digest = self.load().await?;
+                self.query(&run(&digest)).await
+            }
+            r => r,
+        }
+    }
+}
+
+impl CounterStore for RedisStore {
+    fn take<'a>(
+        &'a self,
+        counter: &'a Counter,
+        take: Take,
+        _now_ms: i64,
+    ) -> BoxFuture<'a, Result<Raw, StoreError>> {
+        Box::pin(async move {
+            let v = self
+                .eval(counter, take)
+                .await
+                .map_err(|e| StoreError(format!("redis: {e}")))?;
+            match v.as_slice() {
+                [allowed, current, previous, elapsed] => Ok(Raw {
+                    allowed: *allowed == 1,
+                    current: *current,
+                    previous: *previous,
+                    elapsed_ms: *elapsed,
+                }),
+                _ => Err(StoreError(format!("redis: unexpected answer {v:?}"))),
+            }
+        })
+    }
+
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+}
