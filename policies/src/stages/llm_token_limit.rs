@@ -17,8 +17,10 @@
 //!   response after the policy ran (refusals too); tokens consumed on the
 //!   backend's answer (for a stream, still streaming: the prompt's tokens).
 //!
-//! Windows are fixed and UTC-aligned (`tokens::counters`); counts are kept
-//! per key whatever the scope, as APIM keeps one counter per key.
+//! Counts are the counters family's (`crate::counters`, memory or Redis):
+//! tokens per minute on a one-minute sliding window (APIM's classic
+//! tiers), a quota on fixed UTC-aligned periods (`tokens::counters`), one
+//! count per key whatever the scope, as APIM keeps one counter per key.
 
 use std::sync::Arc;
 
@@ -30,9 +32,13 @@ use sluice_engine::runtime::{
 };
 use sluice_engine::xml::Element;
 
+use crate::counters::{Counter, Counters, Decision, Take, Window};
 use crate::series::Series;
-use crate::tokens::counters::{Period, TokenCounters, TokenStore, Window, minute};
-use crate::tokens::{self, Sink, TokenRequest, Usage, record_id};
+use crate::tokens::counters::Period;
+use crate::tokens::{self, Sink, TokenRequest, Usage};
+
+/// The counters' namespace of this policy (both names share it).
+const KIND: &str = "llm-token-limit";
 
 #[derive(Debug)]
 struct TokenLimit {
@@ -43,7 +49,7 @@ struct TokenLimit {
     token_quota_period: Option<CompiledValue>,
     estimate: Option<CompiledValue>,
     names: Names,
-    store: TokenStore,
+    counters: Arc<Counters>,
     series: Arc<Series>,
 }
 
@@ -61,7 +67,7 @@ struct Names {
 }
 
 pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
-    let store = cx.resource::<TokenStore>(e)?;
+    let counters = cx.resource::<Counters>(e)?;
     let series = cx.resource::<Series>(e)?;
     let counter_key = cx.required(e, "counter-key")?;
     let tokens_per_minute = cx.optional(e, "tokens-per-minute")?;
@@ -108,26 +114,9 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
         token_quota_period,
         estimate,
         names,
-        store: (*store).clone(),
+        counters,
         series,
     }))
-}
-
-/// A limit of the policy, with its counter and window.
-#[derive(Clone, Debug)]
-struct Limit {
-    key: String,
-    window: Window,
-    limit: u64,
-    /// Counted in the window before this request.
-    used: u64,
-}
-
-impl Limit {
-    fn remaining(&self, reserved: u64) -> u64 {
-        self.limit
-            .saturating_sub(self.used.saturating_add(reserved))
-    }
 }
 
 impl TokenLimit {
@@ -143,23 +132,16 @@ impl TokenLimit {
         })
     }
 
-    fn limits(&self, x: &Exchange) -> Result<(Option<Limit>, Option<Limit>), PolicyError> {
+    /// The rate's and the quota's counters for this request.
+    fn counters(&self, x: &Exchange) -> Result<(Option<Counter>, Option<Counter>), PolicyError> {
         let key = self.counter_key.text(x)?.into_owned();
-        let now = x.now_ms();
-        let counters = &self.store.0;
         let rate = match &self.tokens_per_minute {
-            Some(v) => {
-                let limit = self.int(v, x, "tokens-per-minute")?;
-                let key = format!("tpm\u{1f}{key}");
-                let window = minute(now);
-                let used = counters.add(&key, window, 0, now);
-                Some(Limit {
-                    key,
-                    window,
-                    limit,
-                    used,
-                })
-            }
+            Some(v) => Some(Counter::new(
+                KIND,
+                format!("tpm:{key}"),
+                self.int(v, x, "tokens-per-minute")?,
+                Window::Sliding { period_ms: 60_000 },
+            )),
             None => None,
         };
         let quota = match (&self.token_quota, &self.token_quota_period) {
@@ -176,15 +158,18 @@ impl TokenLimit {
                         ),
                     )
                 })?;
-                let key = format!("quota\u{1f}{}\u{1f}{key}", period.name());
-                let window = period.window(now);
-                let used = counters.add(&key, window, 0, now);
-                Some(Limit {
-                    key,
-                    window,
+                // Calendar periods differ in length: each period is its own
+                // counter (its start in the key), one fixed window long.
+                let w = period.window(x.now_ms());
+                Some(Counter::new(
+                    KIND,
+                    format!("quota:{}:{}:{key}", period.name(), w.start_ms),
                     limit,
-                    used,
-                })
+                    Window::Fixed {
+                        period_ms: u64::try_from(w.end_ms - w.start_ms).unwrap_or(0),
+                        start_ms: w.start_ms,
+                    },
+                ))
             }
             _ => None,
         };
@@ -192,26 +177,27 @@ impl TokenLimit {
     }
 
     /// Sets the remaining-* headers (on the final response) and variables.
-    fn remaining(&self, x: &Exchange, rate: Option<&Limit>, quota: Option<&Limit>, reserved: u64) {
+    fn remaining(&self, x: &Exchange, rate: Option<&Decision>, quota: Option<&Decision>) {
         let n = &self.names;
         let mut late = Vec::new();
         x.ctx.variables(|vars| {
-            if let Some(r) = rate {
-                let left = r.remaining(reserved);
-                if let Some(h) = &n.remaining_header {
-                    late.push((h.clone(), left.to_string()));
+            for (d, header, variable) in [
+                (rate, &n.remaining_header, &n.remaining_variable),
+                (
+                    quota,
+                    &n.remaining_quota_header,
+                    &n.remaining_quota_variable,
+                ),
+            ] {
+                let Some(d) = d else { continue };
+                if let Some(h) = header {
+                    late.push((h.clone(), d.remaining.to_string()));
                 }
-                if let Some(v) = &n.remaining_variable {
-                    vars.insert(v.clone(), Dynamic::from(left as i64));
-                }
-            }
-            if let Some(q) = quota {
-                let left = q.remaining(reserved);
-                if let Some(h) = &n.remaining_quota_header {
-                    late.push((h.clone(), left.to_string()));
-                }
-                if let Some(v) = &n.remaining_quota_variable {
-                    vars.insert(v.clone(), Dynamic::from(left as i64));
+                if let Some(v) = variable {
+                    vars.insert(
+                        v.clone(),
+                        Dynamic::from(i64::try_from(d.remaining).unwrap_or(i64::MAX)),
+                    );
                 }
             }
         });
@@ -227,7 +213,7 @@ impl TokenLimit {
     }
 
     /// The refusal: 429 over the rate, 403 over the quota.
-    fn refuse(&self, x: &Exchange, status: u16, wait_s: i64) -> Run<'static> {
+    fn refuse(&self, x: &Exchange, status: u16, wait_s: i64) -> Result<Flow, PolicyError> {
         let message = if status == 429 {
             format!(
                 "Token limit is exceeded. Try again in {}.",
@@ -239,25 +225,6 @@ impl TokenLimit {
                 duration(wait_s)
             )
         };
-        let api = record_id(x.ctx.0.api.as_ref());
-        self.series.count(
-            "sluice_limit_hits_total",
-            "Requests refused by a limit policy, by policy, API and limit",
-            vec![
-                ("policy".into(), self.policy.clone()),
-                ("api".into(), api),
-                (
-                    "limit".into(),
-                    if status == 429 {
-                        "tokens-per-minute"
-                    } else {
-                        "token-quota"
-                    }
-                    .into(),
-                ),
-            ],
-            1.0,
-        );
         if let Some(v) = &self.names.retry_after_variable {
             x.ctx
                 .variables(|vars| vars.insert(v.clone(), Dynamic::from(wait_s)));
@@ -274,7 +241,7 @@ impl TokenLimit {
                 consumed: false,
             });
         });
-        Run::Done(Ok(Flow::End))
+        Ok(Flow::End)
     }
 }
 
@@ -300,10 +267,9 @@ fn duration(s: i64) -> String {
 
 /// One request's count, settled once its usage is known.
 struct Count {
-    counters: Arc<dyn TokenCounters>,
+    counters: Arc<Counters>,
     services: Arc<dyn Services>,
-    rate: Option<Limit>,
-    quota: Option<Limit>,
+    limits: Vec<Counter>,
     /// Counted before the backend (the prompt's estimate).
     reserved: u64,
     names: Names,
@@ -321,27 +287,37 @@ impl Sink for Count {
                 .write(|m| m.headers.set_one(h, consumed.to_string()));
         }
         if let Some(v) = &self.names.consumed_variable {
-            x.ctx
-                .variables(|vars| vars.insert(v.clone(), Dynamic::from(consumed as i64)));
+            x.ctx.variables(|vars| {
+                vars.insert(
+                    v.clone(),
+                    Dynamic::from(i64::try_from(consumed).unwrap_or(i64::MAX)),
+                )
+            });
         }
     }
 
     fn settle(&self, usage: &Usage, _req: &TokenRequest) {
-        let now = self.services.now_ms();
         let delta = i64::try_from(usage.total).unwrap_or(i64::MAX)
             - i64::try_from(self.reserved).unwrap_or(i64::MAX);
-        // The window of the request, if it is still current; else the
-        // minute now (a stream may end in the next minute). An estimate is
-        // taken back only from the window it was counted in.
-        let rate = self.rate.as_ref().map(|l| (l, minute(now)));
-        let quota = self
-            .quota
-            .as_ref()
-            .filter(|l| l.window.end_ms > now)
-            .map(|l| (l, l.window));
-        for (l, w) in rate.into_iter().chain(quota) {
-            if w == l.window || delta > 0 {
-                self.counters.add(&l.key, w, delta, now);
+        if delta == 0 || self.limits.is_empty() {
+            return;
+        }
+        let now = self.services.now_ms();
+        let counters = Arc::clone(&self.counters);
+        let limits = self.limits.clone();
+        let add = async move {
+            for c in &limits {
+                counters.take(c, Take::Add(delta), now).await;
+            }
+        };
+        // The in-process store answers at once: counted before the next
+        // request. A shared store's answer is awaited in the background
+        // (settling runs where the stream ends, which cannot wait).
+        let mut add = Box::pin(add);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if add.as_mut().poll(&mut cx).is_pending() {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(add);
             }
         }
     }
@@ -349,8 +325,8 @@ impl Sink for Count {
 
 impl Stage for TokenLimit {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
-        let (rate, quota) = match self.limits(x) {
-            Ok(l) => l,
+        let (rate, quota) = match self.counters(x) {
+            Ok(c) => c,
             Err(e) => return Run::fail(e),
         };
         let estimate = match &self.estimate {
@@ -362,51 +338,66 @@ impl Stage for TokenLimit {
         };
         let req = tokens::request(x, &self.series);
         let need = if estimate { req.prompt_estimate() } else { 0 };
-        let over = |l: &Limit| {
-            if estimate {
-                l.used.saturating_add(need) > l.limit
-            } else {
-                l.used >= l.limit
-            }
+        // Without an estimate, a request is admitted while the count is
+        // below the limit; with one, when the estimate fits.
+        let take = if need > 0 {
+            Take::Fit(need)
+        } else {
+            Take::Below(0)
         };
-        let now = x.now_ms();
-        if let Some(q) = quota.as_ref().filter(|q| over(q)) {
-            self.remaining(x, rate.as_ref(), quota.as_ref(), 0);
-            return self.refuse(x, 403, q.window.seconds_left(now));
-        }
-        if let Some(r) = rate.as_ref().filter(|r| over(r)) {
-            self.remaining(x, rate.as_ref(), quota.as_ref(), 0);
-            return self.refuse(x, 429, r.window.seconds_left(now));
-        }
-        let counters = Arc::clone(&self.store.0);
-        if need > 0 {
-            for l in rate.iter().chain(quota.iter()) {
-                counters.add(
-                    &l.key,
-                    l.window,
-                    i64::try_from(need).unwrap_or(i64::MAX),
-                    now,
-                );
+        Run::Later(Box::pin(async move {
+            let now = x.now_ms();
+            let mut qd = None;
+            if let Some(q) = &quota {
+                let d = self.counters.take(q, take, now).await;
+                if !d.allowed {
+                    self.remaining(x, None, Some(&d));
+                    return self.refuse(x, 403, wait_s(&d));
+                }
+                qd = Some(d);
             }
-        }
-        self.remaining(x, rate.as_ref(), quota.as_ref(), need);
-        if let Some(v) = &self.names.consumed_variable {
-            x.ctx
-                .variables(|vars| vars.insert(v.clone(), Dynamic::from(need as i64)));
-        }
-        tokens::add_sink(
-            x,
-            Arc::new(Count {
-                counters,
-                services: Arc::clone(&x.services),
-                rate,
-                quota,
-                reserved: need,
-                names: self.names.clone(),
-            }),
-        );
-        Run::next()
+            let mut rd = None;
+            if let Some(r) = &rate {
+                let d = self.counters.take(r, take, now).await;
+                if !d.allowed {
+                    if let (Some(q), true) = (&quota, need > 0) {
+                        // The quota's reservation taken back.
+                        let back = -i64::try_from(need).unwrap_or(i64::MAX);
+                        qd = Some(self.counters.take(q, Take::Add(back), now).await);
+                    }
+                    self.remaining(x, Some(&d), qd.as_ref());
+                    return self.refuse(x, 429, wait_s(&d));
+                }
+                rd = Some(d);
+            }
+            self.remaining(x, rd.as_ref(), qd.as_ref());
+            if let Some(v) = &self.names.consumed_variable {
+                x.ctx.variables(|vars| {
+                    vars.insert(
+                        v.clone(),
+                        Dynamic::from(i64::try_from(need).unwrap_or(i64::MAX)),
+                    )
+                });
+            }
+            tokens::add_sink(
+                x,
+                Arc::new(Count {
+                    counters: Arc::clone(&self.counters),
+                    services: Arc::clone(&x.services),
+                    limits: rate.into_iter().chain(quota).collect(),
+                    reserved: need,
+                    names: self.names.clone(),
+                }),
+            );
+            Ok(Flow::Next)
+        }))
     }
+}
+
+/// Whole seconds to wait, from a refusal (at least 1).
+fn wait_s(d: &Decision) -> i64 {
+    let ms = d.retry_after_ms.or(d.reset_ms).unwrap_or(60_000).max(1);
+    i64::try_from(ms.div_ceil(1000)).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -1,12 +1,7 @@
-//! Token counters by key and window, behind [`TokenCounters`] so that a
-//! shared store can take the place of the in-process one.
-//!
-//! Windows are fixed and UTC-aligned: a rate limit's minute starts at the
-//! minute (`12:34:00`); a quota's period at the start of its hour, day,
-//! ISO week (Monday), month or year. A count lives as long as its window.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! The windows of a token quota (`token-quota-period`): fixed and
+//! UTC-aligned, each starting at the start of its hour, day, ISO week
+//! (Monday), month or year. (The counts themselves are kept by the
+//! counters family: `crate::counters`.)
 
 /// One window of time, in milliseconds since the Unix epoch: `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,45 +136,6 @@ fn civil(z: i64) -> (i64, i64, i64) {
     )
 }
 
-/// Where token counts are kept.
-pub trait TokenCounters: Send + Sync + std::fmt::Debug {
-    /// Adds `n` (negative: takes back an estimate; 0: reads) to the count
-    /// of `key` in `window`, at `now_ms`; returns the count after it (never
-    /// below 0).
-    fn add(&self, key: &str, window: Window, n: i64, now_ms: i64) -> u64;
-}
-
-/// Counts in this process.
-#[derive(Debug, Default)]
-pub struct MemoryCounters {
-    counts: Mutex<HashMap<String, (Window, u64)>>,
-}
-
-/// Past this many keys, counts of ended windows are swept out.
-const SWEEP_AT: usize = 10_000;
-
-impl TokenCounters for MemoryCounters {
-    fn add(&self, key: &str, window: Window, n: i64, now_ms: i64) -> u64 {
-        let mut counts = match self.counts.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        if counts.len() >= SWEEP_AT && !counts.contains_key(key) {
-            counts.retain(|_, (w, _)| w.end_ms > now_ms);
-        }
-        let entry = counts.entry(key.to_owned()).or_insert((window, 0));
-        if entry.0 != window {
-            *entry = (window, 0);
-        }
-        entry.1 = if n >= 0 {
-            entry.1.saturating_add(n.unsigned_abs())
-        } else {
-            entry.1.saturating_sub(n.unsigned_abs())
-        };
-        entry.1
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,27 +164,5 @@ mod tests {
             at(2026, 12, 7) + 15 * HOUR
         );
         assert_eq!(minute(NOW).seconds_left(NOW), 41);
-    }
-
-    #[test]
-    fn a_count_lives_as_long_as_its_window() {
-        let c = MemoryCounters::default();
-        let w = minute(NOW);
-        assert_eq!(c.add("k", w, 10, NOW), 10);
-        assert_eq!(c.add("k", w, -4, NOW), 6);
-        assert_eq!(c.add("k", w, -40, NOW), 0);
-        assert_eq!(c.add("k", w, 5, NOW), 5);
-        assert_eq!(c.add("k", minute(NOW + MINUTE), 0, NOW + MINUTE), 0);
-    }
-}
-
-/// The token counters a gateway gives its token-limit stages (a resource
-/// that outlives plans: a reload keeps the counts).
-#[derive(Clone, Debug)]
-pub struct TokenStore(pub std::sync::Arc<dyn TokenCounters>);
-
-impl Default for TokenStore {
-    fn default() -> Self {
-        Self(std::sync::Arc::new(MemoryCounters::default()))
     }
 }

@@ -5,7 +5,7 @@
 //! - `usage.rs`: usage read from a JSON answer or from stream events
 //! - `meter.rs`: a streamed answer metered as it passes (nothing buffered)
 //! - `tokenizer.rs`: offline token counts (prompt estimates, streamed text)
-//! - `counters.rs`: token counters by key and window
+//! - `counters.rs`: the windows of a token quota (hour, day, week, month, year)
 //!
 //! The first token policy of a request reads the request (its API shape,
 //! model, whether it streams) and, for a Chat Completions stream that does
