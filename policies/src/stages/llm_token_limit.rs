@@ -215,10 +215,8 @@ impl TokenLimit {
     /// The refusal: 429 over the rate, 403 over the quota.
     fn refuse(&self, x: &Exchange, status: u16, wait_s: i64) -> Result<Flow, PolicyError> {
         let message = if status == 429 {
-            format!(
-                "Token limit is exceeded. Try again in {}.",
-                duration(wait_s)
-            )
+            // As APIM's rate limits say it: in seconds.
+            format!("Token limit is exceeded. Try again in {wait_s} seconds.")
         } else {
             format!(
                 "Token quota is exceeded. Try again in {}.",
