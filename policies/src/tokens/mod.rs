@@ -22,6 +22,9 @@ pub mod meter;
 pub mod tokenizer;
 pub mod usage;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
