@@ -25,7 +25,9 @@
 pub mod breaker;
 pub mod counters;
 pub mod semantic;
+pub mod series;
 mod stages;
+pub mod tokens;
 mod xml_tree;
 
 #[cfg(test)]
@@ -98,11 +100,19 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["check-header"], check_header::compile),
     Builtin::new(&["choose"], choose::compile),
     Builtin::new(&["cors"], cors::compile),
+    Builtin::new(&["emit-metric"], emit_metric::compile),
     Builtin::new(&["find-and-replace"], find_and_replace::compile).own_body(),
     Builtin::new(&["forward-request"], forward_request::compile).bodies(forward_request::bodies),
     Builtin::new(&["ip-filter"], ip_filter::compile),
     Builtin::new(&["json-to-xml"], json_to_xml::compile).own_body(),
     Builtin::new(&["limit-concurrency"], limit_concurrency::compile),
+    // The token policies read the request (model, prompt, `stream`; they
+    // may ask a Chat stream for its usage); the answer streams past them.
+    Builtin::new(
+        &["llm-emit-token-metric", "azure-openai-emit-token-metric"],
+        llm_emit_token_metric::compile,
+    )
+    .own_body(),
     Builtin::new(
         &[
             "llm-semantic-cache-lookup",
@@ -119,6 +129,11 @@ pub const BUILTINS: &[Builtin] = &[
         ],
         llm_semantic_cache_store::compile,
     ),
+    Builtin::new(
+        &["llm-token-limit", "azure-openai-token-limit"],
+        llm_token_limit::compile,
+    )
+    .own_body(),
     Builtin::new(&["mock-response"], mock_response::compile),
     Builtin::new(&["quota"], quota::compile),
     Builtin::new(&["quota-by-key"], quota_by_key::compile),

@@ -148,6 +148,13 @@ async fn sections(p: &Pipeline, x: &mut Exchange) {
         (Section::Outbound, &p.outbound),
     ] {
         x.section = section;
+        if section == Section::Outbound {
+            if let Some(taps) = x.extensions.remove::<super::ResponseTaps>() {
+                for tap in taps.0 {
+                    tap(x);
+                }
+            }
+        }
         match run_block(block, x).await {
             Ok(Flow::Next)
                 if section == Section::Inbound

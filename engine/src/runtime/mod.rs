@@ -79,6 +79,14 @@ impl Run<'_> {
     }
 }
 
+/// Work that policies of inbound leave for the moment the backend has
+/// answered, before outbound runs (token accounting reads the answer, or
+/// wraps its streamed body, there). Kept in [`Exchange::extensions`]; run
+/// once, in the order added, and only when the backend section ran to its
+/// end (not for a cached answer, an ended pipeline or an error).
+#[derive(Default)]
+pub struct ResponseTaps(pub Vec<Box<dyn FnOnce(&mut Exchange) + Send + Sync>>);
+
 /// One compiled policy.
 pub trait Stage: Send + Sync + std::fmt::Debug {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a>;

@@ -23,6 +23,8 @@ pub struct Config {
     #[serde(default)]
     pub counters: CountersSection,
     #[serde(default)]
+    pub metrics: MetricsSection,
+    #[serde(default)]
     pub named_values: BTreeMap<String, Spanned<NamedValue>>,
     #[serde(default)]
     pub backends: BTreeMap<String, Spanned<Backend>>,
@@ -121,6 +123,16 @@ pub struct LimitsSection {
     pub http2_keep_alive_interval_ms: Option<u64>,
     /// How long a ping's answer may take before the connection closes (default 10000).
     pub http2_keep_alive_timeout_ms: Option<u64>,
+}
+
+/// `[metrics]`: the bound on what policies and requests add to `/metrics`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MetricsSection {
+    /// Distinct label sets one metric of `emit-metric`, the token metrics
+    /// or the token usage keeps; a new one past it is dropped and counted
+    /// in `sluice_metric_series_dropped_total` (default 1000).
+    pub max_series_per_metric: Option<Spanned<usize>>,
 }
 
 /// `[log]`: how `sluice run` logs, to standard error. Read when the gateway

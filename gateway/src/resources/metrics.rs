@@ -3,7 +3,10 @@
 //! them), kept across reloads so that counters never restart; `GET
 //! /metrics` renders it.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use sluice_policies::series::{Series, SeriesCollector};
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
@@ -16,6 +19,8 @@ use super::{AdminReply, AdminRequest, BuildCx, Family, Route};
 #[derive(Debug)]
 pub struct MetricsFamily {
     registry: Registry,
+    /// What policies and requests name (`emit-metric`, token usage), bounded.
+    series: Arc<Series>,
     /// What every request counts in, served (`sluice run`) or tested (`sluice test`).
     pub requests: RequestMetrics,
 }
@@ -68,10 +73,18 @@ impl RequestMetrics {
 }
 
 impl MetricsFamily {
-    pub fn new() -> Result<Self, prometheus::Error> {
+    /// The registry, and the bounded series of `[metrics]
+    /// max-series-per-metric` (`cap`; default [`Series::DEFAULT_CAP`]).
+    pub fn new(cap: Option<usize>) -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let requests = RequestMetrics::register(&registry)?;
-        Ok(Self { registry, requests })
+        let series = Arc::new(Series::new(cap.unwrap_or(Series::DEFAULT_CAP)));
+        registry.register(Box::new(SeriesCollector(Arc::clone(&series))))?;
+        Ok(Self {
+            registry,
+            series,
+            requests,
+        })
     }
 
     /// The registry every metric is registered in.
@@ -92,10 +105,11 @@ impl Family for MetricsFamily {
         "metrics"
     }
 
-    /// Stages count in the registry's own metrics: they need no handle yet
-    /// (`emit-metric` will take one from here).
+    /// The registry, and the bounded series `emit-metric` and the token
+    /// policies count in.
     fn provide(&self, _: &BuildCx<'_>, out: &mut Resources) -> Result<(), Diagnostics> {
-        out.insert(std::sync::Arc::new(self.registry.clone()));
+        out.insert(Arc::new(self.registry.clone()));
+        out.insert(Arc::clone(&self.series));
         Ok(())
     }
 

@@ -188,7 +188,12 @@ impl std::fmt::Debug for Families {
 impl Families {
     /// Builds every family from the configuration the gateway starts with.
     pub fn new(config: &Config, origin: Origin<'_>, mode: Mode) -> Result<Self, Diagnostics> {
-        let metrics = metrics::MetricsFamily::new().map_err(|e| {
+        let cap = config
+            .metrics
+            .max_series_per_metric
+            .as_ref()
+            .map(|c| *c.get_ref());
+        let metrics = metrics::MetricsFamily::new(cap).map_err(|e| {
             let mut d = Diagnostics::new();
             let source = Source::new(origin.name, origin.text);
             d.push(Diagnostic::new(

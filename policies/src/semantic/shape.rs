@@ -164,7 +164,8 @@ pub fn analyze(path: &str, body: &[u8], ignore_system: bool) -> Result<Prompt, S
     })
 }
 
-fn detect(path: &str, req: &Map<String, Value>) -> Option<Shape> {
+/// The shape of a request to `path` with the JSON object `req`.
+pub fn detect(path: &str, req: &Map<String, Value>) -> Option<Shape> {
     let path = path.trim_end_matches('/');
     if path.ends_with("/chat/completions") {
         return Some(Shape::Chat);

@@ -5,6 +5,7 @@
 pub(crate) mod check_header;
 pub(crate) mod choose;
 pub(crate) mod cors;
+pub(crate) mod emit_metric;
 pub(crate) mod find_and_replace;
 pub(crate) mod forward_request;
 pub(crate) mod headers;
@@ -12,8 +13,10 @@ pub(crate) mod ip_filter;
 pub(crate) mod json_to_xml;
 pub(crate) mod limit_concurrency;
 mod limits;
+pub(crate) mod llm_emit_token_metric;
 pub(crate) mod llm_semantic_cache_lookup;
 pub(crate) mod llm_semantic_cache_store;
+pub(crate) mod llm_token_limit;
 pub(crate) mod mock_response;
 pub(crate) mod quota;
 pub(crate) mod quota_by_key;

@@ -1,0 +1,283 @@
+//! Token accounting end to end: the `openai` Python package, unchanged,
+//! streaming through the real `sluice` binary from a local OpenAI-shaped
+//! backend that streams its answer an event at a time.
+//!
+//! The API counts tokens (`llm-emit-token-metric`, `llm-token-limit`).
+//! Checked: a stream the client did not ask usage for reaches the backend
+//! with `stream_options.include_usage` added; the client's body is the
+//! backend's, byte for byte, without the usage-only chunk; the `openai`
+//! client reads the content with no usage chunk, its first chunk long
+//! before the end (nothing buffered); a client that asks for usage gets it;
+//! the usage of all three is in `/metrics` (per API, model, type, and as
+//! `gen_ai_client_token_usage`), and the token quota's remaining count went
+//! down by exactly that.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod serve_support;
+
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use http_body_util::combinators::BoxBody;
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+use serve_support::{Sluice, channel_body, free_port, get, send, serve_backend, temp_dir};
+use sluice_policies::redis_server::repo_root;
+
+type Body = BoxBody<Bytes, std::io::Error>;
+
+/// The usage the backend reports for each answer.
+const PROMPT: u64 = 14;
+const COMPLETION: u64 = 5;
+/// Between two events of the backend's stream.
+const PAUSE: Duration = Duration::from_millis(150);
+
+#[derive(Default)]
+struct Backend {
+    /// The request bodies it received.
+    requests: Mutex<Vec<Value>>,
+}
+
+fn chunk(delta: Value, finish: Option<&str>) -> String {
+    let c = json!({
+        "id": "chatcmpl-tok",
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000,
+        "model": "gpt-4o",
+        "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }],
+    });
+    format!("data: {c}\n\n")
+}
+
+/// The backend's events; with the usage chunk when asked for.
+fn events(usage: bool) -> Vec<String> {
+    let mut e = vec![chunk(json!({ "role": "assistant", "content": "" }), None)];
+    for piece in ["The ", "capital ", "is ", "Paris."] {
+        e.push(chunk(json!({ "content": piece }), None));
+    }
+    e.push(chunk(json!({}), Some("stop")));
+    if usage {
+        let u = json!({
+            "id": "chatcmpl-tok",
+            "object": "chat.completion.chunk",
+            "created": 1_700_000_000,
+            "model": "gpt-4o",
+            "choices": [],
+            "usage": { "prompt_tokens": PROMPT, "completion_tokens": COMPLETION, "total_tokens": PROMPT + COMPLETION },
+        });
+        e.push(format!("data: {u}\n\n"));
+    }
+    e.push("data: [DONE]\n\n".to_owned());
+    e
+}
+
+async fn backend_handle(b: Arc<Backend>, req: hyper::Request<Incoming>) -> hyper::Response<Body> {
+    let body = req.into_body().collect().await.unwrap().to_bytes();
+    let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let usage = req["stream_options"]["include_usage"] == true;
+    b.requests.lock().unwrap().push(req);
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        for (i, e) in events(usage).into_iter().enumerate() {
+            if i > 0 {
+                tokio::time::sleep(PAUSE).await;
+            }
+            if tx.send(Ok(Bytes::from(e))).await.is_err() {
+                return;
+            }
+        }
+    });
+    hyper::Response::builder()
+        .header("Content-Type", "text/event-stream")
+        .body(channel_body(rx))
+        .unwrap()
+}
+
+fn config(port: u16, admin: u16, backend: u16) -> String {
+    format!(
+        r#"[gateway]
+listen = "127.0.0.1:{port}"
+
+[admin]
+listen = "127.0.0.1:{admin}"
+
+[[subscription]]
+id = "sub-t"
+key = "key-t-e2e"
+
+[[api]]
+name = "llm"
+path = "llm"
+service-url = "http://127.0.0.1:{backend}/openai"
+subscription-required = true
+policy = '''<policies>
+  <inbound>
+    <base />
+    <llm-token-limit counter-key="@(context.Subscription.Id)" token-quota="1000000" token-quota-period="Daily" estimate-prompt-tokens="false" remaining-quota-tokens-header-name="x-remaining-quota" />
+    <llm-emit-token-metric namespace="e2e">
+      <dimension name="Subscription ID" />
+      <dimension name="Model" />
+    </llm-emit-token-metric>
+  </inbound>
+  <backend><base /></backend>
+  <outbound><base /></outbound>
+  <on-error><base /></on-error>
+</policies>'''
+
+[[api.operation]]
+name = "chat-completions"
+method = "POST"
+url-template = "/chat/completions"
+"#
+    )
+}
+
+/// The directory `scripts/python-deps` installed the `openai` package into.
+fn python_path() -> String {
+    let out = Command::new(repo_root().join("scripts/python-deps"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/python-deps failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_usage_is_counted_and_its_chunk_never_reaches_a_client_that_did_not_ask() {
+    let backend = Arc::new(Backend::default());
+    let backend_port = serve_backend(Arc::clone(&backend), backend_handle).await;
+    let (port, admin) = (free_port(), free_port());
+    let dir = temp_dir("token-usage");
+    std::fs::write(dir.join("sluice.toml"), config(port, admin, backend_port)).unwrap();
+    let gw = Sluice::start(&dir, port, admin).await;
+    let key = [
+        ("Ocp-Apim-Subscription-Key", "key-t-e2e"),
+        ("Content-Type", "application/json"),
+    ];
+    let question = json!({
+        "model": "gpt-4o",
+        "stream": true,
+        "messages": [{ "role": "user", "content": "What is the capital of France?" }],
+    });
+
+    // 1. A raw client: the body is the backend's, without the usage chunk.
+    let r = send(
+        "POST",
+        &gw.url("/llm/chat/completions"),
+        &key,
+        question.to_string().as_bytes(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), events(false).concat());
+    assert_eq!(r.header("x-remaining-quota"), Some("1000000"));
+    let first = backend.requests.lock().unwrap()[0].clone();
+    assert_eq!(
+        first["stream_options"],
+        json!({ "include_usage": true }),
+        "{first}"
+    );
+    assert_eq!(first["messages"], question["messages"]);
+
+    // 2. The openai package, with and without asking for usage.
+    let out = Command::new("python3")
+        .arg(repo_root().join("gateway/tests/openai_stream_usage.py"))
+        .arg(gw.url("/llm"))
+        .arg("key-t-e2e")
+        .env("PYTHONPATH", python_path())
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "openai_stream_usage.py:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(report.get("error").is_none(), "{report}");
+    let plain = &report["plain"];
+    assert_eq!(plain["content"], "The capital is Paris.", "{report}");
+    assert_eq!(plain["usage"], Value::Null, "{report}");
+    assert_eq!(plain["empty_choices"], 0, "{report}");
+    assert_eq!(plain["chunks"], 6, "{report}");
+    // Event by event: the first chunk came while the backend was still writing.
+    let (first_s, total_s) = (
+        plain["first_s"].as_f64().unwrap(),
+        plain["total_s"].as_f64().unwrap(),
+    );
+    assert!(
+        first_s + 0.5 < total_s,
+        "first chunk at {first_s}s, end at {total_s}s"
+    );
+    let with = &report["with_usage"];
+    assert_eq!(with["content"], "The capital is Paris.", "{report}");
+    assert_eq!(with["usage"]["prompt_tokens"], PROMPT, "{report}");
+    assert_eq!(
+        with["usage"]["total_tokens"],
+        PROMPT + COMPLETION,
+        "{report}"
+    );
+    assert_eq!(with["empty_choices"], 1, "{report}");
+    let requests = backend.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 3);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r["stream_options"]["include_usage"] == true)
+    );
+
+    // 3. Three answers counted: in the metrics, and in the limit's count.
+    let total = 3 * (PROMPT + COMPLETION);
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = get(&gw.admin_url("/metrics")).await.unwrap().text();
+        if metrics.contains(&format!("type=\"total\"}} {total}")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for want in [
+        format!(
+            "sluice_llm_tokens_total{{api=\"llm\",operation=\"chat-completions\",subscription=\"sub-t\",model=\"gpt-4o\",type=\"total\"}} {total}"
+        ),
+        format!(
+            "sluice_llm_tokens_total{{api=\"llm\",operation=\"chat-completions\",subscription=\"sub-t\",model=\"gpt-4o\",type=\"prompt\"}} {}",
+            3 * PROMPT
+        ),
+        format!("e2e_total_tokens_sum{{subscription_id=\"sub-t\",model=\"gpt-4o\"}} {total}"),
+        "e2e_total_tokens_count{subscription_id=\"sub-t\",model=\"gpt-4o\"} 3".to_owned(),
+        format!(
+            "gen_ai_client_token_usage_sum{{gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"openai\",gen_ai_request_model=\"gpt-4o\",gen_ai_token_type=\"output\"}} {}",
+            3 * COMPLETION
+        ),
+    ] {
+        assert!(metrics.contains(&want), "no `{want}` in:\n{metrics}");
+    }
+    let r = send(
+        "POST",
+        &gw.url("/llm/chat/completions"),
+        &key,
+        question.to_string().as_bytes(),
+        false,
+    )
+    .await
+    .unwrap();
+    // (A quota's fixed day, not a sliding minute whose weight changes with
+    // time: exact, unless the test runs across midnight UTC.)
+    let left: u64 = r.header("x-remaining-quota").unwrap().parse().unwrap();
+    assert_eq!(left, 1_000_000 - total);
+}
