@@ -5,6 +5,7 @@
 //!   function (element → stage) and the stage that runs it
 //! - `semantic/`: the semantic cache of LLM calls (layers, stores,
 //!   embeddings, streamed answers) that the two semantic-cache stages share
+//! - `cache/`: the internal and external caches of the `cache-*` policies
 //! - `breaker.rs`: a circuit breaker for a dependency
 //! - `xml_tree.rs`: the XML tree the JSON/XML conversions read and write
 //! - `redis_server.rs` (feature `redis-server`, and tests): a real
@@ -21,6 +22,7 @@
 //! which the gateway's resource family of that state provides.
 
 pub mod breaker;
+pub mod cache;
 pub mod semantic;
 mod stages;
 mod xml_tree;
@@ -89,9 +91,15 @@ impl Builtin {
 /// Every policy `sluice run` executes (`include-fragment` is executed by
 /// inserting the fragment's policies when the plan is built). A policy that
 /// reads or rewrites a body must declare it (`own_body`, `bodies`): what is
-/// not declared here may stream past it (`xsl-transform`, `validate-content`
-/// and `cache-store`, when they come, read theirs).
+/// not declared here may stream past it (`xsl-transform` and `validate-content`,
+/// when they come, read theirs).
 pub const BUILTINS: &[Builtin] = &[
+    Builtin::new(&["cache-lookup"], cache_lookup::compile),
+    Builtin::new(&["cache-lookup-value"], cache_value::compile_lookup),
+    Builtin::new(&["cache-remove-value"], cache_value::compile_remove),
+    // Reads the response it stores.
+    Builtin::new(&["cache-store"], cache_store::compile).own_body(),
+    Builtin::new(&["cache-store-value"], cache_value::compile_store),
     Builtin::new(&["check-header"], check_header::compile),
     Builtin::new(&["choose"], choose::compile),
     Builtin::new(&["cors"], cors::compile),

@@ -21,6 +21,8 @@ pub struct Config {
     #[serde(default)]
     pub semantic_cache: SemanticCacheSection,
     #[serde(default)]
+    pub cache: CacheSection,
+    #[serde(default)]
     pub named_values: BTreeMap<String, Spanned<NamedValue>>,
     #[serde(default)]
     pub backends: BTreeMap<String, Spanned<Backend>>,
@@ -141,6 +143,7 @@ pub enum LogFormat {
     Json,
 }
 
+pub use crate::resources::caches::CacheSection;
 pub use crate::resources::semantic::SemanticCacheSection;
 
 /// A named value: a literal, or taken from the environment or a file.

@@ -4,6 +4,7 @@
 //! - `metrics.rs`: the one Prometheus registry every family and the server count in; `/metrics`
 //! - `backends.rs`: `[backends]`, the backend entities stages name
 //! - `semantic.rs`: `[semantic-cache]`, the semantic cache and local embeddings models; `/cache`, `/cache/purge`
+//! - `caches.rs`: `[cache]`, the internal and external caches of the `cache-*` policies; `/caches`, `/caches/purge`
 //!
 //! A family is built once, from the configuration the gateway starts with,
 //! and kept by every plan after it. It owns its configuration section (and
@@ -13,6 +14,7 @@
 //! here implementing [`Family`], and one line in [`Families::new`].
 
 pub mod backends;
+pub mod caches;
 pub mod metrics;
 pub mod semantic;
 
@@ -203,6 +205,7 @@ impl Families {
             Arc::clone(&metrics) as Arc<dyn Family>,
             Arc::new(backends::BackendsFamily),
             Arc::new(semantic::SemanticFamily::new(&cx)?),
+            Arc::new(caches::CachesFamily::new(&cx)?),
         ];
         Ok(Self { metrics, list })
     }
