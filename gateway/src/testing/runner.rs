@@ -200,8 +200,12 @@ fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
     stubs.set_entities(plan.backends.clone());
     // The gateway's own timers (the semantic cache's timeouts, its
     // background writes) need a runtime; no real time passes in a case.
+    // IO for a case that names an external cache (`[cache]
+    // external-redis-url`, `[semantic-cache] redis-url`): a Redis on the
+    // loopback, or none (a refused connection, a miss).
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
+        .enable_io()
         .build()
     {
         Ok(rt) => rt,

@@ -107,8 +107,13 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
+        // Both series of each counter exist from the start (at 0), so that
+        // a dashboard's rate has a start and a store that never happens shows.
         let vec = |name: &str, help: &str| -> Result<IntCounterVec, prometheus::Error> {
             let c = IntCounterVec::new(Opts::new(name, help), &["cache"])?;
+            for kind in [Kind::Internal, Kind::External] {
+                c.with_label_values(&[kind.as_str()]);
+            }
             registry.register(Box::new(c.clone()))?;
             Ok(c)
         };
