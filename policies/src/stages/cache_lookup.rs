@@ -12,7 +12,10 @@
 //! `allow-private-response-caching` is true. A hit returns the stored
 //! status, headers and body, skips the rest of inbound and the backend,
 //! and outbound runs; `downstream-caching-type` and `must-revalidate` set
-//! the `Cache-Control` of the answer on a hit and on a stored miss.
+//! the `Cache-Control` of the answer on a hit and on a stored miss. A
+//! compressed response (`Content-Encoding`) is stored only when
+//! `Accept-Encoding` is a `vary-by-header`: else a client that cannot
+//! read it could be served it.
 
 use std::sync::Arc;
 
@@ -75,6 +78,8 @@ pub(crate) struct Missed {
     pub kind: Kind,
     pub downstream: Downstream,
     pub must_revalidate: bool,
+    /// `Accept-Encoding` is in the key: a compressed response may be stored.
+    pub by_encoding: bool,
 }
 
 #[derive(Debug)]
@@ -133,8 +138,9 @@ fn field(r: Option<&Record>, name: &str) -> String {
 }
 
 impl Lookup {
-    /// The request's key, or `None` when it may not use the cache.
-    fn key(&self, x: &Exchange) -> Result<Option<String>, PolicyError> {
+    /// The request's key (and whether `Accept-Encoding` is in it), or
+    /// `None` when it may not use the cache.
+    fn key(&self, x: &Exchange) -> Result<Option<(String, bool)>, PolicyError> {
         let (get, authorized) = x
             .request()
             .read(|m| (m.method == "GET", m.headers.get("Authorization").is_some()));
@@ -171,8 +177,10 @@ impl Lookup {
             query.sort();
             parts.push(format!("q:{}", query.join("&")));
         });
+        let mut by_encoding = false;
         for h in &self.headers {
             let name = h.text(x)?;
+            by_encoding |= name.trim().eq_ignore_ascii_case("Accept-Encoding");
             let value = x.request().read(|m| {
                 m.headers
                     .get(name.trim())
@@ -189,7 +197,7 @@ impl Lookup {
         }
         let digest = Sha256::digest(serde_json::to_vec(&parts).unwrap_or_default());
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Some(format!("r:{api}:{operation}:{hex}")))
+        Ok(Some((format!("r:{api}:{operation}:{hex}"), by_encoding)))
     }
 
     fn downstream(&self, x: &Exchange) -> Result<(Downstream, bool), PolicyError> {
@@ -233,7 +241,7 @@ fn answer(x: &mut Exchange, r: Response, cache_control: String) {
 
 impl Stage for Lookup {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
-        let key = match self.key(x) {
+        let (key, by_encoding) = match self.key(x) {
             Ok(Some(k)) => k,
             Ok(None) => {
                 x.extensions.insert(ResponseCacheState::Done);
@@ -263,6 +271,7 @@ impl Stage for Lookup {
                 kind,
                 downstream,
                 must_revalidate,
+                by_encoding,
             }));
             Ok(Flow::Next)
         }))

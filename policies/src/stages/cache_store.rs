@@ -3,7 +3,8 @@
 //! `cache-response="true"`; nothing when the lookup did not run, answered
 //! from the cache, or skipped the request (not a GET, or `Authorization`
 //! without `allow-private-response-caching`). A stored response gets the
-//! `Cache-Control` of the lookup's `downstream-caching-type`.
+//! `Cache-Control` of the lookup's `downstream-caching-type`. A compressed
+//! response is stored only when the lookup varies by `Accept-Encoding`.
 
 use std::sync::Arc;
 
@@ -44,8 +45,14 @@ impl Stage for Store {
             Ok(s) => s,
             Err(e) => return Run::fail(e),
         };
-        let status = x.response().read(|m| m.status);
-        if seconds <= 0 || !any_status && status != 200 {
+        let (status, compressed) = x.response().read(|m| {
+            let compressed = m.headers.get("Content-Encoding").is_some_and(|vs| {
+                vs.iter()
+                    .any(|v| !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("identity"))
+            });
+            (m.status, compressed)
+        });
+        if seconds <= 0 || !any_status && status != 200 || compressed && !missed.by_encoding {
             return Run::next();
         }
         let now = x.now_ms();
