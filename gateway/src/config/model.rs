@@ -217,6 +217,9 @@ pub struct Subscription {
     pub key: Spanned<String>,
     pub product: Option<Spanned<String>>,
     pub user: Option<String>,
+    /// The groups of the user (`context.User.Groups`, `vary-by-developer-groups`).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -137,6 +137,23 @@ fn field(r: Option<&Record>, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The ids of the user's groups, sorted (`IUser.Groups`: `IGroup` records).
+fn groups(user: Option<&Record>) -> Vec<String> {
+    let Some(list) = user
+        .and_then(|u| u.fields.get("Groups"))
+        .and_then(|g| g.clone().try_cast::<rhai::Array>())
+    else {
+        return Vec::new();
+    };
+    let mut ids: Vec<String> = list
+        .into_iter()
+        .filter_map(|g| g.try_cast::<Record>())
+        .map(|g| field(Some(&g), "Id"))
+        .collect();
+    ids.sort();
+    ids
+}
+
 impl Lookup {
     /// The request's key (and whether `Accept-Encoding` is in it), or
     /// `None` when it may not use the cache.
@@ -193,7 +210,7 @@ impl Lookup {
             parts.push(format!("d:{}", field(data.user.as_ref(), "Id")));
         }
         if flag(self.by_groups.as_ref(), x, false)? {
-            parts.push(format!("g:{}", field(data.user.as_ref(), "Groups")));
+            parts.push(format!("g:{}", groups(data.user.as_ref()).join(",")));
         }
         let digest = Sha256::digest(serde_json::to_vec(&parts).unwrap_or_default());
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
