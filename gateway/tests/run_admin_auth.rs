@@ -67,6 +67,8 @@ async fn every_admin_route_but_healthz_needs_the_bearer_token() {
         ("GET", "/metrics", 200),
         ("GET", "/cache", 200),
         ("POST", "/cache/purge", 200),
+        ("GET", "/caches", 200),
+        ("POST", "/caches/purge", 200),
         ("GET", "/no-such-route", 404),
     ];
     for (method, path, ok) in routes {

@@ -7,6 +7,7 @@
 //!   embeddings, streamed answers) that the two semantic-cache stages share
 //! - `counters/`: rate, quota, token and concurrency counters (memory and
 //!   Redis stores) the limit policies share
+//! - `cache/`: the internal and external caches of the `cache-*` policies
 //! - `breaker.rs`: a circuit breaker for a dependency
 //! - `xml_tree.rs`: the XML tree the JSON/XML conversions read and write
 //! - `redis_server.rs` (feature `redis-server`, and tests): a real
@@ -24,6 +25,7 @@
 
 pub mod breaker;
 pub mod counters;
+pub mod cache;
 pub mod semantic;
 pub mod series;
 mod stages;
@@ -94,9 +96,15 @@ impl Builtin {
 /// Every policy `sluice run` executes (`include-fragment` is executed by
 /// inserting the fragment's policies when the plan is built). A policy that
 /// reads or rewrites a body must declare it (`own_body`, `bodies`): what is
-/// not declared here may stream past it (`xsl-transform`, `validate-content`
-/// and `cache-store`, when they come, read theirs).
+/// not declared here may stream past it (`xsl-transform` and `validate-content`,
+/// when they come, read theirs).
 pub const BUILTINS: &[Builtin] = &[
+    Builtin::new(&["cache-lookup"], cache_lookup::compile),
+    Builtin::new(&["cache-lookup-value"], cache_value::compile_lookup),
+    Builtin::new(&["cache-remove-value"], cache_value::compile_remove),
+    // Reads the response it stores.
+    Builtin::new(&["cache-store"], cache_store::compile).own_body(),
+    Builtin::new(&["cache-store-value"], cache_value::compile_store),
     Builtin::new(&["check-header"], check_header::compile),
     Builtin::new(&["choose"], choose::compile),
     Builtin::new(&["cors"], cors::compile),

@@ -25,6 +25,8 @@ pub struct Config {
     #[serde(default)]
     pub metrics: MetricsSection,
     #[serde(default)]
+    pub cache: CacheSection,
+    #[serde(default)]
     pub named_values: BTreeMap<String, Spanned<NamedValue>>,
     #[serde(default)]
     pub backends: BTreeMap<String, Spanned<Backend>>,
@@ -156,6 +158,7 @@ pub enum LogFormat {
 }
 
 pub use crate::resources::counters::CountersSection;
+pub use crate::resources::caches::CacheSection;
 pub use crate::resources::semantic::SemanticCacheSection;
 
 /// A named value: a literal, or taken from the environment or a file.
@@ -229,6 +232,9 @@ pub struct Subscription {
     pub key: Spanned<String>,
     pub product: Option<Spanned<String>>,
     pub user: Option<String>,
+    /// The groups of the user (`context.User.Groups`, `vary-by-developer-groups`).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -233,9 +233,39 @@ pub fn places(name: &str, text: &str) -> Redaction {
                     r.value(v);
                 }
             }
+        } else if is_url_with_password(&e.path) {
+            for s in &e.values {
+                if let Some(p) = text.get(s.start..s.end).and_then(url_password) {
+                    let p = Span::new(s.start + p.start, s.start + p.end);
+                    r.place(name, p);
+                    if let Some(v) = text.get(p.start..p.end) {
+                        r.value(v);
+                    }
+                }
+            }
         }
     }
     r
+}
+
+/// Entries whose value is a URL that may carry a password: `[cache]
+/// external-redis-url` (only the password is masked: the host stays
+/// readable in a diagnostic).
+fn is_url_with_password(path: &[String]) -> bool {
+    matches!(path, [cache, key] if cache == "cache" && key == "external-redis-url")
+}
+
+/// Where the password of `scheme://user:password@host` is in `url`: the
+/// part of the user information after its first `:`, or all of it when it
+/// has none (`redis://password@host` is read as a password by some
+/// clients: the safe side).
+fn url_password(url: &str) -> Option<std::ops::Range<usize>> {
+    let start = url.find("://")? + 3;
+    let rest = &url[start..];
+    let end = start + rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = start + url[start..end].rfind('@')?;
+    let from = url[start..at].find(':').map_or(start, |c| start + c + 1);
+    (from < at).then_some(from..at)
 }
 
 #[cfg(test)]
@@ -264,6 +294,21 @@ mod tests {
             masked("[counters]\nstore = \"redis\"\nredis-url = \"redis://:pw-hidden@h:6379\"\n");
         assert!(!m.contains("pw-hidden"), "{m}");
         assert!(m.contains("store = \"redis\""), "{m}");
+    }
+
+    #[test]
+    fn the_password_of_the_external_cache_url_is_masked() {
+        let m = masked(
+            "[cache]\nexternal-redis-url = \"redis://user:pa55word@cache.test:6379/0\"\n\
+             [semantic-cache]\nredis-url = \"redis://x@y\"\n",
+        );
+        assert!(!m.contains("pa55word"), "{m}");
+        assert!(m.contains("redis://user:"), "{m}");
+        assert!(m.contains("@cache.test:6379/0"), "{m}");
+        let m = masked("[cache]\nexternal-redis-url = 'redis://:only-secret@h'\n");
+        assert!(!m.contains("only-secret"), "{m}");
+        assert_eq!(url_password("redis://h:6379"), None);
+        assert_eq!(url_password("redis://tok3n@h"), Some(8..13));
     }
 
     #[test]

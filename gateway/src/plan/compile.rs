@@ -266,7 +266,7 @@ fn subscriptions(loaded: &Loaded) -> HashMap<String, SubscriptionPlan> {
                         .with("Id", id.clone())
                         .with("Name", id.clone())
                         .with("Key", key.clone()),
-                    user: s.user.clone().map(|u| Record::new("IUser").with("Id", u)),
+                    user: s.user.clone().map(|u| user_record(u, &s.groups)),
                     product_record: product.clone().map(|p| {
                         Record::new("IProduct")
                             .with("Id", p.clone())
@@ -277,4 +277,19 @@ fn subscriptions(loaded: &Loaded) -> HashMap<String, SubscriptionPlan> {
             )
         })
         .collect()
+}
+
+/// `context.User`: its id and its groups (`IGroup` records, id and name).
+fn user_record(id: String, groups: &[String]) -> Record {
+    let groups: rhai::Array = groups
+        .iter()
+        .map(|g| {
+            rhai::Dynamic::from(
+                Record::new("IGroup")
+                    .with("Id", g.clone())
+                    .with("Name", g.clone()),
+            )
+        })
+        .collect();
+    Record::new("IUser").with("Id", id).with("Groups", groups)
 }

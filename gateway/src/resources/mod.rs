@@ -5,6 +5,7 @@
 //! - `backends.rs`: `[backends]`, the backend entities stages name
 //! - `counters.rs`: `[counters]`, the counts of the limit policies (memory or Redis)
 //! - `semantic.rs`: `[semantic-cache]`, the semantic cache and local embeddings models; `/cache`, `/cache/purge`
+//! - `caches.rs`: `[cache]`, the internal and external caches of the `cache-*` policies; `/caches`, `/caches/purge`
 //!
 //! A family is built once, from the configuration the gateway starts with,
 //! and kept by every plan after it. It owns its configuration section (and
@@ -15,6 +16,7 @@
 
 pub mod backends;
 pub mod counters;
+pub mod caches;
 pub mod metrics;
 pub mod semantic;
 
@@ -211,6 +213,7 @@ impl Families {
             Arc::new(backends::BackendsFamily),
             Arc::new(semantic::SemanticFamily::new(&cx)?),
             Arc::new(counters::CountersFamily::new(&cx)?),
+            Arc::new(caches::CachesFamily::new(&cx)?),
         ];
         Ok(Self { metrics, list })
     }

@@ -200,8 +200,9 @@ fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
     stubs.set_entities(plan.backends.clone());
     // The gateway's own timers (the semantic cache's timeouts, its
     // background writes) need a runtime; no real time passes in a case.
-    // I/O: a case may name a Redis store (one that is not there, to show
-    // the fallback).
+    // I/O: a case may name a Redis (`[counters] redis-url`, `[cache]
+    // external-redis-url`, `[semantic-cache] redis-url`): one on the
+    // loopback, or none (a refused connection: the fallback, a miss).
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .enable_io()
