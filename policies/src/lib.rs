@@ -27,6 +27,8 @@ mod xml_tree;
 
 #[cfg(test)]
 mod fixture;
+#[cfg(test)]
+mod offload_tests;
 #[cfg(any(test, feature = "redis-server"))]
 pub mod redis_server;
 #[cfg(test)]

@@ -176,7 +176,19 @@ pub trait Services: Send + Sync {
     fn backend(&self, id: &str) -> Option<BackendEntity>;
     /// Waits (on the virtual clock in tests).
     fn sleep(&self, ms: u64) -> BoxFuture<'_, ()>;
+    /// Runs `work`, synchronous and possibly long (an expression known to
+    /// run long, a large body converted), so that it does not hold up the
+    /// other requests of this thread: the gateway hands its worker's other
+    /// connections to another thread first (docs/gateway.md, "Slow
+    /// requests"). The default runs it in place.
+    fn offload(&self, work: &mut dyn FnMut()) {
+        work();
+    }
 }
+
+/// A body at least this large is converted (`json-to-xml`, `xml-to-json`,
+/// `find-and-replace`) through [`Services::offload`].
+pub const OFFLOAD_BODY_BYTES: usize = 256 * 1024;
 
 /// Everything one request carries through the pipeline.
 pub struct Exchange {
@@ -205,6 +217,28 @@ pub struct Exchange {
 impl Exchange {
     pub fn now_ms(&self) -> i64 {
         self.services.now_ms()
+    }
+
+    /// `work()`, through [`Services::offload`] when `long`.
+    pub fn offload_if<R>(&self, long: bool, work: impl FnOnce() -> R) -> R {
+        if !long {
+            return work();
+        }
+        let mut work = Some(work);
+        let mut out = None;
+        self.services.offload(&mut || {
+            if let Some(w) = work.take() {
+                out = Some(w());
+            }
+        });
+        match out {
+            Some(r) => r,
+            // A `Services` whose `offload` did not run it: run it here.
+            None => match work.take() {
+                Some(w) => w(),
+                None => unreachable!("offload ran the work without a result"),
+            },
+        }
     }
 
     pub fn request(&self) -> &MessageRef {

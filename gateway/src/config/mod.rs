@@ -354,6 +354,18 @@ impl Loader<'_> {
                 format!("`[gateway] shutdown-grace`: {e}"),
             );
         }
+        if let Some(w) = &config.gateway.workers
+            && !(1..=256).contains(w.get_ref())
+        {
+            self.error(
+                Code::ConfigSyntax,
+                span_of(w),
+                format!(
+                    "`[gateway] workers` must be between 1 and 256, not {}",
+                    w.get_ref()
+                ),
+            );
+        }
         let admin = &config.admin;
         let token = admin.token.as_ref().and_then(|t| {
             let value = self.resolve("`[admin] token`", t)?;

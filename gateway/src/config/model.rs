@@ -44,6 +44,9 @@ pub struct GatewaySection {
     /// How long requests in flight may take to finish after SIGTERM or
     /// SIGINT (default 30 s): see [`Duration::of`].
     pub shutdown_grace: Option<Spanned<Duration>>,
+    /// Worker threads serving connections (default: one per core; 1 to 256).
+    /// Read at start: a reload that changes it is refused.
+    pub workers: Option<Spanned<usize>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

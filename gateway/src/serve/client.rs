@@ -324,6 +324,25 @@ impl Services for Live {
     fn sleep(&self, ms: u64) -> BoxFuture<'_, ()> {
         Box::pin(tokio::time::sleep(Duration::from_millis(ms)))
     }
+
+    /// On a worker (a multi-threaded runtime of one thread): the worker's
+    /// other connections move to a fresh thread of its runtime while this
+    /// one runs `work` (`block_in_place`); elsewhere (a test's
+    /// single-threaded runtime) in place.
+    fn offload(&self, work: &mut dyn FnMut()) {
+        offload(work);
+    }
+}
+
+/// [`Services::offload`] as the gateway's workers do it.
+pub fn offload(work: &mut dyn FnMut()) {
+    let on_worker = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if on_worker {
+        tokio::task::block_in_place(work);
+    } else {
+        work();
+    }
 }
 
 #[cfg(test)]

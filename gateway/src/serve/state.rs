@@ -142,6 +142,8 @@ pub struct Built {
     pub warnings: Diagnostics,
     /// `[log]` as this configuration says (a reload's takes effect on restart).
     pub log: LogSection,
+    /// `[gateway] workers` (`None`: one per core; a reload's takes effect on restart).
+    pub workers: Option<usize>,
 }
 
 /// What a request runs against: one generation of the plan (and the
@@ -186,6 +188,7 @@ pub fn build(path: &Path, families: Option<&Arc<Families>>) -> Result<Built, Dia
         families: built.families,
         warnings: built.warnings,
         log: c.log.clone(),
+        workers: c.gateway.workers.as_ref().map(|w| *w.get_ref()),
     })
 }
 
@@ -294,6 +297,8 @@ pub struct Gateway {
     pub families: Arc<Families>,
     /// `[log]` as the subscriber was installed (a reload cannot change it).
     pub log: LogSection,
+    /// `[gateway] workers` as the gateway started (a reload cannot change it).
+    pub workers: Option<usize>,
     /// Set once SIGTERM or SIGINT stopped the listener: `/healthz` answers 503.
     pub draining: AtomicBool,
     generation: AtomicU64,
@@ -320,6 +325,7 @@ impl Gateway {
             files: Mutex::new(built.files),
             families: built.families,
             log,
+            workers: built.workers,
             draining: AtomicBool::new(false),
             generation: AtomicU64::new(1),
             reloading: tokio::sync::Mutex::new(()),
@@ -432,6 +438,12 @@ impl Gateway {
         self.metrics
             .generation
             .set(i64::try_from(generation).unwrap_or(i64::MAX));
+        if built.workers != self.workers {
+            tracing::warn!(
+                trigger = trigger.name(),
+                "`[gateway] workers` changed: it takes effect when sluice restarts"
+            );
+        }
         if built.log != self.log {
             tracing::warn!(
                 trigger = trigger.name(),
