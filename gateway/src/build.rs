@@ -73,6 +73,8 @@ pub struct Built {
     pub families: Arc<Families>,
     /// `[admin] token`, resolved.
     pub admin_token: Option<config::Secret>,
+    /// The listener's TLS (`[gateway] tls-cert`), loaded.
+    pub tls: Option<config::tls::Tls>,
     /// What loading found that is not an error.
     pub warnings: Diagnostics,
 }
@@ -185,6 +187,7 @@ pub fn build(
         config: loaded.config,
         families,
         admin_token: loaded.admin_token,
+        tls: loaded.tls,
         warnings,
     })
 }

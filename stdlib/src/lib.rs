@@ -70,6 +70,7 @@ mod text;
 mod time;
 mod web;
 mod x509;
+pub use x509::X509Certificate2;
 mod xml;
 
 use std::time::Duration;

@@ -18,6 +18,7 @@
 
 pub mod model;
 mod secrets;
+pub mod tls;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -51,6 +52,8 @@ pub struct Loaded {
     pub apis: BTreeMap<String, LoadedApi>,
     /// `[admin] token`, resolved.
     pub admin_token: Option<Secret>,
+    /// `[gateway] tls-cert` and the rest, loaded.
+    pub tls: Option<tls::Tls>,
     /// What loading found that is not an error (warnings, notes).
     pub warnings: Diagnostics,
 }
@@ -180,6 +183,7 @@ impl Loader<'_> {
         let (named, secrets) = self.named_values(&config);
         let named_values = NamedValues::Known(named.clone());
         let admin_token = self.server(&config);
+        let tls = self.tls(&config);
         let redaction = self.redaction(&config, &named, &secrets, admin_token.as_ref());
         self.references(&config);
         self.backends(&config);
@@ -254,6 +258,7 @@ impl Loader<'_> {
             products,
             apis,
             admin_token,
+            tls,
             warnings: diags,
         })
     }

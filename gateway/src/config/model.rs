@@ -45,8 +45,32 @@ pub struct GatewaySection {
     /// SIGINT (default 30 s): see [`Duration::of`].
     pub shutdown_grace: Option<Spanned<Duration>>,
     /// Worker threads serving connections (default: one per core; 1 to 256).
-    /// Read at start: a reload that changes it is refused.
+    /// Read at start: a reload that changes it waits for a restart.
     pub workers: Option<Spanned<usize>>,
+    /// TLS on the listener: the certificate chain (PEM, leaf first) and its
+    /// private key (PEM: PKCS#8, PKCS#1 or SEC1), both or neither; paths
+    /// relative to the configuration file. Reloaded with the plan.
+    pub tls_cert: Option<Spanned<String>>,
+    pub tls_key: Option<Spanned<String>>,
+    /// Whether the TLS handshake asks the client for a certificate
+    /// (`context.Request.Certificate`, `validate-client-certificate`).
+    pub tls_client_certificate: Option<Spanned<ClientCertificate>>,
+    /// The CAs (PEM) a client certificate must chain to; without it any
+    /// client certificate is taken, and policies judge it.
+    pub tls_client_ca: Option<Spanned<String>>,
+}
+
+/// `[gateway] tls-client-certificate`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientCertificate {
+    /// Not asked for (the default).
+    #[default]
+    None,
+    /// Asked for; a client may send none.
+    Request,
+    /// Asked for; a handshake without one fails.
+    Require,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -382,32 +382,55 @@ async fn serve(
         let state = Arc::clone(&state);
         let client = Arc::clone(&client);
         // `context.Request.IpAddress`, written once per connection.
-        let peer: Arc<str> = peer.ip().to_canonical().to_string().into();
+        let ip: Arc<str> = peer.ip().to_canonical().to_string().into();
+        // TLS as the configuration says when the connection is accepted.
+        let tls = state
+            .current
+            .load()
+            .tls
+            .as_ref()
+            .map(|t| Arc::clone(&t.config));
         tokio::spawn(async move {
             let limits = state.current.load().http;
-            let requests = Requests::default();
-            let io = Guarded::new(stream, &limits, Arc::clone(&requests));
-            let svc = service_fn(move |req| {
-                // Counted from here until its response has ended or is dropped.
-                let busy = Busy::new(&requests);
-                let state = Arc::clone(&state);
-                let client = Arc::clone(&client);
-                let peer = Arc::clone(&peer);
-                async move {
-                    let response = handle(state, client, &peer, req).await;
-                    Ok::<_, Infallible>(response.map(|body| Tracked::new(body, busy)))
+            match tls {
+                None => {
+                    let peer = Arc::new(Peer {
+                        ip,
+                        https: false,
+                        certificate: None,
+                    });
+                    connection(stream, peer, &limits, state, client, stopping).await;
                 }
-            });
-            let builder = builder(&limits);
-            let conn = builder.serve_connection(TokioIo::new(io), svc);
-            tokio::pin!(conn);
-            // A connection that fails (reset, bad framing, a timeout) ends quietly.
-            tokio::select! {
-                biased;
-                _ = conn.as_mut() => {}
-                _ = stopping => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+                Some(config) => {
+                    // The handshake is bounded as a request head is.
+                    let handshake = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+                    let done = match limits.header_read {
+                        Some(t) => tokio::time::timeout(t, handshake)
+                            .await
+                            .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
+                        None => handshake.await,
+                    };
+                    let stream = match done {
+                        Ok(s) => s,
+                        Err(e) => {
+                            tracing::debug!("TLS handshake failed: {e}");
+                            drop(serving);
+                            return;
+                        }
+                    };
+                    // Parsed once per connection, shared by its requests.
+                    let certificate = stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .and_then(|c| sluice_stdlib::X509Certificate2::from_der(c));
+                    let peer = Arc::new(Peer {
+                        ip,
+                        https: true,
+                        certificate,
+                    });
+                    connection(stream, peer, &limits, state, client, stopping).await;
                 }
             }
             drop(serving);
@@ -420,6 +443,55 @@ async fn serve(
     }
     while active.load(Ordering::Acquire) > 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The client end of a connection, as its requests show it.
+struct Peer {
+    /// `context.Request.IpAddress`.
+    ip: Arc<str>,
+    /// Over TLS: the URL's scheme is `https`.
+    https: bool,
+    /// `context.Request.Certificate`: the client's, if it sent one.
+    certificate: Option<sluice_stdlib::X509Certificate2>,
+}
+
+/// Serves one connection (`io`, over TLS or not) until it closes, or
+/// shuts it down gracefully once `stopping` fires.
+async fn connection<IO>(
+    io: IO,
+    peer: Arc<Peer>,
+    limits: &super::state::HttpLimits,
+    state: Arc<Gateway>,
+    client: Arc<HttpClient>,
+    stopping: tokio::sync::oneshot::Receiver<()>,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let requests = Requests::default();
+    let io = Guarded::new(io, limits, Arc::clone(&requests));
+    let svc = service_fn(move |req| {
+        // Counted from here until its response has ended or is dropped.
+        let busy = Busy::new(&requests);
+        let state = Arc::clone(&state);
+        let client = Arc::clone(&client);
+        let peer = Arc::clone(&peer);
+        async move {
+            let response = handle(state, client, &peer, req).await;
+            Ok::<_, Infallible>(response.map(|body| Tracked::new(body, busy)))
+        }
+    });
+    let builder = builder(limits);
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    // A connection that fails (reset, bad framing, a timeout) ends quietly.
+    tokio::select! {
+        biased;
+        _ = conn.as_mut() => {}
+        _ = stopping => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
     }
 }
 
@@ -451,7 +523,7 @@ fn head_size(req: &hyper::Request<Incoming>) -> usize {
 async fn handle(
     state: Arc<Gateway>,
     client: Arc<HttpClient>,
-    peer: &str,
+    peer: &Peer,
     req: hyper::Request<Incoming>,
 ) -> hyper::Response<OutBody> {
     let span = tracing::debug_span!(
@@ -468,7 +540,7 @@ async fn handle(
 async fn respond(
     state: Arc<Gateway>,
     client: Arc<HttpClient>,
-    peer: &str,
+    peer: &Peer,
     req: hyper::Request<Incoming>,
 ) -> hyper::Response<OutBody> {
     let started = Instant::now();
@@ -491,8 +563,9 @@ async fn respond(
     };
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
     // One string: the URL, whose `host` part the request's `Host` may need.
-    let mut url = String::with_capacity(7 + host.len() + path.len());
-    url.push_str("http://");
+    let scheme = if peer.https { "https://" } else { "http://" };
+    let mut url = String::with_capacity(scheme.len() + host.len() + path.len());
+    url.push_str(scheme);
     url.push_str(host);
     let host_end = url.len();
     url.push_str(path);
@@ -500,7 +573,7 @@ async fn respond(
     let refused = Arc::new(AtomicU8::new(ACCEPTED));
     // The labels come from the plan's own routing of the request.
     let (response, stream, api, operation) =
-        match read(&current, peer, req, url, host_end, &refused) {
+        match read(&current, peer, req, (url, scheme.len(), host_end), &refused) {
             Ok((request, body)) => {
                 let services = Arc::new(Live {
                     client,
@@ -668,10 +741,9 @@ impl Stream for Capped {
 /// (and `url` back).
 fn read(
     current: &Current,
-    peer: &str,
+    peer: &Peer,
     req: hyper::Request<Incoming>,
-    url: String,
-    host_end: usize,
+    (url, host_start, host_end): (String, usize, usize),
     refused: &Arc<AtomicU8>,
 ) -> Result<(Request, Option<BodyStream>), (Response, String)> {
     let limits = current.http;
@@ -706,7 +778,7 @@ fn read(
     let mut headers = Multimap(Vec::with_capacity(parts.headers.keys_len() + 1));
     if parts.headers.get(hyper::header::HOST).is_none() {
         // HTTP/2 carries the host as `:authority`; APIM shows it as `Host`.
-        headers.append("Host", url.get(7..host_end).unwrap_or_default());
+        headers.append("Host", url.get(host_start..host_end).unwrap_or_default());
     }
     for (name, value) in &parts.headers {
         match value.to_str() {
@@ -720,7 +792,8 @@ fn read(
         url,
         headers,
         body: Bytes::new(),
-        ip: peer.to_owned(),
+        ip: peer.ip.to_string(),
+        certificate: peer.certificate.clone(),
     };
     Ok((request, body))
 }

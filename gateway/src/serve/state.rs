@@ -22,6 +22,7 @@ use super::admin::Metrics;
 use crate::build::{Input, Purpose};
 use crate::config::Secret;
 use crate::config::model::{Config, LimitsSection, LogSection, NamedValue, PolicyText};
+use crate::config::tls::Tls;
 use crate::plan::Plan;
 use crate::resources::Families;
 
@@ -134,6 +135,8 @@ pub struct Built {
     pub shutdown_grace: Duration,
     /// `[admin] token`.
     pub admin_token: Option<Secret>,
+    /// `[gateway] tls-cert` and the rest: TLS on the listener.
+    pub tls: Option<Tls>,
     /// The configuration and every file it references (policies, fragments, named values).
     pub files: BTreeSet<PathBuf>,
     /// The resource families the plan uses (the running gateway's on a reload).
@@ -156,6 +159,8 @@ pub struct Current {
     pub shutdown_grace: Duration,
     /// The bearer token of the admin routes (all but `/healthz`).
     pub admin_token: Option<Secret>,
+    /// TLS on the listener, for the connections accepted from now on.
+    pub tls: Option<Tls>,
 }
 
 fn addr(value: Option<&toml::Spanned<String>>, default: &str) -> SocketAddr {
@@ -183,6 +188,7 @@ pub fn build(path: &Path, families: Option<&Arc<Families>>) -> Result<Built, Dia
             .and_then(|g| g.get_ref().of().ok())
             .unwrap_or(DEFAULT_SHUTDOWN_GRACE),
         admin_token: built.admin_token,
+        tls: built.tls,
         files: referenced_files(path, Some(c)),
         plan: built.plan,
         families: built.families,
@@ -212,6 +218,13 @@ pub fn referenced_files(config: &Path, parsed: Option<&Config>) -> BTreeSet<Path
         out.insert(absolute(&base.join(f)));
     };
     if let Some(f) = &c.policy.global_file {
+        add(f.get_ref());
+    }
+    let g = &c.gateway;
+    for f in [&g.tls_cert, &g.tls_key, &g.tls_client_ca]
+        .into_iter()
+        .flatten()
+    {
         add(f.get_ref());
     }
     for p in &c.products {
@@ -316,6 +329,7 @@ impl Gateway {
                 generation: 1,
                 shutdown_grace: built.shutdown_grace,
                 admin_token: built.admin_token,
+                tls: built.tls,
             }),
             config,
             gateway_listen: built.gateway_listen,
@@ -434,6 +448,7 @@ impl Gateway {
             generation,
             shutdown_grace: built.shutdown_grace,
             admin_token: built.admin_token,
+            tls: built.tls,
         }));
         self.metrics
             .generation

@@ -339,6 +339,7 @@ fn send(
         headers,
         body: r.body.clone().unwrap_or_default().into_bytes().into(),
         ip: r.ip.clone(),
+        certificate: None,
     };
     let services: Arc<dyn Services> = Arc::clone(stubs) as Arc<dyn Services>;
     // As the server does: the response read whole, counted under its route.

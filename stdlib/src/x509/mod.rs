@@ -217,6 +217,69 @@ fn invariant_date(secs: i64) -> String {
         .unwrap_or_default()
 }
 
+impl std::fmt::Debug for X509Certificate2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("X509Certificate2")
+            .field("subject", &self.data.subject)
+            .field("thumbprint", &self.thumbprint())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the gateway reads of a certificate (a client's, from the TLS
+/// handshake; a backend client certificate) outside expressions.
+impl X509Certificate2 {
+    /// A certificate from its DER bytes, without a private key.
+    pub fn from_der(der: &[u8]) -> Option<Self> {
+        CertData::parse(der).map(|d| Self {
+            data: Arc::new(d),
+            private: None,
+            other_private: false,
+        })
+    }
+
+    /// The DER encoding.
+    pub fn der(&self) -> &[u8] {
+        &self.data.der
+    }
+
+    /// `Thumbprint`: the SHA-1 of the DER, upper-case hex.
+    pub fn thumbprint(&self) -> String {
+        hex_upper(&self.data.thumbprint())
+    }
+
+    /// `SerialNumber`: upper-case hex.
+    pub fn serial_number(&self) -> String {
+        hex_upper(&self.data.serial)
+    }
+
+    /// `Subject`, as .NET prints it (`CN=a, O=b`).
+    pub fn subject(&self) -> &str {
+        &self.data.subject
+    }
+
+    /// `Issuer`, as .NET prints it.
+    pub fn issuer(&self) -> &str {
+        &self.data.issuer
+    }
+
+    /// `GetNameInfo(X509NameType.SimpleName, false)`: the common name, else the
+    /// first of OU, O, e-mail.
+    pub fn simple_name(&self) -> String {
+        self.data.name_info("SimpleName", false)
+    }
+
+    /// The DNS names of its subject alternative names.
+    pub fn dns_names(&self) -> &[String] {
+        &self.data.dns_names
+    }
+
+    /// `NotBefore` and `NotAfter`, in seconds since the Unix epoch.
+    pub fn validity(&self) -> (i64, i64) {
+        (self.data.not_before, self.data.not_after)
+    }
+}
+
 impl X509Certificate2 {
     fn rsa_private(&self) -> Dynamic {
         match &self.private {
