@@ -158,9 +158,11 @@ pub fn build(
                 .map_err(|d| d.redacted(&redaction))?,
         ),
     };
-    let resources = families
+    let mut resources = families
         .provide(&loaded.config, origin, purpose.mode)
         .map_err(|d| d.redacted(&redaction))?;
+    // `[certificates.ID]`: read anew by every plan.
+    resources.insert(Arc::new(std::mem::take(&mut loaded.certificates)));
     let warnings = std::mem::take(&mut loaded.warnings);
     let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &compiler, &resources).map_err(
         |errors| {

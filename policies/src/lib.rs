@@ -132,6 +132,10 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["set-status"], set_status::compile),
     Builtin::new(&["set-variable"], set_variable::compile),
     Builtin::new(&["trace"], trace::compile),
+    Builtin::new(
+        &["validate-client-certificate"],
+        validate_client_certificate::compile,
+    ),
     Builtin::new(&["wait"], wait::compile),
     Builtin::new(&["xml-to-json"], xml_to_json::compile).own_body(),
 ];

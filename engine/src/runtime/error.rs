@@ -43,6 +43,8 @@ pub enum Reason {
     /// The client broke off, or sent a body that cannot be read, while a
     /// call was sending it on.
     ClientConnectionFailure,
+    /// `validate-client-certificate`: no certificate, or one that fails a rule.
+    ClientCertificateNotValid,
 }
 
 impl Reason {
@@ -61,6 +63,7 @@ impl Reason {
             Reason::CallerIpBlocked => "CallerIpBlocked",
             Reason::FailedToParseCallerIP => "FailedToParseCallerIP",
             Reason::ClientConnectionFailure => "ClientConnectionFailure",
+            Reason::ClientCertificateNotValid => "ClientCertificateNotValid",
         }
     }
 }

@@ -12,6 +12,7 @@
 //! Stages are as simple as they can be: [`Run::Done`] when they only touch
 //! the context, [`Run::Later`] (a boxed future) only for I/O.
 
+mod certs;
 mod compile;
 mod error;
 mod exec;
@@ -24,6 +25,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use certs::{Certificates, ClientIdentity, StoredCertificate, Trust, normalize_hex};
 pub use compile::{
     Bodies, CompileCx, Compiled, PipelineCx, Reported, StageFactory, compile_pipeline,
 };

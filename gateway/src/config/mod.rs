@@ -16,6 +16,7 @@
 //! and [`load_config`] return, and those of building its plan
 //! ([`Loaded::redaction`]), has them masked.
 
+mod certs;
 pub mod model;
 mod secrets;
 pub mod tls;
@@ -54,6 +55,8 @@ pub struct Loaded {
     pub admin_token: Option<Secret>,
     /// `[gateway] tls-cert` and the rest, loaded.
     pub tls: Option<tls::Tls>,
+    /// `[certificates.ID]`, loaded, and how chains are checked.
+    pub certificates: sluice_engine::runtime::Certificates,
     /// What loading found that is not an error (warnings, notes).
     pub warnings: Diagnostics,
 }
@@ -184,7 +187,11 @@ impl Loader<'_> {
         let named_values = NamedValues::Known(named.clone());
         let admin_token = self.server(&config);
         let tls = self.tls(&config);
-        let redaction = self.redaction(&config, &named, &secrets, admin_token.as_ref());
+        let (certificates, passwords) = self.certificates(&config);
+        let mut redaction = self.redaction(&config, &named, &secrets, admin_token.as_ref());
+        for p in &passwords {
+            redaction.value(p);
+        }
         self.references(&config);
         self.backends(&config);
         self.log(&config);
@@ -259,6 +266,7 @@ impl Loader<'_> {
             apis,
             admin_token,
             tls,
+            certificates,
             warnings: diags,
         })
     }

@@ -25,6 +25,8 @@ pub struct Config {
     #[serde(default)]
     pub backends: BTreeMap<String, Spanned<Backend>>,
     #[serde(default)]
+    pub certificates: BTreeMap<String, Spanned<CertificateEntry>>,
+    #[serde(default)]
     pub fragments: BTreeMap<String, Spanned<PolicyText>>,
     #[serde(default)]
     pub policy: PolicySection,
@@ -187,6 +189,21 @@ pub struct NamedValueSource {
     /// Never printed in logs or errors.
     #[serde(default)]
     pub secret: bool,
+}
+
+/// `[certificates.ID]`: an uploaded certificate, as APIM has them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CertificateEntry {
+    /// PEM (certificates, leaf first, and its private key if any) or
+    /// PKCS#12 (`.pfx`, `.p12`); relative to the configuration file.
+    pub file: Spanned<String>,
+    /// The PKCS#12 file's password, given like a named value (a string,
+    /// `{ env = "VAR" }`, `{ file = "path" }`). A secret: never printed.
+    pub password: Option<Spanned<NamedValue>>,
+    /// A CA that client certificates are trusted by (`validate-client-certificate`).
+    #[serde(default)]
+    pub ca: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -206,6 +206,51 @@ fn from_pfx(raw: &[u8], password: Option<&str>) -> RhaiResult<X509Certificate2> 
     }
 }
 
+/// What the gateway takes from a PKCS#12 file (`[certificates.ID]`).
+pub struct PfxContents {
+    /// DER, the certificate of the key first.
+    pub certificates: Vec<Vec<u8>>,
+    /// The private key, PKCS#8 DER.
+    pub key: Option<Vec<u8>>,
+}
+
+/// Whether `raw` looks like a PKCS#12 file.
+pub fn is_pfx(raw: &[u8]) -> bool {
+    pfx::looks_like_pfx(raw)
+}
+
+/// Reads a PKCS#12 file; the error never holds the password.
+pub fn read_pfx(raw: &[u8], password: Option<&str>) -> Result<PfxContents, String> {
+    let mut pfx = pfx::parse(raw, password).map_err(|e| match e {
+        PfxError::BadPassword => "the password is not correct".to_owned(),
+        PfxError::Malformed => "it is not a valid PKCS#12 file".to_owned(),
+        PfxError::Unsupported(oid) => format!("the PKCS#12 algorithm `{oid}` is not supported"),
+        PfxError::TooManyIterations => "its key derivation asks for too many iterations".to_owned(),
+    })?;
+    let Some((key, key_id)) = pfx.keys.first().cloned() else {
+        return Ok(PfxContents {
+            certificates: pfx.certs.into_iter().map(|(d, _)| d).collect(),
+            key: None,
+        });
+    };
+    use ::rsa::pkcs8::DecodePrivateKey;
+    let public = ::rsa::RsaPrivateKey::from_pkcs8_der(&key)
+        .ok()
+        .map(|k| k.to_public_key());
+    let of_key = pfx.certs.iter().position(|(der, id)| {
+        (key_id.is_some() && *id == key_id)
+            || (public.is_some() && CertData::parse(der).and_then(|c| c.rsa_public) == public)
+    });
+    if let Some(i) = of_key {
+        let leaf = pfx.certs.remove(i);
+        pfx.certs.insert(0, leaf);
+    }
+    Ok(PfxContents {
+        certificates: pfx.certs.into_iter().map(|(d, _)| d).collect(),
+        key: Some(key),
+    })
+}
+
 fn date(ctx: &NativeCallContext, secs: i64) -> RhaiResult<Dynamic> {
     let offset: Dynamic = ctx.call_native_fn("DateTimeOffset__FromUnixTimeSeconds", (secs,))?;
     ctx.call_native_fn("get$UtcDateTime", (offset,))
