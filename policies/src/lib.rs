@@ -94,6 +94,10 @@ impl Builtin {
 /// not declared here may stream past it (`xsl-transform`, `validate-content`
 /// and `cache-store`, when they come, read theirs).
 pub const BUILTINS: &[Builtin] = &[
+    Builtin::new(
+        &["authentication-certificate"],
+        authentication_certificate::compile,
+    ),
     Builtin::new(&["check-header"], check_header::compile),
     Builtin::new(&["choose"], choose::compile),
     Builtin::new(&["cors"], cors::compile),

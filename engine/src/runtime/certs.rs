@@ -20,6 +20,9 @@ pub struct Certificates {
     /// `[gateway] tls-client-ca`); `None`: nothing checks chains (no CA is
     /// trusted, no issuer recognized).
     pub trust: Option<Arc<dyn Trust>>,
+    /// The `ca = true` certificates (DER): a backend's certificate may
+    /// chain to them too.
+    pub ca: Arc<Vec<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Certificates {
@@ -64,13 +67,28 @@ pub struct StoredCertificate {
 /// A certificate chain and its private key, presented to a backend. A
 /// secret: its `Debug` shows the thumbprint only.
 pub struct ClientIdentity {
-    /// The leaf's thumbprint: the key of the outbound connection pool.
+    /// The leaf's thumbprint.
     pub thumbprint: String,
     /// DER, leaf first.
     pub chain: Vec<Vec<u8>>,
     /// PKCS#8 DER.
     pub key: Vec<u8>,
+    /// The configuration's CA certificates (`ca = true`, DER), which the
+    /// backend's certificate may chain to besides the web PKI roots.
+    pub trusted: Arc<Vec<Vec<u8>>>,
 }
+
+impl ClientIdentity {
+    /// What tells connection pools apart: the certificate and the CAs.
+    pub fn pool_key(&self) -> (String, usize) {
+        (self.thumbprint.clone(), self.trusted.len())
+    }
+}
+
+/// The certificate `authentication-certificate` chose for this request's
+/// backend call (an [`crate::runtime::Extensions`] entry).
+#[derive(Clone, Debug)]
+pub struct BackendCertificate(pub Arc<ClientIdentity>);
 
 impl std::fmt::Debug for ClientIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

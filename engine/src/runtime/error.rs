@@ -45,6 +45,8 @@ pub enum Reason {
     ClientConnectionFailure,
     /// `validate-client-certificate`: no certificate, or one that fails a rule.
     ClientCertificateNotValid,
+    /// `authentication-certificate`: no such certificate, or none with a private key.
+    CertificateNotFound,
 }
 
 impl Reason {
@@ -64,6 +66,7 @@ impl Reason {
             Reason::FailedToParseCallerIP => "FailedToParseCallerIP",
             Reason::ClientConnectionFailure => "ClientConnectionFailure",
             Reason::ClientCertificateNotValid => "ClientCertificateNotValid",
+            Reason::CertificateNotFound => "CertificateNotFound",
         }
     }
 }

@@ -25,7 +25,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-pub use certs::{Certificates, ClientIdentity, StoredCertificate, Trust, normalize_hex};
+pub use certs::{
+    BackendCertificate, Certificates, ClientIdentity, StoredCertificate, Trust, normalize_hex,
+};
 pub use compile::{
     Bodies, CompileCx, Compiled, PipelineCx, Reported, StageFactory, compile_pipeline,
 };
@@ -96,6 +98,8 @@ pub struct OutboundRequest {
     /// Milliseconds to wait for the response headers.
     pub timeout_ms: u64,
     pub purpose: Purpose,
+    /// The client certificate to present (`authentication-certificate`).
+    pub client_certificate: Option<Arc<ClientIdentity>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

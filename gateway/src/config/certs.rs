@@ -66,19 +66,19 @@ impl Loader<'_> {
                             format!("{what}: not usable as a CA: {err}"),
                         );
                     }
-                    let identity = key.map(|key| {
-                        Arc::new(ClientIdentity {
-                            thumbprint: certificate.thumbprint(),
-                            chain,
-                            key,
-                        })
-                    });
                     out.by_id.insert(
                         id.clone(),
                         StoredCertificate {
+                            identity: key.map(|key| {
+                                Arc::new(ClientIdentity {
+                                    thumbprint: certificate.thumbprint(),
+                                    chain,
+                                    key,
+                                    trusted: Arc::default(),
+                                })
+                            }),
                             certificate,
                             ca: e.ca,
-                            identity,
                         },
                     );
                 }
@@ -97,6 +97,22 @@ impl Loader<'_> {
                 let _ = roots.add(c);
             }
         }
+        // A backend's certificate may chain to the `ca = true` ones too.
+        let ca: Arc<Vec<Vec<u8>>> = Arc::new(
+            out.by_id
+                .values()
+                .filter(|c| c.ca)
+                .map(|c| c.certificate.der().to_vec())
+                .collect(),
+        );
+        for c in out.by_id.values_mut() {
+            if let Some(identity) = &mut c.identity
+                && let Some(i) = Arc::get_mut(identity)
+            {
+                i.trusted = Arc::clone(&ca);
+            }
+        }
+        out.ca = ca;
         out.trust = Some(Arc::new(WebPkiTrust::new(roots)));
         (out, passwords)
     }

@@ -2,6 +2,7 @@
 //! (already validated) element, and the stage that runs it. The table of
 //! built-ins ([`crate::BUILTINS`]) names each one's compile function.
 
+pub(crate) mod authentication_certificate;
 pub(crate) mod check_header;
 pub(crate) mod choose;
 pub(crate) mod cors;

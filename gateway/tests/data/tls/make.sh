@@ -29,3 +29,6 @@ subjectAltName=DNS:client.sluice.test"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout stranger.key -out stranger.pem -days "$days" \
   -subj "/CN=stranger" -addext "basicConstraints=CA:FALSE" -addext "extendedKeyUsage=clientAuth"
 rm -f ca.srl
+# The client certificate and key as PKCS#12 (OpenSSL's defaults: AES-256,
+# PBKDF2), with a test password.
+openssl pkcs12 -export -in client.pem -inkey client.key -out client.pfx -passout pass:test-pfx-password
