@@ -118,12 +118,11 @@ impl Loader<'_> {
     }
 }
 
-/// A certificate file's chain (DER, leaf first) and private key (PKCS#8
-/// DER), if it has one.
-fn read(
-    path: &std::path::Path,
-    password: Option<&str>,
-) -> Result<(Vec<Vec<u8>>, Option<Vec<u8>>), String> {
+/// A certificate chain (DER, leaf first) and its private key (PKCS#8 DER), if any.
+type ChainAndKey = (Vec<Vec<u8>>, Option<Vec<u8>>);
+
+/// A certificate file's chain and private key.
+fn read(path: &std::path::Path, password: Option<&str>) -> Result<ChainAndKey, String> {
     let bytes =
         std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     if sluice_stdlib::is_pfx(&bytes) {

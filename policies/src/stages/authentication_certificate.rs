@@ -53,7 +53,7 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
         Which::Id(id)
     } else if let Some(t) = cx.optional(e, "thumbprint")? {
         if let Some(lit) = literal(&t)
-            && let Err(why) = usable(certificates.by_thumbprint(lit).map(|(id, c)| (id, c)))
+            && let Err(why) = usable(certificates.by_thumbprint(lit))
         {
             return cx.fail(
                 Code::ConfigReference,
