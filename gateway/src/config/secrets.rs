@@ -9,8 +9,8 @@
 //! of its entries has a key `secret` (whatever its value, so a misspelt
 //! `secret = ture` still counts), at its own level or inside its inline
 //! table, or in a string left open on its line (`value = "s, secret = true`
-//! with the quote missing). `[admin] token` and each `[[subscription]]`'s
-//! `key` are always secret. In a secret entry every value but that of an
+//! with the quote missing). `[admin] token`, each `[[subscription]]`'s
+//! `key` and each `[certificates.ID] password` are always secret. In a secret entry every value but that of an
 //! `env`, `file` or `secret` key (which say where the secret is, or that it
 //! is one) is a secret place: the contents of each string (to the end of
 //! the line, or of the text for a multi-line string, when it is not closed)
@@ -222,6 +222,7 @@ pub fn places(name: &str, text: &str) -> Redaction {
         let secret = match e.path.as_slice() {
             [admin, token, ..] if admin == "admin" && token == "token" => true,
             [sub, key] if sub == "subscription" && key == "key" => true,
+            [certs, _, password, ..] if certs == "certificates" && password == "password" => true,
             _ => named(e).is_some_and(|n| secret_names.contains(&n)),
         };
         if secret {
@@ -283,6 +284,13 @@ token = "hidden-6"
 [[subscription]]
 id = "visible"
 key = "hidden-7"
+
+[certificates.client]
+file = "visible.pfx"
+password = "hidden-8"
+
+[certificates.other]
+password = { env = "SHOWN_9" }
 "#;
         // Any text at all is read, never failing: every cut of this one.
         for (cut, _) in text.char_indices() {
@@ -302,6 +310,8 @@ key = "hidden-7"
             "env = \"SHOWN_5\"",
             "inline = { value = \"**\", secret = true }",
             "key = \"********\"",
+            "file = \"visible.pfx\"",
+            "env = \"SHOWN_9\"",
         ] {
             assert!(m.contains(shown), "{shown}: {m}");
         }
