@@ -102,6 +102,7 @@ fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Re
         headers: h,
         body: Bytes::copy_from_slice(body),
         ip: "127.0.0.1".into(),
+        certificate: None,
     }
 }
 

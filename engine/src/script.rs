@@ -3,8 +3,9 @@
 //! compile the rhai. Errors point at the policy file.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rhai::{Engine, Scope};
 
@@ -37,6 +38,55 @@ pub struct Compiled {
     /// The native form, when the expression has one ([`crate::fast`]):
     /// evaluated first, rhai only when it declines.
     pub fast: Option<sluice_stdlib::fast::Fast>,
+    /// Whether its evaluations have lately run long: those then run off
+    /// the worker thread (`Services::offload`).
+    pub cost: Cost,
+}
+
+/// An evaluation longer than this is long: the expression's next
+/// evaluations are offloaded (`Services::offload`), so that a worker's other
+/// connections wait behind at most one long evaluation of it.
+pub const LONG_EVALUATION: Duration = Duration::from_millis(2);
+
+/// How long an expression stays long after its last long evaluation: its
+/// evaluations are offloaded until it has run short for this long (one
+/// that is long only for some inputs keeps being offloaded while those
+/// inputs come).
+pub const LONG_FOR: Duration = Duration::from_secs(30);
+
+/// When an expression last ran long, in milliseconds since the process's
+/// first evaluation (0: never). One relaxed load per evaluation.
+#[derive(Debug, Default)]
+pub struct Cost(AtomicU64);
+
+impl Clone for Cost {
+    fn clone(&self) -> Self {
+        Self(AtomicU64::new(self.0.load(Ordering::Relaxed)))
+    }
+}
+
+/// The clock [`Cost`] counts on.
+fn since_start() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(Instant::now);
+    u64::try_from(start.elapsed().as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+impl Cost {
+    /// Whether the expression ran long within the last [`LONG_FOR`].
+    pub fn is_long(&self) -> bool {
+        let at = self.0.load(Ordering::Relaxed);
+        at != 0 && u128::from(since_start().saturating_sub(at)) < LONG_FOR.as_millis()
+    }
+
+    /// Records an evaluation that took `took`.
+    pub fn record(&self, took: Duration) {
+        if took >= LONG_EVALUATION {
+            self.0.store(since_start(), Ordering::Relaxed);
+        }
+    }
 }
 
 impl Compiled {
@@ -165,6 +215,7 @@ impl<'e> Compiler<'e> {
                 span: t.span,
                 code: t.code,
                 fast,
+                cost: Cost::default(),
             })),
             Err(e) => {
                 let pos = e.1;

@@ -73,6 +73,8 @@ pub struct Built {
     pub families: Arc<Families>,
     /// `[admin] token`, resolved.
     pub admin_token: Option<config::Secret>,
+    /// The listener's TLS (`[gateway] tls-cert`), loaded.
+    pub tls: Option<config::tls::Tls>,
     /// What loading found that is not an error.
     pub warnings: Diagnostics,
 }
@@ -156,9 +158,11 @@ pub fn build(
                 .map_err(|d| d.redacted(&redaction))?,
         ),
     };
-    let resources = families
+    let mut resources = families
         .provide(&loaded.config, origin, purpose.mode)
         .map_err(|d| d.redacted(&redaction))?;
+    // `[certificates.ID]`: read anew by every plan.
+    resources.insert(Arc::new(std::mem::take(&mut loaded.certificates)));
     let warnings = std::mem::take(&mut loaded.warnings);
     let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &compiler, &resources).map_err(
         |errors| {
@@ -185,6 +189,7 @@ pub fn build(
         config: loaded.config,
         families,
         admin_token: loaded.admin_token,
+        tls: loaded.tls,
         warnings,
     })
 }

@@ -96,6 +96,8 @@ pub struct Request {
     pub headers: Multimap,
     pub body: Bytes,
     pub ip: String,
+    /// The client's TLS certificate, if it sent one.
+    pub certificate: Option<sluice_stdlib::X509Certificate2>,
 }
 
 /// The answer to the client.

@@ -3,7 +3,7 @@
 //! [`Pipeline`], an [`Exchange`] for one request, and [`Stub`] services
 //! that record every outbound call and run a virtual clock.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sluice_engine::compose::{Layer, effective};
@@ -28,6 +28,8 @@ pub(crate) struct Stub {
     pub now: AtomicI64,
     pub calls: Mutex<Vec<(i64, OutboundRequest)>>,
     pub sleeps: Mutex<Vec<u64>>,
+    /// How many times work was offloaded (`Services::offload`).
+    pub offloads: AtomicUsize,
     answer: Box<Answer>,
 }
 
@@ -44,6 +46,7 @@ impl Stub {
             now: AtomicI64::new(START_MS),
             calls: Mutex::new(Vec::new()),
             sleeps: Mutex::new(Vec::new()),
+            offloads: AtomicUsize::new(0),
             answer: Box::new(answer),
         })
     }
@@ -107,6 +110,10 @@ impl Services for Stub {
         self.sleeps.lock().unwrap().push(ms);
         self.now.fetch_add(ms as i64, Ordering::SeqCst);
         Box::pin(async {})
+    }
+    fn offload(&self, work: &mut dyn FnMut()) {
+        self.offloads.fetch_add(1, Ordering::SeqCst);
+        work();
     }
 }
 

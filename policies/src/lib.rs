@@ -34,6 +34,8 @@ mod xml_tree;
 
 #[cfg(test)]
 mod fixture;
+#[cfg(test)]
+mod offload_tests;
 #[cfg(any(test, feature = "redis-server"))]
 pub mod redis_server;
 #[cfg(test)]
@@ -105,6 +107,10 @@ pub const BUILTINS: &[Builtin] = &[
     // Reads the response it stores.
     Builtin::new(&["cache-store"], cache_store::compile).own_body(),
     Builtin::new(&["cache-store-value"], cache_value::compile_store),
+    Builtin::new(
+        &["authentication-certificate"],
+        authentication_certificate::compile,
+    ),
     Builtin::new(&["check-header"], check_header::compile),
     Builtin::new(&["choose"], choose::compile),
     Builtin::new(&["cors"], cors::compile),
@@ -161,6 +167,10 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["set-status"], set_status::compile),
     Builtin::new(&["set-variable"], set_variable::compile),
     Builtin::new(&["trace"], trace::compile),
+    Builtin::new(
+        &["validate-client-certificate"],
+        validate_client_certificate::compile,
+    ),
     Builtin::new(&["wait"], wait::compile),
     Builtin::new(&["xml-to-json"], xml_to_json::compile).own_body(),
 ];

@@ -70,6 +70,7 @@ mod text;
 mod time;
 mod web;
 mod x509;
+pub use x509::{PfxContents, X509Certificate2, is_pfx, read_pfx};
 mod xml;
 
 use std::time::Duration;

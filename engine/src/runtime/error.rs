@@ -49,6 +49,10 @@ pub enum Reason {
     QuotaExceeded,
     /// `limit-concurrency`: over `max-count` (not in APIM's list of reasons).
     ConcurrencyLimitExceeded,
+    /// `validate-client-certificate`: no certificate, or one that fails a rule.
+    ClientCertificateNotValid,
+    /// `authentication-certificate`: no such certificate, or none with a private key.
+    CertificateNotFound,
 }
 
 impl Reason {
@@ -70,6 +74,8 @@ impl Reason {
             Reason::RateLimitExceeded => "RateLimitExceeded",
             Reason::QuotaExceeded => "QuotaExceeded",
             Reason::ConcurrencyLimitExceeded => "ConcurrencyLimitExceeded",
+            Reason::ClientCertificateNotValid => "ClientCertificateNotValid",
+            Reason::CertificateNotFound => "CertificateNotFound",
         }
     }
 }

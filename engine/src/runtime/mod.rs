@@ -12,6 +12,7 @@
 //! Stages are as simple as they can be: [`Run::Done`] when they only touch
 //! the context, [`Run::Later`] (a boxed future) only for I/O.
 
+mod certs;
 mod compile;
 mod error;
 mod exec;
@@ -24,6 +25,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use certs::{
+    BackendCertificate, Certificates, ClientIdentity, StoredCertificate, Trust, normalize_hex,
+};
 pub use compile::{
     Bodies, CompileCx, Compiled, PipelineCx, Reported, StageFactory, compile_pipeline,
 };
@@ -102,6 +106,8 @@ pub struct OutboundRequest {
     /// Milliseconds to wait for the response headers.
     pub timeout_ms: u64,
     pub purpose: Purpose,
+    /// The client certificate to present (`authentication-certificate`).
+    pub client_certificate: Option<Arc<ClientIdentity>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -184,7 +190,19 @@ pub trait Services: Send + Sync {
     fn backend(&self, id: &str) -> Option<BackendEntity>;
     /// Waits (on the virtual clock in tests).
     fn sleep(&self, ms: u64) -> BoxFuture<'_, ()>;
+    /// Runs `work`, synchronous and possibly long (an expression known to
+    /// run long, a large body converted), so that it does not hold up the
+    /// other requests of this thread: the gateway hands its worker's other
+    /// connections to another thread first (docs/gateway.md, "Slow
+    /// requests"). The default runs it in place.
+    fn offload(&self, work: &mut dyn FnMut()) {
+        work();
+    }
 }
+
+/// A body at least this large is converted (`json-to-xml`, `xml-to-json`,
+/// `find-and-replace`) through [`Services::offload`].
+pub const OFFLOAD_BODY_BYTES: usize = 256 * 1024;
 
 /// Everything one request carries through the pipeline.
 pub struct Exchange {
@@ -233,6 +251,28 @@ impl Exchange {
             None => {
                 self.extensions.insert(AtEndWork(vec![work]));
             }
+        }
+    }
+
+    /// `work()`, through [`Services::offload`] when `long`.
+    pub fn offload_if<R>(&self, long: bool, work: impl FnOnce() -> R) -> R {
+        if !long {
+            return work();
+        }
+        let mut work = Some(work);
+        let mut out = None;
+        self.services.offload(&mut || {
+            if let Some(w) = work.take() {
+                out = Some(w());
+            }
+        });
+        match out {
+            Some(r) => r,
+            // A `Services` whose `offload` did not run it: run it here.
+            None => match work.take() {
+                Some(w) => w(),
+                None => unreachable!("offload ran the work without a result"),
+            },
         }
     }
 

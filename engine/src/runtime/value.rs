@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::Instant;
 
 use rhai::Dynamic;
 
@@ -24,8 +25,18 @@ impl CompiledValue {
                 if let Some(v) = c.fast.as_ref().and_then(|f| f.eval(&x.ctx, &x.limits)) {
                     return Ok(v);
                 }
-                sluice_stdlib::eval::evaluate(&x.engine, &c.ast, &x.ctx, x.now_ms(), &x.limits)
-                    .map_err(|f| failure(&f))
+                let now_ms = x.now_ms();
+                let run = || {
+                    let started = Instant::now();
+                    let r =
+                        sluice_stdlib::eval::evaluate(&x.engine, &c.ast, &x.ctx, now_ms, &x.limits);
+                    c.cost.record(started.elapsed());
+                    r
+                };
+                // An expression that ran long lately runs off the worker
+                // (its other connections go on); the first long run of
+                // one is found out here, on the worker.
+                x.offload_if(c.cost.is_long(), run).map_err(|f| failure(&f))
             }
         }
     }

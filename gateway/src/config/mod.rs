@@ -16,8 +16,10 @@
 //! and [`load_config`] return, and those of building its plan
 //! ([`Loaded::redaction`]), has them masked.
 
+mod certs;
 pub mod model;
 mod secrets;
+pub mod tls;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -51,6 +53,10 @@ pub struct Loaded {
     pub apis: BTreeMap<String, LoadedApi>,
     /// `[admin] token`, resolved.
     pub admin_token: Option<Secret>,
+    /// `[gateway] tls-cert` and the rest, loaded.
+    pub tls: Option<tls::Tls>,
+    /// `[certificates.ID]`, loaded, and how chains are checked.
+    pub certificates: sluice_engine::runtime::Certificates,
     /// What loading found that is not an error (warnings, notes).
     pub warnings: Diagnostics,
 }
@@ -180,7 +186,12 @@ impl Loader<'_> {
         let (named, secrets) = self.named_values(&config);
         let named_values = NamedValues::Known(named.clone());
         let admin_token = self.server(&config);
-        let redaction = self.redaction(&config, &named, &secrets, admin_token.as_ref());
+        let tls = self.tls(&config);
+        let (certificates, passwords) = self.certificates(&config);
+        let mut redaction = self.redaction(&config, &named, &secrets, admin_token.as_ref());
+        for p in &passwords {
+            redaction.value(p);
+        }
         self.references(&config);
         self.backends(&config);
         self.log(&config);
@@ -254,6 +265,8 @@ impl Loader<'_> {
             products,
             apis,
             admin_token,
+            tls,
+            certificates,
             warnings: diags,
         })
     }
@@ -352,6 +365,18 @@ impl Loader<'_> {
                 Code::ConfigSyntax,
                 span_of(grace),
                 format!("`[gateway] shutdown-grace`: {e}"),
+            );
+        }
+        if let Some(w) = &config.gateway.workers
+            && !(1..=256).contains(w.get_ref())
+        {
+            self.error(
+                Code::ConfigSyntax,
+                span_of(w),
+                format!(
+                    "`[gateway] workers` must be between 1 and 256, not {}",
+                    w.get_ref()
+                ),
             );
         }
         let admin = &config.admin;

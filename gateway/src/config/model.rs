@@ -31,6 +31,8 @@ pub struct Config {
     #[serde(default)]
     pub backends: BTreeMap<String, Spanned<Backend>>,
     #[serde(default)]
+    pub certificates: BTreeMap<String, Spanned<CertificateEntry>>,
+    #[serde(default)]
     pub fragments: BTreeMap<String, Spanned<PolicyText>>,
     #[serde(default)]
     pub policy: PolicySection,
@@ -50,6 +52,33 @@ pub struct GatewaySection {
     /// How long requests in flight may take to finish after SIGTERM or
     /// SIGINT (default 30 s): see [`Duration::of`].
     pub shutdown_grace: Option<Spanned<Duration>>,
+    /// Worker threads serving connections (default: one per core; 1 to 256).
+    /// Read at start: a reload that changes it waits for a restart.
+    pub workers: Option<Spanned<usize>>,
+    /// TLS on the listener: the certificate chain (PEM, leaf first) and its
+    /// private key (PEM: PKCS#8, PKCS#1 or SEC1), both or neither; paths
+    /// relative to the configuration file. Reloaded with the plan.
+    pub tls_cert: Option<Spanned<String>>,
+    pub tls_key: Option<Spanned<String>>,
+    /// Whether the TLS handshake asks the client for a certificate
+    /// (`context.Request.Certificate`, `validate-client-certificate`).
+    pub tls_client_certificate: Option<Spanned<ClientCertificate>>,
+    /// The CAs (PEM) a client certificate must chain to; without it any
+    /// client certificate is taken, and policies judge it.
+    pub tls_client_ca: Option<Spanned<String>>,
+}
+
+/// `[gateway] tls-client-certificate`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientCertificate {
+    /// Not asked for (the default).
+    #[default]
+    None,
+    /// Asked for; a client may send none.
+    Request,
+    /// Asked for; a handshake without one fails.
+    Require,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -178,6 +207,21 @@ pub struct NamedValueSource {
     /// Never printed in logs or errors.
     #[serde(default)]
     pub secret: bool,
+}
+
+/// `[certificates.ID]`: an uploaded certificate, as APIM has them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CertificateEntry {
+    /// PEM (certificates, leaf first, and its private key if any) or
+    /// PKCS#12 (`.pfx`, `.p12`); relative to the configuration file.
+    pub file: Spanned<String>,
+    /// The PKCS#12 file's password, given like a named value (a string,
+    /// `{ env = "VAR" }`, `{ file = "path" }`). A secret: never printed.
+    pub password: Option<Spanned<NamedValue>>,
+    /// A CA that client certificates are trusted by (`validate-client-certificate`).
+    #[serde(default)]
+    pub ca: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,8 +9,9 @@
 //! of its entries has a key `secret` (whatever its value, so a misspelt
 //! `secret = ture` still counts), at its own level or inside its inline
 //! table, or in a string left open on its line (`value = "s, secret = true`
-//! with the quote missing). `[admin] token`, `[counters] redis-url` and each
-//! `[[subscription]]`'s `key` are always secret. In a secret entry every value but that of an
+//! with the quote missing). `[admin] token`, `[counters] redis-url`, each
+//! `[[subscription]]`'s `key` and each `[certificates.ID] password` are
+//! always secret. In a secret entry every value but that of an
 //! `env`, `file` or `secret` key (which say where the secret is, or that it
 //! is one) is a secret place: the contents of each string (to the end of
 //! the line, or of the text for a multi-line string, when it is not closed)
@@ -224,6 +225,7 @@ pub fn places(name: &str, text: &str) -> Redaction {
             [sub, key] if sub == "subscription" && key == "key" => true,
             // May hold a password (`redis://:password@host`).
             [counters, url] if counters == "counters" && url == "redis-url" => true,
+            [certs, _, password, ..] if certs == "certificates" && password == "password" => true,
             _ => named(e).is_some_and(|n| secret_names.contains(&n)),
         };
         if secret {
@@ -338,6 +340,13 @@ token = "hidden-6"
 [[subscription]]
 id = "visible"
 key = "hidden-7"
+
+[certificates.client]
+file = "visible.pfx"
+password = "hidden-8"
+
+[certificates.other]
+password = { env = "SHOWN_9" }
 "#;
         // Any text at all is read, never failing: every cut of this one.
         for (cut, _) in text.char_indices() {
@@ -357,6 +366,8 @@ key = "hidden-7"
             "env = \"SHOWN_5\"",
             "inline = { value = \"**\", secret = true }",
             "key = \"********\"",
+            "file = \"visible.pfx\"",
+            "env = \"SHOWN_9\"",
         ] {
             assert!(m.contains(shown), "{shown}: {m}");
         }

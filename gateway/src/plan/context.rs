@@ -82,6 +82,7 @@ impl Plan {
                 },
                 ip: req.ip,
                 matched: params,
+                certificate: req.certificate,
                 ..Message::default()
             }),
             response: MessageRef::new(Message {

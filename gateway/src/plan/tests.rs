@@ -75,6 +75,7 @@ fn get(
         headers: h,
         body: Bytes::new(),
         ip: "10.1.2.3".into(),
+        certificate: None,
     };
     futures_executor(plan.handle(req, services))
 }

@@ -19,8 +19,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -32,19 +31,28 @@ use hyper_util::server::conn::auto;
 use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 use tokio::net::TcpListener;
 
+use super::server::AcceptFailures;
 use super::state::{Gateway, Trigger};
 use crate::resources::AdminRequest;
 
+/// Serves the admin listener. Failed accepts (out of descriptors) are
+/// logged once per run of them, as the gateway listener's are.
 pub async fn serve(listener: TcpListener, state: Arc<Gateway>) {
+    let open = Arc::new(AtomicUsize::new(0));
+    let mut failed = AcceptFailures::default();
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
-                tracing::warn!("admin accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                failed
+                    .failed(&e, "admin ", open.load(Ordering::Relaxed))
+                    .await;
                 continue;
             }
         };
+        failed.succeeded("admin ");
+        let open = Arc::clone(&open);
+        open.fetch_add(1, Ordering::Relaxed);
         let state = Arc::clone(&state);
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
@@ -54,6 +62,7 @@ pub async fn serve(listener: TcpListener, state: Arc<Gateway>) {
             let _ = auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), svc)
                 .await;
+            open.fetch_sub(1, Ordering::Relaxed);
         });
     }
 }

@@ -8,6 +8,7 @@
 //! sent whole, or for [`Services::call_with_body`] as the client's body
 //! arrives.
 
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -22,9 +23,10 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sluice_engine::runtime::{
-    BackendEntity, BodyStream, BoxFuture, CallError, InboundResponse, Multimap, OutboundRequest,
-    Services,
+    BackendEntity, BodyStream, BoxFuture, CallError, ClientIdentity, InboundResponse, Multimap,
+    OutboundRequest, Services,
 };
 
 use super::state::Current;
@@ -102,27 +104,89 @@ pub fn is_hop_by_hop(name: &str) -> bool {
 /// The body of an outbound request: whole, or the client's as it arrives.
 type OutBody = Either<Full<Bytes>, Outgoing>;
 
+type Pooled = Client<HttpsConnector<HttpConnector>, OutBody>;
+
 pub struct HttpClient {
-    client: Client<HttpsConnector<HttpConnector>, OutBody>,
+    client: Pooled,
+    /// One pool per client certificate (`authentication-certificate`),
+    /// made when first used: a connection's certificate is its handshake's.
+    with_certificate: std::sync::Mutex<HashMap<(String, usize), Pooled>>,
+}
+
+/// The TCP connector every pool uses.
+fn tcp() -> HttpConnector {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http.set_nodelay(true);
+    http
+}
+
+fn pool(https: HttpsConnector<HttpConnector>) -> Pooled {
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .build(https)
 }
 
 impl HttpClient {
     pub fn new() -> Result<Self, String> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        http.set_nodelay(true);
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
             .map_err(|e| e.to_string())?
             .https_or_http()
             .enable_http1()
             .enable_http2()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE)
-            .build(https);
-        Ok(Self { client })
+            .wrap_connector(tcp());
+        Ok(Self {
+            client: pool(https),
+            with_certificate: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The pool of requests that present `identity`: TLS trusting the web
+    /// PKI roots and the configuration's CAs. Errors never show the key.
+    fn pool_for(&self, identity: &ClientIdentity) -> Result<Pooled, CallError> {
+        let key = identity.pool_key();
+        let mut pools = match self.with_certificate.lock() {
+            Ok(p) => p,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(p) = pools.get(&key) {
+            return Ok(p.clone());
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for ca in identity.trusted.iter() {
+            let _ = roots.add(CertificateDer::from(ca.clone()));
+        }
+        let chain = identity
+            .chain
+            .iter()
+            .map(|c| CertificateDer::from(c.clone()))
+            .collect();
+        let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(identity.key.clone()));
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CallError::connection(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, private)
+        .map_err(|e| {
+            CallError::connection(format!(
+                "the client certificate {} cannot be used: {e}",
+                identity.thumbprint
+            ))
+        })?;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(tcp());
+        let p = pool(https);
+        pools.insert(key, p.clone());
+        Ok(p)
     }
 
     /// Sends one request and reads the answer whole; the timeout covers
@@ -196,7 +260,10 @@ impl HttpClient {
         *request.method_mut() = method;
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
-        let pending = self.client.request(request);
+        let pending = match &req.client_certificate {
+            None => self.client.request(request),
+            Some(identity) => self.pool_for(identity)?.request(request),
+        };
         let response = if req.timeout_ms == 0 {
             pending.await
         } else {
@@ -323,6 +390,25 @@ impl Services for Live {
 
     fn sleep(&self, ms: u64) -> BoxFuture<'_, ()> {
         Box::pin(tokio::time::sleep(Duration::from_millis(ms)))
+    }
+
+    /// On a worker (a multi-threaded runtime of one thread): the worker's
+    /// other connections move to a fresh thread of its runtime while this
+    /// one runs `work` (`block_in_place`); elsewhere (a test's
+    /// single-threaded runtime) in place.
+    fn offload(&self, work: &mut dyn FnMut()) {
+        offload(work);
+    }
+}
+
+/// [`Services::offload`] as the gateway's workers do it.
+pub fn offload(work: &mut dyn FnMut()) {
+    let on_worker = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if on_worker {
+        tokio::task::block_in_place(work);
+    } else {
+        work();
     }
 }
 

@@ -76,8 +76,8 @@ const ONE_BEGUN: u64 = 1 << 32;
 /// began with the preface) the bytes read between requests (pings,
 /// settings) start no head: such a connection is idle until a stream
 /// opens, and closes after `keep-alive-timeout-ms`.
-pub struct Guarded {
-    io: tokio::net::TcpStream,
+pub struct Guarded<IO = tokio::net::TcpStream> {
+    io: IO,
     requests: Requests,
     /// The requests begun when the phase was last armed.
     begun: u32,
@@ -93,8 +93,8 @@ pub struct Guarded {
     http2: bool,
 }
 
-impl Guarded {
-    pub fn new(io: tokio::net::TcpStream, limits: &HttpLimits, requests: Requests) -> Self {
+impl<IO> Guarded<IO> {
+    pub fn new(io: IO, limits: &HttpLimits, requests: Requests) -> Self {
         let mut g = Self {
             io,
             requests,
@@ -174,7 +174,7 @@ impl Guarded {
     }
 }
 
-impl AsyncRead for Guarded {
+impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for Guarded<IO> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -206,7 +206,7 @@ impl AsyncRead for Guarded {
     }
 }
 
-impl AsyncWrite for Guarded {
+impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<IO> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

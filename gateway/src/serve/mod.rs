@@ -103,8 +103,10 @@ async fn serve(config: PathBuf, log: LogSection) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // One worker per core, each with its own connection pool.
-    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    // One worker per core (or `[gateway] workers`), each with its own connection pool.
+    let workers = built.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
     let mut clients = Vec::new();
     for _ in 0..workers {
         match client::HttpClient::new() {

@@ -40,7 +40,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -59,11 +59,53 @@ use super::conn::{Busy, Guarded, Requests, Tracked, builder};
 use super::state::{Current, Gateway};
 use crate::plan::{Request, Response};
 
-/// A worker as the acceptor sees it: where to hand a connection, and how
-/// many it is serving.
+/// A worker as the acceptor sees it: where to hand a connection, how many
+/// it is serving, and its heartbeat.
 pub struct Worker {
     connections: tokio::sync::mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>,
     active: Arc<AtomicUsize>,
+    beat: Arc<Heartbeat>,
+}
+
+/// How often a worker's heartbeat ticks.
+const BEAT: Duration = Duration::from_millis(10);
+
+/// A worker whose heartbeat has not ticked for this long is stalled (its
+/// thread is held by something not offloaded): the acceptor hands new
+/// connections to the others.
+const STALLED: Duration = Duration::from_millis(50);
+
+/// A worker's heartbeat: when its runtime last ran its ticking task, in
+/// milliseconds on a clock the process shares ([`Heartbeat::clock`]).
+#[derive(Debug, Default)]
+pub struct Heartbeat(AtomicU64);
+
+impl Heartbeat {
+    /// Milliseconds since the first call.
+    fn clock() -> u64 {
+        static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        let start = *START.get_or_init(Instant::now);
+        u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn tick(&self) {
+        self.0.store(Self::clock(), Ordering::Relaxed);
+    }
+
+    /// How long ago it last ticked.
+    fn age(&self, now: u64) -> u64 {
+        now.saturating_sub(self.0.load(Ordering::Relaxed))
+    }
+
+    /// Ticks every [`BEAT`] for as long as the runtime runs it.
+    async fn run(self: Arc<Self>) {
+        let mut every = tokio::time::interval(BEAT);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            self.tick();
+        }
+    }
 }
 
 /// The workers' connection counts, readable once the acceptor (and its
@@ -81,13 +123,18 @@ impl Open {
     }
 }
 
-/// Starts `clients.len()` workers, each a thread with its own
-/// single-threaded runtime and connection pool (`client`): a connection's
-/// requests, and the backend connections they use, stay on one thread, so
-/// nothing is handed between threads per request and memory is freed where
-/// it was allocated (Envoy's threading model). `stopped` hears of a worker
-/// that ends. A worker ends when the acceptor has stopped (its [`Worker`]
-/// dropped) and its last connection has closed.
+/// Starts `clients.len()` workers, each a thread with its own runtime and
+/// connection pool (`client`): a connection's requests, and the backend
+/// connections they use, stay on one thread, so nothing is handed between
+/// threads per request and memory is freed where it was allocated
+/// (Envoy's threading model). The runtime is tokio's multi-threaded one
+/// with a single worker thread, not the single-threaded one, for one thing:
+/// work that may run long (an expression known to, a large body converted)
+/// runs in `block_in_place`, which hands the worker's other connections to
+/// a fresh thread meanwhile (docs/gateway.md, "Slow requests"). Each
+/// worker also runs a [`Heartbeat`] the acceptor watches. `stopped` hears
+/// of a worker that ends. A worker ends when the acceptor has stopped (its
+/// [`Worker`] dropped) and its last connection has closed.
 pub fn start_workers(
     state: &Arc<Gateway>,
     clients: Vec<Arc<HttpClient>>,
@@ -97,24 +144,34 @@ pub fn start_workers(
     for (i, client) in clients.into_iter().enumerate() {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let active = Arc::new(AtomicUsize::new(0));
-        let (state, count) = (Arc::clone(state), Arc::clone(&active));
-        spawn_worker(
-            i,
-            stopped.clone(),
-            move || match tokio::runtime::Builder::new_current_thread()
+        let beat = Arc::new(Heartbeat::default());
+        beat.tick();
+        let (state, count, pulse) = (Arc::clone(state), Arc::clone(&active), Arc::clone(&beat));
+        spawn_worker(i, stopped.clone(), move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name(format!("sluice-worker-{i}"))
                 .enable_all()
                 .build()
-            {
-                Ok(rt) => {
-                    rt.block_on(serve(rx, state, client, count));
-                    Ok(())
-                }
-                Err(e) => Err(format!("cannot start its runtime: {e}")),
-            },
-        )?;
+                .map_err(|e| format!("cannot start its runtime: {e}"))?;
+            // Spawned, so that the connections it spawns start on the
+            // worker thread's own queue.
+            let served = rt.block_on(async {
+                let heart = tokio::spawn(pulse.run());
+                let served = tokio::spawn(serve(rx, state, client, count)).await;
+                heart.abort();
+                served
+            });
+            match served {
+                Ok(()) => Ok(()),
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => Err(format!("its loop ended: {e}")),
+            }
+        })?;
         workers.push(Worker {
             connections: tx,
             active,
+            beat,
         });
     }
     Ok(workers)
@@ -169,8 +226,10 @@ struct Saturated {
     waiting: bool,
 }
 
-/// Accepts connections and hands each to the worker serving the fewest (a
-/// connection stays with its worker), while fewer than `max()` are open
+/// Accepts connections and hands each to the worker serving the fewest
+/// among those whose heartbeat ticked within [`STALLED`] (a connection stays
+/// with its worker; when every worker is stalled, the one that ticked last),
+/// while fewer than `max()` are open
 /// (`max-connections`, read anew each time): at the cap it waits, and
 /// connections over it wait in the listen backlog. A saturation episode is
 /// logged once as it begins, and once as it ends (the cap not reached for
@@ -182,7 +241,7 @@ pub async fn accept(listener: TcpListener, workers: Vec<Worker>, max: impl Fn() 
     let open =
         |ws: &[Worker]| -> usize { ws.iter().map(|w| w.active.load(Ordering::Relaxed)).sum() };
     let mut saturated: Option<Saturated> = None;
-    let mut failed: u64 = 0;
+    let mut failed = AcceptFailures::default();
     loop {
         let (open, max) = (open(&workers), max());
         if open >= max {
@@ -228,30 +287,13 @@ pub async fn accept(listener: TcpListener, workers: Vec<Worker>, max: impl Fn() 
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
-                // Out of descriptors and the like: logged once, retried
-                // after 10 ms, doubling up to 1 s, until one succeeds.
-                failed += 1;
-                if failed == 1 {
-                    tracing::warn!(
-                        connections = open,
-                        "accept failed: {e} ({open} connections open); retrying, \
-                         logged again when it succeeds"
-                    );
-                }
-                let pause = 10u64 << failed.min(7);
-                tokio::time::sleep(Duration::from_millis(pause.min(1000))).await;
+                failed.failed(&e, "", open).await;
                 continue;
             }
         };
-        if failed > 0 {
-            tracing::info!(failed, "accepting again after {failed} failed accepts");
-            failed = 0;
-        }
+        failed.succeeded("");
         let _ = stream.set_nodelay(true);
-        let Some(worker) = workers
-            .iter()
-            .min_by_key(|w| w.active.load(Ordering::Relaxed))
-        else {
+        let Some(worker) = pick(&workers, Heartbeat::clock()) else {
             return;
         };
         let Ok(stream) = stream.into_std() else {
@@ -263,6 +305,53 @@ pub async fn accept(listener: TcpListener, workers: Vec<Worker>, max: impl Fn() 
             worker.active.fetch_sub(1, Ordering::Relaxed);
         }
     }
+}
+
+/// A run of failed accepts (out of descriptors and the like): its first
+/// failure is logged, each is retried after 10 ms, doubling up to 1 s, and
+/// the first success after it is logged, however many failed in between.
+#[derive(Debug, Default)]
+pub struct AcceptFailures(u64);
+
+impl AcceptFailures {
+    /// Notes a failed accept of the `which` listener (`""` the gateway's,
+    /// `"admin "`) with `open` connections open, and waits before the next.
+    pub async fn failed(&mut self, e: &std::io::Error, which: &str, open: usize) {
+        self.0 += 1;
+        if self.0 == 1 {
+            tracing::warn!(
+                connections = open,
+                "{which}accept failed: {e} ({open} connections open); retrying, \
+                 logged again when it succeeds"
+            );
+        }
+        let pause = 10u64 << self.0.min(7);
+        tokio::time::sleep(Duration::from_millis(pause.min(1000))).await;
+    }
+
+    /// Notes an accept that succeeded.
+    pub fn succeeded(&mut self, which: &str) {
+        if self.0 > 0 {
+            let failed = self.0;
+            tracing::info!(
+                failed,
+                "{which}accepting again after {failed} failed accepts"
+            );
+            self.0 = 0;
+        }
+    }
+}
+
+/// The worker a new connection goes to: of those progressing (their
+/// heartbeat ticked within [`STALLED`]), the one serving the fewest
+/// connections (ties: the first); if none is, the one that ticked last.
+fn pick(workers: &[Worker], now: u64) -> Option<&Worker> {
+    let stalled = u64::try_from(STALLED.as_millis()).unwrap_or(u64::MAX);
+    workers
+        .iter()
+        .filter(|w| w.beat.age(now) <= stalled)
+        .min_by_key(|w| w.active.load(Ordering::Relaxed))
+        .or_else(|| workers.iter().min_by_key(|w| w.beat.age(now)))
 }
 
 /// A worker's loop: serves the connections the acceptor hands it (their
@@ -293,32 +382,55 @@ async fn serve(
         let state = Arc::clone(&state);
         let client = Arc::clone(&client);
         // `context.Request.IpAddress`, written once per connection.
-        let peer: Arc<str> = peer.ip().to_canonical().to_string().into();
+        let ip: Arc<str> = peer.ip().to_canonical().to_string().into();
+        // TLS as the configuration says when the connection is accepted.
+        let tls = state
+            .current
+            .load()
+            .tls
+            .as_ref()
+            .map(|t| Arc::clone(&t.config));
         tokio::spawn(async move {
             let limits = state.current.load().http;
-            let requests = Requests::default();
-            let io = Guarded::new(stream, &limits, Arc::clone(&requests));
-            let svc = service_fn(move |req| {
-                // Counted from here until its response has ended or is dropped.
-                let busy = Busy::new(&requests);
-                let state = Arc::clone(&state);
-                let client = Arc::clone(&client);
-                let peer = Arc::clone(&peer);
-                async move {
-                    let response = handle(state, client, &peer, req).await;
-                    Ok::<_, Infallible>(response.map(|body| Tracked::new(body, busy)))
+            match tls {
+                None => {
+                    let peer = Arc::new(Peer {
+                        ip,
+                        https: false,
+                        certificate: None,
+                    });
+                    connection(stream, peer, &limits, state, client, stopping).await;
                 }
-            });
-            let builder = builder(&limits);
-            let conn = builder.serve_connection(TokioIo::new(io), svc);
-            tokio::pin!(conn);
-            // A connection that fails (reset, bad framing, a timeout) ends quietly.
-            tokio::select! {
-                biased;
-                _ = conn.as_mut() => {}
-                _ = stopping => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+                Some(config) => {
+                    // The handshake is bounded as a request head is.
+                    let handshake = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+                    let done = match limits.header_read {
+                        Some(t) => tokio::time::timeout(t, handshake)
+                            .await
+                            .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
+                        None => handshake.await,
+                    };
+                    let stream = match done {
+                        Ok(s) => s,
+                        Err(e) => {
+                            tracing::debug!("TLS handshake failed: {e}");
+                            drop(serving);
+                            return;
+                        }
+                    };
+                    // Parsed once per connection, shared by its requests.
+                    let certificate = stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .and_then(|c| sluice_stdlib::X509Certificate2::from_der(c));
+                    let peer = Arc::new(Peer {
+                        ip,
+                        https: true,
+                        certificate,
+                    });
+                    connection(stream, peer, &limits, state, client, stopping).await;
                 }
             }
             drop(serving);
@@ -331,6 +443,55 @@ async fn serve(
     }
     while active.load(Ordering::Acquire) > 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The client end of a connection, as its requests show it.
+struct Peer {
+    /// `context.Request.IpAddress`.
+    ip: Arc<str>,
+    /// Over TLS: the URL's scheme is `https`.
+    https: bool,
+    /// `context.Request.Certificate`: the client's, if it sent one.
+    certificate: Option<sluice_stdlib::X509Certificate2>,
+}
+
+/// Serves one connection (`io`, over TLS or not) until it closes, or
+/// shuts it down gracefully once `stopping` fires.
+async fn connection<IO>(
+    io: IO,
+    peer: Arc<Peer>,
+    limits: &super::state::HttpLimits,
+    state: Arc<Gateway>,
+    client: Arc<HttpClient>,
+    stopping: tokio::sync::oneshot::Receiver<()>,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let requests = Requests::default();
+    let io = Guarded::new(io, limits, Arc::clone(&requests));
+    let svc = service_fn(move |req| {
+        // Counted from here until its response has ended or is dropped.
+        let busy = Busy::new(&requests);
+        let state = Arc::clone(&state);
+        let client = Arc::clone(&client);
+        let peer = Arc::clone(&peer);
+        async move {
+            let response = handle(state, client, &peer, req).await;
+            Ok::<_, Infallible>(response.map(|body| Tracked::new(body, busy)))
+        }
+    });
+    let builder = builder(limits);
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    // A connection that fails (reset, bad framing, a timeout) ends quietly.
+    tokio::select! {
+        biased;
+        _ = conn.as_mut() => {}
+        _ = stopping => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
     }
 }
 
@@ -362,7 +523,7 @@ fn head_size(req: &hyper::Request<Incoming>) -> usize {
 async fn handle(
     state: Arc<Gateway>,
     client: Arc<HttpClient>,
-    peer: &str,
+    peer: &Peer,
     req: hyper::Request<Incoming>,
 ) -> hyper::Response<OutBody> {
     let span = tracing::debug_span!(
@@ -379,7 +540,7 @@ async fn handle(
 async fn respond(
     state: Arc<Gateway>,
     client: Arc<HttpClient>,
-    peer: &str,
+    peer: &Peer,
     req: hyper::Request<Incoming>,
 ) -> hyper::Response<OutBody> {
     let started = Instant::now();
@@ -402,8 +563,9 @@ async fn respond(
     };
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
     // One string: the URL, whose `host` part the request's `Host` may need.
-    let mut url = String::with_capacity(7 + host.len() + path.len());
-    url.push_str("http://");
+    let scheme = if peer.https { "https://" } else { "http://" };
+    let mut url = String::with_capacity(scheme.len() + host.len() + path.len());
+    url.push_str(scheme);
     url.push_str(host);
     let host_end = url.len();
     url.push_str(path);
@@ -411,7 +573,7 @@ async fn respond(
     let refused = Arc::new(AtomicU8::new(ACCEPTED));
     // The labels come from the plan's own routing of the request.
     let (response, stream, api, operation) =
-        match read(&current, peer, req, url, host_end, &refused) {
+        match read(&current, peer, req, (url, scheme.len(), host_end), &refused) {
             Ok((request, body)) => {
                 let services = Arc::new(Live {
                     client,
@@ -579,10 +741,9 @@ impl Stream for Capped {
 /// (and `url` back).
 fn read(
     current: &Current,
-    peer: &str,
+    peer: &Peer,
     req: hyper::Request<Incoming>,
-    url: String,
-    host_end: usize,
+    (url, host_start, host_end): (String, usize, usize),
     refused: &Arc<AtomicU8>,
 ) -> Result<(Request, Option<BodyStream>), (Response, String)> {
     let limits = current.http;
@@ -617,7 +778,7 @@ fn read(
     let mut headers = Multimap(Vec::with_capacity(parts.headers.keys_len() + 1));
     if parts.headers.get(hyper::header::HOST).is_none() {
         // HTTP/2 carries the host as `:authority`; APIM shows it as `Host`.
-        headers.append("Host", url.get(7..host_end).unwrap_or_default());
+        headers.append("Host", url.get(host_start..host_end).unwrap_or_default());
     }
     for (name, value) in &parts.headers {
         match value.to_str() {
@@ -631,7 +792,8 @@ fn read(
         url,
         headers,
         body: Bytes::new(),
-        ip: peer.to_owned(),
+        ip: peer.ip.to_string(),
+        certificate: peer.certificate.clone(),
     };
     Ok((request, body))
 }
@@ -669,13 +831,95 @@ mod tests {
     ) {
         let (connections, rx) = tokio::sync::mpsc::unbounded_channel();
         let active = Arc::new(AtomicUsize::new(active));
+        let beat = Arc::new(Heartbeat::default());
+        beat.tick();
         (
             Worker {
                 connections,
                 active,
+                beat,
             },
             rx,
         )
+    }
+
+    /// The time [`pick`] is asked at in these tests.
+    const NOW: u64 = 1_000_000;
+
+    /// A worker whose heartbeat last ticked `ms` before [`NOW`].
+    fn stalled_for(w: &Worker, ms: u64) {
+        w.beat.0.store(NOW - ms, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn a_stalled_worker_gets_no_new_connection_while_another_progresses() {
+        let (busy, _b) = worker(0);
+        let (idle, _i) = worker(5);
+        stalled_for(&busy, 60_000);
+        stalled_for(&idle, 10);
+        // The stalled one serves fewer, yet the progressing one is picked.
+        let ws = [busy, idle];
+        assert!(std::ptr::eq(pick(&ws, NOW).unwrap(), &ws[1]));
+        // Under the threshold it counts as progressing again.
+        stalled_for(&ws[0], 0);
+        assert!(std::ptr::eq(pick(&ws, NOW).unwrap(), &ws[0]));
+        // Every worker stalled: the one that ticked last.
+        stalled_for(&ws[0], 70_000);
+        stalled_for(&ws[1], 65_000);
+        assert!(std::ptr::eq(pick(&ws, NOW).unwrap(), &ws[1]));
+    }
+
+    #[test]
+    fn a_workers_heartbeat_ticks_while_its_runtime_runs_and_stops_when_held() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let beat = Arc::new(Heartbeat::default());
+        rt.block_on(async {
+            tokio::spawn(Arc::clone(&beat).run());
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            assert!(beat.age(Heartbeat::clock()) <= 20);
+            // The runtime's one thread held (not offloaded): no tick.
+            // (This thread waits without the runtime: its timers are the
+            // held worker's to drive.)
+            tokio::spawn(async { std::thread::sleep(Duration::from_millis(250)) });
+            std::thread::sleep(Duration::from_millis(30));
+            let during = beat.0.load(Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(80));
+            assert!(beat.age(Heartbeat::clock()) >= 60, "it ticked while held");
+            assert_eq!(beat.0.load(Ordering::Relaxed), during);
+        });
+    }
+
+    #[test]
+    fn offloaded_work_leaves_the_workers_other_tasks_running() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = Arc::clone(&done);
+            // Long work, offloaded as a long expression's evaluation is.
+            let long = tokio::spawn(async move {
+                super::super::client::offload(&mut || {
+                    std::thread::sleep(Duration::from_millis(400));
+                });
+                flag.store(true, Ordering::SeqCst);
+            });
+            tokio::task::yield_now().await;
+            // Another task of the same runtime runs meanwhile.
+            let other = tokio::spawn(async { tokio::time::sleep(Duration::from_millis(20)).await });
+            tokio::time::timeout(Duration::from_millis(300), other)
+                .await
+                .expect("the other task waited behind the offloaded work")
+                .unwrap();
+            assert!(!done.load(Ordering::SeqCst));
+            long.await.unwrap();
+        });
     }
 
     #[test]

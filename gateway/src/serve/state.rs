@@ -22,6 +22,7 @@ use super::admin::Metrics;
 use crate::build::{Input, Purpose};
 use crate::config::Secret;
 use crate::config::model::{Config, LimitsSection, LogSection, NamedValue, PolicyText};
+use crate::config::tls::Tls;
 use crate::plan::Plan;
 use crate::resources::Families;
 
@@ -134,6 +135,8 @@ pub struct Built {
     pub shutdown_grace: Duration,
     /// `[admin] token`.
     pub admin_token: Option<Secret>,
+    /// `[gateway] tls-cert` and the rest: TLS on the listener.
+    pub tls: Option<Tls>,
     /// The configuration and every file it references (policies, fragments, named values).
     pub files: BTreeSet<PathBuf>,
     /// The resource families the plan uses (the running gateway's on a reload).
@@ -142,6 +145,8 @@ pub struct Built {
     pub warnings: Diagnostics,
     /// `[log]` as this configuration says (a reload's takes effect on restart).
     pub log: LogSection,
+    /// `[gateway] workers` (`None`: one per core; a reload's takes effect on restart).
+    pub workers: Option<usize>,
 }
 
 /// What a request runs against: one generation of the plan (and the
@@ -154,6 +159,8 @@ pub struct Current {
     pub shutdown_grace: Duration,
     /// The bearer token of the admin routes (all but `/healthz`).
     pub admin_token: Option<Secret>,
+    /// TLS on the listener, for the connections accepted from now on.
+    pub tls: Option<Tls>,
 }
 
 fn addr(value: Option<&toml::Spanned<String>>, default: &str) -> SocketAddr {
@@ -181,11 +188,13 @@ pub fn build(path: &Path, families: Option<&Arc<Families>>) -> Result<Built, Dia
             .and_then(|g| g.get_ref().of().ok())
             .unwrap_or(DEFAULT_SHUTDOWN_GRACE),
         admin_token: built.admin_token,
+        tls: built.tls,
         files: referenced_files(path, Some(c)),
         plan: built.plan,
         families: built.families,
         warnings: built.warnings,
         log: c.log.clone(),
+        workers: c.gateway.workers.as_ref().map(|w| *w.get_ref()),
     })
 }
 
@@ -209,6 +218,13 @@ pub fn referenced_files(config: &Path, parsed: Option<&Config>) -> BTreeSet<Path
         out.insert(absolute(&base.join(f)));
     };
     if let Some(f) = &c.policy.global_file {
+        add(f.get_ref());
+    }
+    let g = &c.gateway;
+    for f in [&g.tls_cert, &g.tls_key, &g.tls_client_ca]
+        .into_iter()
+        .flatten()
+    {
         add(f.get_ref());
     }
     for p in &c.products {
@@ -294,6 +310,8 @@ pub struct Gateway {
     pub families: Arc<Families>,
     /// `[log]` as the subscriber was installed (a reload cannot change it).
     pub log: LogSection,
+    /// `[gateway] workers` as the gateway started (a reload cannot change it).
+    pub workers: Option<usize>,
     /// Set once SIGTERM or SIGINT stopped the listener: `/healthz` answers 503.
     pub draining: AtomicBool,
     generation: AtomicU64,
@@ -311,6 +329,7 @@ impl Gateway {
                 generation: 1,
                 shutdown_grace: built.shutdown_grace,
                 admin_token: built.admin_token,
+                tls: built.tls,
             }),
             config,
             gateway_listen: built.gateway_listen,
@@ -320,6 +339,7 @@ impl Gateway {
             files: Mutex::new(built.files),
             families: built.families,
             log,
+            workers: built.workers,
             draining: AtomicBool::new(false),
             generation: AtomicU64::new(1),
             reloading: tokio::sync::Mutex::new(()),
@@ -428,10 +448,17 @@ impl Gateway {
             generation,
             shutdown_grace: built.shutdown_grace,
             admin_token: built.admin_token,
+            tls: built.tls,
         }));
         self.metrics
             .generation
             .set(i64::try_from(generation).unwrap_or(i64::MAX));
+        if built.workers != self.workers {
+            tracing::warn!(
+                trigger = trigger.name(),
+                "`[gateway] workers` changed: it takes effect when sluice restarts"
+            );
+        }
         if built.log != self.log {
             tracing::warn!(
                 trigger = trigger.name(),

@@ -153,6 +153,9 @@ pub struct RequestSpec {
     pub body: Option<String>,
     #[serde(default = "default_ip")]
     pub ip: String,
+    /// A PEM file (relative to the case) whose first certificate the client
+    /// presented in the TLS handshake (`context.Request.Certificate`).
+    pub client_certificate: Option<String>,
 }
 
 fn default_method() -> String {

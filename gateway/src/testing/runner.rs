@@ -225,10 +225,24 @@ fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
         stubs.begin_step(step.backend.clone());
         reload(step, run, &mut plan, &stubs, &mut lines);
         let metrics = run.families.as_ref().map(|f| &f.metrics);
-        let response = step
+        let certificate = match step
             .request
             .as_ref()
-            .map(|r| send(&rt, &plan, r, &stubs, metrics.map(|m| &m.requests)));
+            .and_then(|r| r.client_certificate.as_ref())
+        {
+            Some(f) => match client_certificate(&run.base.join(f)) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    lines.push(format!("request.client-certificate: {e}"));
+                    return failed(n, lines);
+                }
+            },
+            None => None,
+        };
+        let response = step.request.as_ref().map(|r| {
+            let metrics = metrics.map(|m| &m.requests);
+            send(&rt, &plan, r, certificate.clone(), &stubs, metrics)
+        });
         // Background writes (the semantic cache's store) finish within the step.
         if let Some(families) = &run.families {
             rt.block_on(families.settle());
@@ -319,10 +333,21 @@ fn indent(s: &str) -> String {
         .join("\n")
 }
 
+/// The first certificate of a PEM file.
+fn client_certificate(path: &Path) -> Result<sluice_stdlib::X509Certificate2, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let der = CertificateDer::from_pem_file(path)
+        .map_err(|e| format!("no certificate in `{}`: {e}", path.display()))?;
+    sluice_stdlib::X509Certificate2::from_der(&der)
+        .ok_or_else(|| format!("`{}` is not a certificate", path.display()))
+}
+
 fn send(
     rt: &tokio::runtime::Runtime,
     plan: &Plan,
     r: &RequestSpec,
+    certificate: Option<sluice_stdlib::X509Certificate2>,
     stubs: &Arc<Stubs>,
     metrics: Option<&RequestMetrics>,
 ) -> Option<Response> {
@@ -343,6 +368,7 @@ fn send(
         headers,
         body: r.body.clone().unwrap_or_default().into_bytes().into(),
         ip: r.ip.clone(),
+        certificate,
     };
     let services: Arc<dyn Services> = Arc::clone(stubs) as Arc<dyn Services>;
     // As the server does: the response read whole, counted under its route.

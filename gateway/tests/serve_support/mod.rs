@@ -49,6 +49,7 @@ pub struct Sluice {
 impl Sluice {
     /// Starts `sluice run dir/sluice.toml` and waits (at most 20 s) for
     /// `/healthz`. Without `RUST_LOG`: the file's `[log]` applies.
+    #[allow(dead_code, reason = "run_backend_mtls passes an environment")]
     pub async fn start(dir: &Path, port: u16, admin: u16) -> Sluice {
         Self::start_with_env(dir, port, admin, &[]).await
     }
@@ -88,6 +89,7 @@ impl Sluice {
         }
     }
 
+    #[allow(dead_code, reason = "run_neighbours talks raw TCP")]
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
@@ -133,6 +135,7 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    #[allow(dead_code, reason = "run_neighbours talks raw TCP")]
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }

@@ -8,9 +8,12 @@
 //! stream, passed to the client as it arrives. Likewise, when no policy
 //! reads the request body, the client's body is sent on as it arrives.
 
+use std::sync::Arc;
+
 use sluice_engine::runtime::{
-    Bodies, Body, CallError, CompileCx, Compiled, CompiledValue, Exchange, Flow, Multimap,
-    OutboundRequest, PolicyError, Purpose, Reason, Run, Stage, error_chain, reason_phrase,
+    BackendCertificate, Bodies, Body, CallError, CompileCx, Compiled, CompiledValue, Exchange,
+    Flow, Multimap, OutboundRequest, PolicyError, Purpose, Reason, Run, Stage, error_chain,
+    reason_phrase,
 };
 use sluice_engine::xml::Element;
 
@@ -91,6 +94,10 @@ pub(crate) fn backend_request(x: &Exchange, timeout_ms: u64) -> OutboundRequest 
             body: m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
             timeout_ms,
             purpose: Purpose::Backend,
+            client_certificate: x
+                .extensions
+                .get::<BackendCertificate>()
+                .map(|c| Arc::clone(&c.0)),
         }
     })
 }

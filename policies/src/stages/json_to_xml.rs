@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value};
 use sluice_engine::runtime::{
-    Body, CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage,
+    Body, CompileCx, Compiled, CompiledValue, Exchange, OFFLOAD_BODY_BYTES, PolicyError, Run, Stage,
 };
 use sluice_engine::xml::Element;
 
@@ -81,8 +81,10 @@ pub(crate) fn rewrite(
     }) else {
         return;
     };
-    // A body that does not parse is left as it is (docs/decisions.md).
-    let Some(out) = convert(&text) else {
+    // A body that does not parse is left as it is (docs/decisions.md). A
+    // large one is converted off the worker (its other connections go on).
+    let long = text.len() >= OFFLOAD_BODY_BYTES;
+    let Some(out) = x.offload_if(long, || convert(&text)) else {
         return;
     };
     x.message().write(|m| {

@@ -5,6 +5,7 @@
 pub(crate) mod cache_lookup;
 pub(crate) mod cache_store;
 pub(crate) mod cache_value;
+pub(crate) mod authentication_certificate;
 pub(crate) mod check_header;
 pub(crate) mod choose;
 pub(crate) mod cors;
@@ -37,5 +38,6 @@ pub(crate) mod set_query_parameter;
 pub(crate) mod set_status;
 pub(crate) mod set_variable;
 pub(crate) mod trace;
+pub(crate) mod validate_client_certificate;
 pub(crate) mod wait;
 pub(crate) mod xml_to_json;

@@ -157,6 +157,7 @@ impl RequestSpec {
             body: m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
             timeout_ms: timeout_s.saturating_mul(1000),
             purpose: Purpose::SendRequest,
+            client_certificate: None,
         }))
     }
 

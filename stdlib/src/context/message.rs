@@ -236,6 +236,8 @@ pub struct Message {
     pub matched: Vec<(String, String)>,
     pub status: i64,
     pub reason: String,
+    /// The client's TLS certificate (`context.Request.Certificate`), if it sent one.
+    pub certificate: Option<crate::X509Certificate2>,
 }
 
 /// `IRequest` or `IResponse`: a shared handle, so an expression reads what
@@ -344,7 +346,9 @@ pub(super) fn register(e: &mut Engine) {
                 type_name: "MatchedParameters",
             }
         })
-        .register_get("Certificate", |_: &mut MessageRef| Dynamic::UNIT);
+        .register_get("Certificate", |m: &mut MessageRef| {
+            m.read(|m| m.certificate.clone().map_or(Dynamic::UNIT, Dynamic::from))
+        });
 
     e.register_type_with_name::<Url>("IUrl")
         .register_get("Scheme", |u: &mut Url| u.scheme.to_string())

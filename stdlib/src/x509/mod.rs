@@ -206,6 +206,51 @@ fn from_pfx(raw: &[u8], password: Option<&str>) -> RhaiResult<X509Certificate2> 
     }
 }
 
+/// What the gateway takes from a PKCS#12 file (`[certificates.ID]`).
+pub struct PfxContents {
+    /// DER, the certificate of the key first.
+    pub certificates: Vec<Vec<u8>>,
+    /// The private key, PKCS#8 DER.
+    pub key: Option<Vec<u8>>,
+}
+
+/// Whether `raw` looks like a PKCS#12 file.
+pub fn is_pfx(raw: &[u8]) -> bool {
+    pfx::looks_like_pfx(raw)
+}
+
+/// Reads a PKCS#12 file; the error never holds the password.
+pub fn read_pfx(raw: &[u8], password: Option<&str>) -> Result<PfxContents, String> {
+    let mut pfx = pfx::parse(raw, password).map_err(|e| match e {
+        PfxError::BadPassword => "the password is not correct".to_owned(),
+        PfxError::Malformed => "it is not a valid PKCS#12 file".to_owned(),
+        PfxError::Unsupported(oid) => format!("the PKCS#12 algorithm `{oid}` is not supported"),
+        PfxError::TooManyIterations => "its key derivation asks for too many iterations".to_owned(),
+    })?;
+    let Some((key, key_id)) = pfx.keys.first().cloned() else {
+        return Ok(PfxContents {
+            certificates: pfx.certs.into_iter().map(|(d, _)| d).collect(),
+            key: None,
+        });
+    };
+    use ::rsa::pkcs8::DecodePrivateKey;
+    let public = ::rsa::RsaPrivateKey::from_pkcs8_der(&key)
+        .ok()
+        .map(|k| k.to_public_key());
+    let of_key = pfx.certs.iter().position(|(der, id)| {
+        (key_id.is_some() && *id == key_id)
+            || (public.is_some() && CertData::parse(der).and_then(|c| c.rsa_public) == public)
+    });
+    if let Some(i) = of_key {
+        let leaf = pfx.certs.remove(i);
+        pfx.certs.insert(0, leaf);
+    }
+    Ok(PfxContents {
+        certificates: pfx.certs.into_iter().map(|(d, _)| d).collect(),
+        key: Some(key),
+    })
+}
+
 fn date(ctx: &NativeCallContext, secs: i64) -> RhaiResult<Dynamic> {
     let offset: Dynamic = ctx.call_native_fn("DateTimeOffset__FromUnixTimeSeconds", (secs,))?;
     ctx.call_native_fn("get$UtcDateTime", (offset,))
@@ -215,6 +260,69 @@ fn invariant_date(secs: i64) -> String {
     chrono::DateTime::from_timestamp(secs, 0)
         .map(|d| d.format("%m/%d/%Y %H:%M:%S").to_string())
         .unwrap_or_default()
+}
+
+impl std::fmt::Debug for X509Certificate2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("X509Certificate2")
+            .field("subject", &self.data.subject)
+            .field("thumbprint", &self.thumbprint())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the gateway reads of a certificate (a client's, from the TLS
+/// handshake; a backend client certificate) outside expressions.
+impl X509Certificate2 {
+    /// A certificate from its DER bytes, without a private key.
+    pub fn from_der(der: &[u8]) -> Option<Self> {
+        CertData::parse(der).map(|d| Self {
+            data: Arc::new(d),
+            private: None,
+            other_private: false,
+        })
+    }
+
+    /// The DER encoding.
+    pub fn der(&self) -> &[u8] {
+        &self.data.der
+    }
+
+    /// `Thumbprint`: the SHA-1 of the DER, upper-case hex.
+    pub fn thumbprint(&self) -> String {
+        hex_upper(&self.data.thumbprint())
+    }
+
+    /// `SerialNumber`: upper-case hex.
+    pub fn serial_number(&self) -> String {
+        hex_upper(&self.data.serial)
+    }
+
+    /// `Subject`, as .NET prints it (`CN=a, O=b`).
+    pub fn subject(&self) -> &str {
+        &self.data.subject
+    }
+
+    /// `Issuer`, as .NET prints it.
+    pub fn issuer(&self) -> &str {
+        &self.data.issuer
+    }
+
+    /// `GetNameInfo(X509NameType.SimpleName, false)`: the common name, else the
+    /// first of OU, O, e-mail.
+    pub fn simple_name(&self) -> String {
+        self.data.name_info("SimpleName", false)
+    }
+
+    /// The DNS names of its subject alternative names.
+    pub fn dns_names(&self) -> &[String] {
+        &self.data.dns_names
+    }
+
+    /// `NotBefore` and `NotAfter`, in seconds since the Unix epoch.
+    pub fn validity(&self) -> (i64, i64) {
+        (self.data.not_before, self.data.not_after)
+    }
 }
 
 impl X509Certificate2 {
