@@ -34,6 +34,8 @@ const LIMIT: usize = 30;
 #[derive(Default)]
 struct Backend {
     calls: AtomicUsize,
+    /// Slow requests wait here until the test lets them go (10 s at most).
+    gate: tokio::sync::Notify,
 }
 
 async fn backend(
@@ -41,8 +43,8 @@ async fn backend(
     req: hyper::Request<hyper::body::Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     b.calls.fetch_add(1, Ordering::SeqCst);
-    if req.uri().path().contains("slow") {
-        tokio::time::sleep(Duration::from_millis(800)).await;
+    if req.uri().path().contains("slow") && !req.uri().path().contains("again") {
+        let _ = tokio::time::timeout(Duration::from_secs(10), b.gate.notified()).await;
     }
     hyper::Response::new(Full::new(Bytes::from_static(b"ok")))
 }
@@ -71,7 +73,7 @@ policy = '''<policies>
 [[api]]
 name = "slow"
 path = "slow"
-service-url = "http://127.0.0.1:{backend}"
+service-url = "http://127.0.0.1:{backend}/slow"
 policy = '''<policies>
   <inbound><base /></inbound>
   <backend><limit-concurrency key="backend" max-count="1"><forward-request timeout="10" /></limit-concurrency></backend>
@@ -174,15 +176,19 @@ async fn three_replicas_share_one_limit_through_redis_and_count_alone_in_memory(
         admitted <= LIMIT + shared.gws.len(),
         "at most one call per replica past the limit: {admitted}"
     );
-    // Every replica refused some: the limit is the same for all.
+    // The replicas' metrics count every refusal, and no fallback.
+    let mut refused = 0;
     for gw in &shared.gws {
         let m = metrics(gw).await;
-        assert!(
-            m.contains("sluice_limit_refusals_total{policy=\"rate-limit-by-key\"}"),
-            "{m}"
-        );
+        refused += m
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("sluice_limit_refusals_total{policy=\"rate-limit-by-key\"} ")
+            })
+            .map_or(0, |v| v.trim().parse::<usize>().unwrap());
         assert!(m.contains("sluice_counter_store_fallback 0"), "{m}");
     }
+    assert_eq!(refused, statuses.len() - admitted);
     // One key in Redis for the counter, under the prefix, with a TTL.
     let pattern = format!("sluice-test-{}:rate-limit-by-key:*", std::process::id());
     assert_eq!(redis.count_keys(&pattern), 1);
@@ -289,7 +295,6 @@ async fn limit_concurrency_refuses_requests_over_max_count_at_once() {
     let port = serve_backend(Arc::clone(&b), backend).await;
     let r = replicas("ct-concurrency", 1, port, "").await;
     let gw = &r.gws[0];
-    let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     for i in 0..3 {
         let url = gw.url(&format!("/slow/{i}"));
@@ -300,14 +305,28 @@ async fn limit_concurrency_refuses_requests_over_max_count_at_once() {
                 .status
         });
     }
+    // One request is inside (held by the backend): the other two are
+    // refused at once, while it is.
     let mut statuses = Vec::new();
-    while let Some(s) = set.join_next().await {
-        statuses.push(s.unwrap());
+    for _ in 0..2 {
+        let s = tokio::time::timeout(Duration::from_secs(8), set.join_next())
+            .await
+            .expect("two requests answered while the first is held")
+            .unwrap()
+            .unwrap();
+        statuses.push(s);
     }
-    statuses.sort_unstable();
-    assert_eq!(statuses, vec![200, 429, 429]);
+    assert_eq!(statuses, vec![429, 429]);
+    // The admitted one reaches the backend, alone.
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while b.calls.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(b.calls.load(Ordering::SeqCst), 1);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    b.gate.notify_waiters();
+    let s = set.join_next().await.unwrap().unwrap();
+    assert_eq!(s, 200);
     // The place is given back: the next request goes through.
     let r2 = get(&gw.url("/slow/again")).await.unwrap();
     assert_eq!(r2.status, 200);
