@@ -434,7 +434,7 @@ impl SemanticCache {
                 None => {
                     self.metrics
                         .errors
-                        .with_label_values(&["embeddings", "error"])
+                        .with_label_values(&["embeddings", "error", breakers::UNKNOWN_BACKEND])
                         .inc();
                     return Err(DepError::new(
                         "embeddings",
@@ -447,10 +447,7 @@ impl SemanticCache {
         let dependency = self.embeddings_breakers.of(backend_id);
         let now = services.now_ms();
         if !dependency.breaker.allow(now) {
-            self.metrics
-                .errors
-                .with_label_values(&["embeddings", "circuit-open"])
-                .inc();
+            dependency.count_error(&self.metrics.errors, "circuit-open");
             return Err(DepError::new(
                 "embeddings",
                 "circuit-open",
@@ -477,10 +474,7 @@ impl SemanticCache {
             Err(e) if e.kind == DepError::TOO_LONG => Err((*e).clone()),
             Err(e) => {
                 self.dependency_failed(&dependency, &e, services.now_ms());
-                self.metrics
-                    .errors
-                    .with_label_values(&["embeddings", e.kind])
-                    .inc();
+                dependency.count_error(&self.metrics.errors, e.kind);
                 Err((*e).clone())
             }
         }
@@ -549,10 +543,8 @@ impl SemanticCache {
         now_ms: i64,
     ) -> Result<Option<Nearest>, DepError> {
         if !self.store_breaker.breaker.allow(now_ms) {
-            self.metrics
-                .errors
-                .with_label_values(&["store", "circuit-open"])
-                .inc();
+            self.store_breaker
+                .count_error(&self.metrics.errors, "circuit-open");
             return Err(DepError::new(
                 "store",
                 "circuit-open",
@@ -629,10 +621,7 @@ impl SemanticCache {
                 if e.kind != "circuit-open" {
                     self.dependency_failed(&self.store_breaker, e, now_ms);
                 }
-                self.metrics
-                    .errors
-                    .with_label_values(&["store", e.kind])
-                    .inc();
+                self.store_breaker.count_error(&self.metrics.errors, e.kind);
             }
         }
     }
@@ -652,10 +641,8 @@ impl SemanticCache {
                 r.is_ok()
             } else {
                 cache
-                    .metrics
-                    .errors
-                    .with_label_values(&["store", "circuit-open"])
-                    .inc();
+                    .store_breaker
+                    .count_error(&cache.metrics.errors, "circuit-open");
                 false
             };
             // The exact layer answers repeats even while the store is down.
