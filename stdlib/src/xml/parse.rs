@@ -6,13 +6,15 @@
 use std::sync::Arc;
 
 use super::dom::{self, MAX_DEPTH, XKind, XLink, XML_NS, XMLNS, XName};
-use crate::core::{RhaiResult, throw};
+use crate::core::{RhaiResult, Ticker, throw};
 
 struct P {
     cs: Vec<char>,
     pos: usize,
     /// Namespace declarations in scope: (prefix, uri).
     scope: Vec<(String, String)>,
+    /// A large document is parsed within the expression's wall-time budget.
+    ticker: Ticker,
 }
 
 /// Parses a document; its root is the single top-level element.
@@ -21,6 +23,7 @@ pub(crate) fn parse_document(src: &str) -> RhaiResult<XLink> {
         cs: src.trim_start_matches('\u{feff}').chars().collect(),
         pos: 0,
         scope: vec![("xml".into(), XML_NS.into())],
+        ticker: Ticker::new(),
     };
     let doc = dom::node(XKind::Document {
         decl: None,
@@ -243,6 +246,7 @@ impl P {
     }
 
     fn element(&mut self, depth: usize) -> RhaiResult<XLink> {
+        self.ticker.tick()?;
         if depth >= MAX_DEPTH {
             return self.fail(&format!(
                 "The XML is nested deeper than {MAX_DEPTH} levels."
@@ -254,7 +258,10 @@ impl P {
         let qname = self.name()?;
         let mark = self.scope.len();
         let mut raw_attrs: Vec<(String, String)> = Vec::new();
+        // Names seen, for the duplicate check (linear in the attributes).
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         loop {
+            self.ticker.tick()?;
             self.skip_ws();
             match self.cs.get(self.pos) {
                 None => return self.eof(),
@@ -278,7 +285,7 @@ impl P {
             self.pos += 1;
             let v = self.chars_until(&[q])?;
             self.pos += 1;
-            if raw_attrs.iter().any(|(n, _)| *n == an) {
+            if !seen.insert(an.clone()) {
                 return self.fail(&format!("'{an}' is a duplicate attribute name."));
             }
             if an == "xmlns" {
@@ -295,6 +302,7 @@ impl P {
         let el = dom::element(name);
         let mut attrs = Vec::new();
         for (an, v) in raw_attrs {
+            self.ticker.tick()?;
             let n = if an == "xmlns" {
                 XName::local("xmlns")
             } else if let Some(p) = an.strip_prefix("xmlns:") {
