@@ -243,6 +243,7 @@ impl Family for SemanticFamily {
         out.insert(Arc::new(SemanticResources {
             cache: Arc::clone(&self.cache),
             embedders: Arc::new(embedders),
+            max_reading_bytes: crate::build::request_memory(cx.config),
         }));
         Ok(())
     }

@@ -231,13 +231,22 @@ pub struct SemanticResources {
     pub cache: Arc<SemanticCache>,
     /// In-process embedders (`local-model` backends) by backend id.
     pub embedders: Arc<std::collections::BTreeMap<String, Arc<dyn Embedder>>>,
+    /// The memory reading one request's body may take (`[limits]
+    /// request-memory-multiple` times `max-request-body-bytes`); past it
+    /// the request skips the cache (`too-large`).
+    pub max_reading_bytes: usize,
 }
+
+/// [`SemanticResources::max_reading_bytes`] unless the gateway says: the
+/// gateway's defaults, 4 times 16 MiB.
+pub const DEFAULT_MAX_READING_BYTES: usize = 4 * (16 << 20);
 
 impl SemanticResources {
     pub fn new(cache: Arc<SemanticCache>) -> Self {
         Self {
             cache,
             embedders: Arc::default(),
+            max_reading_bytes: DEFAULT_MAX_READING_BYTES,
         }
     }
 
