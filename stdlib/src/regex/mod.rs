@@ -369,6 +369,8 @@ impl Regex {
             last = start + m.groups.first().map_or(0, |g| g.value.len());
             match &evaluator {
                 Some(f) => {
+                    // An evaluator's calls do not add up in rhai's count.
+                    crate::core::check_budget()?;
                     let r = f.call_within_context::<Dynamic>(ctx, (Dynamic::from(m),))?;
                     out.push_str(&to_dotnet_string(ctx, &r)?);
                 }

@@ -87,7 +87,13 @@ impl P {
     }
 
     fn line_col(&self) -> (usize, usize) {
-        let upto = self.cs.get(..self.pos.min(self.cs.len())).unwrap_or(&[]);
+        self.line_col_at(self.pos)
+    }
+
+    /// The line and column of `pos`: counted from the start, so only for
+    /// errors (once per element made the parse quadratic).
+    fn line_col_at(&self, pos: usize) -> (usize, usize) {
+        let upto = self.cs.get(..pos.min(self.cs.len())).unwrap_or(&[]);
         let line = 1 + upto.iter().filter(|c| **c == '\n').count();
         let col = 1 + upto.iter().rev().take_while(|c| **c != '\n').count();
         (line, col)
@@ -252,7 +258,7 @@ impl P {
                 "The XML is nested deeper than {MAX_DEPTH} levels."
             ));
         }
-        let (line, col) = self.line_col();
+        let tag_start = self.pos;
         self.pos += 1;
         let name_pos = self.pos;
         let qname = self.name()?;
@@ -331,6 +337,7 @@ impl P {
                     let end = self.name()?;
                     if end != qname {
                         self.pos = end_pos;
+                        let (line, col) = self.line_col_at(tag_start);
                         return self.fail(&format!("The '{qname}' start tag on line {line} position {} does not match the end tag of '{end}'.", col + 1));
                     }
                     self.skip_ws();
