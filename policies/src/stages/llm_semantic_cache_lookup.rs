@@ -360,14 +360,17 @@ impl Lookup {
             max_messages: max_messages.map(|n| usize::try_from(n).unwrap_or(0)),
             max_bytes: self.max_reading_bytes,
         };
-        let bounds_key = format!("{:?}/{}", bounds.max_messages, bounds.max_bytes);
+        let mut bounds_key = [0u8; 16];
+        let count = bounds.max_messages.map_or(u64::MAX, |n| n as u64);
+        bounds_key[..8].copy_from_slice(&count.to_le_bytes());
+        bounds_key[8..].copy_from_slice(&(bounds.max_bytes as u64).to_le_bytes());
         let key = x.request().read(|m| {
             let flag: &[u8] = if ignore_system { b"1" } else { b"0" };
             let mut parts: smallvec::SmallVec<[&[u8]; 8]> = smallvec::smallvec![
                 api.as_bytes(),
                 operation.as_bytes(),
                 flag,
-                bounds_key.as_bytes(),
+                &bounds_key[..],
                 m.url.path.as_bytes(),
                 m.body.as_ref().map_or(&[][..], |b| &b.bytes[..]),
             ];
