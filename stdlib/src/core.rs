@@ -465,9 +465,11 @@ pub fn equals(ctx: &NativeCallContext, a: &Dynamic, b: &Dynamic) -> bool {
     if a.is_string() && b.is_string() {
         return a.clone().into_immutable_string().ok() == b.clone().into_immutable_string().ok();
     }
-    // Values of different types are not equal (numbers and chars aside,
-    // above): no call, and no copy of a large array to find it out.
-    if a.type_id() != b.type_id() {
+    // An array, blob or map equals only a value of its own type (no `==`
+    // takes one and something else): said without a call, which would copy
+    // a large array to find it out, once per element of a search.
+    let container = |v: &Dynamic| v.is_array() || v.is_blob() || v.is_map();
+    if (container(a) || container(b)) && a.type_id() != b.type_id() {
         return false;
     }
     ctx.call_native_fn::<bool>("==", (a.clone(), b.clone()))
