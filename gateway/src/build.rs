@@ -91,6 +91,27 @@ pub fn limits(config: &Config) -> Limits {
     limits
 }
 
+/// `[limits] max-request-body-bytes` unless set (as `serve::state` has it).
+const DEFAULT_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// `[limits] request-memory-multiple` unless set.
+pub const DEFAULT_REQUEST_MEMORY_MULTIPLE: usize = 4;
+
+/// The memory one request's reading may take: `request-memory-multiple`
+/// (at least 1) times `max-request-body-bytes`.
+pub fn request_memory(config: &Config) -> usize {
+    let multiple = config
+        .limits
+        .request_memory_multiple
+        .unwrap_or(DEFAULT_REQUEST_MEMORY_MULTIPLE)
+        .max(1);
+    let body = config
+        .limits
+        .max_request_body_bytes
+        .unwrap_or(DEFAULT_BODY_BYTES);
+    body.saturating_mul(multiple)
+}
+
 /// Builds the plan of a configuration, with a running gateway's `families`
 /// (a reload: each family first says whether it can be kept) or new ones.
 pub fn build(

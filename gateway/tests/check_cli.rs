@@ -435,3 +435,35 @@ fn a_secret_named_value_is_never_shown() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The password of `[semantic-cache] redis-url` is a secret: `sluice check`
+/// shows the URL of an error with `***` in its place, and the line with the
+/// password masked.
+#[test]
+fn the_password_of_the_redis_url_is_never_shown() {
+    let dir = temp_dir("redis-url");
+    // A port that is not one: the store refuses the URL at load.
+    std::fs::write(
+        dir.join("sluice.toml"),
+        "[semantic-cache]\nstore = \"redis\"\nredis-url = \"redis://cache:pw-of-redis-7@r.internal:port/0\"\n",
+    )
+    .unwrap();
+    let stdout = check_config(&dir, 1);
+    assert!(
+        stdout.contains("invalid url `redis://cache:***@r.internal:port/0`"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("pw-of-redis-7"), "{stdout}");
+    // A syntax error on the line shows the line, its password masked.
+    std::fs::write(
+        dir.join("sluice.toml"),
+        "[semantic-cache]\nredis-url = \"redis://cache:pw-of-redis-7@r.internal:6379/0\" x\n",
+    )
+    .unwrap();
+    let stdout = check_config(&dir, 1);
+    assert!(
+        stdout.contains("redis://cache:*************@r.internal:6379/0"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("pw-of-redis-7"), "{stdout}");
+}

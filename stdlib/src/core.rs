@@ -77,10 +77,94 @@ pub fn now() -> i64 {
     })
 }
 
+/// What stops an evaluation past its wall-time budget (the token of rhai's
+/// `ErrorTerminated`), whether rhai's progress hook or a native saw it.
+const OVER_BUDGET: &str = "the expression ran longer than its time budget";
+
+/// Whether this evaluation's wall-time budget is spent.
+fn late() -> bool {
+    DEADLINE.with(Cell::get).is_some_and(|d| Instant::now() > d)
+}
+
 /// `Some` (which stops the evaluation) once the wall-time budget is spent.
 pub(crate) fn over_budget() -> Option<Dynamic> {
-    let late = DEADLINE.with(Cell::get).is_some_and(|d| Instant::now() > d);
-    late.then(|| Dynamic::from("the expression ran longer than its time budget"))
+    late().then(|| Dynamic::from(OVER_BUDGET))
+}
+
+/// The budget's error, for a native that found it spent: the same
+/// `ErrorTerminated` rhai raises between operations (not catchable by the
+/// expression's `try`).
+pub(crate) fn budget_error<T>() -> RhaiResult<T> {
+    Err(Box::new(EvalAltResult::ErrorTerminated(
+        Dynamic::from(OVER_BUDGET),
+        Position::NONE,
+    )))
+}
+
+/// Lets a native that loops over its input (matches, elements, bytes)
+/// observe the wall-time budget: [`Ticker::tick`] once per item reads the
+/// clock every [`Ticker::EVERY`] items and fails once the budget is spent.
+/// Outside an evaluation (no deadline) it never fails.
+#[derive(Debug, Default)]
+pub(crate) struct Ticker(u32);
+
+impl Ticker {
+    /// Items between two looks at the clock (a look costs about 20 ns).
+    pub(crate) const EVERY: u32 = 256;
+
+    pub(crate) fn new() -> Self {
+        Self(0)
+    }
+
+    /// One item done.
+    pub(crate) fn tick(&mut self) -> RhaiResult<()> {
+        self.0 += 1;
+        if self.0 >= Self::EVERY {
+            self.0 = 0;
+            return check_budget();
+        }
+        Ok(())
+    }
+
+    /// `n` items (bytes, chars) done at once.
+    pub(crate) fn advance(&mut self, n: usize) -> RhaiResult<()> {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        self.0 = self.0.saturating_add(n);
+        if self.0 >= Self::EVERY {
+            self.0 = 0;
+            return check_budget();
+        }
+        Ok(())
+    }
+}
+
+/// Fails once the wall-time budget is spent (see [`Ticker`] for loops).
+pub(crate) fn check_budget() -> RhaiResult<()> {
+    if late() { budget_error() } else { Ok(()) }
+}
+
+/// Refuses an array, blob or collection of `len` elements over the engine's
+/// array size limit, before it is allocated (.NET would run out of memory).
+pub(crate) fn check_items(ctx: &NativeCallContext, len: usize) -> RhaiResult<()> {
+    let max = ctx.engine().max_array_size();
+    if max > 0 && len > max {
+        return throw(
+            "OutOfMemoryException",
+            "Insufficient memory to continue the execution of the program.",
+        );
+    }
+    Ok(())
+}
+
+/// The length of `new T[n]`: .NET's `OverflowException` for a negative one.
+fn array_length(n: INT) -> RhaiResult<usize> {
+    match usize::try_from(n) {
+        Ok(n) => Ok(n),
+        Err(_) => throw(
+            "OverflowException",
+            "Arithmetic operation resulted in an overflow.",
+        ),
+    }
 }
 
 /// Custom types and the .NET types they derive from (or implement).
@@ -381,6 +465,13 @@ pub fn equals(ctx: &NativeCallContext, a: &Dynamic, b: &Dynamic) -> bool {
     if a.is_string() && b.is_string() {
         return a.clone().into_immutable_string().ok() == b.clone().into_immutable_string().ok();
     }
+    // An array, blob or map equals only a value of its own type (no `==`
+    // takes one and something else): said without a call, which would copy
+    // a large array to find it out, once per element of a search.
+    let container = |v: &Dynamic| v.is_array() || v.is_blob() || v.is_map();
+    if (container(a) || container(b)) && a.type_id() != b.type_id() {
+        return false;
+    }
     ctx.call_native_fn::<bool>("==", (a.clone(), b.clone()))
         .unwrap_or(false)
 }
@@ -566,24 +657,22 @@ pub(crate) fn register(e: &mut Engine) {
                 })
                 .collect()
         })
-        .register_fn("__new_bytes", |n: INT| -> RhaiResult<rhai::Blob> {
-            match usize::try_from(n) {
-                Ok(n) => Ok(vec![0; n]),
-                Err(_) => throw(
-                    "OverflowException",
-                    "Arithmetic operation resulted in an overflow.",
-                ),
-            }
-        })
-        .register_fn("__new_array", |n: INT| -> RhaiResult<rhai::Array> {
-            match usize::try_from(n) {
-                Ok(n) => Ok(vec![Dynamic::UNIT; n]),
-                Err(_) => throw(
-                    "OverflowException",
-                    "Arithmetic operation resulted in an overflow.",
-                ),
-            }
-        })
+        .register_fn(
+            "__new_bytes",
+            |ctx: NativeCallContext, n: INT| -> RhaiResult<rhai::Blob> {
+                let n = array_length(n)?;
+                check_items(&ctx, n)?;
+                Ok(vec![0; n])
+            },
+        )
+        .register_fn(
+            "__new_array",
+            |ctx: NativeCallContext, n: INT| -> RhaiResult<rhai::Array> {
+                let n = array_length(n)?;
+                check_items(&ctx, n)?;
+                Ok(vec![Dynamic::UNIT; n])
+            },
+        )
         .register_fn("__catches", |err: Dynamic, ty: ImmutableString| {
             catches(&err, &ty)
         });

@@ -134,6 +134,10 @@ pub struct LimitsSection {
     pub max_expression_bytes: Option<usize>,
     pub max_request_header_bytes: Option<usize>,
     pub max_request_body_bytes: Option<usize>,
+    /// The memory one request's reading may take (the semantic cache's
+    /// parse of an LLM request), as a multiple of `max-request-body-bytes`
+    /// (default 4; at least 1).
+    pub request_memory_multiple: Option<usize>,
     pub expression_operations: Option<u64>,
     pub expression_wall_time_ms: Option<u64>,
     /// From a connection's start, or the first byte of a request after an

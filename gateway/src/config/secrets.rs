@@ -206,6 +206,12 @@ fn entries(text: &str) -> Vec<Entry> {
     out
 }
 
+/// Whether an entry's key is a Redis URL (`[semantic-cache] redis-url`),
+/// whose password is a secret.
+fn is_redis_url(path: &[String]) -> bool {
+    path.last().is_some_and(|k| k == "redis-url")
+}
+
 /// The places of `text` (a configuration named `name`) that hold secrets.
 pub fn places(name: &str, text: &str) -> Redaction {
     let entries = entries(text);
@@ -220,6 +226,18 @@ pub fn places(name: &str, text: &str) -> Redaction {
         .collect();
     let mut r = Redaction::new();
     for e in &entries {
+        // A Redis URL's password (not the rest: the host is no secret, and
+        // an error about the URL should still show which one).
+        if is_redis_url(&e.path) {
+            for s in &e.values {
+                let value = text.get(s.start..s.end).unwrap_or("");
+                if let Some(p) = sluice_policies::semantic::store::redis::url_password(value) {
+                    r.place(name, Span::new(s.start + p.start, s.start + p.end));
+                    r.value(&value[p]);
+                }
+            }
+            continue;
+        }
         let secret = match e.path.as_slice() {
             [admin, token, ..] if admin == "admin" && token == "token" => true,
             [sub, key] if sub == "subscription" && key == "key" => true,
@@ -382,6 +400,26 @@ password = { env = "SHOWN_9" }
         assert_eq!(
             m,
             "[named-values]\nk = { value = \"*************************\nnext = *\n[api]\nname = \"echo\"\n"
+        );
+    }
+
+    #[test]
+    fn the_password_of_a_redis_url_is_masked_and_the_rest_shown() {
+        let text = "[semantic-cache]\nstore = \"redis\"\nredis-url = \"redis://cache:pw-of-redis@r.internal:6379/0\"\n";
+        let m = masked(text);
+        assert!(
+            m.contains("redis-url = \"redis://cache:***********@r.internal:6379/0\""),
+            "{m}"
+        );
+        // Wherever a message quotes it, too.
+        let r = places("c.toml", text);
+        assert_eq!(r.text("auth failed: pw-of-redis"), "auth failed: ***");
+        // A line that does not parse still has its password masked.
+        let broken = "[semantic-cache]\nredis-url = \"redis://:pw-of-redis@h\nstore = 1\n";
+        assert!(
+            !masked(broken).contains("pw-of-redis"),
+            "{}",
+            masked(broken)
         );
     }
 }

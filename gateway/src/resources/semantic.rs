@@ -13,7 +13,7 @@ use sluice_engine::diag::Diagnostics;
 use sluice_engine::runtime::{BoxFuture, Resources};
 use sluice_policies::semantic::store::VectorStore;
 use sluice_policies::semantic::store::memory::MemoryStore;
-use sluice_policies::semantic::store::redis::{RedisConfig, RedisStore};
+use sluice_policies::semantic::store::redis::{RedisConfig, RedisStore, masked_url};
 use sluice_policies::semantic::{
     Config as CacheConfig, Embedder, SemanticCache, SemanticResources,
 };
@@ -27,8 +27,9 @@ pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
 
 /// `[semantic-cache]`: where the semantic cache keeps its entries, its
 /// sizes and timeouts. Read when the gateway starts; a reload that changes
-/// it is refused (the cache and its store outlive plans).
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+/// it is refused (the cache and its store outlive plans). Its `Debug`
+/// masks the password of `redis-url`.
+#[derive(Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SemanticCacheSection {
     /// `memory` (the default, in process) or `redis`.
@@ -49,6 +50,42 @@ pub struct SemanticCacheSection {
     pub breaker_cooldown_ms: Option<u64>,
     /// The opt-in response header that reports hit, miss or skip.
     pub status_header: Option<String>,
+}
+
+impl std::fmt::Debug for SemanticCacheSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            store,
+            max_entries,
+            redis_url,
+            redis_prefix,
+            exact_entries,
+            exact_bytes,
+            embeddings_cache_entries,
+            embeddings_timeout_ms,
+            store_timeout_ms,
+            max_body_bytes,
+            breaker_failures,
+            breaker_cooldown_ms,
+            status_header,
+        } = self;
+        let redis_url = redis_url.as_ref().map(|u| masked_url(u.get_ref()));
+        f.debug_struct("SemanticCacheSection")
+            .field("store", store)
+            .field("max_entries", max_entries)
+            .field("redis_url", &redis_url)
+            .field("redis_prefix", redis_prefix)
+            .field("exact_entries", exact_entries)
+            .field("exact_bytes", exact_bytes)
+            .field("embeddings_cache_entries", embeddings_cache_entries)
+            .field("embeddings_timeout_ms", embeddings_timeout_ms)
+            .field("store_timeout_ms", store_timeout_ms)
+            .field("max_body_bytes", max_body_bytes)
+            .field("breaker_failures", breaker_failures)
+            .field("breaker_cooldown_ms", breaker_cooldown_ms)
+            .field("status_header", status_header)
+            .finish()
+    }
 }
 
 /// The semantic cache as a gateway holds it.
@@ -206,6 +243,7 @@ impl Family for SemanticFamily {
         out.insert(Arc::new(SemanticResources {
             cache: Arc::clone(&self.cache),
             embedders: Arc::new(embedders),
+            max_reading_bytes: crate::build::request_memory(cx.config),
         }));
         Ok(())
     }

@@ -21,6 +21,11 @@ pub const MAX_EMBEDDINGS_BREAKERS: usize = 256;
 /// past the first [`MAX_EMBEDDINGS_BREAKERS`].
 pub const OTHER_BACKENDS: &str = "(others)";
 
+/// The `backend` label of an embeddings failure whose backend id names no
+/// backend (an expression's id: not a label of its own, which would let
+/// requests make series without bound).
+pub const UNKNOWN_BACKEND: &str = "(unknown)";
+
 /// A dependency's circuit breaker and its names.
 #[derive(Debug)]
 pub struct Dependency {
@@ -45,6 +50,13 @@ impl Dependency {
             breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown_ms),
             open,
         }
+    }
+
+    /// Counts one failure of this dependency in `errors{dependency,kind,backend}`.
+    pub fn count_error(&self, errors: &prometheus::IntCounterVec, kind: &str) {
+        errors
+            .with_label_values(&[self.kind, kind, &self.name])
+            .inc();
     }
 
     /// Sets its `breaker_open` series.

@@ -14,7 +14,11 @@ pub struct Metrics {
     pub misses: IntCounterVec,
     /// Lookups that did not use the cache, by reason and API.
     pub skips: IntCounterVec,
-    /// Failures by dependency (`embeddings`, `store`) and kind (`timeout`, `error`, `circuit-open`).
+    /// Failures by dependency (`embeddings`, `store`), kind (`timeout`,
+    /// `error`, `circuit-open`) and backend (the `backend` of the failing
+    /// dependency's breaker: the embeddings backend's id, or the store's
+    /// kind; [`super::breakers::UNKNOWN_BACKEND`] for an id that names no
+    /// backend, which has no breaker).
     pub errors: IntCounterVec,
     /// Responses stored, and responses not stored by reason.
     pub stores: IntCounterVec,
@@ -71,7 +75,7 @@ impl Metrics {
                 "sluice_semantic_cache_errors_total",
                 "Failures of the cache's dependencies (each one a miss)",
             ),
-            &["dependency", "kind"],
+            &["dependency", "kind", "backend"],
         )?;
         let stores = IntCounterVec::new(
             Opts::new(

@@ -231,13 +231,22 @@ pub struct SemanticResources {
     pub cache: Arc<SemanticCache>,
     /// In-process embedders (`local-model` backends) by backend id.
     pub embedders: Arc<std::collections::BTreeMap<String, Arc<dyn Embedder>>>,
+    /// The memory reading one request's body may take (`[limits]
+    /// request-memory-multiple` times `max-request-body-bytes`); past it
+    /// the request skips the cache (`too-large`).
+    pub max_reading_bytes: usize,
 }
+
+/// [`SemanticResources::max_reading_bytes`] unless the gateway says: the
+/// gateway's defaults, 4 times 16 MiB.
+pub const DEFAULT_MAX_READING_BYTES: usize = 4 * (16 << 20);
 
 impl SemanticResources {
     pub fn new(cache: Arc<SemanticCache>) -> Self {
         Self {
             cache,
             embedders: Arc::default(),
+            max_reading_bytes: DEFAULT_MAX_READING_BYTES,
         }
     }
 
@@ -434,7 +443,7 @@ impl SemanticCache {
                 None => {
                     self.metrics
                         .errors
-                        .with_label_values(&["embeddings", "error"])
+                        .with_label_values(&["embeddings", "error", breakers::UNKNOWN_BACKEND])
                         .inc();
                     return Err(DepError::new(
                         "embeddings",
@@ -447,10 +456,7 @@ impl SemanticCache {
         let dependency = self.embeddings_breakers.of(backend_id);
         let now = services.now_ms();
         if !dependency.breaker.allow(now) {
-            self.metrics
-                .errors
-                .with_label_values(&["embeddings", "circuit-open"])
-                .inc();
+            dependency.count_error(&self.metrics.errors, "circuit-open");
             return Err(DepError::new(
                 "embeddings",
                 "circuit-open",
@@ -477,10 +483,7 @@ impl SemanticCache {
             Err(e) if e.kind == DepError::TOO_LONG => Err((*e).clone()),
             Err(e) => {
                 self.dependency_failed(&dependency, &e, services.now_ms());
-                self.metrics
-                    .errors
-                    .with_label_values(&["embeddings", e.kind])
-                    .inc();
+                dependency.count_error(&self.metrics.errors, e.kind);
                 Err((*e).clone())
             }
         }
@@ -549,10 +552,8 @@ impl SemanticCache {
         now_ms: i64,
     ) -> Result<Option<Nearest>, DepError> {
         if !self.store_breaker.breaker.allow(now_ms) {
-            self.metrics
-                .errors
-                .with_label_values(&["store", "circuit-open"])
-                .inc();
+            self.store_breaker
+                .count_error(&self.metrics.errors, "circuit-open");
             return Err(DepError::new(
                 "store",
                 "circuit-open",
@@ -629,10 +630,7 @@ impl SemanticCache {
                 if e.kind != "circuit-open" {
                     self.dependency_failed(&self.store_breaker, e, now_ms);
                 }
-                self.metrics
-                    .errors
-                    .with_label_values(&["store", e.kind])
-                    .inc();
+                self.store_breaker.count_error(&self.metrics.errors, e.kind);
             }
         }
     }
@@ -652,10 +650,8 @@ impl SemanticCache {
                 r.is_ok()
             } else {
                 cache
-                    .metrics
-                    .errors
-                    .with_label_values(&["store", "circuit-open"])
-                    .inc();
+                    .store_breaker
+                    .count_error(&cache.metrics.errors, "circuit-open");
                 false
             };
             // The exact layer answers repeats even while the store is down.

@@ -15,6 +15,10 @@
 //! names the operation (`.../chat/completions`, `.../completions`,
 //! `.../responses`, `.../messages`); otherwise the body's fields do.
 
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// The request shapes the cache understands.
@@ -68,6 +72,9 @@ pub enum Skip {
     TooManyMessages,
     /// A last user turn longer than the local embeddings model reads.
     PromptTooLong,
+    /// Reading the body would take more memory than a request may hold
+    /// ([`Bounds::max_bytes`]).
+    TooLarge,
 }
 
 impl Skip {
@@ -79,6 +86,7 @@ impl Skip {
             Skip::NoUserTurn => "no-user-turn",
             Skip::TooManyMessages => "too-many-messages",
             Skip::PromptTooLong => "prompt-too-long",
+            Skip::TooLarge => "too-large",
         }
     }
 }
@@ -123,45 +131,234 @@ fn prompt_fields(shape: Shape) -> &'static [&'static str] {
     }
 }
 
-/// Reads a request body (`path` is the request URL's path).
-pub fn analyze(path: &str, body: &[u8], ignore_system: bool) -> Result<Prompt, Skip> {
-    let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(body) else {
-        return Err(Skip::NotJson);
+/// What reading one body may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// `max-message-count`: past it the reading stops
+    /// ([`Skip::TooManyMessages`]), the rest of the body unread.
+    pub max_messages: Option<usize>,
+    /// The memory the parsed body may take (an estimate that errs high,
+    /// [`Budget`]); past it the reading stops ([`Skip::TooLarge`]).
+    pub max_bytes: usize,
+}
+
+impl Bounds {
+    /// No bound but memory's default (tests, and callers without `[limits]`).
+    pub const DEFAULT: Bounds = Bounds {
+        max_messages: None,
+        max_bytes: 64 << 20,
     };
+}
+
+/// Reads a request body (`path` is the request URL's path), unbounded but
+/// for the default memory bound.
+pub fn analyze(path: &str, body: &[u8], ignore_system: bool) -> Result<Prompt, Skip> {
+    analyze_bounded(path, body, ignore_system, Bounds::DEFAULT)
+}
+
+/// Reads a request body within `bounds`: the body is parsed once, the
+/// turns counted as they are read (so `max-message-count` stops the parse
+/// early), every value charged to a memory budget, and the parsed parts
+/// moved, not copied, into the context.
+pub fn analyze_bounded(
+    path: &str,
+    body: &[u8],
+    ignore_system: bool,
+    bounds: Bounds,
+) -> Result<Prompt, Skip> {
+    let mut req = parse(body, ignore_system, bounds)?;
     let shape = detect(path, &req).ok_or(Skip::UnsupportedShape)?;
     let streaming = req.get("stream").and_then(Value::as_bool) == Some(true);
     let (text, turns, system, messages) = match shape {
-        Shape::Chat => messages_of(&req, ignore_system, false)?,
-        Shape::Anthropic => messages_of(&req, ignore_system, true)?,
+        Shape::Chat => messages_of(&mut req, ignore_system, false)?,
+        Shape::Anthropic => messages_of(&mut req, ignore_system, true)?,
         Shape::Completions => completions(&req)?,
-        Shape::Responses => responses(&req, ignore_system)?,
+        Shape::Responses => responses(&mut req, ignore_system)?,
     };
     if text.trim().is_empty() {
         return Err(Skip::NoUserTurn);
     }
     let conversation = prompt_fields(shape);
-    let fields: Map<String, Value> = req
-        .iter()
-        .filter(|(k, _)| {
-            !NEUTRAL_FIELDS.contains(&k.as_str()) && !conversation.contains(&k.as_str())
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    req.retain(|k, _| !NEUTRAL_FIELDS.contains(&k.as_str()) && !conversation.contains(&k.as_str()));
     let mut context = Map::new();
     context.insert("shape".into(), shape.name().into());
     context.insert("stream".into(), streaming.into());
-    context.insert("fields".into(), Value::Object(fields));
+    context.insert("fields".into(), Value::Object(req));
     context.insert("system".into(), Value::Array(system));
     context.insert("turns".into(), Value::Array(turns));
+    let mut out = String::new();
+    canonical(&Value::Object(context), &mut out);
     Ok(Prompt {
         shape,
         text,
-        // serde_json's map keeps keys sorted (no `preserve_order` here):
-        // equal requests give equal text.
-        context: canonical(&Value::Object(context)),
+        // Keys sorted whatever the map's order: equal requests give equal text.
+        context: out,
         messages,
         streaming,
     })
+}
+
+/// What a value costs in the budget beyond its text: the `Value` itself,
+/// and for an element of an array or object its share of the container's
+/// spare capacity and, in an object, the entry and index (an estimate that
+/// errs high; the test `a_large_body_stays_within_its_memory_bound`
+/// measures it).
+const VALUE_COST: usize = std::mem::size_of::<Value>();
+const ELEMENT_COST: usize = 2 * VALUE_COST;
+const ENTRY_COST: usize = 2 * (VALUE_COST + std::mem::size_of::<String>() + 16);
+
+/// The memory left to a reading, and why it stopped, if it did.
+struct Budget {
+    left: Cell<usize>,
+    stopped: Cell<Option<Skip>>,
+    max_messages: Option<usize>,
+    ignore_system: bool,
+}
+
+impl Budget {
+    fn charge<E: de::Error>(&self, bytes: usize) -> Result<(), E> {
+        match self.left.get().checked_sub(bytes) {
+            Some(left) => {
+                self.left.set(left);
+                Ok(())
+            }
+            None => Err(self.stop(Skip::TooLarge)),
+        }
+    }
+
+    fn stop<E: de::Error>(&self, why: Skip) -> E {
+        self.stopped.set(Some(why));
+        E::custom(why.reason())
+    }
+}
+
+/// Parses the body as a JSON object, within the budget; `messages` and
+/// `input` are counted as they are read.
+fn parse(body: &[u8], ignore_system: bool, bounds: Bounds) -> Result<Map<String, Value>, Skip> {
+    let budget = Budget {
+        left: Cell::new(bounds.max_bytes),
+        stopped: Cell::new(None),
+        max_messages: bounds.max_messages,
+        ignore_system,
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = Build {
+        budget: &budget,
+        turns: false,
+        top: true,
+    }
+    .deserialize(&mut de)
+    .and_then(|v| de.end().map(|()| v));
+    match parsed {
+        Ok(Value::Object(req)) => Ok(req),
+        Ok(_) => Err(Skip::NotJson),
+        Err(_) => Err(budget.stopped.get().unwrap_or(Skip::NotJson)),
+    }
+}
+
+/// Builds a `Value` as serde_json's own would, charging the budget; as the
+/// value of a top-level `messages` or `input` (`turns`), counts the turns
+/// against `max-message-count`.
+#[derive(Clone, Copy)]
+struct Build<'b> {
+    budget: &'b Budget,
+    turns: bool,
+    top: bool,
+}
+
+impl Build<'_> {
+    fn inner(self) -> Self {
+        Self {
+            turns: false,
+            top: false,
+            ..self
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Build<'_> {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Build<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        self.budget.charge(v.len())?;
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        self.budget.charge(v.len())?;
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        let mut counted = 0usize;
+        while let Some(item) = {
+            self.budget.charge(ELEMENT_COST)?;
+            seq.next_element_seed(self.inner())?
+        } {
+            if self.turns {
+                let role = item.get("role").and_then(Value::as_str);
+                if !(self.budget.ignore_system && role.is_some_and(is_system)) {
+                    counted += 1;
+                }
+                if self.budget.max_messages.is_some_and(|max| counted > max) {
+                    return Err(self.budget.stop(Skip::TooManyMessages));
+                }
+            }
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            self.budget.charge(ENTRY_COST + key.len())?;
+            let turns = self.top && matches!(key.as_str(), "messages" | "input");
+            let value = map.next_value_seed(Build {
+                turns,
+                ..self.inner()
+            })?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 /// The shape of a request to `path` with the JSON object `req`.
@@ -202,24 +399,37 @@ pub fn detect(path: &str, req: &Map<String, Value>) -> Option<Shape> {
     None
 }
 
-/// JSON text with object keys in sorted order, whatever the map type.
-fn canonical(v: &Value) -> String {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                let mut out = Map::new();
-                for k in keys {
-                    out.insert(k.clone(), sorted(&m[k]));
+/// Writes JSON text with object keys in sorted order, whatever the map
+/// type (without copying the value; the same text as sorting a copy and
+/// writing it with serde_json).
+fn canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
                 }
-                Value::Object(out)
+                out.push_str(&serde_json::to_string(k).unwrap_or_default());
+                out.push(':');
+                canonical(v, out);
             }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            other => other.clone(),
+            out.push('}');
         }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(v, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&serde_json::to_string(scalar).unwrap_or_default()),
     }
-    sorted(v).to_string()
 }
 
 fn is_system(role: &str) -> bool {
@@ -263,25 +473,27 @@ fn check_text(content: Option<&Value>) -> Result<(), Skip> {
 
 type Parts = (String, Vec<Value>, Vec<Value>, usize);
 
-/// Chat Completions and Anthropic Messages: `messages` (and Anthropic's top-level `system`).
+/// Chat Completions and Anthropic Messages: `messages` (and Anthropic's
+/// top-level `system`), taken out of the request.
 fn messages_of(
-    req: &Map<String, Value>,
+    req: &mut Map<String, Value>,
     ignore_system: bool,
     anthropic: bool,
 ) -> Result<Parts, Skip> {
-    let Some(Value::Array(msgs)) = req.get("messages") else {
+    let Some(Value::Array(msgs)) = req.remove("messages") else {
         return Err(Skip::UnsupportedShape);
     };
     let mut system = Vec::new();
-    if anthropic && let Some(s) = req.get("system") {
+    if anthropic && let Some(s) = req.remove("system") {
         if let Value::Array(_) = s {
-            check_text(Some(s))?;
+            check_text(Some(&s))?;
         }
         if !ignore_system {
-            system.push(s.clone());
+            system.push(s);
         }
     }
-    let mut kept: Vec<&Map<String, Value>> = Vec::new();
+    let total = msgs.len();
+    let mut kept: Vec<Map<String, Value>> = Vec::with_capacity(total);
     for m in msgs {
         let Value::Object(m) = m else {
             return Err(Skip::UnsupportedShape);
@@ -290,35 +502,30 @@ fn messages_of(
         check_text(m.get("content"))?;
         if is_system(role) {
             if !ignore_system {
-                system.push(Value::Object(m.clone()));
+                system.push(Value::Object(m));
             }
             continue;
         }
         kept.push(m);
     }
-    let (text, turns) = last_user_turn(&kept)?;
-    let count = if ignore_system {
-        kept.len()
-    } else {
-        msgs.len()
-    };
+    let count = if ignore_system { kept.len() } else { total };
+    let (text, turns) = last_user_turn(kept)?;
     Ok((text, turns, system, count))
 }
 
 /// The text of the last user turn among `kept` (the conversation without
 /// system messages), and every other turn with its position relative to it.
-fn last_user_turn(kept: &[&Map<String, Value>]) -> Result<(String, Vec<Value>), Skip> {
+fn last_user_turn(kept: Vec<Map<String, Value>>) -> Result<(String, Vec<Value>), Skip> {
     let last_user = kept
         .iter()
         .rposition(|m| m.get("role").and_then(Value::as_str) == Some("user"))
         .ok_or(Skip::NoUserTurn)?;
     let text = content_text(kept[last_user].get("content"))?;
     let turns = kept
-        .iter()
+        .into_iter()
         .enumerate()
         .filter(|(i, _)| *i != last_user)
-        .map(|(i, m)| {
-            let mut t = (*m).clone();
+        .map(|(i, mut t)| {
             t.insert("@".into(), Value::from(i as i64 - last_user as i64));
             Value::Object(t)
         })
@@ -342,19 +549,21 @@ fn completions(req: &Map<String, Value>) -> Result<Parts, Skip> {
     Ok((text, Vec::new(), Vec::new(), 1))
 }
 
-/// Responses: `input` (a string or a list of items), `instructions` as the system prompt.
-fn responses(req: &Map<String, Value>, ignore_system: bool) -> Result<Parts, Skip> {
+/// Responses: `input` (a string or a list of items), `instructions` as the
+/// system prompt, taken out of the request.
+fn responses(req: &mut Map<String, Value>, ignore_system: bool) -> Result<Parts, Skip> {
     let mut system = Vec::new();
-    if let Some(i) = req.get("instructions")
+    if let Some(i) = req.remove("instructions")
         && !ignore_system
         && !i.is_null()
     {
-        system.push(i.clone());
+        system.push(i);
     }
-    match req.get("input") {
-        Some(Value::String(s)) => Ok((s.clone(), Vec::new(), system, 1)),
+    match req.remove("input") {
+        Some(Value::String(s)) => Ok((s, Vec::new(), system, 1)),
         Some(Value::Array(items)) => {
-            let mut kept: Vec<&Map<String, Value>> = Vec::new();
+            let total = items.len();
+            let mut kept: Vec<Map<String, Value>> = Vec::with_capacity(total);
             for item in items {
                 let Value::Object(o) = item else {
                     return Err(Skip::UnsupportedShape);
@@ -365,18 +574,14 @@ fn responses(req: &Map<String, Value>, ignore_system: bool) -> Result<Parts, Ski
                 }
                 if role.is_some_and(is_system) {
                     if !ignore_system {
-                        system.push(item.clone());
+                        system.push(Value::Object(o));
                     }
                     continue;
                 }
                 kept.push(o);
             }
-            let (text, turns) = last_user_turn(&kept)?;
-            let count = if ignore_system {
-                kept.len()
-            } else {
-                items.len()
-            };
+            let count = if ignore_system { kept.len() } else { total };
+            let (text, turns) = last_user_turn(kept)?;
             Ok((text, turns, system, count))
         }
         _ => Err(Skip::UnsupportedShape),

@@ -323,7 +323,12 @@ async fn store_failures_and_refusals_are_counted_as_errors() {
         ..Config::default()
     };
     let c = SemanticCache::new(config, Arc::new(Down)).unwrap();
-    let errors = |kind: &str| c.metrics.errors.with_label_values(&["store", kind]).get();
+    let errors = |kind: &str| {
+        c.metrics
+            .errors
+            .with_label_values(&["store", kind, "down"])
+            .get()
+    };
     for _ in 0..2 {
         let e = c.nearest("p", &[1.0], 0).await.unwrap_err();
         assert_eq!(e.kind, "error");
@@ -333,6 +338,36 @@ async fn store_failures_and_refusals_are_counted_as_errors() {
     assert_eq!(e.kind, "circuit-open");
     assert_eq!((errors("error"), errors("circuit-open")), (2, 1));
     assert_eq!(open_breakers(&c), [("store".to_owned(), "down".to_owned())]);
+}
+
+/// Every `errors_total` series as `dependency|kind|backend` and its count, sorted.
+fn error_series(c: &SemanticCache) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = c
+        .metrics
+        .registry
+        .gather()
+        .into_iter()
+        .filter(|f| f.name() == "sluice_semantic_cache_errors_total")
+        .flat_map(|f| f.get_metric().to_vec())
+        .map(|m| {
+            let label = |n: &str| {
+                m.get_label()
+                    .iter()
+                    .find(|l| l.name() == n)
+                    .map(|l| l.value().to_owned())
+                    .unwrap_or_default()
+            };
+            let name = format!(
+                "{}|{}|{}",
+                label("dependency"),
+                label("kind"),
+                label("backend")
+            );
+            (name, m.get_counter().get_value() as u64)
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// The `(dependency, backend)` of every `breaker_open` series at 1, sorted.
@@ -405,7 +440,7 @@ impl Services for Fleet {
         })
     }
     fn backend(&self, id: &str) -> Option<BackendEntity> {
-        Some(BackendEntity {
+        (id != "nowhere").then(|| BackendEntity {
             url: format!("http://{id}.test/v1/embeddings"),
             ..BackendEntity::default()
         })
@@ -497,6 +532,24 @@ async fn a_failing_embeddings_backend_opens_only_its_own_breaker() {
         (open("embeddings", "steady"), open("store", "memory")),
         (0, 0),
         "their series exist, closed"
+    );
+    // The errors are counted under the backend that failed, as its breaker is.
+    assert_eq!(
+        error_series(&c),
+        [
+            ("embeddings|circuit-open|flaky".to_owned(), 5),
+            ("embeddings|error|flaky".to_owned(), 2),
+        ]
+    );
+    let e = c.embed("nowhere", "a", &fleet, None).await.unwrap_err();
+    assert_eq!(e.kind, "error");
+    assert_eq!(
+        error_series(&c)[1],
+        (
+            format!("embeddings|error|{}", super::breakers::UNKNOWN_BACKEND),
+            1
+        ),
+        "an id that names no backend has no series of its own"
     );
     let lines = logs.lines();
     assert_eq!(lines.len(), 1, "{lines:#?}");
@@ -678,7 +731,7 @@ fn a_prompt_longer_than_the_local_model_reads_skips_the_cache() {
     assert_eq!(
         metrics
             .errors
-            .with_label_values(&["embeddings", "circuit-open"])
+            .with_label_values(&["embeddings", "circuit-open", "local"])
             .get(),
         0
     );

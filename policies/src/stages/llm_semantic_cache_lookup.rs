@@ -65,6 +65,8 @@ pub(crate) struct Lookup {
     ignore_system: Option<CompiledValue>,
     max_messages: Option<CompiledValue>,
     vary_by: Vec<CompiledValue>,
+    /// The memory reading a body may take.
+    max_reading_bytes: usize,
     /// Its API's hit and miss counters.
     counters: ApiCounters,
 }
@@ -105,6 +107,7 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
         ignore_system,
         max_messages,
         vary_by,
+        max_reading_bytes: semantic.max_reading_bytes,
     }))
 }
 
@@ -351,12 +354,23 @@ impl Lookup {
         let api = record_id(x.ctx.0.api.as_ref());
         let operation = record_id(x.ctx.0.operation.as_ref());
         // Everything the reading depends on; a byte-identical repeat is not parsed again.
+        // The bounds stop a reading early: a reading within other bounds
+        // is another reading.
+        let bounds = shape::Bounds {
+            max_messages: max_messages.map(|n| usize::try_from(n).unwrap_or(0)),
+            max_bytes: self.max_reading_bytes,
+        };
+        let mut bounds_key = [0u8; 16];
+        let count = bounds.max_messages.map_or(u64::MAX, |n| n as u64);
+        bounds_key[..8].copy_from_slice(&count.to_le_bytes());
+        bounds_key[8..].copy_from_slice(&(bounds.max_bytes as u64).to_le_bytes());
         let key = x.request().read(|m| {
             let flag: &[u8] = if ignore_system { b"1" } else { b"0" };
             let mut parts: smallvec::SmallVec<[&[u8]; 8]> = smallvec::smallvec![
                 api.as_bytes(),
                 operation.as_bytes(),
                 flag,
+                &bounds_key[..],
                 m.url.path.as_bytes(),
                 m.body.as_ref().map_or(&[][..], |b| &b.bytes[..]),
             ];
@@ -370,7 +384,7 @@ impl Lookup {
                     m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
                 )
             });
-            let prompt = shape::analyze(&path, &body, ignore_system)?;
+            let prompt = shape::analyze_bounded(&path, &body, ignore_system, bounds)?;
             let mut parts: Vec<&str> = vec![&api, &operation, &prompt.context];
             let count = vary.len().to_string();
             parts.push(&count);

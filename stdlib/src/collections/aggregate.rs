@@ -134,12 +134,5 @@ pub(crate) fn register(e: &mut Engine) {
 
 /// Refuses arrays over the engine's size limit before allocating them.
 fn bounded(ctx: &Ctx, count: INT) -> RhaiResult<()> {
-    let max = ctx.engine().max_array_size();
-    if max > 0 && count_arg(count) > max {
-        return throw(
-            "OutOfMemoryException",
-            "Insufficient memory to continue the execution of the program.",
-        );
-    }
-    Ok(())
+    crate::core::check_items(ctx, count_arg(count))
 }

@@ -63,6 +63,10 @@ pub(crate) fn call(
     f: &FnPtr,
     args: impl rhai::FuncArgs,
 ) -> RhaiResult<Dynamic> {
+    // Each call counts its operations from where the native began (rhai
+    // gives it a copy of the evaluation's state), so many short calls would
+    // never reach the progress hook: the budget is checked here.
+    crate::core::check_budget()?;
     f.call_within_context::<Dynamic>(ctx, args)
 }
 

@@ -116,3 +116,14 @@ fn clock_comes_from_the_evaluation() {
     let _scope = EvalScope::enter(Instant::now() + std::time::Duration::from_secs(1), 1_000);
     assert_eq!(now(), 1_000);
 }
+
+/// Equality across types goes through the registered `==` (an `XName` and
+/// a string), but an array is never equal to anything else.
+#[test]
+fn equality_across_types() {
+    use crate::testing::eval_str;
+    assert_eq!(eval_str(r#"__eq(XName__Get("a"), "a")"#), "true");
+    assert_eq!(eval_str(r#"__eq("a", XName__Get("a"))"#), "true");
+    assert_eq!(eval_str(r#"__eq(["a"], "a")"#), "false");
+    assert_eq!(eval_str(r#"__eq("a", ["a"])"#), "false");
+}

@@ -314,9 +314,7 @@ pub(crate) fn register_container<T: Token>(e: &mut Engine) {
             tree::insert_at(t.link(), 0, items)
         })
         .register_fn("RemoveAll", |t: T| -> RhaiResult<()> {
-            for c in tree::children(t.link()) {
-                tree::detach(&c)?;
-            }
+            tree::detach_all(t.link())?;
             Ok(())
         })
         .register_fn(
@@ -324,9 +322,7 @@ pub(crate) fn register_container<T: Token>(e: &mut Engine) {
             |ctx: NativeCallContext, t: T, v: Dynamic| -> RhaiResult<()> {
                 let mut items = Vec::new();
                 convert::content(&ctx, v, &mut items)?;
-                for c in tree::children(t.link()) {
-                    tree::detach(&c)?;
-                }
+                tree::detach_all(t.link())?;
                 tree::insert_at(t.link(), 0, items)
             },
         )

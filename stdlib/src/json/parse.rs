@@ -5,7 +5,7 @@
 use indexmap::IndexMap;
 
 use super::tree::{self, Kind, Link, MAX_DEPTH, Val};
-use crate::core::{RhaiResult, throw};
+use crate::core::{RhaiResult, Ticker, throw};
 
 /// Newtonsoft's default `JsonReader.MaxDepth`.
 const READER_MAX_DEPTH: usize = 64;
@@ -22,6 +22,8 @@ struct Reader<'a> {
     line_start: usize,
     path: Vec<Step>,
     _src: &'a str,
+    /// A large body is parsed within the expression's wall-time budget.
+    ticker: Ticker,
 }
 
 /// What `Parse` was called on: decides the "Error reading X" messages.
@@ -41,6 +43,7 @@ pub(crate) fn parse(src: &str, want: Want) -> RhaiResult<Link> {
         line_start: 0,
         path: Vec::new(),
         _src: src,
+        ticker: Ticker::new(),
     };
     r.skip_ws()?;
     let Some(c) = r.peek() else {
@@ -186,6 +189,7 @@ impl Reader<'_> {
     }
 
     fn value(&mut self, depth: usize) -> RhaiResult<Link> {
+        self.ticker.tick()?;
         self.skip_ws()?;
         let Some(c) = self.peek() else {
             return self.eof();

@@ -288,6 +288,26 @@ pub(crate) fn add_property(obj: &Link, p: Link) -> RhaiResult<()> {
 }
 
 /// Removes `item` from its parent. `false` when it has none.
+/// Removes every child of an object or array at once (one by one, each
+/// removal searched the rest: quadratic in the children).
+pub(crate) fn detach_all(container: &Link) -> RhaiResult<()> {
+    let taken = match &mut write(container).kind {
+        Kind::Object(m) => std::mem::take(m).into_values().collect(),
+        Kind::Array(v) => std::mem::take(v),
+        Kind::Property(..) => {
+            return throw(
+                "JsonException",
+                "Cannot add or remove items from Newtonsoft.Json.Linq.JProperty.",
+            );
+        }
+        Kind::Value(_) => Vec::new(),
+    };
+    for c in &taken {
+        write(c).parent = Weak::new();
+    }
+    Ok(())
+}
+
 pub(crate) fn detach(item: &Link) -> RhaiResult<bool> {
     let Some(p) = parent(item) else {
         return Ok(false);

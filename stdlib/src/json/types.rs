@@ -91,7 +91,10 @@ fn find_prop(l: &Link, name: &str, ci: bool) -> Option<Link> {
         }
         tree::children(l).into_iter().find(|p| {
             tree::prop_name(p).is_some_and(|n| {
-                n.eq_ignore_ascii_case(name) || n.to_lowercase() == name.to_lowercase()
+                n.eq_ignore_ascii_case(name)
+                    || n.chars()
+                        .flat_map(char::to_lowercase)
+                        .eq(name.chars().flat_map(char::to_lowercase))
             })
         })
     })
@@ -253,9 +256,7 @@ fn register_array(e: &mut Engine) {
         position(&a.0, &v).is_some()
     })
     .register_fn("Clear", |a: JArray| -> RhaiResult<()> {
-        for c in tree::children(&a.0) {
-            tree::detach(&c)?;
-        }
+        tree::detach_all(&a.0)?;
         Ok(())
     });
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine, FnPtr, INT, ImmutableString, NativeCallContext};
 
-use crate::core::{RhaiResult, throw, to_dotnet_string};
+use crate::core::{RhaiResult, Ticker, check_items, throw, to_dotnet_string};
 
 const OPTIONS: &[(&str, INT)] = &[
     ("None", 0),
@@ -43,7 +43,7 @@ pub struct Regex {
     /// fancy-regex group number for each .NET group number.
     order: Arc<Vec<usize>>,
     /// .NET group names by .NET number (numbers as text for unnamed ones).
-    names: Arc<Vec<String>>,
+    names: Arc<Vec<ImmutableString>>,
 }
 
 /// A `Group` (and `Capture`): one group's result in a match.
@@ -62,8 +62,35 @@ pub struct Match {
     groups: Vec<Group>,
     regex: Option<Regex>,
     input: ImmutableString,
-    /// Byte offset for `NextMatch`.
-    next: usize,
+    /// Byte offset of the whole match in `input`.
+    start: usize,
+    /// Where `NextMatch` searches from.
+    next: Cursor,
+}
+
+/// A place in an input, in bytes and in chars (.NET's indexes): searches
+/// carry it from match to match, so that each match's char index is
+/// counted from the one before, not from the start (which made every
+/// search over many matches quadratic).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    byte: usize,
+    chars: INT,
+}
+
+impl Cursor {
+    const START: Self = Self { byte: 0, chars: 0 };
+
+    /// The cursor at byte `to` (a char boundary) of `s`, counted from this
+    /// one, forward or back.
+    fn moved(self, s: &str, to: usize) -> Self {
+        let chars = if to >= self.byte {
+            self.chars + s.get(self.byte..to).map_or(0, |p| p.chars().count() as INT)
+        } else {
+            self.chars - s.get(to..self.byte).map_or(0, |p| p.chars().count() as INT)
+        };
+        Self { byte: to, chars }
+    }
 }
 
 #[derive(Clone)]
@@ -109,10 +136,6 @@ fn text(v: &Dynamic, param: &str) -> RhaiResult<ImmutableString> {
     }
 }
 
-fn chars_before(s: &str, byte: usize) -> INT {
-    s.get(..byte).map_or(0, |p| p.chars().count() as INT)
-}
-
 impl Match {
     fn failed(regex: Option<Regex>) -> Self {
         Self {
@@ -122,7 +145,8 @@ impl Match {
             }],
             regex,
             input: ImmutableString::new(),
-            next: 0,
+            start: 0,
+            next: Cursor::START,
         }
     }
 
@@ -160,17 +184,17 @@ impl Regex {
             .map(|n| n.map(str::to_owned))
             .collect();
         let mut order = vec![0];
-        let mut names = vec!["0".to_owned()];
+        let mut names: Vec<ImmutableString> = vec!["0".into()];
         for (i, n) in fancy.iter().enumerate().skip(1) {
             if n.is_none() {
                 order.push(i);
-                names.push(order.len().saturating_sub(1).to_string());
+                names.push(order.len().saturating_sub(1).to_string().into());
             }
         }
         for (i, n) in fancy.iter().enumerate().skip(1) {
             if let Some(n) = n {
                 order.push(i);
-                names.push(n.clone());
+                names.push(n.as_str().into());
             }
         }
         Ok(Self {
@@ -182,44 +206,55 @@ impl Regex {
         })
     }
 
-    /// The first match at or after byte `from`.
-    fn find(&self, input: &ImmutableString, from: usize) -> RhaiResult<Match> {
-        if from > input.len() {
+    /// The first match at or after `at`.
+    fn find(&self, input: &ImmutableString, at: Cursor) -> RhaiResult<Match> {
+        if at.byte > input.len() {
             return Ok(Match::failed(Some(self.clone())));
         }
-        let caps = match self.inner.captures_from_pos(input.as_str(), from) {
+        let caps = match self.inner.captures_from_pos(input.as_str(), at.byte) {
             Ok(Some(c)) => c,
             Ok(None) => return Ok(Match::failed(Some(self.clone()))),
             Err(_) => return timeout(),
         };
+        let (start, end) = caps
+            .get(0)
+            .map_or((at.byte, at.byte), |m| (m.start(), m.end()));
+        let whole = at.moved(input, start);
         let mut groups = Vec::with_capacity(self.order.len());
         for (n, &fi) in self.order.iter().enumerate() {
-            let name: ImmutableString = self
+            let name = self
                 .names
                 .get(n)
-                .map_or_else(|| n.to_string(), Clone::clone)
-                .into();
+                .cloned()
+                .unwrap_or_else(|| n.to_string().into());
             groups.push(match caps.get(fi) {
-                Some(m) => Group {
-                    success: true,
-                    value: m.as_str().into(),
-                    index: chars_before(input, m.start()),
-                    length: m.as_str().chars().count() as INT,
-                    name,
-                },
+                Some(m) => {
+                    let index = whole.moved(input, m.start()).chars;
+                    Group {
+                        success: true,
+                        value: m.as_str().into(),
+                        index,
+                        length: m.as_str().chars().count() as INT,
+                        name,
+                    }
+                }
                 None => Group {
                     name,
                     ..Group::default()
                 },
             });
         }
-        let (start, end) = caps.get(0).map_or((from, from), |m| (m.start(), m.end()));
+        let end = whole.moved(input, end);
         // After an empty match the next search starts one char further.
-        let next = if end == start {
-            end + input
-                .get(end..)
-                .and_then(|r| r.chars().next())
-                .map_or(1, char::len_utf8)
+        let next = if end.byte == start {
+            Cursor {
+                byte: end.byte
+                    + input
+                        .get(end.byte..)
+                        .and_then(|r| r.chars().next())
+                        .map_or(1, char::len_utf8),
+                chars: end.chars + 1,
+            }
         } else {
             end
         };
@@ -227,24 +262,52 @@ impl Regex {
             groups,
             regex: Some(self.clone()),
             input: input.clone(),
+            start,
             next,
         })
     }
 
-    fn matches(&self, input: &ImmutableString, from: usize) -> RhaiResult<Vec<Match>> {
-        let mut out = Vec::new();
-        let mut pos = from;
+    /// Calls `each` with every match from `at` on, in order, until it
+    /// answers `false`; observes the wall-time budget between matches.
+    fn each_match(
+        &self,
+        input: &ImmutableString,
+        at: Cursor,
+        mut each: impl FnMut(Match) -> RhaiResult<bool>,
+    ) -> RhaiResult<()> {
+        let mut ticker = Ticker::new();
+        let mut pos = at;
         loop {
             let m = self.find(input, pos)?;
             if !m.whole().success {
-                return Ok(out);
+                return Ok(());
             }
             pos = m.next;
-            out.push(m);
+            if !each(m)? {
+                return Ok(());
+            }
+            ticker.tick()?;
         }
     }
 
-    fn start_at(&self, input: &str, startat: INT) -> RhaiResult<usize> {
+    /// Every match from `at` on; more than the engine's array size limit
+    /// is refused (a `MatchCollection` is read whole).
+    fn matches(
+        &self,
+        ctx: &NativeCallContext,
+        input: &ImmutableString,
+        at: Cursor,
+    ) -> RhaiResult<Vec<Match>> {
+        let mut out = Vec::new();
+        self.each_match(input, at, |m| {
+            check_items(ctx, out.len() + 1)?;
+            out.push(m);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    fn start_at(&self, input: &str, startat: INT) -> RhaiResult<Cursor> {
         let Ok(n) = usize::try_from(startat) else {
             return throw(
                 "ArgumentOutOfRangeException",
@@ -257,7 +320,10 @@ impl Regex {
             .chain(std::iter::once(input.len()))
             .nth(n)
         {
-            Some(b) => Ok(b),
+            Some(byte) => Ok(Cursor {
+                byte,
+                chars: startat,
+            }),
             None => throw(
                 "ArgumentOutOfRangeException",
                 "Specified argument was out of the range of valid values. (Parameter 'startat')",
@@ -281,50 +347,54 @@ impl Regex {
         count: INT,
     ) -> RhaiResult<ImmutableString> {
         let s = text(input, "input")?;
-        let limit = if count < 0 {
+        let mut limit = if count < 0 {
             usize::MAX
         } else {
             usize::try_from(count).unwrap_or(usize::MAX)
         };
+        if limit == 0 {
+            return Ok(s);
+        }
+        let evaluator = with.read_lock::<FnPtr>().map(|f| f.clone());
+        let pattern: Vec<char> = match &evaluator {
+            Some(_) => Vec::new(),
+            None => text(with, "replacement")?.chars().collect(),
+        };
         let mut out = String::new();
         let mut last = 0;
         let cap = ctx.engine().max_string_size();
-        for m in self.matches(&s, 0)?.into_iter().take(limit) {
-            let whole = m.whole();
-            let start = s
-                .char_indices()
-                .nth(usize::try_from(whole.index).unwrap_or(0))
-                .map_or(s.len(), |(b, _)| b);
+        self.each_match(&s, Cursor::START, |m| {
+            let start = m.start;
             out.push_str(s.get(last..start).unwrap_or(""));
-            match with.read_lock::<FnPtr>() {
+            last = start + m.groups.first().map_or(0, |g| g.value.len());
+            match &evaluator {
                 Some(f) => {
-                    let r = f.call_within_context::<Dynamic>(ctx, (Dynamic::from(m.clone()),))?;
+                    // An evaluator's calls do not add up in rhai's count.
+                    crate::core::check_budget()?;
+                    let r = f.call_within_context::<Dynamic>(ctx, (Dynamic::from(m),))?;
                     out.push_str(&to_dotnet_string(ctx, &r)?);
                 }
-                None => replace::expand(&text(with, "replacement")?, &m, &mut out),
+                None => replace::expand(&pattern, &m, &mut out)?,
             }
-            last = start + whole.value.len();
             if cap > 0 && out.len() > cap {
                 return throw(
                     "OutOfMemoryException",
                     "Insufficient memory to continue the execution of the program.",
                 );
             }
-        }
+            limit -= 1;
+            Ok(limit > 0)
+        })?;
         out.push_str(s.get(last..).unwrap_or(""));
         Ok(out.into())
     }
 
-    fn split(&self, input: &Dynamic) -> RhaiResult<Array> {
+    fn split(&self, ctx: &NativeCallContext, input: &Dynamic) -> RhaiResult<Array> {
         let s = text(input, "input")?;
         let mut out = Array::new();
         let mut last = 0;
-        for m in self.matches(&s, 0)? {
-            let whole = m.whole();
-            let start = s
-                .char_indices()
-                .nth(usize::try_from(whole.index).unwrap_or(0))
-                .map_or(s.len(), |(b, _)| b);
+        self.each_match(&s, Cursor::START, |m| {
+            let start = m.start;
             out.push(Dynamic::from(s.get(last..start).unwrap_or("").to_owned()));
             out.extend(
                 m.groups
@@ -333,8 +403,10 @@ impl Regex {
                     .filter(|g| g.success)
                     .map(|g| Dynamic::from(g.value.clone())),
             );
-            last = start + whole.value.len();
-        }
+            check_items(ctx, out.len() + 1)?;
+            last = start + m.groups.first().map_or(0, |g| g.value.len());
+            Ok(true)
+        })?;
         out.push(Dynamic::from(s.get(last..).unwrap_or("").to_owned()));
         Ok(out)
     }
@@ -386,25 +458,29 @@ fn register_statics(e: &mut Engine) {
         cached(&p, o)?.is_match(&i)
     })
     .register_fn("Regex__Match", |i: Dynamic, p: Dynamic| {
-        cached(&p, 0)?.find(&text(&i, "input")?, 0)
+        cached(&p, 0)?.find(&text(&i, "input")?, Cursor::START)
     })
     .register_fn("Regex__Match", |i: Dynamic, p: Dynamic, o: INT| {
-        cached(&p, o)?.find(&text(&i, "input")?, 0)
+        cached(&p, o)?.find(&text(&i, "input")?, Cursor::START)
     })
     .register_fn(
         "Regex__Matches",
-        |i: Dynamic, p: Dynamic| -> RhaiResult<MatchCollection> {
-            Ok(MatchCollection(
-                cached(&p, 0)?.matches(&text(&i, "input")?, 0)?,
-            ))
+        |ctx: NativeCallContext, i: Dynamic, p: Dynamic| -> RhaiResult<MatchCollection> {
+            Ok(MatchCollection(cached(&p, 0)?.matches(
+                &ctx,
+                &text(&i, "input")?,
+                Cursor::START,
+            )?))
         },
     )
     .register_fn(
         "Regex__Matches",
-        |i: Dynamic, p: Dynamic, o: INT| -> RhaiResult<MatchCollection> {
-            Ok(MatchCollection(
-                cached(&p, o)?.matches(&text(&i, "input")?, 0)?,
-            ))
+        |ctx: NativeCallContext, i: Dynamic, p: Dynamic, o: INT| -> RhaiResult<MatchCollection> {
+            Ok(MatchCollection(cached(&p, o)?.matches(
+                &ctx,
+                &text(&i, "input")?,
+                Cursor::START,
+            )?))
         },
     )
     .register_fn(
@@ -419,12 +495,14 @@ fn register_statics(e: &mut Engine) {
             cached(&p, o)?.replace(&ctx, &i, &r, -1)
         },
     )
-    .register_fn("Regex__Split", |i: Dynamic, p: Dynamic| {
-        cached(&p, 0)?.split(&i)
-    })
-    .register_fn("Regex__Split", |i: Dynamic, p: Dynamic, o: INT| {
-        cached(&p, o)?.split(&i)
-    })
+    .register_fn(
+        "Regex__Split",
+        |ctx: NativeCallContext, i: Dynamic, p: Dynamic| cached(&p, 0)?.split(&ctx, &i),
+    )
+    .register_fn(
+        "Regex__Split",
+        |ctx: NativeCallContext, i: Dynamic, p: Dynamic, o: INT| cached(&p, o)?.split(&ctx, &i),
+    )
     .register_fn(
         "Regex__Escape",
         |s: Dynamic| -> RhaiResult<ImmutableString> {
@@ -448,7 +526,7 @@ fn register_regex(e: &mut Engine) {
             },
         )
         .register_fn("Match", |r: &mut Regex, i: Dynamic| {
-            r.find(&text(&i, "input")?, 0)
+            r.find(&text(&i, "input")?, Cursor::START)
         })
         .register_fn(
             "Match",
@@ -459,15 +537,23 @@ fn register_regex(e: &mut Engine) {
         )
         .register_fn(
             "Matches",
-            |r: &mut Regex, i: Dynamic| -> RhaiResult<MatchCollection> {
-                Ok(MatchCollection(r.matches(&text(&i, "input")?, 0)?))
+            |ctx: NativeCallContext, r: &mut Regex, i: Dynamic| -> RhaiResult<MatchCollection> {
+                Ok(MatchCollection(r.matches(
+                    &ctx,
+                    &text(&i, "input")?,
+                    Cursor::START,
+                )?))
             },
         )
         .register_fn(
             "Matches",
-            |r: &mut Regex, i: Dynamic, at: INT| -> RhaiResult<MatchCollection> {
+            |ctx: NativeCallContext,
+             r: &mut Regex,
+             i: Dynamic,
+             at: INT|
+             -> RhaiResult<MatchCollection> {
                 let s = text(&i, "input")?;
-                Ok(MatchCollection(r.matches(&s, r.start_at(&s, at)?)?))
+                Ok(MatchCollection(r.matches(&ctx, &s, r.start_at(&s, at)?)?))
             },
         )
         .register_fn(
@@ -482,7 +568,10 @@ fn register_regex(e: &mut Engine) {
                 r.replace(&ctx, &i, &w, n)
             },
         )
-        .register_fn("Split", |r: &mut Regex, i: Dynamic| r.split(&i))
+        .register_fn(
+            "Split",
+            |ctx: NativeCallContext, r: &mut Regex, i: Dynamic| r.split(&ctx, &i),
+        )
         .register_fn("GetGroupNames", |r: &mut Regex| {
             r.names
                 .iter()

@@ -3,12 +3,18 @@
 
 use super::Match;
 use super::results::group_by_name;
+use crate::core::{RhaiResult, Ticker};
 
-pub(crate) fn expand(pattern: &str, m: &Match, out: &mut String) {
-    let chars: Vec<char> = pattern.chars().collect();
+/// Appends the replacement `chars` (a pattern's chars, split once for
+/// every match) for the match `m`; observes the wall-time budget, as a long
+/// pattern over many matches may take long.
+pub(crate) fn expand(chars: &[char], m: &Match, out: &mut String) -> RhaiResult<()> {
     let whole = m.whole();
+    let end = m.start + whole.value.len();
+    let mut ticker = Ticker::new();
     let mut i = 0;
     while let Some(&c) = chars.get(i) {
+        ticker.tick()?;
         i += 1;
         if c != '$' {
             out.push(c);
@@ -24,19 +30,11 @@ pub(crate) fn expand(pattern: &str, m: &Match, out: &mut String) {
                 i += 1;
             }
             Some('`') => {
-                out.extend(
-                    m.input
-                        .chars()
-                        .take(usize::try_from(whole.index).unwrap_or(0)),
-                );
+                out.push_str(m.input.get(..m.start).unwrap_or(""));
                 i += 1;
             }
             Some('\'') => {
-                out.extend(
-                    m.input
-                        .chars()
-                        .skip(usize::try_from(whole.index + whole.length).unwrap_or(0)),
-                );
+                out.push_str(m.input.get(end..).unwrap_or(""));
                 i += 1;
             }
             Some('+') => {
@@ -90,4 +88,5 @@ pub(crate) fn expand(pattern: &str, m: &Match, out: &mut String) {
             _ => out.push('$'),
         }
     }
+    Ok(())
 }

@@ -52,7 +52,8 @@ pub(crate) fn register(e: &mut Engine) {
                     );
                 }
                 let mut out = String::new();
-                replace::expand(&r, m, &mut out);
+                let pattern: Vec<char> = r.chars().collect();
+                replace::expand(&pattern, m, &mut out)?;
                 Ok(out.into())
             },
         )

@@ -212,3 +212,37 @@ fn instance_members() {
         "!ArgumentOutOfRangeException: Specified argument was out of the range of valid values. (Parameter 'startat')"
     );
 }
+
+/// Char indexes carried from match to match (not recounted from the start)
+/// are the same as counted from the start: non-ASCII text, `NextMatch`, a
+/// group in a look-behind (before its match), `startat`.
+#[test]
+fn char_indexes_carry_over_matches() {
+    assert_eq!(
+        eval_str(
+            r#"let ms = Regex__Matches("éé-ab 😀x-cd", "[a-z]+"); [ms[0].Index, ms[0].Length, ms[1].Index, ms[1].Length, ms[2].Index, ms[2].Length]"#
+        ),
+        "[3, 2, 7, 1, 9, 2]"
+    );
+    assert_eq!(
+        eval_str(
+            r#"let m = Regex__Match("ü1 ü2 ü3", "\\d").NextMatch().NextMatch(); [m.Value, m.Index]"#
+        ),
+        r#"["3", 7]"#
+    );
+    assert_eq!(
+        eval_str(r#"let m = Regex__Match("éé😀x", "(?<=(é😀))x"); [m.Index, m.Groups[1].Index]"#),
+        "[3, 1]"
+    );
+    assert_eq!(
+        eval_str(r#"let m = Regex__new("\\d").Match("ü1 ü2 ü3", 4); [m.Value, m.Index]"#),
+        r#"["2", 4]"#
+    );
+    // The text before and after each match, by byte offsets.
+    assert_eq!(
+        eval_str(r#"Regex__Replace("é1ü2", "\\d", "[$`|$']")"#),
+        "é[é|ü2]ü[é1ü|]"
+    );
+    // Empty matches step one char, multi-byte chars too.
+    assert_eq!(eval_str(r#"Regex__Replace("é😀", "", "-")"#), "-é-😀-");
+}

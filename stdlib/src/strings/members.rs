@@ -362,7 +362,12 @@ fn remove(s: &str, start: INT, count: Option<INT>) -> RhaiResult<S> {
     Ok(format!("{}{}", s.get(..a).unwrap_or(""), s.get(b..).unwrap_or("")).into())
 }
 
-fn to_char_array(s: &str, start: INT, len: Option<INT>) -> RhaiResult<Array> {
+fn to_char_array(
+    ctx: &NativeCallContext,
+    s: &str,
+    start: INT,
+    len: Option<INT>,
+) -> RhaiResult<Array> {
     let total = char_len(s);
     let Some(st) = index(start) else {
         return out_of_range("startIndex", INDEX_MSG);
@@ -373,6 +378,7 @@ fn to_char_array(s: &str, start: INT, len: Option<INT>) -> RhaiResult<Array> {
         Some(None) => return out_of_range("length", "Non-negative number required."),
         Some(Some(_)) => return out_of_range("startIndex", INDEX_MSG),
     };
+    crate::core::check_items(ctx, n)?;
     Ok(char_slice(s, st, n)
         .chars()
         .map(Dynamic::from_char)
@@ -544,10 +550,13 @@ pub(super) fn register(e: &mut Engine) {
             "PadRight",
             |ctx: NativeCallContext, s: S, w: INT, c: char| pad(&ctx, &s, w, c, false),
         )
-        .register_fn("ToCharArray", |s: S| to_char_array(&s, 0, None))
-        .register_fn("ToCharArray", |s: S, st: INT, n: INT| {
-            to_char_array(&s, st, Some(n))
-        });
+        .register_fn("ToCharArray", |ctx: NativeCallContext, s: S| {
+            to_char_array(&ctx, &s, 0, None)
+        })
+        .register_fn(
+            "ToCharArray",
+            |ctx: NativeCallContext, s: S, st: INT, n: INT| to_char_array(&ctx, &s, st, Some(n)),
+        );
 
     // Case mapping: invariant culture, one char to one char, whatever culture is passed.
     let up = |s: S| -> S { to_upper(&s).into() };

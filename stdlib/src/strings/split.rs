@@ -46,6 +46,15 @@ enum Separators {
 }
 
 impl Separators {
+    /// How many separators are tried at each place.
+    fn len(&self) -> usize {
+        match self {
+            Separators::Chars(v) => v.len(),
+            Separators::Strings(v) => v.len(),
+            Separators::WhiteSpace | Separators::Nothing => 1,
+        }
+    }
+
     fn from(v: &Dynamic) -> RhaiResult<Self> {
         if v.is_unit() {
             return Ok(Separators::WhiteSpace);
@@ -130,10 +139,18 @@ fn split(
         out.extend(keep(s));
         return Ok(out);
     }
-    // The separators, found left to right as the parts are taken.
+    // The separators, found left to right as the parts are taken; each
+    // place costs a look at every separator, so the search observes the
+    // wall-time budget (`late` stops it).
     let mut at = 0;
+    let late = std::cell::Cell::new(false);
+    let mut ticker = crate::core::Ticker::new();
     let mut seps = std::iter::from_fn(|| {
         while at < s.len() {
+            if ticker.advance(sep.len()).is_err() {
+                late.set(true);
+                return None;
+            }
             if let Some(len) = sep.at(s, at) {
                 let found = (at, len);
                 at += len.max(1);
@@ -172,6 +189,10 @@ fn split(
             }
             break;
         }
+    }
+    drop(seps);
+    if late.get() {
+        return crate::core::budget_error();
     }
     out.extend(keep(s.get(start..).unwrap_or("")));
     Ok(out)

@@ -23,7 +23,13 @@ pub struct NameValueCollection(Arc<RwLock<Inner>>);
 
 fn same_key(a: Option<&str>, b: Option<&str>) -> bool {
     match (a, b) {
-        (Some(x), Some(y)) => x.to_lowercase() == y.to_lowercase(),
+        // Char by char, stopping at the first difference: lowering both
+        // keys whole for every entry made a lookup cost the key's length
+        // times the entries.
+        (Some(x), Some(y)) => x
+            .chars()
+            .flat_map(char::to_lowercase)
+            .eq(y.chars().flat_map(char::to_lowercase)),
         (None, None) => true,
         _ => false,
     }

@@ -340,6 +340,20 @@ fn merge_texts(children: &mut Vec<XLink>) {
     }
 }
 
+/// Removes every child of a document or element at once (one by one, each
+/// removal searched the rest: quadratic in the children).
+pub(crate) fn detach_all(l: &XLink) {
+    let taken = match &mut write(l).kind {
+        XKind::Document { children, .. } | XKind::Element { children, .. } => {
+            std::mem::take(children)
+        }
+        _ => Vec::new(),
+    };
+    for c in &taken {
+        write(c).parent = Weak::new();
+    }
+}
+
 /// Removes a node from its parent; `false` when it has none.
 pub(crate) fn detach(l: &XLink) -> bool {
     let Some(p) = parent(l) else { return false };

@@ -117,9 +117,7 @@ fn set_value(ctx: &NativeCallContext, l: &XLink, v: &Dynamic) -> RhaiResult<()> 
         );
     }
     let text = xml_text(ctx, v)?;
-    for c in dom::children(l) {
-        dom::detach(&c);
-    }
+    dom::detach_all(l);
     if let XKind::Element { empty, .. } = &mut dom::write(l).kind {
         *empty = false;
     }
@@ -190,9 +188,7 @@ macro_rules! containers {
         .register_fn("Add", |ctx: NativeCallContext, x: $t, a: Dynamic, b: Dynamic, c: Dynamic| add_to(&ctx, &x.0, vec![a, b, c], false))
         .register_fn("AddFirst", |ctx: NativeCallContext, x: $t, a: Dynamic| add_to(&ctx, &x.0, vec![a], true))
         .register_fn("RemoveNodes", |x: $t| {
-            for c in dom::children(&x.0) {
-                dom::detach(&c);
-            }
+            dom::detach_all(&x.0);
         })
         .register_fn("ToString", |x: &mut $t| dom::to_xml(&x.0, true))
         .register_fn("ToString", |x: &mut $t, options: INT| dom::to_xml(&x.0, options & 1 == 0))
@@ -365,9 +361,7 @@ fn register_element(e: &mut Engine) {
         }
     })
     .register_fn("RemoveAll", |x: XElement| {
-        for c in dom::children(&x.0) {
-            dom::detach(&c);
-        }
+        dom::detach_all(&x.0);
         if let XKind::Element { attrs, .. } = &mut dom::write(&x.0).kind {
             attrs.clear();
         }

@@ -6,13 +6,15 @@
 use std::sync::Arc;
 
 use super::dom::{self, MAX_DEPTH, XKind, XLink, XML_NS, XMLNS, XName};
-use crate::core::{RhaiResult, throw};
+use crate::core::{RhaiResult, Ticker, throw};
 
 struct P {
     cs: Vec<char>,
     pos: usize,
     /// Namespace declarations in scope: (prefix, uri).
     scope: Vec<(String, String)>,
+    /// A large document is parsed within the expression's wall-time budget.
+    ticker: Ticker,
 }
 
 /// Parses a document; its root is the single top-level element.
@@ -21,6 +23,7 @@ pub(crate) fn parse_document(src: &str) -> RhaiResult<XLink> {
         cs: src.trim_start_matches('\u{feff}').chars().collect(),
         pos: 0,
         scope: vec![("xml".into(), XML_NS.into())],
+        ticker: Ticker::new(),
     };
     let doc = dom::node(XKind::Document {
         decl: None,
@@ -84,7 +87,13 @@ impl P {
     }
 
     fn line_col(&self) -> (usize, usize) {
-        let upto = self.cs.get(..self.pos.min(self.cs.len())).unwrap_or(&[]);
+        self.line_col_at(self.pos)
+    }
+
+    /// The line and column of `pos`: counted from the start, so only for
+    /// errors (once per element made the parse quadratic).
+    fn line_col_at(&self, pos: usize) -> (usize, usize) {
+        let upto = self.cs.get(..pos.min(self.cs.len())).unwrap_or(&[]);
         let line = 1 + upto.iter().filter(|c| **c == '\n').count();
         let col = 1 + upto.iter().rev().take_while(|c| **c != '\n').count();
         (line, col)
@@ -243,18 +252,22 @@ impl P {
     }
 
     fn element(&mut self, depth: usize) -> RhaiResult<XLink> {
+        self.ticker.tick()?;
         if depth >= MAX_DEPTH {
             return self.fail(&format!(
                 "The XML is nested deeper than {MAX_DEPTH} levels."
             ));
         }
-        let (line, col) = self.line_col();
+        let tag_start = self.pos;
         self.pos += 1;
         let name_pos = self.pos;
         let qname = self.name()?;
         let mark = self.scope.len();
         let mut raw_attrs: Vec<(String, String)> = Vec::new();
+        // Names seen, for the duplicate check (linear in the attributes).
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         loop {
+            self.ticker.tick()?;
             self.skip_ws();
             match self.cs.get(self.pos) {
                 None => return self.eof(),
@@ -278,7 +291,7 @@ impl P {
             self.pos += 1;
             let v = self.chars_until(&[q])?;
             self.pos += 1;
-            if raw_attrs.iter().any(|(n, _)| *n == an) {
+            if !seen.insert(an.clone()) {
                 return self.fail(&format!("'{an}' is a duplicate attribute name."));
             }
             if an == "xmlns" {
@@ -295,6 +308,7 @@ impl P {
         let el = dom::element(name);
         let mut attrs = Vec::new();
         for (an, v) in raw_attrs {
+            self.ticker.tick()?;
             let n = if an == "xmlns" {
                 XName::local("xmlns")
             } else if let Some(p) = an.strip_prefix("xmlns:") {
@@ -323,6 +337,7 @@ impl P {
                     let end = self.name()?;
                     if end != qname {
                         self.pos = end_pos;
+                        let (line, col) = self.line_col_at(tag_start);
                         return self.fail(&format!("The '{qname}' start tag on line {line} position {} does not match the end tag of '{end}'.", col + 1));
                     }
                     self.skip_ws();

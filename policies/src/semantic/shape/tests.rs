@@ -218,3 +218,108 @@ fn what_is_not_a_prompt_skips() {
         Err(Skip::NoUserTurn)
     );
 }
+
+/// The context text as it was written before the reading streamed (a
+/// sorted copy, written by serde_json): cache keys must not change.
+fn canonical_by_copy(v: &Value) -> String {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                let mut out = Map::new();
+                for k in keys {
+                    out.insert(k.clone(), sorted(&m[k]));
+                }
+                Value::Object(out)
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(v).to_string()
+}
+
+#[test]
+fn the_context_text_is_the_same_as_a_sorted_copy_gives() {
+    let v: Value = serde_json::from_str(
+        r#"{"z":1,"a":{"y":[1.5,-2,1e300,"x\"\u00e9\n",null,true],"b":{}},"é":[],"A":"\u0001","@":0}"#,
+    )
+    .unwrap();
+    let mut out = String::new();
+    canonical(&v, &mut out);
+    assert_eq!(out, canonical_by_copy(&v));
+}
+
+fn many_messages(n: usize, tail: &str) -> String {
+    let mut body = String::from(r#"{"model":"m","messages":["#);
+    for i in 0..n {
+        let role = if i % 2 == 0 { "user" } else { "assistant" };
+        body.push_str(&format!(r#"{{"role":"{role}","content":"m{i}"}},"#));
+    }
+    body.push_str(tail);
+    body
+}
+
+#[test]
+fn max_message_count_stops_the_reading_early() {
+    let bounds = |max| Bounds {
+        max_messages: Some(max),
+        max_bytes: 64 << 20,
+    };
+    // The rest of the body is not read: the broken tail is never seen.
+    let body = many_messages(100, "this is not JSON");
+    assert_eq!(
+        analyze_bounded("/chat/completions", body.as_bytes(), false, bounds(50)),
+        Err(Skip::TooManyMessages)
+    );
+    // At the cap, the whole body is read.
+    let body = many_messages(50, r#"{"role":"user","content":"q"}]}"#);
+    assert_eq!(
+        analyze_bounded("/chat/completions", body.as_bytes(), false, bounds(50)),
+        Err(Skip::TooManyMessages),
+        "51 messages"
+    );
+    let p = analyze_bounded("/chat/completions", body.as_bytes(), false, bounds(51))
+        .unwrap_or_else(|s| panic!("{s:?}"));
+    assert_eq!((p.messages, p.text.as_str()), (51, "q"));
+    // System messages count unless ignored, as after the reading.
+    let body = r#"{"messages":[{"role":"system","content":"s"},{"role":"user","content":"q"}]}"#;
+    let read = |ignore| analyze_bounded("/chat/completions", body.as_bytes(), ignore, bounds(1));
+    assert_eq!(read(false), Err(Skip::TooManyMessages));
+    assert_eq!(read(true).map(|p| p.messages), Ok(1));
+    // Responses' `input` items are counted the same way.
+    let body =
+        r#"{"model":"m","input":[{"role":"user","content":"a"},{"role":"user","content":"b"}]}"#;
+    assert_eq!(
+        analyze_bounded("/v1/responses", body.as_bytes(), false, bounds(1)),
+        Err(Skip::TooManyMessages)
+    );
+}
+
+#[test]
+fn a_body_over_the_memory_bound_is_too_large() {
+    let body = many_messages(1000, r#"{"role":"user","content":"q"}]}"#);
+    let bounds = |max_bytes| Bounds {
+        max_messages: None,
+        max_bytes,
+    };
+    assert_eq!(
+        analyze_bounded(
+            "/chat/completions",
+            body.as_bytes(),
+            false,
+            bounds(body.len())
+        ),
+        Err(Skip::TooLarge)
+    );
+    let p = analyze_bounded(
+        "/chat/completions",
+        body.as_bytes(),
+        false,
+        bounds(64 << 20),
+    )
+    .unwrap_or_else(|s| panic!("{s:?}"));
+    assert_eq!(p.messages, 1001);
+    assert_eq!(Skip::TooLarge.reason(), "too-large");
+}

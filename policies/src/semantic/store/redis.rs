@@ -48,8 +48,44 @@ const MAX_TTL_MS: i64 = 100 * 365 * 24 * 3_600_000;
 /// Keys per `SCAN` round of `purge` and `len`.
 const SCAN_COUNT: usize = 1000;
 
-/// Where the store is and how long it may take.
-#[derive(Clone, Debug)]
+/// The byte range of the password in a Redis URL, if it holds one:
+/// `redis://user:PASSWORD@host`, `redis://:PASSWORD@host`, or the `pass`
+/// (`password`) query parameter of `redis+unix:///path?pass=PASSWORD`.
+pub fn url_password(url: &str) -> Option<std::ops::Range<usize>> {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    if let Some(at) = authority.rfind('@')
+        && let Some(colon) = authority[..at].find(':')
+        && colon + 1 < at
+    {
+        return Some(start + colon + 1..start + at);
+    }
+    let query = url.find('?')?;
+    let mut pos = query + 1;
+    for pair in url[query + 1..].split(['&', '#']) {
+        if let Some((key, value)) = pair.split_once('=')
+            && matches!(key, "pass" | "password")
+            && !value.is_empty()
+        {
+            let from = pos + key.len() + 1;
+            return Some(from..from + value.len());
+        }
+        pos += pair.len() + 1;
+    }
+    None
+}
+
+/// The URL with its password (if any) as `***`, for logs and errors.
+pub fn masked_url(url: &str) -> String {
+    match url_password(url) {
+        Some(r) => format!("{}***{}", &url[..r.start], &url[r.end..]),
+        None => url.to_owned(),
+    }
+}
+
+/// Where the store is and how long it may take. Its `Debug` masks the URL's password.
+#[derive(Clone)]
 pub struct RedisConfig {
     /// `redis://[user:password@]host:port[/db]`.
     pub url: String,
@@ -59,6 +95,17 @@ pub struct RedisConfig {
     pub connect_timeout_ms: u64,
     /// Bound on one command's answer.
     pub response_timeout_ms: u64,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &masked_url(&self.url))
+            .field("prefix", &self.prefix)
+            .field("connect_timeout_ms", &self.connect_timeout_ms)
+            .field("response_timeout_ms", &self.response_timeout_ms)
+            .finish()
+    }
 }
 
 impl Default for RedisConfig {
@@ -105,8 +152,14 @@ enum Request<'a> {
 impl RedisStore {
     /// Fails only on a malformed URL; does not connect.
     pub fn new(config: RedisConfig) -> Result<Self, StoreError> {
-        let client = Client::open(config.url.as_str())
-            .map_err(|e| StoreError::new(format!("redis: invalid url: {e}")))?;
+        let client = Client::open(config.url.as_str()).map_err(|e| {
+            // The client's message may quote the URL: never its password.
+            let mut message = format!("redis: invalid url `{}`: {e}", masked_url(&config.url));
+            if let Some(r) = url_password(&config.url) {
+                message = message.replace(&config.url[r], "***");
+            }
+            StoreError::new(message)
+        })?;
         Ok(Self {
             client,
             manager: tokio::sync::OnceCell::new(),

@@ -372,6 +372,21 @@ async fn invalid_partitions_and_urls_are_errors() {
         ..RedisConfig::default()
     };
     assert!(RedisStore::new(bad_url).is_err());
+    // A URL the client refuses is named in the error, its password masked.
+    let with_password = RedisConfig {
+        url: "redis://user:hunter2-secret@host:notaport/0".to_owned(),
+        ..RedisConfig::default()
+    };
+    let shown = format!("{with_password:?}");
+    assert!(
+        shown.contains("redis://user:***@host") && !shown.contains("hunter2"),
+        "{shown}"
+    );
+    let e = RedisStore::new(with_password).unwrap_err();
+    assert!(
+        e.message.contains("user:***@host") && !e.message.contains("hunter2"),
+        "{e}"
+    );
     let s = store(server::free_port(), 100);
     for p in ["", "AB", "a*", "a:b", "{x}"] {
         let e = s.nearest(p, &[1.0], NOW).await.unwrap_err();
@@ -408,4 +423,30 @@ async fn an_entry_for_ever_still_expires_in_redis() {
         .unwrap();
     let ttl: i64 = ttl.strip_prefix(':').unwrap().parse().unwrap();
     assert!(ttl > 50 * 365 * 24 * 3_600_000, "PTTL {ttl}");
+}
+
+#[test]
+fn the_password_of_a_redis_url_is_found_and_masked() {
+    use super::redis::{masked_url, url_password};
+    for (url, masked) in [
+        (
+            "redis://user:pw-1@host:6379/0",
+            "redis://user:***@host:6379/0",
+        ),
+        ("rediss://:p%40ss@host", "rediss://:***@host"),
+        ("redis://a:b:c@h", "redis://a:***@h"),
+        (
+            "redis+unix:///tmp/r.sock?db=1&pass=s3cret",
+            "redis+unix:///tmp/r.sock?db=1&pass=***",
+        ),
+        ("redis://user@host:6379", "redis://user@host:6379"),
+        ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
+        ("redis://h/0?password=x#f", "redis://h/0?password=***#f"),
+    ] {
+        assert_eq!(masked_url(url), masked, "{url}");
+    }
+    assert_eq!(
+        url_password("redis://u:pw@h").map(|r| &"redis://u:pw@h"[r]),
+        Some("pw")
+    );
 }
