@@ -6,6 +6,11 @@
 #
 #   benches/load.sh                      # 10 s per target, 64 connections
 #   DURATION=5 CONNECTIONS=32 ROUNDS=1 benches/load.sh
+#   VARIANTS="counters-memory counters-redis" benches/load.sh
+#
+# Each variant (benches/load/variants/NAME/, see its README) is the same
+# gateway with more policies; it runs as one more target, and its ratio to
+# the gateway without them is printed too.
 #
 # The figures are only meaningful on an otherwise idle machine: the load
 # generator, the backend and the proxy share its cores.
@@ -18,6 +23,7 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-64}"
 WARMUP="${WARMUP:-2}"
 ROUNDS="${ROUNDS:-3}"
+VARIANTS="${VARIANTS:-}"
 
 cargo build --release --quiet -p sluice-gateway -p sluice-benches --bins
 bin="${CARGO_TARGET_DIR:-target}/release"
@@ -32,23 +38,63 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r p_backend p_bare p_gateway p_admin < <("$bin/load" free-ports 4)
+read -r p_backend p_bare p_gateway p_admin p_redis < <("$bin/load" free-ports 5)
 
-# The gateway's configuration, with the free ports.
-cp benches/load/*.xml "$work/"
-sed -e "s/127.0.0.1:18080/127.0.0.1:$p_gateway/" \
-    -e "s/127.0.0.1:19090/127.0.0.1:$p_admin/" \
-    -e "s/127.0.0.1:18081/127.0.0.1:$p_backend/g" \
-    benches/load/sluice.toml >"$work/sluice.toml"
+# A gateway's configuration in DIR, with the free ports GATEWAY and ADMIN;
+# with a variant: its policies in the API's inbound, its section appended.
+configure() { # DIR GATEWAY ADMIN [VARIANT]
+  mkdir -p "$1"
+  cp benches/load/*.xml "$1/"
+  sed -e "s/127.0.0.1:18080/127.0.0.1:$2/" \
+      -e "s/127.0.0.1:19090/127.0.0.1:$3/" \
+      -e "s/127.0.0.1:18081/127.0.0.1:$p_backend/g" \
+      benches/load/sluice.toml >"$1/sluice.toml"
+  if [ -n "${4:-}" ]; then
+    local v="benches/load/variants/$4"
+    [ -d "$v" ] || { echo "load.sh: no variant $4 (benches/load/variants/)" >&2; exit 2; }
+    if [ -f "$v/inbound.xml" ]; then
+      awk -v f="$v/inbound.xml" '
+        !done && /<base \/>/ { print; while ((getline l < f) > 0) print l; done = 1; next }
+        { print }' benches/load/api.xml >"$1/api.xml"
+    fi
+    if [ -f "$v/sluice.toml" ]; then
+      echo >>"$1/sluice.toml"
+      sed -e "s/REDIS_PORT/$p_redis/g" "$v/sluice.toml" >>"$1/sluice.toml"
+    fi
+  fi
+}
+
+configure "$work/sluice" "$p_gateway" "$p_admin"
 
 "$bin/backend" "127.0.0.1:$p_backend" 2>"$work/backend.log" &
 pids+=($!)
 "$bin/bare_proxy" "127.0.0.1:$p_bare" "http://127.0.0.1:$p_backend" 2>"$work/bare.log" &
 pids+=($!)
-"$bin/sluice" run "$work/sluice.toml" 2>"$work/sluice.log" &
+"$bin/sluice" run "$work/sluice/sluice.toml" 2>"$work/sluice.log" &
 pids+=($!)
 for port in "$p_backend" "$p_bare" "$p_gateway"; do
   "$bin/load" wait "127.0.0.1:$port"
+done
+
+# The variants: one gateway each (and one Redis if a variant names it).
+targets="bare sluice"
+declare -A port_of=([bare]="$p_bare" [sluice]="$p_gateway")
+for v in $VARIANTS; do
+  if grep -qs REDIS_PORT "benches/load/variants/$v/sluice.toml"; then
+    scripts/redis start "$p_redis" >"$work/redis.log" 2>&1 &
+    pids+=($!)
+    "$bin/load" wait "127.0.0.1:$p_redis"
+    break
+  fi
+done
+for v in $VARIANTS; do
+  read -r pv pa < <("$bin/load" free-ports 2)
+  configure "$work/$v" "$pv" "$pa" "$v"
+  "$bin/sluice" run "$work/$v/sluice.toml" 2>"$work/$v.log" &
+  pids+=($!)
+  "$bin/load" wait "127.0.0.1:$pv"
+  targets="$targets $v"
+  port_of[$v]="$pv"
 done
 
 path="/api/items/42?color=blue"
@@ -57,39 +103,51 @@ load() { # URL SECONDS
     --header "X-Client: bench-1" --header "Accept: application/json"
 }
 
-# The gateway answers 2xx with its policy applied (check-header lets bench-1
-# in); then both warm up.
-if ! "$bin/load" run "http://127.0.0.1:$p_gateway$path" --duration 0.1 --connections 1 \
-  --header "X-Client: bench-1" >/dev/null; then
-  echo "load.sh: the gateway does not answer 2xx; its log:" >&2
-  cat "$work/sluice.log" >&2
-  exit 1
-fi
-load "http://127.0.0.1:$p_bare$path" "$WARMUP" >/dev/null
-load "http://127.0.0.1:$p_gateway$path" "$WARMUP" >/dev/null
+# Every gateway answers 2xx with its policy applied (check-header lets
+# bench-1 in); then every target warms up.
+for t in $targets; do
+  [ "$t" = bare ] && continue
+  log="$work/$t.log"
+  [ "$t" = sluice ] && log="$work/sluice.log"
+  if ! "$bin/load" run "http://127.0.0.1:${port_of[$t]}$path" --duration 0.1 --connections 1 \
+    --header "X-Client: bench-1" >/dev/null; then
+    echo "load.sh: $t does not answer 2xx; its log:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+done
+for t in $targets; do
+  load "http://127.0.0.1:${port_of[$t]}$path" "$WARMUP" >/dev/null
+done
 
 echo "load: $CONNECTIONS connections, $DURATION s per target, $ROUNDS rounds, GET $path, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg)"
-# Rounds alternate the targets, so a disturbance hits both alike; the median
+# Rounds alternate the targets, so a disturbance hits all alike; the median
 # round of each is reported.
-: >"$work/bare.txt"
-: >"$work/sluice.txt"
+for t in $targets; do : >"$work/$t.txt"; done
 for round in $(seq "$ROUNDS"); do
-  line="$(load "http://127.0.0.1:$p_bare$path" "$DURATION")"
-  echo "round $round bare   $line"
-  echo "$line" >>"$work/bare.txt"
-  line="$(load "http://127.0.0.1:$p_gateway$path" "$DURATION")"
-  echo "round $round sluice $line"
-  echo "$line" >>"$work/sluice.txt"
+  for t in $targets; do
+    line="$(load "http://127.0.0.1:${port_of[$t]}$path" "$DURATION")"
+    printf 'round %s %-16s %s\n' "$round" "$t" "$line"
+    echo "$line" >>"$work/$t.txt"
+  done
 done
 
 # Line fields: requests/s R  p50 A ms  p99 B ms  requests N  errors E
 median() { sort -n -k2,2 "$1" | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
-bare="$(median "$work/bare.txt")"
-sluice="$(median "$work/sluice.txt")"
 echo
-echo "bare   $bare"
-echo "sluice $sluice"
-awk -v b="$bare" -v s="$sluice" 'BEGIN {
-  split(b, bf, " +"); split(s, sf, " +");
-  printf "sluice / bare: throughput %.2f, p99 %.2f\n", sf[2] / bf[2], sf[7] / bf[7];
-}'
+declare -A med
+for t in $targets; do
+  med[$t]="$(median "$work/$t.txt")"
+  printf '%-16s %s\n' "$t" "${med[$t]}"
+done
+ratio() { # NAME OVER
+  awk -v n="$1" -v d="$2" -v s="${med[$1]}" -v b="${med[$2]}" 'BEGIN {
+    split(b, bf, " +"); split(s, sf, " +");
+    printf "%s / %s: throughput %.2f, p99 %.2f\n", n, d, sf[2] / bf[2], sf[7] / bf[7];
+  }'
+}
+ratio sluice bare
+for v in $VARIANTS; do
+  ratio "$v" sluice
+  ratio "$v" bare
+done

@@ -239,4 +239,26 @@ mod tests {
             "{refused}"
         );
     }
+
+    #[test]
+    fn a_rebuild_keeps_the_counters_unless_their_section_changes() {
+        let section = "[counters]\nstore = \"memory\"\non-store-failure = \"deny\"";
+        let first = from_text(&format!("{section}\n{API}")).unwrap();
+        let kept = rebuild(&first.families, section).unwrap();
+        assert!(Arc::ptr_eq(&first.families, &kept.families));
+        for changed in [
+            "[counters]\nstore = \"memory\"",
+            "[counters]\nstore = \"redis\"\non-store-failure = \"deny\"",
+        ] {
+            let Err(refused) = rebuild(&first.families, changed) else {
+                panic!("a changed [counters] was kept: {changed}");
+            };
+            assert!(
+                refused
+                    .to_string()
+                    .contains("`[counters]` cannot change while running"),
+                "{refused}"
+            );
+        }
+    }
 }

@@ -105,6 +105,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["forward-request"], forward_request::compile).bodies(forward_request::bodies),
     Builtin::new(&["ip-filter"], ip_filter::compile),
     Builtin::new(&["json-to-xml"], json_to_xml::compile).own_body(),
+    Builtin::new(&["limit-concurrency"], limit_concurrency::compile),
     // The token policies read the request (model, prompt, `stream`; they
     // may ask a Chat stream for its usage); the answer streams past them.
     Builtin::new(
@@ -134,6 +135,10 @@ pub const BUILTINS: &[Builtin] = &[
     )
     .own_body(),
     Builtin::new(&["mock-response"], mock_response::compile),
+    Builtin::new(&["quota"], quota::compile),
+    Builtin::new(&["quota-by-key"], quota_by_key::compile),
+    Builtin::new(&["rate-limit"], rate_limit::compile),
+    Builtin::new(&["rate-limit-by-key"], rate_limit_by_key::compile),
     Builtin::new(&["retry"], retry::compile).bodies(|_| Bodies::REPEATS),
     Builtin::new(&["return-response"], return_response::compile),
     Builtin::new(&["rewrite-uri"], rewrite_uri::compile),

@@ -43,6 +43,12 @@ pub enum Reason {
     /// The client broke off, or sent a body that cannot be read, while a
     /// call was sending it on.
     ClientConnectionFailure,
+    /// `rate-limit`, `rate-limit-by-key`: over the calls of the window.
+    RateLimitExceeded,
+    /// `quota`, `quota-by-key`: over the calls or bandwidth of the period.
+    QuotaExceeded,
+    /// `limit-concurrency`: over `max-count` (not in APIM's list of reasons).
+    ConcurrencyLimitExceeded,
 }
 
 impl Reason {
@@ -61,6 +67,9 @@ impl Reason {
             Reason::CallerIpBlocked => "CallerIpBlocked",
             Reason::FailedToParseCallerIP => "FailedToParseCallerIP",
             Reason::ClientConnectionFailure => "ClientConnectionFailure",
+            Reason::RateLimitExceeded => "RateLimitExceeded",
+            Reason::QuotaExceeded => "QuotaExceeded",
+            Reason::ConcurrencyLimitExceeded => "ConcurrencyLimitExceeded",
         }
     }
 }

@@ -162,8 +162,8 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         .rules(&[Rule::AtLeastOneAttr(&["calls", "bandwidth"])])
         .once(Once::PerDocument),
     // quota-by-key-policy.md: renewal-period is "minimum 300, 0 = infinite" (not expressible as a range: only
-    // non-negative is checked); first-period-start is ISO 8601 `yyyy-MM-ddTHH:mm:ssZ`, literal. The toolkit's
-    // `increment-count` is undocumented: left out.
+    // non-negative is checked); first-period-start is ISO 8601 `yyyy-MM-ddTHH:mm:ssZ`, literal. `increment-count`
+    // (default 1, expressions allowed) is in the current revision of the page (and the toolkit).
     policy("quota-by-key", "quota-by-key-policy")
         .sections(INBOUND)
         .scopes(ALL_SCOPES)
@@ -173,6 +173,7 @@ pub(super) const POLICIES: &[PolicySchema] = &[
             attr("renewal-period", UINT).required(),
             attr("counter-key", ValueKind::Text).required().expr(),
             attr("increment-condition", ValueKind::Bool).expr(),
+            attr("increment-count", UINT).expr(),
             attr("first-period-start", ValueKind::Text),
         ])
         .rules(&[Rule::AtLeastOneAttr(&["calls", "bandwidth"])]),

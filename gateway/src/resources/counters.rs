@@ -130,7 +130,7 @@ impl Family for CountersFamily {
         if config.counters.settings() == self.section.settings() {
             return Ok(());
         }
-        Err("[counters] cannot change while the gateway runs (its counts live in its store): restart the gateway to change it".to_owned())
+        Err("`[counters]` cannot change while running (the counts and their store outlive reloads); restart sluice to change it".to_owned())
     }
 
     fn provide(&self, _: &BuildCx<'_>, out: &mut Resources) -> Result<(), Diagnostics> {

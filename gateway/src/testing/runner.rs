@@ -200,8 +200,11 @@ fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
     stubs.set_entities(plan.backends.clone());
     // The gateway's own timers (the semantic cache's timeouts, its
     // background writes) need a runtime; no real time passes in a case.
+    // I/O: a case may name a Redis store (one that is not there, to show
+    // the fallback).
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
+        .enable_io()
         .build()
     {
         Ok(rt) => rt,

@@ -1,15 +1,15 @@
 //! The in-process store: counters in a sharded map, each with its expiry
-//! (two periods after its last write; never for a lifetime window), swept
+//! (a period after its last write; never for a lifetime window), swept
 //! from a shard every so many writes. Time is the caller's (the gateway
 //! clock, virtual in `sluice test`).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 use sluice_engine::runtime::BoxFuture;
 
-use super::window::{self, Raw, State};
+use super::window::{self, Buckets, Raw};
 use super::{Counter, CounterStore, StoreError, Take};
 
 const SHARDS: usize = 16;
@@ -18,7 +18,7 @@ const SWEEP_EVERY: u32 = 4096;
 
 #[derive(Debug, Default)]
 struct Shard {
-    map: HashMap<(&'static str, String), (State, i64)>,
+    map: HashMap<(&'static str, String), (Buckets, i64)>,
     writes: u32,
 }
 
@@ -44,9 +44,8 @@ impl MemoryStore {
 
     /// The decision, synchronously (the store never waits).
     pub fn take_now(&self, counter: &Counter, take: Take, now_ms: i64) -> Raw {
-        let mut h = self.hasher.build_hasher();
-        (counter.policy, counter.key.as_str()).hash(&mut h);
-        let i = usize::try_from(h.finish() % SHARDS as u64).unwrap_or(0);
+        let h = self.hasher.hash_one((counter.policy, counter.key.as_str()));
+        let i = usize::try_from(h % SHARDS as u64).unwrap_or(0);
         let mut shard = match self.shards[i].lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -56,17 +55,18 @@ impl MemoryStore {
             shard.map.retain(|_, (_, expires)| *expires > now_ms);
         }
         let k = (counter.policy, counter.key.clone());
-        let state = shard
-            .map
-            .get(&k)
-            .filter(|(_, expires)| *expires > now_ms)
-            .map(|(s, _)| *s);
+        let state = match shard.map.remove(&k) {
+            Some((s, expires)) if expires > now_ms => s,
+            _ => Buckets::new(),
+        };
         let (state, raw) = window::apply(state, counter, take, now_ms);
         let period = i64::try_from(counter.window.period_ms()).unwrap_or(i64::MAX);
-        let expires = if period == 0 {
+        let expires = if let super::Window::Span { end_ms, .. } = counter.window {
+            end_ms
+        } else if period == 0 {
             i64::MAX
         } else {
-            now_ms.saturating_add(period.saturating_mul(2))
+            now_ms.saturating_add(period)
         };
         shard.map.insert(k, (state, expires));
         raw

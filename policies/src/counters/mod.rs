@@ -44,19 +44,26 @@ use sluice_engine::runtime::BoxFuture;
 /// How a counter's window moves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Window {
-    /// A sliding window of `period_ms` (`rate-limit`, tokens per minute):
-    /// the count of the current period plus the previous period's, weighted
-    /// by how much of it the window still covers.
+    /// A sliding window of `period_ms` (`rate-limit`, tokens per minute),
+    /// moving in tenths of the period: what was added leaves it one period
+    /// after the start of its tenth.
     Sliding { period_ms: u64 },
     /// Fixed windows of `period_ms` from `start_ms` (`quota`,
     /// `first-period-start`); `period_ms` 0: one window for ever.
     Fixed { period_ms: u64, start_ms: i64 },
+    /// One window `[start_ms, end_ms)` the caller computed (a calendar
+    /// month or year: `token-quota-period`); the next window, with another
+    /// start, counts from zero.
+    Span { start_ms: i64, end_ms: i64 },
 }
 
 impl Window {
     pub fn period_ms(&self) -> u64 {
         match *self {
             Window::Sliding { period_ms } | Window::Fixed { period_ms, .. } => period_ms,
+            Window::Span { start_ms, end_ms } => u64::try_from(end_ms.saturating_sub(start_ms))
+                .unwrap_or(0)
+                .max(1),
         }
     }
 }
@@ -134,16 +141,16 @@ impl Fallback {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decision {
     pub allowed: bool,
-    /// What the window holds after the decision, in whole units (a
-    /// sliding window's weighted count, rounded up).
+    /// What the window holds after the decision.
     pub count: u64,
     /// `limit - count`, at least 0.
     pub remaining: u64,
     /// When refused: how long until the asked amount would be admitted;
     /// `None` when never (a lifetime quota). 0 when admitted.
     pub retry_after_ms: Option<u64>,
-    /// How long until the current window (or bucket) ends; `None` for a
-    /// lifetime window.
+    /// How long until the count next falls (a fixed window's end, the
+    /// oldest step of a sliding window leaving it); `None` for a lifetime
+    /// window.
     pub reset_ms: Option<u64>,
     /// Set when the shared store failed and the fallback decided.
     pub fallback: Option<Fallback>,

@@ -1,10 +1,10 @@
 //! The Redis store, shared by every replica: one Lua script per decision
 //! (`window.rs` in Lua: read, roll the window, decide, add, all atomic on
 //! the server), on the server's clock (`TIME`), so replicas' clocks do not
-//! matter. A counter is one HASH (`b` bucket, `c` count, `p` previous
-//! count) under `<prefix><policy>:{<hash of policy and key>}`: one key per
-//! decision, its hash tag keeps it whole in Redis Cluster, and it bears a
-//! TTL (two periods; ten years for a lifetime quota) renewed by each write.
+//! matter. A counter is one HASH (bucket number → count) under
+//! `<prefix><policy>:{<hash of policy and key>}`: one key per decision, its
+//! hash tag keeps it whole in Redis Cluster, and it bears a TTL (a period;
+//! ten years for a lifetime quota) renewed by each decision.
 //!
 //! The store never waits at start: it connects on first use; every call
 //! is bounded (connect and response timeouts); a broken connection is
@@ -19,7 +19,7 @@ use ::redis::{Client, Cmd, FromRedisValue, RedisError, RedisResult, cmd};
 use sha2::{Digest, Sha256};
 use sluice_engine::runtime::BoxFuture;
 
-use super::window::Raw;
+use super::window::{Raw, layout};
 use super::{Counter, CounterStore, StoreError, Take, Window};
 
 /// The life of a lifetime quota's key (renewed by each write).
@@ -29,41 +29,68 @@ const SCRIPT: &str = r"
 local mode = ARGV[1]
 local amount = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
-local fixed = ARGV[4] == 'fixed'
-local period = tonumber(ARGV[5])
-local start = tonumber(ARGV[6])
+local step = tonumber(ARGV[4])
+local steps = tonumber(ARGV[5])
+local origin = tonumber(ARGV[6])
 local ttl = tonumber(ARGV[7])
+local span = ARGV[8] == '1'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local p = math.max(period, 1)
+local since = now - origin
 local b, e
-if not fixed then
-  b = math.floor(now / p); e = now - b * p
-elseif period == 0 then
-  b = 0; e = now - start
+if span then
+  b = origin; e = since
+elseif step == 0 then
+  b = 0; e = since
 else
-  local since = now - start
-  b = math.floor(since / p); e = since - b * p
+  b = math.floor(since / step); e = since - b * step
 end
-local h = redis.call('HMGET', KEYS[1], 'b', 'c', 'p')
-local sb, c, pr = tonumber(h[1]), tonumber(h[2]) or 0, tonumber(h[3]) or 0
-if sb == b then
-elseif sb ~= nil and sb + 1 == b then
-  pr = c; c = 0
-else
-  pr = 0; c = 0
+local all = redis.call('HGETALL', KEYS[1])
+local buckets = {}
+local used = 0
+for i = 1, #all, 2 do
+  local bb, c = tonumber(all[i]), tonumber(all[i + 1])
+  if bb ~= nil and c ~= nil and bb > b - steps and bb <= b and c > 0 then
+    table.insert(buckets, {bb, c}); used = used + c
+  else
+    redis.call('HDEL', KEYS[1], all[i])
+  end
 end
-if fixed then pr = 0 end
-local used = c
-if not fixed then used = c + pr * (p - e) / p end
+table.sort(buckets, function(x, y) return x[1] < y[1] end)
 local allowed
 if mode == 'fit' then allowed = used + amount <= limit
 elseif mode == 'below' then allowed = used < limit
 else allowed = true end
-if allowed and amount ~= 0 then c = math.max(c + amount, 0) end
-redis.call('HSET', KEYS[1], 'b', string.format('%d', b), 'c', string.format('%d', c), 'p', string.format('%d', pr))
+if allowed and amount > 0 then
+  local last = buckets[#buckets]
+  if last ~= nil and last[1] == b then
+    last[2] = last[2] + amount
+  else
+    table.insert(buckets, {b, amount})
+  end
+  redis.call('HINCRBY', KEYS[1], string.format('%d', b), amount)
+elseif allowed and amount < 0 then
+  local left = -amount
+  for i = #buckets, 1, -1 do
+    local take = math.min(left, buckets[i][2])
+    buckets[i][2] = buckets[i][2] - take
+    left = left - take
+    local f = string.format('%d', buckets[i][1])
+    if buckets[i][2] <= 0 then
+      redis.call('HDEL', KEYS[1], f)
+    else
+      redis.call('HSET', KEYS[1], f, string.format('%d', buckets[i][2]))
+    end
+  end
+end
 redis.call('PEXPIRE', KEYS[1], ttl)
-return {allowed and 1 or 0, c, pr, e}
+local out = {allowed and 1 or 0, b, e}
+for _, x in ipairs(buckets) do
+  if x[2] > 0 then
+    table.insert(out, x[1]); table.insert(out, x[2])
+  end
+end
+return out
 ";
 
 /// Where the store is and how long a call may take.
@@ -190,23 +217,21 @@ impl RedisStore {
         Ok(d)
     }
 
-    async fn eval(&self, counter: &Counter, take: Take) -> RedisResult<Vec<i64>> {
+    async fn eval(&self, counter: &Counter, take: Take, now_ms: i64) -> RedisResult<Vec<i64>> {
         let (mode, amount) = match take {
             Take::Fit(n) => ("fit", i64::try_from(n).unwrap_or(i64::MAX)),
             Take::Below(n) => ("below", i64::try_from(n).unwrap_or(i64::MAX)),
             Take::Add(n) => ("add", n),
         };
-        let (kind, period, start) = match counter.window {
-            Window::Sliding { period_ms } => ("sliding", period_ms, 0),
-            Window::Fixed {
-                period_ms,
-                start_ms,
-            } => ("fixed", period_ms, start_ms),
-        };
-        let ttl = if period == 0 {
-            LIFETIME_TTL_MS
-        } else {
-            period.saturating_mul(2)
+        let l = layout(counter.window);
+        let period = counter.window.period_ms();
+        let ttl = match counter.window {
+            // Until the span ends, on the caller's clock (at least a second).
+            Window::Span { end_ms, .. } => u64::try_from(end_ms.saturating_sub(now_ms))
+                .unwrap_or(0)
+                .max(1_000),
+            _ if period == 0 => LIFETIME_TTL_MS,
+            _ => period,
         };
         let key = self.key(counter);
         let run = |digest: &str| {
@@ -217,10 +242,11 @@ impl RedisStore {
                 .arg(mode)
                 .arg(amount)
                 .arg(counter.limit)
-                .arg(kind)
-                .arg(period)
-                .arg(start)
-                .arg(ttl);
+                .arg(l.step_ms)
+                .arg(l.steps)
+                .arg(l.origin_ms)
+                .arg(ttl)
+                .arg(if l.span { "1" } else { "0" });
             c
         };
         let digest = match self.known_digest() {
@@ -242,18 +268,18 @@ impl CounterStore for RedisStore {
         &'a self,
         counter: &'a Counter,
         take: Take,
-        _now_ms: i64,
+        now_ms: i64,
     ) -> BoxFuture<'a, Result<Raw, StoreError>> {
         Box::pin(async move {
             let v = self
-                .eval(counter, take)
+                .eval(counter, take, now_ms)
                 .await
                 .map_err(|e| StoreError(format!("redis: {e}")))?;
             match v.as_slice() {
-                [allowed, current, previous, elapsed] => Ok(Raw {
+                [allowed, bucket, elapsed, rest @ ..] if rest.len() % 2 == 0 => Ok(Raw {
                     allowed: *allowed == 1,
-                    current: *current,
-                    previous: *previous,
+                    buckets: rest.chunks(2).map(|p| (p[0], p[1])).collect(),
+                    bucket: *bucket,
                     elapsed_ms: *elapsed,
                 }),
                 _ => Err(StoreError(format!("redis: unexpected answer {v:?}"))),

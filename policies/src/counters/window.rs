@@ -1,111 +1,131 @@
 //! The decision rule, the same for every store (the Redis script is this
-//! file in Lua: change both together): the window's bucket at a time, the
-//! count a window holds, whether a [`Take`] is admitted, and what the
-//! stage is told ([`Raw::decision`]).
+//! file in Lua: change both together): which buckets a window holds at a
+//! time, whether a [`Take`] is admitted, and what the stage is told
+//! ([`Raw::decision`]).
 //!
-//! A counter's state is three integers: the bucket it was last written in,
-//! the bucket's count and the count of the bucket before it. Buckets are
-//! periods counted from the Unix epoch (sliding windows) or from the
-//! window's start (fixed windows). A sliding window holds the current
-//! bucket's count plus the previous bucket's, weighted by the share of it
-//! the window still covers (two integers per key, as APISIX and
-//! Cloudflare count); a fixed window holds its bucket's count.
+//! A counter's state is a few buckets, each a count of what was added in
+//! one step of time. A sliding window of period `P` moves in steps of
+//! `P / 10` and holds the last ten buckets: what was added leaves the
+//! window one period after the start of its step (so at most a tenth of
+//! the period early, never late). A fixed window has one step, its
+//! period, counted from its start (for ever when the period is 0).
 
 use super::{Counter, Decision, Fallback, Take, Window};
 
-/// A counter's stored state.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct State {
-    pub bucket: i64,
-    pub current: i64,
-    pub previous: i64,
-}
+/// Steps of a sliding window.
+pub const SLIDING_STEPS: i64 = 10;
+
+/// A counter's stored state: `(bucket, count)`, oldest first.
+pub type Buckets = Vec<(i64, i64)>;
 
 /// What a store reports after a decision, on its own clock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Raw {
     pub allowed: bool,
-    /// The current bucket's count after the decision.
-    pub current: i64,
-    /// The previous bucket's count (0 for fixed windows).
-    pub previous: i64,
-    /// How far into its bucket the decision was taken.
+    /// The buckets the window holds after the decision, oldest first.
+    pub buckets: Buckets,
+    /// The bucket of the decision's time, and how far into it that was.
+    pub bucket: i64,
     pub elapsed_ms: i64,
 }
 
-fn period(w: Window) -> i64 {
-    i64::try_from(w.period_ms().max(1)).unwrap_or(i64::MAX)
+/// How a window is cut: its step, how many steps it holds, where steps
+/// are counted from (`step_ms` 0: one step for ever).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub step_ms: i64,
+    pub steps: i64,
+    pub origin_ms: i64,
+    /// One window from `origin_ms`, whose bucket is its start.
+    pub span: bool,
 }
 
-/// The bucket of `now_ms` and how far into it `now_ms` is.
-pub fn bucket(w: Window, now_ms: i64) -> (i64, i64) {
+pub fn layout(w: Window) -> Layout {
+    let ms = |p: u64| i64::try_from(p).unwrap_or(i64::MAX);
     match w {
-        Window::Sliding { .. } => {
-            let p = period(w);
-            (now_ms.div_euclid(p), now_ms.rem_euclid(p))
-        }
+        Window::Sliding { period_ms } => Layout {
+            step_ms: (ms(period_ms) / SLIDING_STEPS).max(1),
+            steps: SLIDING_STEPS,
+            origin_ms: 0,
+            span: false,
+        },
         Window::Fixed {
-            period_ms: 0,
+            period_ms,
             start_ms,
-        } => (0, now_ms.saturating_sub(start_ms)),
-        Window::Fixed { start_ms, .. } => {
-            let p = period(w);
-            let since = now_ms.saturating_sub(start_ms);
-            (since.div_euclid(p), since.rem_euclid(p))
-        }
+        } => Layout {
+            step_ms: ms(period_ms),
+            steps: 1,
+            origin_ms: start_ms,
+            span: false,
+        },
+        Window::Span { start_ms, .. } => Layout {
+            step_ms: ms(w.period_ms()),
+            steps: 1,
+            origin_ms: start_ms,
+            span: true,
+        },
     }
 }
 
-/// The count a window holds, `elapsed_ms` into its current bucket.
-pub fn held(w: Window, current: i64, previous: i64, elapsed_ms: i64) -> f64 {
-    match w {
-        Window::Sliding { .. } => {
-            let p = period(w) as f64;
-            current as f64 + previous as f64 * (p - elapsed_ms as f64) / p
+impl Layout {
+    /// The bucket of `now_ms` and how far into it `now_ms` is.
+    pub fn bucket(&self, now_ms: i64) -> (i64, i64) {
+        let since = now_ms.saturating_sub(self.origin_ms);
+        if self.span {
+            return (self.origin_ms, since);
         }
-        Window::Fixed { .. } => current as f64,
+        if self.step_ms == 0 {
+            return (0, since);
+        }
+        (
+            since.div_euclid(self.step_ms),
+            since.rem_euclid(self.step_ms),
+        )
+    }
+
+    /// Whether bucket `b` is still in the window at bucket `now`.
+    fn holds(&self, b: i64, now: i64) -> bool {
+        b > now - self.steps && b <= now
     }
 }
 
-/// One decision on a state (`None`: never written, or expired).
-pub fn apply(state: Option<State>, counter: &Counter, take: Take, now_ms: i64) -> (State, Raw) {
-    let w = counter.window;
-    let (b, elapsed_ms) = bucket(w, now_ms);
-    let mut s = match state {
-        Some(s) if s.bucket == b => s,
-        Some(s) if s.bucket.checked_add(1) == Some(b) => State {
-            bucket: b,
-            current: 0,
-            previous: s.current,
-        },
-        _ => State {
-            bucket: b,
-            current: 0,
-            previous: 0,
-        },
-    };
-    if matches!(w, Window::Fixed { .. }) {
-        s.previous = 0;
-    }
-    let limit = counter.limit as f64;
-    let used = held(w, s.current, s.previous, elapsed_ms);
+/// One decision on a counter's buckets (empty: never written, or expired).
+pub fn apply(mut buckets: Buckets, counter: &Counter, take: Take, now_ms: i64) -> (Buckets, Raw) {
+    let l = layout(counter.window);
+    let (b, elapsed_ms) = l.bucket(now_ms);
+    buckets.retain(|(bb, c)| l.holds(*bb, b) && *c > 0);
+    let used: i64 = buckets.iter().map(|(_, c)| *c).sum();
+    let limit = i64::try_from(counter.limit).unwrap_or(i64::MAX);
     let (allowed, add) = match take {
-        Take::Fit(n) => (used + n as f64 <= limit, sat(n)),
+        Take::Fit(n) => {
+            let n = sat(n);
+            (used.saturating_add(n) <= limit, n)
+        }
         Take::Below(n) => (used < limit, sat(n)),
         Take::Add(n) => (true, n),
     };
-    if allowed && add != 0 {
-        s.current = s.current.saturating_add(add).max(0);
+    if allowed && add > 0 {
+        match buckets.last_mut() {
+            Some((bb, c)) if *bb == b => *c = c.saturating_add(add),
+            _ => buckets.push((b, add)),
+        }
+    } else if allowed && add < 0 {
+        // A correction: taken from the newest buckets first.
+        let mut left = add.saturating_neg();
+        for (_, c) in buckets.iter_mut().rev() {
+            let t = left.min(*c);
+            *c -= t;
+            left -= t;
+        }
+        buckets.retain(|(_, c)| *c > 0);
     }
-    (
-        s,
-        Raw {
-            allowed,
-            current: s.current,
-            previous: s.previous,
-            elapsed_ms,
-        },
-    )
+    let raw = Raw {
+        allowed,
+        buckets: buckets.clone(),
+        bucket: b,
+        elapsed_ms,
+    };
+    (buckets, raw)
 }
 
 fn sat(n: u64) -> i64 {
@@ -115,17 +135,20 @@ fn sat(n: u64) -> i64 {
 impl Raw {
     /// What the stage is told about `counter` after `take`.
     pub fn decision(&self, counter: &Counter, take: Take, fallback: Option<Fallback>) -> Decision {
-        let w = counter.window;
-        let used = held(w, self.current, self.previous, self.elapsed_ms);
-        let count = used.max(0.0).ceil() as u64;
-        let reset_ms = match w {
-            Window::Fixed { period_ms: 0, .. } => None,
-            _ => Some(u64::try_from(period(w) - self.elapsed_ms).unwrap_or(0)),
-        };
+        let l = layout(counter.window);
+        let count: i64 = self.buckets.iter().map(|(_, c)| *c).sum();
+        let count = u64::try_from(count).unwrap_or(0);
         let retry_after_ms = if self.allowed {
             Some(0)
         } else {
-            self.retry_after(counter, take)
+            self.retry_after(counter, take, l)
+        };
+        let reset_ms = if l.step_ms == 0 {
+            None
+        } else {
+            // When the oldest bucket leaves (the end of the step when empty).
+            let oldest = self.buckets.first().map_or(self.bucket, |(b, _)| *b);
+            Some(self.leaves_in(oldest, l))
         };
         Decision {
             allowed: self.allowed,
@@ -137,38 +160,32 @@ impl Raw {
         }
     }
 
-    /// How long until `take` would be admitted, if nothing else is added.
-    fn retry_after(&self, counter: &Counter, take: Take) -> Option<u64> {
-        let w = counter.window;
-        let limit = counter.limit as f64;
-        // Admitted once the window holds at most `target` (strictly less
-        // for `Below`: one millisecond more).
-        let (target, strict) = match take {
-            Take::Fit(n) => (limit - n as f64, 0.0),
-            Take::Below(_) => (limit, 1.0),
+    /// Milliseconds until bucket `b` leaves the window.
+    fn leaves_in(&self, b: i64, l: Layout) -> u64 {
+        let at = (b + l.steps - self.bucket).saturating_mul(l.step_ms);
+        u64::try_from(at - self.elapsed_ms).unwrap_or(0)
+    }
+
+    /// How long until `take` would be admitted, if nothing else is added;
+    /// `None`: never (more than the limit, or a lifetime window).
+    fn retry_after(&self, counter: &Counter, take: Take, l: Layout) -> Option<u64> {
+        let limit = i64::try_from(counter.limit).unwrap_or(i64::MAX);
+        // Admitted once the window holds at most `target`.
+        let target = match take {
+            Take::Fit(n) => limit.checked_sub(sat(n))?,
+            Take::Below(_) => limit.checked_sub(1)?,
             Take::Add(_) => return Some(0),
         };
-        if target < 0.0 || (strict > 0.0 && target <= 0.0) {
+        if target < 0 || l.step_ms == 0 {
             return None;
         }
-        let p = period(w) as f64;
-        let left = p - self.elapsed_ms as f64;
-        let ms = match w {
-            Window::Fixed { period_ms: 0, .. } => return None,
-            Window::Fixed { .. } => left,
-            Window::Sliding { .. } => {
-                let (c, prev) = (self.current as f64, self.previous as f64);
-                if c <= target && prev > 0.0 {
-                    // Within this bucket, as the previous one slides out.
-                    (left - (target - c) * p / prev + strict).max(0.0)
-                } else if c <= target {
-                    0.0
-                } else {
-                    // Into the next bucket, as this one slides out.
-                    left + (p - target * p / c + strict).max(0.0)
-                }
+        let mut held: i64 = self.buckets.iter().map(|(_, c)| *c).sum();
+        for (b, c) in &self.buckets {
+            held -= c;
+            if held <= target {
+                return Some(self.leaves_in(*b, l));
             }
-        };
-        Some(ms.ceil() as u64)
+        }
+        Some(0)
     }
 }
