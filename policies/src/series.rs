@@ -167,7 +167,7 @@ impl Collector for SeriesCollector {
             let mut metrics = Vec::with_capacity(series.len());
             for (labels, v) in series {
                 let mut m = proto::Metric::default();
-                m.set_label(pairs(labels).into());
+                m.set_label(pairs(labels));
                 match f.kind {
                     Kind::Counter => {
                         let mut c = proto::Counter::default();
@@ -193,7 +193,7 @@ impl Collector for SeriesCollector {
                             b.set_cumulative_count(cumulative);
                             buckets.push(b);
                         }
-                        h.set_bucket(buckets.into());
+                        h.set_bucket(buckets);
                         m.set_histogram(h);
                     }
                 }
@@ -204,7 +204,7 @@ impl Collector for SeriesCollector {
                 Kind::Summary => proto::MetricType::SUMMARY,
                 Kind::Histogram(_) => proto::MetricType::HISTOGRAM,
             });
-            mf.set_metric(metrics.into());
+            mf.set_metric(metrics);
             out.push(mf);
         }
         drop(families);
@@ -223,7 +223,7 @@ impl Collector for SeriesCollector {
             .iter()
             .map(|(name, n)| {
                 let mut m = proto::Metric::default();
-                m.set_label(pairs(&vec![("metric".to_owned(), name.clone())]).into());
+                m.set_label(pairs(&vec![("metric".to_owned(), name.clone())]));
                 let mut c = proto::Counter::default();
                 c.set_value(*n as f64);
                 m.set_counter(c);
@@ -231,7 +231,7 @@ impl Collector for SeriesCollector {
             })
             .collect();
         if !metrics.is_empty() {
-            mf.set_metric(metrics.into());
+            mf.set_metric(metrics);
             out.push(mf);
         }
         out

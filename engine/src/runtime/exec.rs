@@ -148,11 +148,11 @@ async fn sections(p: &Pipeline, x: &mut Exchange) {
         (Section::Outbound, &p.outbound),
     ] {
         x.section = section;
-        if section == Section::Outbound {
-            if let Some(taps) = x.extensions.remove::<super::ResponseTaps>() {
-                for tap in taps.0 {
-                    tap(x);
-                }
+        if section == Section::Outbound
+            && let Some(taps) = x.extensions.remove::<super::ResponseTaps>()
+        {
+            for tap in taps.0 {
+                tap(x);
             }
         }
         match run_block(block, x).await {

@@ -89,7 +89,10 @@ impl Run<'_> {
 /// once, in the order added, and only when the backend section ran to its
 /// end (not for a cached answer, an ended pipeline or an error).
 #[derive(Default)]
-pub struct ResponseTaps(pub Vec<Box<dyn FnOnce(&mut Exchange) + Send + Sync>>);
+pub struct ResponseTaps(pub Vec<ResponseTap>);
+
+/// One entry of [`ResponseTaps`].
+pub type ResponseTap = Box<dyn FnOnce(&mut Exchange) + Send + Sync>;
 
 /// One compiled policy.
 pub trait Stage: Send + Sync + std::fmt::Debug {

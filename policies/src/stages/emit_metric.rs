@@ -67,23 +67,23 @@ pub(crate) fn dimensions(
             failed = true;
             continue;
         };
-        if value.is_none() {
-            if let (Some(a), true) = (d.attr("name"), name.is_literal()) {
-                let n = a.value.value.trim();
-                let known = DEFAULTS.iter().any(|k| k.eq_ignore_ascii_case(n))
-                    && (model || !n.eq_ignore_ascii_case("Model"));
-                if !known {
-                    cx.error(
-                        Code::MissingAttribute,
-                        d.span,
-                        format!(
-                            "dimension `{n}` needs a `value`: only default dimensions ({}) may leave it out",
-                            DEFAULTS[..8].join(", ")
-                        ),
-                    );
-                    failed = true;
-                    continue;
-                }
+        if value.is_none()
+            && let (Some(a), true) = (d.attr("name"), name.is_literal())
+        {
+            let n = a.value.value.trim();
+            let known = DEFAULTS.iter().any(|k| k.eq_ignore_ascii_case(n))
+                && (model || !n.eq_ignore_ascii_case("Model"));
+            if !known {
+                cx.error(
+                    Code::MissingAttribute,
+                    d.span,
+                    format!(
+                        "dimension `{n}` needs a `value`: only default dimensions ({}) may leave it out",
+                        DEFAULTS[..8].join(", ")
+                    ),
+                );
+                failed = true;
+                continue;
             }
         }
         out.push(Dimension { name, value });

@@ -158,16 +158,16 @@ impl TokenLimit {
                         ),
                     )
                 })?;
-                // Calendar periods differ in length: each period is its own
-                // counter (its start in the key), one fixed window long.
+                // Calendar periods differ in length: each period is one
+                // window the policy computes (the next one counts from zero).
                 let w = period.window(x.now_ms());
                 Some(Counter::new(
                     KIND,
-                    format!("quota:{}:{}:{key}", period.name(), w.start_ms),
+                    format!("quota:{}:{key}", period.name()),
                     limit,
-                    Window::Fixed {
-                        period_ms: u64::try_from(w.end_ms - w.start_ms).unwrap_or(0),
+                    Window::Span {
                         start_ms: w.start_ms,
+                        end_ms: w.end_ms,
                     },
                 ))
             }
@@ -313,10 +313,10 @@ impl Sink for Count {
         // (settling runs where the stream ends, which cannot wait).
         let mut add = Box::pin(add);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        if add.as_mut().poll(&mut cx).is_pending() {
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(add);
-            }
+        if add.as_mut().poll(&mut cx).is_pending()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(add);
         }
     }
 }

@@ -96,10 +96,10 @@ impl Seen {
 /// The usage of a whole JSON answer.
 pub fn from_json(body: &[u8]) -> Seen {
     let mut seen = Seen::default();
-    if let Ok(v) = serde_json::from_slice::<Value>(body) {
-        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
-            seen.read(u);
-        }
+    if let Ok(v) = serde_json::from_slice::<Value>(body)
+        && let Some(u) = v.get("usage").filter(|u| u.is_object())
+    {
+        seen.read(u);
     }
     seen
 }
