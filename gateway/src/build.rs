@@ -156,9 +156,12 @@ pub fn build(
                 .map_err(|d| d.redacted(&redaction))?,
         ),
     };
-    let resources = families
+    let mut resources = families
         .provide(&loaded.config, origin, purpose.mode)
         .map_err(|d| d.redacted(&redaction))?;
+    // The APIs' documents and `[schemas]` belong to this plan alone.
+    resources.insert(Arc::new(std::mem::take(&mut loaded.specs)));
+    resources.insert(Arc::new(std::mem::take(&mut loaded.schemas)));
     let warnings = std::mem::take(&mut loaded.warnings);
     let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &compiler, &resources).map_err(
         |errors| {

@@ -6,7 +6,11 @@
 //! - `semantic/`: the semantic cache of LLM calls (layers, stores,
 //!   embeddings, streamed answers) that the two semantic-cache stages share
 //! - `breaker.rs`: a circuit breaker for a dependency
+//! - `openapi.rs`: the OpenAPI documents of APIs (`[[api]] specification`),
+//!   `schemas.rs`: the schemas of `[schemas]`, and `validation.rs`: what the
+//!   four validation policies share (actions, errors, JSON Schema checks)
 //! - `xml_tree.rs`: the XML tree the JSON/XML conversions read and write
+//! - `xslt/`: the XSLT 1.0 subset of `xsl-transform`
 //! - `redis_server.rs` (feature `redis-server`, and tests): a real
 //!   redis-server for tests
 //!
@@ -21,9 +25,13 @@
 //! which the gateway's resource family of that state provides.
 
 pub mod breaker;
+pub mod openapi;
+pub mod schemas;
 pub mod semantic;
 mod stages;
+mod validation;
 mod xml_tree;
+mod xslt;
 
 #[cfg(test)]
 mod fixture;
@@ -95,10 +103,12 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["check-header"], check_header::compile),
     Builtin::new(&["choose"], choose::compile),
     Builtin::new(&["cors"], cors::compile),
+    Builtin::new(&["cross-domain"], cross_domain::compile),
     Builtin::new(&["find-and-replace"], find_and_replace::compile).own_body(),
     Builtin::new(&["forward-request"], forward_request::compile).bodies(forward_request::bodies),
     Builtin::new(&["ip-filter"], ip_filter::compile),
     Builtin::new(&["json-to-xml"], json_to_xml::compile).own_body(),
+    Builtin::new(&["jsonp"], jsonp::compile).own_body(),
     Builtin::new(
         &[
             "llm-semantic-cache-lookup",
@@ -116,6 +126,8 @@ pub const BUILTINS: &[Builtin] = &[
         llm_semantic_cache_store::compile,
     ),
     Builtin::new(&["mock-response"], mock_response::compile),
+    Builtin::new(&["proxy"], proxy::compile),
+    Builtin::new(&["redirect-content-urls"], redirect_content_urls::compile).own_body(),
     Builtin::new(&["retry"], retry::compile).bodies(|_| Bodies::REPEATS),
     Builtin::new(&["return-response"], return_response::compile),
     Builtin::new(&["rewrite-uri"], rewrite_uri::compile),
@@ -130,9 +142,18 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["set-status"], set_status::compile),
     Builtin::new(&["set-variable"], set_variable::compile),
     Builtin::new(&["trace"], trace::compile),
+    Builtin::new(&["validate-content"], validate_content::compile).own_body(),
+    Builtin::new(&["validate-headers"], validate_headers::compile),
+    Builtin::new(&["validate-parameters"], validate_parameters::compile),
+    Builtin::new(&["validate-status-code"], validate_status_code::compile),
     Builtin::new(&["wait"], wait::compile),
     Builtin::new(&["xml-to-json"], xml_to_json::compile).own_body(),
+    Builtin::new(&["xsl-transform"], xsl_transform::compile).own_body(),
 ];
+
+/// The cross-domain policy file of a `cross-domain` element, which the
+/// gateway serves at `/crossdomain.xml`.
+pub use stages::cross_domain::document as cross_domain_document;
 
 /// The built-in named `name` (by any of its names).
 pub fn builtin(name: &str) -> Option<&'static Builtin> {

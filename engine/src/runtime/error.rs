@@ -43,6 +43,12 @@ pub enum Reason {
     /// The client broke off, or sent a body that cannot be read, while a
     /// call was sending it on.
     ClientConnectionFailure,
+    /// A validation policy (`validate-content`, ...) with `prevent` refused the request.
+    ValidationBadRequest,
+    /// A validation policy with `prevent` refused the response.
+    ValidationResponseNotAllowed,
+    /// `jsonp`: the callback parameter is not a JavaScript identifier.
+    CallbackParameterInvalid,
 }
 
 impl Reason {
@@ -61,6 +67,10 @@ impl Reason {
             Reason::CallerIpBlocked => "CallerIpBlocked",
             Reason::FailedToParseCallerIP => "FailedToParseCallerIP",
             Reason::ClientConnectionFailure => "ClientConnectionFailure",
+            // The validation policies' reasons, as their docs spell them.
+            Reason::ValidationBadRequest => "Bad request",
+            Reason::ValidationResponseNotAllowed => "Response not allowed",
+            Reason::CallbackParameterInvalid => "CallbackParameterInvalid",
         }
     }
 }
@@ -330,6 +340,9 @@ mod tests {
             (Reason::CallerIpBlocked, "CallerIpBlocked"),
             (Reason::FailedToParseCallerIP, "FailedToParseCallerIP"),
             (Reason::ClientConnectionFailure, "ClientConnectionFailure"),
+            (Reason::ValidationBadRequest, "Bad request"),
+            (Reason::ValidationResponseNotAllowed, "Response not allowed"),
+            (Reason::CallbackParameterInvalid, "CallbackParameterInvalid"),
         ] {
             assert_eq!((r.as_str(), r.to_string()), (s, s.to_owned()));
         }

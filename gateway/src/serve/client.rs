@@ -23,10 +23,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use sluice_engine::runtime::{
-    BackendEntity, BodyStream, BoxFuture, CallError, InboundResponse, Multimap, OutboundRequest,
-    Services,
+    BackendEntity, BodyStream, BoxFuture, CallError, InboundResponse, Multimap, OutboundProxy,
+    OutboundRequest, Services,
 };
 
+use super::proxy::{self, ProxyConnector};
 use super::state::Current;
 
 /// How long establishing a connection (TCP and TLS) may take.
@@ -104,7 +105,14 @@ type OutBody = Either<Full<Bytes>, Outgoing>;
 
 pub struct HttpClient {
     client: Client<HttpsConnector<HttpConnector>, OutBody>,
+    /// A client per proxy of the `proxy` policy, made when first used.
+    proxied: std::sync::Mutex<std::collections::HashMap<OutboundProxy, ProxiedClient>>,
 }
+
+type ProxiedClient = Client<HttpsConnector<ProxyConnector>, OutBody>;
+
+/// At most this many proxy clients are kept; past it they are made anew.
+const MAX_PROXIES: usize = 64;
 
 impl HttpClient {
     pub fn new() -> Result<Self, String> {
@@ -122,7 +130,38 @@ impl HttpClient {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(POOL_IDLE)
             .build(https);
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            proxied: Default::default(),
+        })
+    }
+
+    /// The client that sends through `proxy`.
+    fn proxied(&self, proxy: &OutboundProxy) -> Result<ProxiedClient, CallError> {
+        let mut clients = self
+            .proxied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = clients.get(proxy) {
+            return Ok(c.clone());
+        }
+        let connector =
+            ProxyConnector::new(proxy, CONNECT_TIMEOUT).map_err(CallError::connection)?;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+            .map_err(CallError::connection)?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(connector);
+        let client: ProxiedClient = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE)
+            .build(https);
+        if clients.len() >= MAX_PROXIES {
+            clients.clear();
+        }
+        clients.insert(proxy.clone(), client.clone());
+        Ok(client)
     }
 
     /// Sends one request and reads the answer whole; the timeout covers
@@ -165,9 +204,10 @@ impl HttpClient {
     /// when given); the answer's head (with an empty body) and its body.
     async fn send(
         &self,
-        req: OutboundRequest,
+        mut req: OutboundRequest,
         stream: Option<BodyStream>,
     ) -> Result<(InboundResponse, Incoming), CallError> {
+        let proxy = req.proxy.take();
         let method = hyper::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| CallError::connection(format!("invalid method `{}`", req.method)))?;
         let uri: hyper::Uri = req
@@ -196,7 +236,23 @@ impl HttpClient {
         *request.method_mut() = method;
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
-        let pending = self.client.request(request);
+        let pending = match &proxy {
+            None => self.client.request(request),
+            Some(p) => {
+                let client = self.proxied(p)?;
+                // A plain-HTTP target is asked of the proxy itself; an
+                // HTTPS one goes through the tunnel, credentials on CONNECT.
+                if request.uri().scheme_str() != Some("https")
+                    && let Some(a) = proxy::authorization(p)
+                    && let Ok(v) = HeaderValue::from_str(&a)
+                {
+                    request
+                        .headers_mut()
+                        .insert(hyper::header::PROXY_AUTHORIZATION, v);
+                }
+                client.request(request)
+            }
+        };
         let response = if req.timeout_ms == 0 {
             pending.await
         } else {

@@ -10,7 +10,8 @@
 
 use sluice_engine::runtime::{
     Bodies, Body, CallError, CompileCx, Compiled, CompiledValue, Exchange, Flow, Multimap,
-    OutboundRequest, PolicyError, Purpose, Reason, Run, Stage, error_chain, reason_phrase,
+    OutboundProxy, OutboundRequest, PolicyError, Purpose, Reason, Run, Stage, error_chain,
+    reason_phrase,
 };
 use sluice_engine::xml::Element;
 
@@ -91,6 +92,7 @@ pub(crate) fn backend_request(x: &Exchange, timeout_ms: u64) -> OutboundRequest 
             body: m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
             timeout_ms,
             purpose: Purpose::Backend,
+            proxy: x.extensions.get::<OutboundProxy>().cloned(),
         }
     })
 }
