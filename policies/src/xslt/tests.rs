@@ -46,7 +46,7 @@ fn the_docs_request_example_adds_the_parameter_to_the_root() {
     );
     assert_eq!(
         out,
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<a x=\"1\" User-Agent=\"curl/8\">\n  <b>t</b>\n  <c />\n</a>"
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<a User-Agent=\"curl/8\" x=\"1\">\n  <b>t</b>\n  <c />\n</a>"
     );
 }
 
