@@ -35,7 +35,7 @@ async fn proxy_handle(seen: Seen, req: hyper::Request<Incoming>) -> hyper::Respo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_go_through_the_proxy_with_basic_credentials() {
     let seen: Seen = Arc::default();
-    let proxy_port = serve_backend(Arc::clone(&seen), |s, r| proxy_handle(s, r)).await;
+    let proxy_port = serve_backend(Arc::clone(&seen), proxy_handle).await;
     let dir = temp_dir("proxy");
     let (port, admin) = (free_port(), free_port());
     std::fs::write(

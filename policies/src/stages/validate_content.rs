@@ -54,6 +54,9 @@ struct ContentRule {
     case_insensitive: Option<CompiledValue>,
 }
 
+/// A schema's name, `allow-additional-properties`, `case-insensitive-property-names`.
+type VariantKey = (String, Option<bool>, bool);
+
 #[derive(Debug)]
 struct ValidateContent {
     spec: Option<Arc<ApiSpec>>,
@@ -67,7 +70,7 @@ struct ValidateContent {
     contents: Vec<ContentRule>,
     /// Schemas changed by `allow-additional-properties` or
     /// `case-insensitive-property-names`, each compiled once.
-    variants: Mutex<HashMap<(String, Option<bool>, bool), Schema>>,
+    variants: Mutex<HashMap<VariantKey, Schema>>,
 }
 
 pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {

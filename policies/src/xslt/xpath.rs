@@ -55,7 +55,7 @@ pub(crate) struct Step {
 pub(crate) enum Axis {
     Child,
     Attribute,
-    SelfAxis,
+    Itself,
     Parent,
     Descendant,
     DescendantOrSelf,
@@ -418,7 +418,7 @@ impl Parser {
     fn step(&mut self) -> Result<Step, String> {
         if self.sym(".") {
             return Ok(Step {
-                axis: Axis::SelfAxis,
+                axis: Axis::Itself,
                 test: Test::Node,
                 preds: Vec::new(),
             });
@@ -439,7 +439,7 @@ impl Parser {
             axis = match n.as_str() {
                 "child" => Axis::Child,
                 "attribute" => Axis::Attribute,
-                "self" => Axis::SelfAxis,
+                "self" => Axis::Itself,
                 "parent" => Axis::Parent,
                 "descendant" => Axis::Descendant,
                 "descendant-or-self" => Axis::DescendantOrSelf,
@@ -640,7 +640,7 @@ fn axis(t: &Tree, axis: Axis, n: NodeId) -> Vec<NodeId> {
     match axis {
         Axis::Child => t.node(n).children.clone(),
         Axis::Attribute => t.node(n).attrs.clone(),
-        Axis::SelfAxis => vec![n],
+        Axis::Itself => vec![n],
         Axis::Parent => t.node(n).parent.into_iter().collect(),
         Axis::Descendant => t.descendants(n),
         Axis::DescendantOrSelf => {
