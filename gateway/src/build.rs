@@ -184,6 +184,9 @@ pub fn build(
         .map_err(|d| d.redacted(&redaction))?;
     // `[certificates.ID]`: read anew by every plan.
     resources.insert(Arc::new(std::mem::take(&mut loaded.certificates)));
+    // The APIs' documents and `[schemas]` belong to this plan alone.
+    resources.insert(Arc::new(std::mem::take(&mut loaded.specs)));
+    resources.insert(Arc::new(std::mem::take(&mut loaded.schemas)));
     let warnings = std::mem::take(&mut loaded.warnings);
     let plan = Plan::build(&loaded, Arc::clone(&engine), limits, &compiler, &resources).map_err(
         |errors| {

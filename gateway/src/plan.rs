@@ -77,6 +77,8 @@ pub struct Plan {
     subscriptions: HashMap<String, SubscriptionPlan>,
     product_apis: BTreeMap<String, BTreeSet<String>>,
     pub backends: BTreeMap<String, BackendEntity>,
+    /// The global policy's `cross-domain` file, served at `/crossdomain.xml`.
+    cross_domain: Option<Bytes>,
 }
 
 impl std::fmt::Debug for Plan {
@@ -192,6 +194,24 @@ impl Plan {
             return (r, None, Route::default());
         };
         req.method.make_ascii_uppercase();
+        if let Some(doc) = &self.cross_domain
+            && url.path == "/crossdomain.xml"
+            && matches!(req.method.as_str(), "GET" | "HEAD")
+        {
+            let mut headers = Multimap::default();
+            headers.set_one("Content-Type", "text/x-cross-domain-policy".to_owned());
+            let r = Response {
+                status: 200,
+                reason: "OK".into(),
+                headers,
+                body: if req.method == "HEAD" {
+                    Bytes::new()
+                } else {
+                    doc.clone()
+                },
+            };
+            return (r, None, Route::default());
+        }
         let preflight = routing::preflight(&req.method, &req.headers);
         let Some(routed) = self.route(&req.method, &url, preflight) else {
             return (Response::error(404, NO_MATCH), None, Route::default());

@@ -127,7 +127,7 @@ fn clean_file_exits_zero_with_summary() {
     let dir = temp_dir("clean");
     std::fs::write(
         dir.join("ok.xml"),
-        r#"<policies><inbound><base/><set-header name="x" exists-action="override"><value>@(context.RequestId.ToString())</value></set-header><cross-domain /></inbound></policies>"#,
+        r#"<policies><inbound><base/><set-header name="x" exists-action="override"><value>@(context.RequestId.ToString())</value></set-header><validate-odata-request /></inbound></policies>"#,
     )
     .unwrap();
     let out = sluice(&["check", "ok.xml"], &dir);
@@ -135,7 +135,7 @@ fn clean_file_exits_zero_with_summary() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     // Not executed yet by `run`: a warning naming the policy, not an error.
     assert!(
-        stdout.contains("warning[W0501]: `cross-domain`"),
+        stdout.contains("warning[W0501]: `validate-odata-request`"),
         "{stdout}"
     );
     assert!(

@@ -9,7 +9,11 @@
 //!   Redis stores) the limit policies share
 //! - `cache/`: the internal and external caches of the `cache-*` policies
 //! - `breaker.rs`: a circuit breaker for a dependency
+//! - `openapi.rs`: the OpenAPI documents of APIs (`[[api]] specification`),
+//!   `schemas.rs`: the schemas of `[schemas]`, and `validation.rs`: what the
+//!   four validation policies share (actions, errors, JSON Schema checks)
 //! - `xml_tree.rs`: the XML tree the JSON/XML conversions read and write
+//! - `xslt/`: the XSLT 1.0 subset of `xsl-transform`
 //! - `redis_server.rs` (feature `redis-server`, and tests): a real
 //!   redis-server for tests
 //!
@@ -26,11 +30,15 @@
 pub mod breaker;
 pub mod counters;
 pub mod cache;
+pub mod openapi;
+pub mod schemas;
 pub mod semantic;
 pub mod series;
 mod stages;
 pub mod tokens;
+mod validation;
 mod xml_tree;
+mod xslt;
 
 #[cfg(test)]
 mod fixture;
@@ -115,6 +123,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["choose"], choose::compile),
     Builtin::new(&["cors"], cors::compile),
     Builtin::new(&["emit-metric"], emit_metric::compile),
+    Builtin::new(&["cross-domain"], cross_domain::compile),
     Builtin::new(&["find-and-replace"], find_and_replace::compile).own_body(),
     Builtin::new(&["forward-request"], forward_request::compile).bodies(forward_request::bodies),
     Builtin::new(&["ip-filter"], ip_filter::compile),
@@ -127,6 +136,7 @@ pub const BUILTINS: &[Builtin] = &[
         llm_emit_token_metric::compile,
     )
     .own_body(),
+    Builtin::new(&["jsonp"], jsonp::compile).own_body(),
     Builtin::new(
         &[
             "llm-semantic-cache-lookup",
@@ -153,6 +163,8 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["quota-by-key"], quota_by_key::compile),
     Builtin::new(&["rate-limit"], rate_limit::compile),
     Builtin::new(&["rate-limit-by-key"], rate_limit_by_key::compile),
+    Builtin::new(&["proxy"], proxy::compile),
+    Builtin::new(&["redirect-content-urls"], redirect_content_urls::compile).own_body(),
     Builtin::new(&["retry"], retry::compile).bodies(|_| Bodies::REPEATS),
     Builtin::new(&["return-response"], return_response::compile),
     Builtin::new(&["rewrite-uri"], rewrite_uri::compile),
@@ -171,9 +183,18 @@ pub const BUILTINS: &[Builtin] = &[
         &["validate-client-certificate"],
         validate_client_certificate::compile,
     ),
+    Builtin::new(&["validate-content"], validate_content::compile).own_body(),
+    Builtin::new(&["validate-headers"], validate_headers::compile),
+    Builtin::new(&["validate-parameters"], validate_parameters::compile),
+    Builtin::new(&["validate-status-code"], validate_status_code::compile),
     Builtin::new(&["wait"], wait::compile),
     Builtin::new(&["xml-to-json"], xml_to_json::compile).own_body(),
+    Builtin::new(&["xsl-transform"], xsl_transform::compile).own_body(),
 ];
+
+/// The cross-domain policy file of a `cross-domain` element, which the
+/// gateway serves at `/crossdomain.xml`.
+pub use stages::cross_domain::document as cross_domain_document;
 
 /// The built-in named `name` (by any of its names).
 pub fn builtin(name: &str) -> Option<&'static Builtin> {

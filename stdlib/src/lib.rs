@@ -61,6 +61,9 @@ mod crypto;
 pub mod eval;
 pub mod fast;
 mod json;
+/// JSON text as the token (`JObject`, `JArray`, `JValue`) expressions see
+/// (the validation policies' errors variable).
+pub use json::parse_json;
 mod math;
 mod regex;
 mod strings;

@@ -53,6 +53,12 @@ pub enum Reason {
     ClientCertificateNotValid,
     /// `authentication-certificate`: no such certificate, or none with a private key.
     CertificateNotFound,
+    /// A validation policy (`validate-content`, ...) with `prevent` refused the request.
+    ValidationBadRequest,
+    /// A validation policy with `prevent` refused the response.
+    ValidationResponseNotAllowed,
+    /// `jsonp`: the callback parameter is not a JavaScript identifier.
+    CallbackParameterInvalid,
 }
 
 impl Reason {
@@ -76,6 +82,10 @@ impl Reason {
             Reason::ConcurrencyLimitExceeded => "ConcurrencyLimitExceeded",
             Reason::ClientCertificateNotValid => "ClientCertificateNotValid",
             Reason::CertificateNotFound => "CertificateNotFound",
+            // The validation policies' reasons, as their docs spell them.
+            Reason::ValidationBadRequest => "Bad request",
+            Reason::ValidationResponseNotAllowed => "Response not allowed",
+            Reason::CallbackParameterInvalid => "CallbackParameterInvalid",
         }
     }
 }
@@ -345,6 +355,9 @@ mod tests {
             (Reason::CallerIpBlocked, "CallerIpBlocked"),
             (Reason::FailedToParseCallerIP, "FailedToParseCallerIP"),
             (Reason::ClientConnectionFailure, "ClientConnectionFailure"),
+            (Reason::ValidationBadRequest, "Bad request"),
+            (Reason::ValidationResponseNotAllowed, "Response not allowed"),
+            (Reason::CallbackParameterInvalid, "CallbackParameterInvalid"),
         ] {
             assert_eq!((r.as_str(), r.to_string()), (s, s.to_owned()));
         }

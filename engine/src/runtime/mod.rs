@@ -111,6 +111,27 @@ pub struct OutboundRequest {
     pub purpose: Purpose,
     /// The client certificate to present (`authentication-certificate`).
     pub client_certificate: Option<Arc<ClientIdentity>>,
+    /// The HTTP proxy to send it through (the `proxy` policy).
+    pub proxy: Option<OutboundProxy>,
+}
+
+/// An HTTP proxy for outbound calls (the `proxy` policy): `http://host:port`
+/// and Basic credentials. `Debug` never shows the password.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct OutboundProxy {
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for OutboundProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundProxy")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

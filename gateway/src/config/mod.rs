@@ -57,6 +57,10 @@ pub struct Loaded {
     pub tls: Option<tls::Tls>,
     /// `[certificates.ID]`, loaded, and how chains are checked.
     pub certificates: sluice_engine::runtime::Certificates,
+    /// The APIs' `specification` documents, by API name.
+    pub specs: sluice_policies::openapi::ApiSpecs,
+    /// `[schemas]`, read.
+    pub schemas: sluice_policies::schemas::Schemas,
     /// What loading found that is not an error (warnings, notes).
     pub warnings: Diagnostics,
 }
@@ -196,6 +200,7 @@ impl Loader<'_> {
         self.backends(&config);
         self.log(&config);
         let fragments = self.fragments(&config, &named_values);
+        let (specs, schemas) = self.specifications(&config);
         let load_doc = |this: &mut Self,
                         scope: Scope,
                         where_: String,
@@ -267,8 +272,65 @@ impl Loader<'_> {
             admin_token,
             tls,
             certificates,
+            specs,
+            schemas,
             warnings: diags,
         })
+    }
+
+    /// Reads each API's `specification` and each schema of `[schemas]`;
+    /// a file that cannot be read or is not what it should be is an error
+    /// at its key.
+    fn specifications(
+        &mut self,
+        config: &Config,
+    ) -> (
+        sluice_policies::openapi::ApiSpecs,
+        sluice_policies::schemas::Schemas,
+    ) {
+        use sluice_policies::openapi::{ApiSpec, ApiSpecs};
+        use sluice_policies::schemas::{SchemaDoc, Schemas};
+        let mut specs = ApiSpecs::default();
+        for a in &config.apis {
+            let a = a.get_ref();
+            let Some(file) = &a.specification else {
+                continue;
+            };
+            let name = a.name.get_ref();
+            let what = format!("the specification of API `{name}`");
+            if let Some(spec) = self.read_document(&what, file, ApiSpec::parse) {
+                specs.0.insert(name.clone(), Arc::new(spec));
+            }
+        }
+        let mut schemas = Schemas::default();
+        for (id, file) in &config.schemas {
+            let what = format!("schema `{id}`");
+            if let Some(doc) = self.read_document(&what, file, SchemaDoc::parse) {
+                schemas.0.insert(id.clone(), doc);
+            }
+        }
+        (specs, schemas)
+    }
+
+    fn read_document<T>(
+        &mut self,
+        what: &str,
+        file: &Spanned<String>,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let path = self.base.join(file.get_ref());
+        let read = std::fs::read_to_string(&path)
+            .map_err(|e| format!("{what}: cannot read `{}`: {e}", file.get_ref()))
+            .and_then(|text| {
+                parse(&text).map_err(|e| format!("{what}: `{}` is {e}", file.get_ref()))
+            });
+        match read {
+            Ok(v) => Some(v),
+            Err(msg) => {
+                self.error(Code::ConfigReference, span_of(file), msg);
+                None
+            }
+        }
     }
 
     /// Where the text holds secrets, and every secret's value however it

@@ -34,6 +34,10 @@ pub struct Config {
     pub certificates: BTreeMap<String, Spanned<CertificateEntry>>,
     #[serde(default)]
     pub fragments: BTreeMap<String, Spanned<PolicyText>>,
+    /// Schemas for `validate-content schema-id`: an id and a JSON Schema
+    /// file (JSON or YAML), relative to the configuration file.
+    #[serde(default)]
+    pub schemas: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     pub policy: PolicySection,
     #[serde(default, rename = "product")]
@@ -295,6 +299,10 @@ pub struct Api {
     pub subscription_required: bool,
     pub policy: Option<Spanned<String>>,
     pub policy_file: Option<Spanned<String>>,
+    /// The API's OpenAPI document (3.x or Swagger 2.0, JSON or YAML),
+    /// relative to the configuration file: what the validation policies
+    /// check against.
+    pub specification: Option<Spanned<String>>,
     #[serde(default, rename = "operation")]
     pub operations: Vec<Spanned<Operation>>,
 }

@@ -150,11 +150,11 @@ fn unknown_named_values_are_errors() {
 #[test]
 fn policies_run_does_not_execute_are_refused_when_serving() {
     // As a gateway would load it: a policy without a stage is an error naming it.
-    let text = "[[api]]\nname = \"a\"\npath = \"a\"\npolicy = '<policies><inbound><cross-domain /></inbound></policies>'\n";
+    let text = "[[api]]\nname = \"a\"\npath = \"a\"\npolicy = '<policies><inbound><validate-odata-request /></inbound></policies>'\n";
     let e = load_with(text, Severity::Error).unwrap_err();
     assert!(
         e.iter()
-            .any(|s| s.starts_with("W0501") && s.contains("`cross-domain`")),
+            .any(|s| s.starts_with("W0501") && s.contains("`validate-odata-request`")),
         "{e:#?}"
     );
     assert!(load_with(VALID, Severity::Error).is_ok());

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use sluice_engine::compose::{Layer, effective};
 use sluice_engine::diag::{Diagnostics, Severity};
-use sluice_engine::doc::{LoadOptions, PolicyDocument, load};
+use sluice_engine::doc::{LoadOptions, PolicyDocument, Statement, load};
 use sluice_engine::runtime::{Backends, Pipeline, PipelineCx, Record, Resources, compile_pipeline};
 use sluice_engine::schema::Scope;
 use sluice_engine::script::Compiler;
@@ -83,8 +83,23 @@ impl Plan {
                 .get::<Backends>()
                 .map(|b| b.0.clone())
                 .unwrap_or_default(),
+            cross_domain: cross_domain(global),
         })
     }
+}
+
+/// The file of the global policy's `cross-domain` (the first, in inbound).
+fn cross_domain(global: Option<&PolicyDocument>) -> Option<bytes::Bytes> {
+    let doc = global?;
+    let inbound = doc.section(sluice_engine::schema::Section::Inbound)?;
+    inbound.statements.iter().find_map(|st| match st {
+        Statement::Policy(e) if e.name == "cross-domain" => Some(
+            sluice_policies::cross_domain_document(e, &doc.source)
+                .into_bytes()
+                .into(),
+        ),
+        _ => None,
+    })
 }
 
 /// The APIs of each product, by product name.

@@ -26,9 +26,11 @@ use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sluice_engine::runtime::{
     BackendEntity, BodyStream, BoxFuture, CallError, ClientIdentity, InboundResponse, Multimap,
+    OutboundProxy,
     OutboundRequest, Services,
 };
 
+use super::proxy::{self, ProxyConnector};
 use super::state::Current;
 
 /// How long establishing a connection (TCP and TLS) may take.
@@ -108,6 +110,8 @@ type Pooled = Client<HttpsConnector<HttpConnector>, OutBody>;
 
 pub struct HttpClient {
     client: Pooled,
+    /// A client per proxy of the `proxy` policy, made when first used.
+    proxied: std::sync::Mutex<std::collections::HashMap<OutboundProxy, ProxiedClient>>,
     /// One pool per client certificate (`authentication-certificate`),
     /// made when first used: a connection's certificate is its handshake's.
     with_certificate: std::sync::Mutex<HashMap<(String, usize), Pooled>>,
@@ -128,6 +132,11 @@ fn pool(https: HttpsConnector<HttpConnector>) -> Pooled {
         .build(https)
 }
 
+type ProxiedClient = Client<HttpsConnector<ProxyConnector>, OutBody>;
+
+/// At most this many proxy clients are kept; past it they are made anew.
+const MAX_PROXIES: usize = 64;
+
 impl HttpClient {
     pub fn new() -> Result<Self, String> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
@@ -139,6 +148,7 @@ impl HttpClient {
             .wrap_connector(tcp());
         Ok(Self {
             client: pool(https),
+            proxied: Default::default(),
             with_certificate: std::sync::Mutex::new(HashMap::new()),
         })
     }
@@ -189,6 +199,34 @@ impl HttpClient {
         Ok(p)
     }
 
+    /// The client that sends through `proxy`.
+    fn proxied(&self, proxy: &OutboundProxy) -> Result<ProxiedClient, CallError> {
+        let mut clients = self
+            .proxied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = clients.get(proxy) {
+            return Ok(c.clone());
+        }
+        let connector =
+            ProxyConnector::new(proxy, CONNECT_TIMEOUT).map_err(CallError::connection)?;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+            .map_err(CallError::connection)?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(connector);
+        let client: ProxiedClient = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE)
+            .build(https);
+        if clients.len() >= MAX_PROXIES {
+            clients.clear();
+        }
+        clients.insert(proxy.clone(), client.clone());
+        Ok(client)
+    }
+
     /// Sends one request and reads the answer whole; the timeout covers
     /// connecting and the response headers.
     pub async fn call(&self, req: OutboundRequest) -> Result<InboundResponse, CallError> {
@@ -229,9 +267,10 @@ impl HttpClient {
     /// when given); the answer's head (with an empty body) and its body.
     async fn send(
         &self,
-        req: OutboundRequest,
+        mut req: OutboundRequest,
         stream: Option<BodyStream>,
     ) -> Result<(InboundResponse, Incoming), CallError> {
+        let proxy = req.proxy.take();
         let method = hyper::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| CallError::connection(format!("invalid method `{}`", req.method)))?;
         let uri: hyper::Uri = req
@@ -260,9 +299,25 @@ impl HttpClient {
         *request.method_mut() = method;
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
-        let pending = match &req.client_certificate {
-            None => self.client.request(request),
-            Some(identity) => self.pool_for(identity)?.request(request),
+        let pending = match (&proxy, &req.client_certificate) {
+            (None, None) => self.client.request(request),
+            // A client certificate through a proxy is not supported: the
+            // proxy decides (the certificate is not presented).
+            (None, Some(identity)) => self.pool_for(identity)?.request(request),
+            (Some(p), _) => {
+                let client = self.proxied(p)?;
+                // A plain-HTTP target is asked of the proxy itself; an
+                // HTTPS one goes through the tunnel, credentials on CONNECT.
+                if request.uri().scheme_str() != Some("https")
+                    && let Some(a) = proxy::authorization(p)
+                    && let Ok(v) = HeaderValue::from_str(&a)
+                {
+                    request
+                        .headers_mut()
+                        .insert(hyper::header::PROXY_AUTHORIZATION, v);
+                }
+                client.request(request)
+            }
         };
         let response = if req.timeout_ms == 0 {
             pending.await

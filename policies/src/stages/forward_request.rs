@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use sluice_engine::runtime::{
     BackendCertificate, Bodies, Body, CallError, CompileCx, Compiled, CompiledValue, Exchange,
-    Flow, Multimap, OutboundRequest, PolicyError, Purpose, Reason, Run, Stage, error_chain,
+    Flow, Multimap, OutboundProxy, OutboundRequest, PolicyError, Purpose, Reason, Run, Stage,
+    error_chain,
     reason_phrase,
 };
 use sluice_engine::xml::Element;
@@ -98,6 +99,7 @@ pub(crate) fn backend_request(x: &Exchange, timeout_ms: u64) -> OutboundRequest 
                 .extensions
                 .get::<BackendCertificate>()
                 .map(|c| Arc::clone(&c.0)),
+            proxy: x.extensions.get::<OutboundProxy>().cloned(),
         }
     })
 }

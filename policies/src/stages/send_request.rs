@@ -31,6 +31,7 @@ pub(crate) struct RequestSpec {
     method: Option<CompiledValue>,
     headers: Vec<SetHeader>,
     body: Option<SetBody>,
+    proxy: Option<super::proxy::ProxySpec>,
 }
 
 /// Compiles the attributes and children both policies share.
@@ -49,6 +50,7 @@ pub(crate) fn compile_spec(
         method: None,
         headers: Vec::new(),
         body: None,
+        proxy: None,
     };
     let mut ok = true;
     for c in e.elements() {
@@ -57,8 +59,9 @@ pub(crate) fn compile_spec(
             "set-method" => spec.method = Some(cx.text(c)?),
             "set-header" => spec.headers.push(compile_header(c, cx)?),
             "set-body" => spec.body = Some(compile_body(c, cx)?),
+            "proxy" => spec.proxy = Some(super::proxy::compile_spec(c, cx)?),
             other => {
-                // authentication-certificate, authentication-managed-identity, proxy.
+                // authentication-certificate, authentication-managed-identity.
                 let d = Diagnostic::new(
                     Code::NotExecuted,
                     &cx.source,
@@ -150,6 +153,10 @@ impl RequestSpec {
         if let Some(b) = &self.body {
             b.apply_to(x, &target)?;
         }
+        let proxy = match &self.proxy {
+            Some(p) => Some(p.eval(x, self.policy)?),
+            None => None,
+        };
         Ok(target.read(|m| OutboundRequest {
             method: m.method.clone(),
             url,
@@ -158,6 +165,7 @@ impl RequestSpec {
             timeout_ms: timeout_s.saturating_mul(1000),
             purpose: Purpose::SendRequest,
             client_certificate: None,
+            proxy,
         }))
     }
 
