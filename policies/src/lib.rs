@@ -6,6 +6,8 @@
 //! - `semantic/`: the semantic cache of LLM calls (layers, stores,
 //!   embeddings, streamed answers) that the two semantic-cache stages share
 //! - `breaker.rs`: a circuit breaker for a dependency
+//! - `jwt/`: JSON web tokens (parts, keys, checks) and the key sets of
+//!   `openid-config` URLs, for `validate-jwt` and `validate-azure-ad-token`
 //! - `xml_tree.rs`: the XML tree the JSON/XML conversions read and write
 //! - `redis_server.rs` (feature `redis-server`, and tests): a real
 //!   redis-server for tests
@@ -21,6 +23,7 @@
 //! which the gateway's resource family of that state provides.
 
 pub mod breaker;
+pub mod jwt;
 pub mod semantic;
 mod stages;
 mod xml_tree;
@@ -130,6 +133,11 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["set-status"], set_status::compile),
     Builtin::new(&["set-variable"], set_variable::compile),
     Builtin::new(&["trace"], trace::compile),
+    Builtin::new(
+        &["validate-azure-ad-token"],
+        validate_azure_ad_token::compile,
+    ),
+    Builtin::new(&["validate-jwt"], validate_jwt::compile),
     Builtin::new(&["wait"], wait::compile),
     Builtin::new(&["xml-to-json"], xml_to_json::compile).own_body(),
 ];
