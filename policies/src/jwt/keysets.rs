@@ -387,7 +387,130 @@ async fn read_bounded(mut s: BodyStream, max: usize) -> Result<Vec<u8>, String> 
 
 #[cfg(test)]
 mod tests {
-    use super::max_age;
+    use super::*;
+    use sluice_engine::runtime::{BackendEntity, BoxFuture, CallError, InboundResponse};
+    use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+    /// Answers the configuration and a key set (failing while `down`),
+    /// counting calls; each answer yields first, so concurrent callers overlap.
+    struct Provider {
+        calls: AtomicU64,
+        now: AtomicI64,
+        down: std::sync::atomic::AtomicBool,
+    }
+
+    impl Services for Provider {
+        fn now_ms(&self) -> i64 {
+            self.now.load(Ordering::SeqCst)
+        }
+        fn call(&self, req: OutboundRequest) -> BoxFuture<'_, Result<InboundResponse, CallError>> {
+            Box::pin(async move {
+                self.calls.fetch_add(1, Ordering::SeqCst);
+                for _ in 0..3 {
+                    tokio::task::yield_now().await;
+                }
+                if self.down.load(Ordering::SeqCst) {
+                    return Err(CallError::Timeout);
+                }
+                let body = if req.url.ends_with("/keys") {
+                    r#"{"keys":[{"kty":"oct","kid":"k1","k":"c2VjcmV0"}]}"#
+                } else {
+                    r#"{"issuer":"https://i.test/","jwks_uri":"https://i.test/keys"}"#
+                };
+                Ok(InboundResponse {
+                    status: 200,
+                    body: body.as_bytes().to_vec().into(),
+                    ..InboundResponse::default()
+                })
+            })
+        }
+        fn backend(&self, _: &str) -> Option<BackendEntity> {
+            None
+        }
+        fn sleep(&self, _: u64) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+    }
+
+    fn provider() -> Provider {
+        Provider {
+            calls: AtomicU64::new(0),
+            now: AtomicI64::new(0),
+            down: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    const URL: &str = "https://i.test/.well-known/openid-configuration";
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn concurrent_requests_share_one_fetch() {
+        let sets = KeySets::standalone(Config::default()).unwrap();
+        let p = provider();
+        rt().block_on(async {
+            let (a, b, c) = tokio::join!(
+                sets.keys(&p, URL, Some("k1")),
+                sets.keys(&p, URL, Some("k1")),
+                sets.keys(&p, URL, None),
+            );
+            assert!(a.unwrap().has_kid("k1") && b.is_some() && c.is_some());
+        });
+        assert_eq!(
+            p.calls.load(Ordering::SeqCst),
+            2,
+            "one configuration, one key set"
+        );
+    }
+
+    #[test]
+    fn unknown_kids_refetch_at_most_every_five_minutes_and_failures_keep_the_keys() {
+        let sets = KeySets::standalone(Config::default()).unwrap();
+        let p = provider();
+        let rt = rt();
+        let calls = || p.calls.load(Ordering::SeqCst);
+        assert!(rt.block_on(sets.keys(&p, URL, None)).is_some());
+        assert_eq!(calls(), 2);
+        let (a, b) = rt.block_on(async {
+            tokio::join!(
+                sets.keys(&p, URL, Some("k9")),
+                sets.keys(&p, URL, Some("k9"))
+            )
+        });
+        assert!(a.is_some() && b.is_some());
+        assert_eq!(calls(), 2, "within 5 minutes of the last fetch");
+        p.now.store(300_000, Ordering::SeqCst);
+        rt.block_on(async {
+            tokio::join!(
+                sets.keys(&p, URL, Some("k9")),
+                sets.keys(&p, URL, Some("k9"))
+            )
+        });
+        assert_eq!(calls(), 4, "one refetch for both");
+        p.down.store(true, Ordering::SeqCst);
+        p.now.store(600_000, Ordering::SeqCst);
+        let kept = rt.block_on(sets.keys(&p, URL, Some("k9"))).unwrap();
+        assert_eq!(calls(), 5, "the failed refetch");
+        assert!(kept.has_kid("k1"), "the last good keys are kept");
+        assert_eq!(sets.fetches.with_label_values(&["error"]).get(), 1);
+        assert_eq!(sets.fetches.with_label_values(&["ok"]).get(), 2);
+    }
+
+    #[test]
+    fn answers_larger_than_the_bound_are_refused() {
+        let sets = KeySets::standalone(Config {
+            max_bytes: 10,
+            ..Config::default()
+        })
+        .unwrap();
+        let p = provider();
+        assert!(rt().block_on(sets.keys(&p, URL, None)).is_none());
+    }
 
     #[test]
     fn max_age_is_read_from_cache_control() {
