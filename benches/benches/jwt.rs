@@ -111,7 +111,12 @@ fn jwt(c: &mut Criterion) {
     rt.block_on(built.families.warm(Arc::clone(&services)));
     for (path, token) in [("rs", &rs256), ("hs", &hs256), ("none", &rs256)] {
         let r = rt.block_on(plan.handle(request(path, token), Arc::clone(&services)));
-        assert_eq!(r.status, 200, "{path}: {:?}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            200,
+            "{path}: {:?}",
+            String::from_utf8_lossy(&r.body)
+        );
     }
     let refused = rt.block_on(plan.handle(request("rs", &hs256), Arc::clone(&services)));
     assert_eq!(refused.status, 401);
