@@ -12,6 +12,8 @@
 //! - `openapi.rs`: the OpenAPI documents of APIs (`[[api]] specification`),
 //!   `schemas.rs`: the schemas of `[schemas]`, and `validation.rs`: what the
 //!   four validation policies share (actions, errors, JSON Schema checks)
+//! - `jwt/`: JSON web tokens (parts, keys, checks) and the key sets of
+//!   `openid-config` URLs, for `validate-jwt` and `validate-azure-ad-token`
 //! - `xml_tree.rs`: the XML tree the JSON/XML conversions read and write
 //! - `xslt/`: the XSLT 1.0 subset of `xsl-transform`
 //! - `redis_server.rs` (feature `redis-server`, and tests): a real
@@ -32,6 +34,7 @@ pub mod counters;
 pub mod cache;
 pub mod openapi;
 pub mod schemas;
+pub mod jwt;
 pub mod semantic;
 pub mod series;
 mod stages;
@@ -187,6 +190,11 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["validate-headers"], validate_headers::compile),
     Builtin::new(&["validate-parameters"], validate_parameters::compile),
     Builtin::new(&["validate-status-code"], validate_status_code::compile),
+    Builtin::new(
+        &["validate-azure-ad-token"],
+        validate_azure_ad_token::compile,
+    ),
+    Builtin::new(&["validate-jwt"], validate_jwt::compile),
     Builtin::new(&["wait"], wait::compile),
     Builtin::new(&["xml-to-json"], xml_to_json::compile).own_body(),
     Builtin::new(&["xsl-transform"], xsl_transform::compile).own_body(),

@@ -59,6 +59,21 @@ pub enum Reason {
     ValidationResponseNotAllowed,
     /// `jsonp`: the callback parameter is not a JavaScript identifier.
     CallbackParameterInvalid,
+    /// `validate-jwt`, `validate-azure-ad-token`: no token where the policy looks.
+    TokenNotPresent,
+    /// The token's signature does not verify (or it is not signed).
+    TokenSignatureInvalid,
+    /// No key of the policy matches the token's `kid` (or its algorithm).
+    TokenSignatureKeyNotFound,
+    TokenAudienceNotAllowed,
+    TokenIssuerNotAllowed,
+    TokenExpired,
+    /// A required claim is missing.
+    TokenClaimNotFound,
+    /// A required claim has none (or not all) of the values asked for.
+    TokenClaimValueNotAllowed,
+    /// Any other failure of a token: not a JWT, not yet valid, no `exp`.
+    JwtInvalid,
 }
 
 impl Reason {
@@ -86,6 +101,15 @@ impl Reason {
             Reason::ValidationBadRequest => "Bad request",
             Reason::ValidationResponseNotAllowed => "Response not allowed",
             Reason::CallbackParameterInvalid => "CallbackParameterInvalid",
+            Reason::TokenNotPresent => "TokenNotPresent",
+            Reason::TokenSignatureInvalid => "TokenSignatureInvalid",
+            Reason::TokenSignatureKeyNotFound => "TokenSignatureKeyNotFound",
+            Reason::TokenAudienceNotAllowed => "TokenAudienceNotAllowed",
+            Reason::TokenIssuerNotAllowed => "TokenIssuerNotAllowed",
+            Reason::TokenExpired => "TokenExpired",
+            Reason::TokenClaimNotFound => "TokenClaimNotFound",
+            Reason::TokenClaimValueNotAllowed => "TokenClaimValueNotAllowed",
+            Reason::JwtInvalid => "JwtInvalid",
         }
     }
 }
@@ -358,6 +382,21 @@ mod tests {
             (Reason::ValidationBadRequest, "Bad request"),
             (Reason::ValidationResponseNotAllowed, "Response not allowed"),
             (Reason::CallbackParameterInvalid, "CallbackParameterInvalid"),
+            (Reason::TokenNotPresent, "TokenNotPresent"),
+            (Reason::TokenSignatureInvalid, "TokenSignatureInvalid"),
+            (
+                Reason::TokenSignatureKeyNotFound,
+                "TokenSignatureKeyNotFound",
+            ),
+            (Reason::TokenAudienceNotAllowed, "TokenAudienceNotAllowed"),
+            (Reason::TokenIssuerNotAllowed, "TokenIssuerNotAllowed"),
+            (Reason::TokenExpired, "TokenExpired"),
+            (Reason::TokenClaimNotFound, "TokenClaimNotFound"),
+            (
+                Reason::TokenClaimValueNotAllowed,
+                "TokenClaimValueNotAllowed",
+            ),
+            (Reason::JwtInvalid, "JwtInvalid"),
         ] {
             assert_eq!((r.as_str(), r.to_string()), (s, s.to_owned()));
         }

@@ -4,6 +4,7 @@
 //! - `metrics.rs`: the one Prometheus registry every family and the server count in; `/metrics`
 //! - `backends.rs`: `[backends]`, the backend entities stages name
 //! - `counters.rs`: `[counters]`, the counts of the limit policies (memory or Redis)
+//! - `keysets.rs`: the signing keys of `openid-config` URLs (validate-jwt, validate-azure-ad-token)
 //! - `semantic.rs`: `[semantic-cache]`, the semantic cache and local embeddings models; `/cache`, `/cache/purge`
 //! - `caches.rs`: `[cache]`, the internal and external caches of the `cache-*` policies; `/caches`, `/caches/purge`
 //!
@@ -17,6 +18,7 @@
 pub mod backends;
 pub mod counters;
 pub mod caches;
+pub mod keysets;
 pub mod metrics;
 pub mod semantic;
 
@@ -24,7 +26,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sluice_engine::diag::{Code, Diagnostic, Diagnostics};
-use sluice_engine::runtime::{BoxFuture, Resources};
+use sluice_engine::runtime::{BoxFuture, Resources, Services};
 use sluice_engine::source::{Source, Span};
 
 use crate::config::Config;
@@ -171,6 +173,13 @@ pub trait Family: Send + Sync {
     fn settle(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+
+    /// A plan starts serving: fetch what it will need through `services`
+    /// (the key sets of its `openid-config` URLs). Problems are logged,
+    /// never fatal.
+    fn warm(&self, _services: Arc<dyn Services>) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// Every family of one gateway.
@@ -211,6 +220,7 @@ impl Families {
         let list: Vec<Arc<dyn Family>> = vec![
             Arc::clone(&metrics) as Arc<dyn Family>,
             Arc::new(backends::BackendsFamily),
+            Arc::new(keysets::KeySetsFamily::new(&cx)?),
             Arc::new(semantic::SemanticFamily::new(&cx)?),
             Arc::new(counters::CountersFamily::new(&cx)?),
             Arc::new(caches::CachesFamily::new(&cx)?),
@@ -263,6 +273,13 @@ impl Families {
     pub async fn settle(&self) {
         for f in &self.list {
             f.settle().await;
+        }
+    }
+
+    /// Every family's [`Family::warm`], for a plan that starts serving.
+    pub async fn warm(&self, services: Arc<dyn Services>) {
+        for f in &self.list {
+            f.warm(Arc::clone(&services)).await;
         }
     }
 }

@@ -133,6 +133,7 @@ async fn serve(config: PathBuf, log: LogSection) -> ExitCode {
         "serving {} on http://{gateway_addr} (admin on http://{admin_addr})",
         config.display()
     );
+    state.warm();
     let _watcher = watch::files(Arc::clone(&state));
     watch::hangup(Arc::clone(&state));
     tokio::spawn(admin::serve(admin, Arc::clone(&state)));

@@ -472,7 +472,28 @@ impl Gateway {
             trigger.name()
         );
         self.record(trigger, true, Vec::new());
+        self.warm();
         true
+    }
+
+    /// Fetches in the background what the current plan will need (the key
+    /// sets of its `openid-config` URLs): a failure is logged, never fatal.
+    pub fn warm(self: &Arc<Self>) {
+        let gateway = Arc::clone(self);
+        tokio::spawn(async move {
+            let client = match super::client::HttpClient::new() {
+                Ok(c) => Arc::new(c),
+                Err(e) => {
+                    tracing::warn!("cannot fetch the key sets: {e}");
+                    return;
+                }
+            };
+            let services = Arc::new(super::client::Live {
+                client,
+                current: gateway.current.load_full(),
+            });
+            gateway.families.warm(services).await;
+        });
     }
 
     fn record(&self, trigger: Trigger, ok: bool, diagnostics: Vec<serde_json::Value>) {

@@ -137,6 +137,10 @@ pub struct Step {
     pub advance: Option<String>,
     pub request: Option<RequestSpec>,
     pub backend: Option<Answer>,
+    /// Stubs for this step only: each replaces the case's `[[stub]]` of the
+    /// same `url-prefix` (or adds one).
+    #[serde(default)]
+    pub stub: Vec<Stub>,
     pub reload: Option<Reload>,
     #[serde(default)]
     pub expect: Expect,

@@ -211,6 +211,9 @@ fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
         Ok(rt) => rt,
         Err(e) => return failed(0, vec![format!("cannot start a runtime: {e}")]),
     };
+    // As `sluice run` does when a plan starts serving (key sets fetched),
+    // through the stubs, before the first step counts calls.
+    warm(&rt, run, &stubs);
     for (i, step) in case.step.iter().enumerate() {
         let n = i + 1;
         let mut lines = Vec::new();
@@ -222,8 +225,10 @@ fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
                 )),
             }
         }
-        stubs.begin_step(step.backend.clone());
-        reload(step, run, &mut plan, &stubs, &mut lines);
+        stubs.begin_step(step.backend.clone(), step.stub.clone());
+        if reload(step, run, &mut plan, &stubs, &mut lines) {
+            warm(&rt, run, &stubs);
+        }
         let metrics = run.families.as_ref().map(|f| &f.metrics);
         let certificate = match step
             .request
@@ -277,14 +282,29 @@ fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
     Outcome::Passed
 }
 
-/// The step's reload, if any, checked against `reload-error`.
-fn reload(step: &Step, run: &mut Run<'_>, plan: &mut Plan, stubs: &Stubs, lines: &mut Vec<String>) {
+/// What the families fetch when a plan starts serving, through the stubs.
+fn warm(rt: &tokio::runtime::Runtime, run: &Run<'_>, stubs: &Arc<Stubs>) {
+    if let Some(families) = &run.families {
+        let services: Arc<dyn Services> = Arc::clone(stubs) as Arc<dyn Services>;
+        rt.block_on(families.warm(services));
+    }
+}
+
+/// The step's reload, if any, checked against `reload-error`; whether a
+/// new plan serves.
+fn reload(
+    step: &Step,
+    run: &mut Run<'_>,
+    plan: &mut Plan,
+    stubs: &Stubs,
+    lines: &mut Vec<String>,
+) -> bool {
     let want = step.expect.reload_error.as_ref();
     let Some(r) = &step.reload else {
         if want.is_some() {
             lines.push("reload-error: the step has no `reload`".into());
         }
-        return;
+        return false;
     };
     run.reloads.push((r.scope.clone(), r.policy.clone()));
     let error = match run.plan() {
@@ -298,6 +318,7 @@ fn reload(step: &Step, run: &mut Run<'_>, plan: &mut Plan, stubs: &Stubs, lines:
             Some(e)
         }
     };
+    let served = error.is_none();
     match (want, error) {
         (Some(_), None) => {
             lines.push("reload-error: expected the reload to be refused, it succeeded".into());
@@ -306,6 +327,7 @@ fn reload(step: &Step, run: &mut Run<'_>, plan: &mut Plan, stubs: &Stubs, lines:
         (None, Some(e)) => lines.push(format!("reload: refused:\n{}", indent(&e))),
         (None, None) => {}
     }
+    served
 }
 
 /// The strings of `want` that `error` lacks, as failure lines.

@@ -39,6 +39,8 @@ pub struct Stubs {
     clock: AtomicI64,
     /// The current step's `backend` override.
     step_backend: Mutex<Option<Answer>>,
+    /// The current step's `[[step.stub]]` entries.
+    step_stubs: Mutex<Vec<Stub>>,
     counters: Mutex<Counters>,
     /// Backend entities of the plan being served.
     entities: Mutex<BTreeMap<String, BackendEntity>>,
@@ -54,6 +56,7 @@ impl Stubs {
             embeddings: case.embeddings.clone(),
             clock: AtomicI64::new(EPOCH_MS),
             step_backend: Mutex::new(None),
+            step_stubs: Mutex::new(Vec::new()),
             counters: Mutex::new(Counters::default()),
             entities: Mutex::new(BTreeMap::new()),
             unmatched: Mutex::new(Vec::new()),
@@ -71,10 +74,14 @@ impl Stubs {
         }
     }
 
-    /// Starts a step: counters at zero, the step's backend override in place.
-    pub fn begin_step(&self, backend: Option<Answer>) {
+    /// Starts a step: counters at zero, the step's backend and stub
+    /// overrides in place.
+    pub fn begin_step(&self, backend: Option<Answer>, stubs: Vec<Stub>) {
         if let Ok(mut b) = self.step_backend.lock() {
             *b = backend;
+        }
+        if let Ok(mut s) = self.step_stubs.lock() {
+            *s = stubs;
         }
         if let Ok(mut c) = self.counters.lock() {
             *c = Counters::default();
@@ -96,15 +103,26 @@ impl Stubs {
 
     /// Which stub answers, counting the call.
     fn answer_for(&self, req: &OutboundRequest) -> Answer {
-        let stub = self
-            .stubs
+        let step = self
+            .step_stubs
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default();
+        // The step's stubs first: a case stub of the same prefix is replaced.
+        let stub = step
             .iter()
+            .chain(
+                self.stubs
+                    .iter()
+                    .filter(|s| !step.iter().any(|o| o.url_prefix == s.url_prefix)),
+            )
             .filter(|s| req.url.starts_with(&s.url_prefix))
-            .max_by_key(|s| s.url_prefix.len());
+            .max_by_key(|s| s.url_prefix.len())
+            .map(Stub::answer);
         match stub {
-            Some(s) => {
+            Some(answer) => {
                 self.count(|c| c.stub += 1);
-                s.answer()
+                answer
             }
             None => {
                 self.count(|c| {
@@ -389,10 +407,13 @@ dimensions = 4
         let late = futures_lite(stubs.call(req.clone())).map(|r| r.status);
         assert!(matches!(late, Err(CallError::Timeout)), "{late:?}");
         assert_eq!(stubs.now_ms(), EPOCH_MS);
-        stubs.begin_step(Some(Answer {
-            delay_ms: 1_500,
-            ..Answer::default()
-        }));
+        stubs.begin_step(
+            Some(Answer {
+                delay_ms: 1_500,
+                ..Answer::default()
+            }),
+            Vec::new(),
+        );
         assert_eq!(
             futures_lite(stubs.call(req))
                 .map(|r| r.status)

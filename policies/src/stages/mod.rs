@@ -47,6 +47,8 @@ pub(crate) mod validate_content;
 pub(crate) mod validate_headers;
 pub(crate) mod validate_parameters;
 pub(crate) mod validate_status_code;
+pub(crate) mod validate_azure_ad_token;
+pub(crate) mod validate_jwt;
 pub(crate) mod wait;
 pub(crate) mod xml_to_json;
 pub(crate) mod xsl_transform;

@@ -2,11 +2,12 @@
 //! `AsBasic`, `TryParseBasic`. A JWT is decoded, not validated.
 
 use base64::Engine as _;
-use rhai::{Array, Dynamic, Engine, ImmutableString, NativeCallContext};
+use rhai::{Array, Dynamic, Engine, ImmutableString};
 
 use super::Record;
 use super::message::{Multimap, StringsDictionary};
 use crate::core::RhaiResult;
+use crate::time::{DateTime, DateTimeKind, TICKS_PER_SECOND, UNIX_EPOCH_TICKS};
 
 fn b64url(s: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -23,8 +24,25 @@ fn claim_strings(v: &serde_json::Value) -> Vec<String> {
     }
 }
 
+/// `System.DateTime` (UTC) of Unix seconds, as
+/// `DateTimeOffset.FromUnixTimeSeconds(s).UtcDateTime` gives it; `None` out of
+/// .NET's range (years 1 to 9999).
+fn utc_date_time(secs: i64) -> Option<DateTime> {
+    let ticks = secs
+        .checked_mul(TICKS_PER_SECOND)?
+        .checked_add(UNIX_EPOCH_TICKS)?;
+    DateTime::new(ticks, DateTimeKind::Utc).ok()
+}
+
+/// The `Jwt` object of a compact JWS (decoded, not validated), or `None`
+/// when it is not one: what `validate-jwt`'s `output-token-variable-name`
+/// stores, the same object `AsJwt` gives expressions.
+pub fn jwt_value(token: &str) -> Option<Dynamic> {
+    parse_jwt(token).ok().flatten().map(Dynamic::from)
+}
+
 /// `Jwt` for a compact JWS, or `None` when it is not one.
-fn parse_jwt(ctx: &NativeCallContext, token: &str) -> RhaiResult<Option<Record>> {
+fn parse_jwt(token: &str) -> RhaiResult<Option<Record>> {
     let token = token.trim();
     let token = token.strip_prefix("Bearer ").unwrap_or(token);
     let parts: Vec<&str> = token.split('.').collect();
@@ -47,11 +65,13 @@ fn parse_jwt(ctx: &NativeCallContext, token: &str) -> RhaiResult<Option<Record>>
     };
     let time = |k: &str| -> RhaiResult<Dynamic> {
         match p.get(k).and_then(serde_json::Value::as_i64) {
-            Some(secs) => {
-                let dto =
-                    ctx.call_native_fn::<Dynamic>("DateTimeOffset__FromUnixTimeSeconds", (secs,))?;
-                ctx.call_native_fn::<Dynamic>("get$UtcDateTime", (dto,))
-            }
+            Some(secs) => match utc_date_time(secs) {
+                Some(d) => Ok(Dynamic::from(d)),
+                None => crate::core::throw(
+                    "ArgumentOutOfRangeException",
+                    format!("`{k}` ({secs}) is not a representable date. (Parameter 'seconds')"),
+                ),
+            },
             None => Ok(Dynamic::UNIT),
         }
     };
@@ -112,19 +132,17 @@ fn or_null(r: Option<Record>) -> Dynamic {
 }
 
 pub(super) fn register(e: &mut Engine) {
-    e.register_fn("AsJwt", |ctx: NativeCallContext, s: ImmutableString| {
-        parse_jwt(&ctx, &s).map(or_null)
-    })
-    .register_fn(
-        "TryParseJwt__out",
-        |ctx: NativeCallContext, s: ImmutableString| -> RhaiResult<Array> {
-            let r = parse_jwt(&ctx, &s)?;
-            Ok(vec![r.is_some().into(), or_null(r)])
-        },
-    )
-    .register_fn("AsBasic", |s: ImmutableString| or_null(parse_basic(&s)))
-    .register_fn("TryParseBasic__out", |s: ImmutableString| -> Array {
-        let r = parse_basic(&s);
-        vec![r.is_some().into(), or_null(r)]
-    });
+    e.register_fn("AsJwt", |s: ImmutableString| parse_jwt(&s).map(or_null))
+        .register_fn(
+            "TryParseJwt__out",
+            |s: ImmutableString| -> RhaiResult<Array> {
+                let r = parse_jwt(&s)?;
+                Ok(vec![r.is_some().into(), or_null(r)])
+            },
+        )
+        .register_fn("AsBasic", |s: ImmutableString| or_null(parse_basic(&s)))
+        .register_fn("TryParseBasic__out", |s: ImmutableString| -> Array {
+            let r = parse_basic(&s);
+            vec![r.is_some().into(), or_null(r)]
+        });
 }

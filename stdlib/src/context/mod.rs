@@ -22,6 +22,7 @@ use indexmap::IndexMap;
 use rhai::{Array, Dynamic, Engine, INT, ImmutableString, NativeCallContext};
 
 use crate::core::{RhaiResult, throw, unbox};
+pub use auth::jwt_value;
 pub use message::{Body, Message, MessageRef, Multimap, Name, Url, Values};
 
 /// A read-only record such as `context.Api` or `context.User`: named fields

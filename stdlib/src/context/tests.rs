@@ -197,6 +197,36 @@ fn jwt_claims() {
         r#"["finance", "ops"]"#
     );
     assert_eq!(eval(r#""not.a.jwt".AsJwt()"#), "null");
+    // `(Jwt)context.Variables["jwt"]`: a record casts to its own .NET type only.
+    assert_eq!(
+        eval(&format!(r#"__cast("{token}".AsJwt(), "Jwt").Subject"#)),
+        "123"
+    );
+    assert!(
+        eval(&format!(
+            r#"__cast("{token}".AsJwt(), "BasicAuthCredentials")"#
+        ))
+        .contains("Unable to cast object of type 'System.Jwt'"),
+    );
+}
+
+#[test]
+fn the_jwt_of_validate_jwt_is_the_jwt_of_as_jwt() {
+    let token =
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjMiLCJleHAiOjE3MzU2OTMyMDB9.c2ln";
+    let jwt = super::jwt_value(token).unwrap();
+    let engine = crate::engine(&crate::Limits::default());
+    let mut scope = rhai::Scope::new();
+    scope.push("jwt", jwt);
+    let got = engine
+        .eval_with_scope::<Dynamic>(
+            &mut scope,
+            r#"jwt.Subject + "|" + jwt.ExpirationTime.ToString("o")"#,
+        )
+        .map(|v| v.to_string())
+        .unwrap_or_else(|e| format!("!{e}"));
+    assert_eq!(got, "123|2025-01-01T01:00:00.0000000Z");
+    assert!(super::jwt_value("nope").is_none());
 }
 
 #[test]
