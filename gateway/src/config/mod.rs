@@ -445,11 +445,24 @@ impl Loader<'_> {
                 );
             }
             let path = a.path.get_ref().trim_matches('/').to_owned();
-            if paths.insert(path.clone(), ()).is_some() {
+            let version = a.version.as_ref().map(|v| {
+                let v = v.get_ref();
+                (v.header.clone(), v.query.clone(), v.value.clone())
+            });
+            if let Some(v) = &a.version
+                && v.get_ref().header.is_some() == v.get_ref().query.is_some()
+            {
+                self.error(
+                    Code::ConfigSyntax,
+                    span_of(v),
+                    "an API's `version` names exactly one of `header` or `query`",
+                );
+            }
+            if paths.insert((path.clone(), version), ()).is_some() {
                 self.error(
                     Code::ConfigDuplicate,
                     span_of(&a.path),
-                    format!("a second API with the path `{path}`"),
+                    format!("a second API with the path `{path}` (and the same version)"),
                 );
             }
             let mut ops = BTreeSet::new();
@@ -524,6 +537,19 @@ impl Loader<'_> {
                         "subscription `{}` names the product `{}`, which is not configured",
                         s.id.get_ref(),
                         p.get_ref()
+                    ),
+                );
+            }
+            if let Some(a) = &s.api
+                && !apis.contains_key(a.get_ref())
+            {
+                self.error(
+                    Code::ConfigReference,
+                    span_of(a),
+                    format!(
+                        "subscription `{}` names the API `{}`, which is not configured",
+                        s.id.get_ref(),
+                        a.get_ref()
                     ),
                 );
             }
