@@ -2,6 +2,7 @@
 //! conformance case, which has the same keys).
 //!
 //! - `model.rs`: the file as data, with spans
+//! - `apiops/`: an APIOps extract read into the same model
 //! - `secrets.rs`: where the text holds secrets, found without parsing it
 //! - `mod.rs`: [`load`], which resolves named values, reads policy files and
 //!   fragments, checks references, and loads every policy at its scope with
@@ -16,6 +17,7 @@
 //! and [`load_config`] return, and those of building its plan
 //! ([`Loaded::redaction`]), has them masked.
 
+pub mod apiops;
 pub mod model;
 mod secrets;
 
