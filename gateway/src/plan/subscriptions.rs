@@ -73,11 +73,13 @@ impl Plan {
     /// its product, or every API when it names neither.
     fn covers(&self, s: &SubscriptionPlan, api: &ApiPlan) -> bool {
         match (&s.api, &s.product) {
-            (Some(a), _) => *a == api.name,
+            // Every revision of the API (`name;rev=n`) is the API.
+            (Some(a), _) => api.name.split(";rev=").next() == Some(a.as_str()),
             (None, Some(p)) => self
                 .product_apis
                 .get(p)
                 .is_some_and(|apis| apis.contains(&api.name)),
+            // (An extract's product lists the revisions of its APIs: `config/apiops`.)
             _ => true,
         }
     }

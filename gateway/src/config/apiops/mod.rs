@@ -660,6 +660,17 @@ impl Reader<'_> {
                 }
             }
             linked.retain(|a| apis.contains(a));
+            // An older revision is in the products of its API (APIOps
+            // writes the links of the current revision only).
+            let revisions: Vec<String> = apis
+                .iter()
+                .filter(|a| {
+                    a.split_once(";rev=")
+                        .is_some_and(|(b, _)| linked.iter().any(|l| l == b))
+                })
+                .cloned()
+                .collect();
+            linked.extend(revisions);
             for (kind, folder) in [("product groups", "groups"), ("product tags", "tags")] {
                 if p.folder.join(folder).is_dir()
                     || p.folder.join(format!("{folder}.json")).is_file()
