@@ -806,3 +806,6 @@ fn subfolders(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+#[cfg(test)]
+mod tests;
