@@ -82,6 +82,9 @@ async fn serve(config: PathBuf, overrides: Option<PathBuf>, log: LogSection) -> 
             return ExitCode::FAILURE;
         }
     };
+    // What loading warned about (an extract's ignored kinds, backends not
+    // applied in full): once, at start.
+    log::diagnostics(&built.warnings);
     // From here on SIGTERM and SIGINT drain instead of killing.
     let mut signals = match shutdown::Signals::new() {
         Ok(s) => s,
