@@ -355,7 +355,7 @@ impl Reader<'_> {
                         .as_array()
                         .map(|a| a.iter().filter_map(Value::as_str).collect())
                         .unwrap_or_default();
-                    headers.insert(name.clone(), values.join(","));
+                    headers.insert(name.clone(), named_refs(&values.join(","), config));
                 }
             }
             if let Some(a) = creds.and_then(|c| c.get("authorization")) {
@@ -363,7 +363,7 @@ impl Reader<'_> {
                 let parameter = str_of(a, "parameter").unwrap_or_default();
                 headers.insert(
                     "Authorization".to_owned(),
-                    format!("{scheme} {parameter}").trim().to_owned(),
+                    named_refs(format!("{scheme} {parameter}").trim(), config),
                 );
             }
             // TODO(backends model): pools, circuit breakers, query and
@@ -387,7 +387,7 @@ impl Reader<'_> {
                     ),
                 );
             }
-            let mut url = str_of(&b.props, "url").map(str::to_owned);
+            let mut url = str_of(&b.props, "url").map(|u| named_refs(u, config));
             if url.is_none() {
                 let first = b
                     .props
@@ -777,6 +777,34 @@ impl Reader<'_> {
             );
         }
     }
+}
+
+/// `{{name}}` in a backend's URL or credentials replaced by the named
+/// value's text (APIM resolves them there too); an unknown name is left.
+fn named_refs(text: &str, config: &Config) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start + 2..].find("}}") else {
+            break;
+        };
+        let name = rest[start + 2..start + 2 + len].trim();
+        out.push_str(&rest[..start]);
+        let value = config
+            .named_values
+            .get(name)
+            .and_then(|v| match v.get_ref() {
+                NamedValue::Literal(s) => Some(s.as_str()),
+                NamedValue::Source(s) => s.value.as_deref(),
+            });
+        match value {
+            Some(v) => out.push_str(v),
+            None => out.push_str(&rest[start..start + 4 + len]),
+        }
+        rest = &rest[start + 4 + len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn source(value: String, secret: bool) -> NamedValueSource {

@@ -84,6 +84,11 @@ fn v4(dir: &Path) {
     );
     write(
         dir,
+        "backends/fn/backendInformation.json",
+        r#"{"properties":{"url":"https://fn.test","credentials":{"header":{"x-functions-key":["{{kv-value}}"]}}}}"#,
+    );
+    write(
+        dir,
         "named values/n/namedValueInformation.json",
         r#"{"properties":{"displayName":"kv-value","secret":true,"keyVault":{"secretIdentifier":"https://v/secrets/x"}}}"#,
     );
@@ -138,6 +143,11 @@ fn an_older_extract_is_read_with_its_link_files_and_absolute_ids() {
         NamedValue::Source(s) => assert!(s.secret && s.value.as_deref() == Some("from-env")),
         NamedValue::Literal(_) => panic!("a Key Vault value is a secret"),
     }
+    // Backend credentials name named values, resolved as APIM does.
+    assert_eq!(
+        config.backends["fn"].get_ref().headers["x-functions-key"],
+        "from-env"
+    );
     let text = warnings.to_string();
     assert!(
         text.contains("the operation `gone` has a policy but is not in the specification"),
