@@ -16,9 +16,11 @@ use sluice_engine::script::Compiler;
 use sluice_engine::source::{Source, Span};
 use sluice_stdlib::Limits;
 
-use crate::config::{self, Config, Options};
+use crate::config::model::ApiopsSection;
+use crate::config::{self, Config, Options, apiops};
 use crate::plan::Plan;
 use crate::resources::{Families, Mode, Origin};
+use toml::Spanned;
 
 /// Where the configuration comes from.
 pub enum Input<'a> {
@@ -31,6 +33,13 @@ pub enum Input<'a> {
         base: &'a Path,
         text: &'a str,
         config: Option<Box<Config>>,
+    },
+    /// An APIOps extract's folder, with a publisher overrides file or not
+    /// (`sluice run DIR --overrides FILE`): read as a configuration holding
+    /// only `[apiops]`.
+    Extract {
+        dir: &'a Path,
+        overrides: Option<&'a Path>,
     },
 }
 
@@ -136,11 +145,42 @@ pub fn build(
             Cow::Borrowed(text),
             config.map(|c| *c),
         ),
+        Input::Extract { dir, overrides } => {
+            let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            let section = ApiopsSection {
+                dir: Spanned::new(0..0, absolute(dir).display().to_string()),
+                overrides: overrides.map(|o| Spanned::new(0..0, absolute(o).display().to_string())),
+            };
+            let c = Config {
+                apiops: Some(Spanned::new(0..0, section)),
+                ..Config::default()
+            };
+            (
+                dir.display().to_string(),
+                dir.to_path_buf(),
+                Cow::Borrowed(""),
+                Some(c),
+            )
+        }
     };
-    let config = match parsed {
+    let mut config = match parsed {
         Some(c) => c,
         None => config::parse(&name, &text)?,
     };
+    // An extract's resources join the configuration's before anything is loaded.
+    let mut extract_warnings = Diagnostics::new();
+    if let Some(a) = &config.apiops {
+        let a = a.get_ref();
+        let dir = base.join(a.dir.get_ref());
+        let overrides = a.overrides.as_ref().map(|o| base.join(o.get_ref()));
+        let read = apiops::Read {
+            dir: &dir,
+            overrides: overrides.as_deref(),
+            env: purpose.env,
+            lenient: purpose.not_executed == Severity::Warning,
+        };
+        extract_warnings = apiops::load_into(&mut config, &read)?;
+    }
     let limits = limits(&config);
     let engine = Arc::new(sluice_stdlib::engine(&limits));
     let compiler = Compiler::new(&engine);
@@ -149,7 +189,11 @@ pub fn build(
         not_executed: purpose.not_executed,
         env: purpose.env,
     };
-    let mut loaded = config::load_config(&name, &text, config, &base, &opts)?;
+    let mut loaded = config::load_config(&name, &text, config, &base, &opts).map_err(|mut d| {
+        d.extend(extract_warnings.clone());
+        d.sorted()
+    })?;
+    loaded.warnings.extend(extract_warnings);
     let redaction = std::mem::take(&mut loaded.redaction);
     let origin = Origin {
         name: &name,

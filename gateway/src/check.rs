@@ -1,4 +1,5 @@
-//! `sluice check PATH...`: a linter for APIM policy documents.
+//! `sluice check PATH...`: a linter for APIM policy documents, gateway
+//! configurations and APIOps extracts (a folder with `apis/*/apiInformation.json`).
 //!
 //! Files and folders (recursively `*.xml`) are read in two passes: fragments
 //! (root `<fragment>`) first, so that `include-fragment` in the other files
@@ -32,6 +33,9 @@ pub struct Args {
     /// The scope the documents are attached to; checks that each policy is allowed there.
     #[arg(long, value_parser = parse_scope)]
     scope: Option<Scope>,
+    /// The publisher overrides (`configuration.<env>.yaml`) of the APIOps extracts given.
+    #[arg(long, value_name = "FILE")]
+    overrides: Option<PathBuf>,
     /// One JSON object per diagnostic per line on standard output; the summary line goes to standard error.
     #[arg(long)]
     json: bool,
@@ -93,7 +97,25 @@ fn fragment_ids(path: &Path) -> Vec<String> {
 
 pub fn run(args: &Args) -> ExitCode {
     let mut unreadable = Vec::new();
-    let files = collect(&args.paths, &mut unreadable);
+    // APIOps extracts: every policy at its own scope, with its fragments and
+    // named values, loaded as `sluice run DIR` would.
+    let mut all = Diagnostics::new();
+    let (extracts, paths): (Vec<PathBuf>, Vec<PathBuf>) = args
+        .paths
+        .iter()
+        .cloned()
+        .partition(|p| crate::config::apiops::is_extract(p));
+    for dir in &extracts {
+        let input = Input::Extract {
+            dir,
+            overrides: args.overrides.as_deref(),
+        };
+        match crate::build::build(input, None, Purpose::CHECK) {
+            Ok(built) => all.extend(built.warnings),
+            Err(diags) => all.extend(diags),
+        }
+    }
+    let files = collect(&paths, &mut unreadable);
     let named = if args.named_values.is_empty() {
         NamedValues::Unknown
     } else {
@@ -143,7 +165,6 @@ pub fn run(args: &Args) -> ExitCode {
         fragments: Some(&fragments),
         ..LoadOptions::default()
     };
-    let mut all = Diagnostics::new();
     for (path, src) in &sources {
         if path.extension().is_some_and(|x| x == "toml") {
             // A gateway configuration: every policy at its scope, with its
@@ -166,7 +187,7 @@ pub fn run(args: &Args) -> ExitCode {
     }
     report(
         &all,
-        sources.len() + unreadable.len(),
+        sources.len() + unreadable.len() + extracts.len(),
         &unreadable,
         args.json,
     )

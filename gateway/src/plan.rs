@@ -53,14 +53,28 @@ struct ApiPlan {
     prefix: Arc<str>,
     service_url: Arc<str>,
     subscription_required: bool,
+    /// Where the subscription key is read: header, then query parameter.
+    key_header: String,
+    key_query: String,
+    /// The version this API answers to (`None`: the path alone selects it).
+    version: Option<VersionPlan>,
     operations: Vec<OperationPlan>,
     /// `context.Api`.
     record: Record,
 }
 
+/// A version selected by a header or a query parameter.
+#[derive(Debug)]
+enum VersionPlan {
+    Header(String, String),
+    Query(String, String),
+}
+
 #[derive(Debug)]
 struct SubscriptionPlan {
     product: Option<String>,
+    /// Scoped to this API alone.
+    api: Option<String>,
     /// `context.Subscription` (with the key it is found by) and `context.User`.
     record: Record,
     user: Option<Record>,
@@ -213,7 +227,7 @@ impl Plan {
             return (r, None, Route::default());
         }
         let preflight = routing::preflight(&req.method, &req.headers);
-        let Some(routed) = self.route(&req.method, &url, preflight) else {
+        let Some(routed) = self.route(&req.method, &url, &req.headers, preflight) else {
             return (Response::error(404, NO_MATCH), None, Route::default());
         };
         let route = routed.names();

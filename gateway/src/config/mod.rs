@@ -2,6 +2,7 @@
 //! conformance case, which has the same keys).
 //!
 //! - `model.rs`: the file as data, with spans
+//! - `apiops/`: an APIOps extract read into the same model
 //! - `secrets.rs`: where the text holds secrets, found without parsing it
 //! - `mod.rs`: [`load`], which resolves named values, reads policy files and
 //!   fragments, checks references, and loads every policy at its scope with
@@ -17,6 +18,7 @@
 //! ([`Loaded::redaction`]), has them masked.
 
 mod certs;
+pub mod apiops;
 pub mod model;
 mod secrets;
 pub mod tls;
@@ -532,11 +534,24 @@ impl Loader<'_> {
                 );
             }
             let path = a.path.get_ref().trim_matches('/').to_owned();
-            if paths.insert(path.clone(), ()).is_some() {
+            let version = a.version.as_ref().map(|v| {
+                let v = v.get_ref();
+                (v.header.clone(), v.query.clone(), v.value.clone())
+            });
+            if let Some(v) = &a.version
+                && v.get_ref().header.is_some() == v.get_ref().query.is_some()
+            {
+                self.error(
+                    Code::ConfigSyntax,
+                    span_of(v),
+                    "an API's `version` names exactly one of `header` or `query`",
+                );
+            }
+            if paths.insert((path.clone(), version), ()).is_some() {
                 self.error(
                     Code::ConfigDuplicate,
                     span_of(&a.path),
-                    format!("a second API with the path `{path}`"),
+                    format!("a second API with the path `{path}` (and the same version)"),
                 );
             }
             let mut ops = BTreeSet::new();
@@ -611,6 +626,19 @@ impl Loader<'_> {
                         "subscription `{}` names the product `{}`, which is not configured",
                         s.id.get_ref(),
                         p.get_ref()
+                    ),
+                );
+            }
+            if let Some(a) = &s.api
+                && !apis.contains_key(a.get_ref())
+            {
+                self.error(
+                    Code::ConfigReference,
+                    span_of(a),
+                    format!(
+                        "subscription `{}` names the API `{}`, which is not configured",
+                        s.id.get_ref(),
+                        a.get_ref()
                     ),
                 );
             }

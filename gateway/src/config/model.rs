@@ -46,6 +46,20 @@ pub struct Config {
     pub subscriptions: Vec<Spanned<Subscription>>,
     #[serde(default, rename = "api")]
     pub apis: Vec<Spanned<Api>>,
+    /// `[apiops]`: an APIOps extract whose APIs, products, subscriptions,
+    /// named values, backends, fragments and global policy are added to
+    /// this configuration (`config/apiops`).
+    pub apiops: Option<Spanned<ApiopsSection>>,
+}
+
+/// `[apiops] dir = "...", overrides = "..."`, relative to the configuration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ApiopsSection {
+    /// The extract's root folder (the one holding `apis/`).
+    pub dir: Spanned<String>,
+    /// A publisher overrides file (`configuration.<env>.yaml`).
+    pub overrides: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -194,8 +208,8 @@ pub enum LogFormat {
     Json,
 }
 
-pub use crate::resources::counters::CountersSection;
 pub use crate::resources::caches::CacheSection;
+pub use crate::resources::counters::CountersSection;
 pub use crate::resources::semantic::SemanticCacheSection;
 
 /// A named value: a literal, or taken from the environment or a file.
@@ -283,6 +297,9 @@ pub struct Subscription {
     pub id: Spanned<String>,
     pub key: Spanned<String>,
     pub product: Option<Spanned<String>>,
+    /// Scope: this one API (APIM `/apis/<api>`). With neither `product`
+    /// nor `api`, the key is valid for every API.
+    pub api: Option<Spanned<String>>,
     pub user: Option<String>,
     /// The groups of the user (`context.User.Groups`, `vary-by-developer-groups`).
     #[serde(default)]
@@ -297,6 +314,15 @@ pub struct Api {
     pub service_url: Option<Spanned<String>>,
     #[serde(default)]
     pub subscription_required: bool,
+    /// The header the subscription key is read from (default `Ocp-Apim-Subscription-Key`).
+    pub subscription_key_header: Option<String>,
+    /// The query parameter the subscription key is read from (default `subscription-key`).
+    pub subscription_key_query: Option<String>,
+    /// A version of a version set selected by a header or a query parameter
+    /// (the Segment scheme is part of `path`). APIs may share a path when
+    /// their versions differ; the one without `version` answers requests
+    /// that name none (APIM's "Original").
+    pub version: Option<Spanned<ApiVersion>>,
     pub policy: Option<Spanned<String>>,
     pub policy_file: Option<Spanned<String>>,
     /// The API's OpenAPI document (3.x or Swagger 2.0, JSON or YAML),
@@ -305,6 +331,15 @@ pub struct Api {
     pub specification: Option<Spanned<String>>,
     #[serde(default, rename = "operation")]
     pub operations: Vec<Spanned<Operation>>,
+}
+
+/// `{ header = "Api-Version", value = "v2" }` or `{ query = "api-version", value = "v2" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ApiVersion {
+    pub header: Option<String>,
+    pub query: Option<String>,
+    pub value: String,
 }
 
 #[derive(Debug, Deserialize)]

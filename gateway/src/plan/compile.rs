@@ -17,7 +17,7 @@ use sluice_engine::value::NamedValues;
 use sluice_stdlib::Limits;
 
 use super::template::UrlTemplate;
-use super::{ApiPlan, OperationPlan, Plan, SubscriptionPlan, bodies};
+use super::{ApiPlan, OperationPlan, Plan, SubscriptionPlan, VersionPlan, bodies};
 use crate::config::Loaded;
 use crate::config::model::Api;
 
@@ -181,6 +181,23 @@ impl<'a> Compiling<'a> {
                 .as_ref()
                 .map_or_else(|| "".into(), |u| u.get_ref().as_str().into()),
             subscription_required: a.subscription_required,
+            key_header: a
+                .subscription_key_header
+                .clone()
+                .unwrap_or_else(|| "Ocp-Apim-Subscription-Key".to_owned()),
+            key_query: a
+                .subscription_key_query
+                .clone()
+                .unwrap_or_else(|| "subscription-key".to_owned()),
+            version: a.version.as_ref().map(|v| {
+                let v = v.get_ref();
+                match (&v.header, &v.query) {
+                    (Some(h), _) => VersionPlan::Header(h.clone(), v.value.clone()),
+                    (None, Some(q)) => VersionPlan::Query(q.clone(), v.value.clone()),
+                    // (Refused when loading.)
+                    (None, None) => VersionPlan::Header(String::new(), v.value.clone()),
+                }
+            }),
             operations,
         }
     }
@@ -288,6 +305,7 @@ fn subscriptions(loaded: &Loaded) -> HashMap<String, SubscriptionPlan> {
                             .with("Name", p)
                     }),
                     product,
+                    api: s.api.as_ref().map(|a| a.get_ref().clone()),
                 },
             )
         })

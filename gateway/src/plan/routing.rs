@@ -1,4 +1,6 @@
-//! Routing: the API by the longest matching path prefix, then the operation
+//! Routing: the API by the longest matching path prefix (among APIs of one
+//! version set sharing it, the one whose version header or query parameter
+//! the request names, else the one without a version), then the operation
 //! by method and URL template. One rule ranks the operations, for running a
 //! request ([`Plan::handle_routed`]) and for labelling its metrics
 //! ([`Plan::route_names`]) alike: among the operations whose method fits
@@ -8,7 +10,7 @@
 
 use sluice_engine::runtime::{Multimap, Url};
 
-use super::{ApiPlan, OperationPlan, Plan, Route};
+use super::{ApiPlan, OperationPlan, Plan, Route, VersionPlan};
 
 /// Where a request goes: its API and, if one matches, its operation with the
 /// template's parameters.
@@ -36,10 +38,15 @@ impl Plan {
         &self,
         method: &str,
         url: &Url,
+        headers: &Multimap,
         preflight: Option<&str>,
     ) -> Option<Routed<'_>> {
-        let (api_index, rest) = api_for(&self.api_paths, &url.path)?;
-        let api = self.apis.get(api_index)?;
+        let (candidates, rest) = apis_for(&self.api_paths, &url.path)?;
+        let api = by_version(
+            candidates.iter().filter_map(|&i| self.apis.get(i)),
+            url,
+            headers,
+        )?;
         let query = api.query_pairs(url);
         // Operation methods are upper case (`*` for any).
         let fits = |o: &OperationPlan| {
@@ -68,7 +75,7 @@ impl Plan {
     /// preflight.
     pub fn route_names(&self, method: &str, url: &str) -> Option<(&str, Option<&str>)> {
         let url = Url::parse(url)?;
-        let routed = self.route(method, &url, None)?;
+        let routed = self.route(method, &url, &Multimap::default(), None)?;
         let operation = routed.operation.map(|(o, _)| o.name.as_str());
         Some((routed.api.name.as_str(), operation))
     }
@@ -97,6 +104,53 @@ impl ApiPlan {
             .flat_map(|(k, vs)| vs.iter().map(move |v| (k.to_string(), v.clone())))
             .collect()
     }
+}
+
+/// Among the APIs of one path, the one whose version the request names
+/// (header or query parameter, compared as APIM does: exactly), else the
+/// one without a version.
+fn by_version<'p>(
+    apis: impl Iterator<Item = &'p ApiPlan>,
+    url: &Url,
+    headers: &Multimap,
+) -> Option<&'p ApiPlan> {
+    let mut unversioned = None;
+    for api in apis {
+        let named = match &api.version {
+            None => {
+                unversioned = unversioned.or(Some(api));
+                continue;
+            }
+            Some(VersionPlan::Header(name, value)) => headers
+                .get(name)
+                .and_then(|v| v.first())
+                .is_some_and(|v| v.trim() == value),
+            Some(VersionPlan::Query(name, value)) => url
+                .query
+                .get(name)
+                .and_then(|v| v.first())
+                .is_some_and(|v| v == value),
+        };
+        if named {
+            return Some(api);
+        }
+    }
+    unversioned
+}
+
+/// The APIs whose path is the longest prefix of `path` (by whole
+/// segments; several when they differ by version): their indexes and the
+/// rest of the path.
+pub fn apis_for<'p>(api_paths: &[String], path: &'p str) -> Option<(Vec<usize>, &'p str)> {
+    let (first, rest) = api_for(api_paths, path)?;
+    let len = api_paths.get(first)?.trim_matches('/');
+    let all = api_paths
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.trim_matches('/') == len)
+        .map(|(i, _)| i)
+        .collect();
+    Some((all, rest))
 }
 
 /// The API whose path is the longest prefix of `path` (by whole segments):

@@ -1,5 +1,5 @@
-//! Subscriptions and products: a request's key (the `Ocp-Apim-Subscription-Key`
-//! header, else the `subscription-key` query parameter), the 401 answers of
+//! Subscriptions and products: a request's key (the API's key header, by default `Ocp-Apim-Subscription-Key`,
+//! else its key query parameter, by default `subscription-key`), the 401 answers of
 //! an API that requires one, and the product whose policy applies (the
 //! subscription's, when it includes the API).
 
@@ -41,8 +41,12 @@ impl Plan {
         url: &Url,
         preflight: bool,
     ) -> Result<Subscriber<'_>, Response> {
-        let key = key(headers, url);
-        let subscription = key.and_then(|k| self.subscriptions.get(k));
+        let key = key(api, headers, url);
+        let mut subscription = key.and_then(|k| self.subscriptions.get(k));
+        if api.subscription_required {
+            // An API that requires a key takes only one whose scope covers it.
+            subscription = subscription.filter(|s| self.covers(s, api));
+        }
         if api.subscription_required && !preflight {
             match (key, subscription) {
                 (None, _) => return Err(Response::error(401, MISSING_KEY)),
@@ -64,11 +68,28 @@ impl Plan {
     }
 }
 
-/// The subscription key: header, else query.
-fn key<'r>(headers: &'r Multimap, url: &'r Url) -> Option<&'r str> {
+impl Plan {
+    /// Whether a subscription's scope covers `api`: its API, or an API of
+    /// its product, or every API when it names neither.
+    fn covers(&self, s: &SubscriptionPlan, api: &ApiPlan) -> bool {
+        match (&s.api, &s.product) {
+            // Every revision of the API (`name;rev=n`) is the API.
+            (Some(a), _) => api.name.split(";rev=").next() == Some(a.as_str()),
+            (None, Some(p)) => self
+                .product_apis
+                .get(p)
+                .is_some_and(|apis| apis.contains(&api.name)),
+            // (An extract's product lists the revisions of its APIs: `config/apiops`.)
+            _ => true,
+        }
+    }
+}
+
+/// The subscription key: the API's header, else its query parameter.
+fn key<'r>(api: &ApiPlan, headers: &'r Multimap, url: &'r Url) -> Option<&'r str> {
     headers
-        .get("Ocp-Apim-Subscription-Key")
+        .get(&api.key_header)
         .and_then(|v| v.first())
-        .or_else(|| url.query.get("subscription-key").and_then(|v| v.first()))
+        .or_else(|| url.query.get(&api.key_query).and_then(|v| v.first()))
         .map(String::as_str)
 }

@@ -34,9 +34,12 @@ pub use state::{Built, HttpLimits, build};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The configuration file.
+    /// The configuration file, or the folder of an APIOps extract.
     #[arg(default_value = "sluice.toml")]
     pub config: PathBuf,
+    /// An extract's publisher overrides (`configuration.<env>.yaml`).
+    #[arg(long, value_name = "FILE")]
+    pub overrides: Option<PathBuf>,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -58,14 +61,14 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let status = runtime.block_on(serve(args.config.clone(), log));
+    let status = runtime.block_on(serve(args.config.clone(), args.overrides.clone(), log));
     // Not waiting for a reload still building, if any.
     runtime.shutdown_background();
     status
 }
 
-async fn serve(config: PathBuf, log: LogSection) -> ExitCode {
-    let built = match build(&config, None) {
+async fn serve(config: PathBuf, overrides: Option<PathBuf>, log: LogSection) -> ExitCode {
+    let built = match build(&config, overrides.as_deref(), None) {
         Ok(b) => b,
         Err(diags) => {
             log::diagnostics(&diags);
@@ -80,6 +83,9 @@ async fn serve(config: PathBuf, log: LogSection) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // What loading warned about (an extract's ignored kinds, backends not
+    // applied in full): once, at start.
+    log::diagnostics(&built.warnings);
     // From here on SIGTERM and SIGINT drain instead of killing.
     let mut signals = match shutdown::Signals::new() {
         Ok(s) => s,
@@ -125,7 +131,13 @@ async fn serve(config: PathBuf, log: LogSection) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let state = Arc::new(state::Gateway::new(config.clone(), built, metrics, log));
+    let state = Arc::new(state::Gateway::new(
+        config.clone(),
+        overrides,
+        built,
+        metrics,
+        log,
+    ));
     tracing::info!(
         config = %config.display(),
         listen = %gateway_addr,

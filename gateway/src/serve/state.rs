@@ -173,8 +173,21 @@ fn addr(value: Option<&toml::Spanned<String>>, default: &str) -> SocketAddr {
 /// Loads and compiles a configuration file, as `sluice run` serves it:
 /// with the running gateway's resource families (`families`), or with new
 /// ones made from the file.
-pub fn build(path: &Path, families: Option<&Arc<Families>>) -> Result<Built, Diagnostics> {
-    let built = crate::build::build(Input::File(path), families, Purpose::RUN)?;
+/// A folder is an APIOps extract, with its publisher `overrides` file or none.
+pub fn build(
+    path: &Path,
+    overrides: Option<&Path>,
+    families: Option<&Arc<Families>>,
+) -> Result<Built, Diagnostics> {
+    let input = if path.is_dir() {
+        Input::Extract {
+            dir: path,
+            overrides,
+        }
+    } else {
+        Input::File(path)
+    };
+    let built = crate::build::build(input, families, Purpose::RUN)?;
     let c = &built.config;
     Ok(Built {
         http: HttpLimits::of(&c.limits),
@@ -189,7 +202,10 @@ pub fn build(path: &Path, families: Option<&Arc<Families>>) -> Result<Built, Dia
             .unwrap_or(DEFAULT_SHUTDOWN_GRACE),
         admin_token: built.admin_token,
         tls: built.tls,
-        files: referenced_files(path, Some(c)),
+        files: referenced_files(path, Some(c))
+            .into_iter()
+            .chain(overrides.map(absolute))
+            .collect(),
         plan: built.plan,
         families: built.families,
         warnings: built.warnings,
@@ -212,8 +228,30 @@ fn absolute(path: &Path) -> PathBuf {
 /// The configuration file and the files it names, as absolute paths.
 pub fn referenced_files(config: &Path, parsed: Option<&Config>) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::from([absolute(config)]);
+    if config.is_dir() {
+        // An extract: every file and folder in it (watch.rs reloads on a
+        // change of a file of a listed folder too, so new files count).
+        out.extend(
+            crate::config::apiops::files(config)
+                .iter()
+                .map(|p| absolute(p)),
+        );
+    }
     let Some(c) = parsed else { return out };
     let base = config.parent().map(Path::to_path_buf).unwrap_or_default();
+    if let Some(a) = &c.apiops
+        && !config.is_dir()
+    {
+        let a = a.get_ref();
+        out.extend(
+            crate::config::apiops::files(&base.join(a.dir.get_ref()))
+                .iter()
+                .map(|p| absolute(p)),
+        );
+        if let Some(o) = &a.overrides {
+            out.insert(absolute(&base.join(o.get_ref())));
+        }
+    }
     let mut add = |f: &str| {
         out.insert(absolute(&base.join(f)));
     };
@@ -300,6 +338,8 @@ pub struct LastReload {
 pub struct Gateway {
     pub current: ArcSwap<Current>,
     pub config: PathBuf,
+    /// `--overrides` of an extract.
+    pub overrides: Option<PathBuf>,
     pub gateway_listen: SocketAddr,
     pub admin_listen: SocketAddr,
     pub metrics: Metrics,
@@ -320,7 +360,13 @@ pub struct Gateway {
 
 impl Gateway {
     /// `log`: the `[log]` the subscriber was installed with.
-    pub fn new(config: PathBuf, built: Built, metrics: Metrics, log: LogSection) -> Self {
+    pub fn new(
+        config: PathBuf,
+        overrides: Option<PathBuf>,
+        built: Built,
+        metrics: Metrics,
+        log: LogSection,
+    ) -> Self {
         metrics.generation.set(1);
         Self {
             current: ArcSwap::from_pointee(Current {
@@ -332,6 +378,7 @@ impl Gateway {
                 tls: built.tls,
             }),
             config,
+            overrides,
             gateway_listen: built.gateway_listen,
             admin_listen: built.admin_listen,
             metrics,
@@ -355,9 +402,10 @@ impl Gateway {
     pub async fn reload(self: &Arc<Self>, trigger: Trigger) -> bool {
         let _one_at_a_time = self.reloading.lock().await;
         let path = self.config.clone();
+        let overrides = self.overrides.clone();
         let families = Arc::clone(&self.families);
         let result = tokio::task::spawn_blocking(move || {
-            let r = build(&path, Some(&families));
+            let r = build(&path, overrides.as_deref(), Some(&families));
             // Files to watch even when the configuration does not load.
             let files = match &r {
                 Ok(b) => b.files.clone(),

@@ -36,7 +36,11 @@ pub fn files(state: Arc<Gateway>) -> Option<Arc<Mutex<notify::RecommendedWatcher
         let relevant = watched
             .files
             .lock()
-            .map(|files| event.paths.iter().any(|p| files.contains(p)))
+            .map(|files| {
+                event.paths.iter().any(|p| {
+                    files.contains(p) || p.parent().is_some_and(|d| d.is_dir() && files.contains(d))
+                })
+            })
             .unwrap_or(false);
         if relevant {
             let _ = tx.send(());

@@ -1,6 +1,6 @@
 //! A conformance case file as data (FORMAT.md): the case's own keys
 //! (`title`, `source`, `skip`, `backend`, `stub`, `embeddings`, `step`,
-//! `expect`) are split off the top-level table; everything else is the
+//! `expect`, `apiops`, `apiops-overrides`) are split off the top-level table; everything else is the
 //! gateway configuration, deserialized with its spans into the original text
 //! so that load errors keep their line and column.
 
@@ -11,6 +11,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::config::Config;
+use crate::config::model::ApiopsSection;
 
 /// The keys a case has besides the configuration.
 pub const CASE_KEYS: &[&str] = &[
@@ -22,6 +23,8 @@ pub const CASE_KEYS: &[&str] = &[
     "embeddings",
     "step",
     "expect",
+    "apiops",
+    "apiops-overrides",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -39,6 +42,10 @@ pub struct Case {
     #[serde(default)]
     pub step: Vec<Step>,
     pub expect: Option<LoadExpect>,
+    /// An APIOps extract (relative to the case) whose resources join the case's.
+    pub apiops: Option<String>,
+    /// Its publisher overrides file (relative to the case).
+    pub apiops_overrides: Option<String>,
 }
 
 /// How a stub answers: `[backend]`, a step's `backend`, a `[[stub]]`.
@@ -242,11 +249,20 @@ pub fn parse(name: &str, text: &str) -> Result<(Case, Config), String> {
         DeValue::Table(case_table),
     )))
     .map_err(located)?;
-    let config = Config::deserialize(toml::de::Deserializer::from(Spanned::new(
+    let mut config = Config::deserialize(toml::de::Deserializer::from(Spanned::new(
         span,
         config_table,
     )))
     .map_err(located)?;
+    if let Some(dir) = &case.apiops {
+        config.apiops = Some(Spanned::new(
+            0..0,
+            ApiopsSection {
+                dir: Spanned::new(0..0, dir.clone()),
+                overrides: case.apiops_overrides.clone().map(|o| Spanned::new(0..0, o)),
+            },
+        ));
+    }
     if case.expect.is_some() && !case.step.is_empty() {
         return Err(format!(
             "{name}: a case with `[expect] load-error` has no steps"
