@@ -94,6 +94,7 @@ fn request(path: &str, token: &str) -> Request {
         headers,
         body: Bytes::new(),
         ip: "127.0.0.1".into(),
+        certificate: None,
     }
 }
 

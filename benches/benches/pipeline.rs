@@ -83,7 +83,7 @@ impl Services for Backend {
 }
 
 fn plan(config: &Path, body: &'static str) -> (Plan, Arc<dyn Services>) {
-    let built = sluice_gateway::serve::build(config, None).unwrap_or_else(|d| panic!("{d}"));
+    let built = sluice_gateway::serve::build(config, None, None).unwrap_or_else(|d| panic!("{d}"));
     let services: Arc<dyn Services> = Arc::new(Backend {
         backends: built.plan.backends.clone(),
         body,

@@ -30,11 +30,11 @@
 //! which the gateway's resource family of that state provides.
 
 pub mod breaker;
-pub mod counters;
 pub mod cache;
+pub mod counters;
+pub mod jwt;
 pub mod openapi;
 pub mod schemas;
-pub mod jwt;
 pub mod semantic;
 pub mod series;
 mod stages;

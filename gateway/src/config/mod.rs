@@ -17,8 +17,8 @@
 //! and [`load_config`] return, and those of building its plan
 //! ([`Loaded::redaction`]), has them masked.
 
-mod certs;
 pub mod apiops;
+mod certs;
 pub mod model;
 mod secrets;
 pub mod tls;

@@ -26,8 +26,7 @@ use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sluice_engine::runtime::{
     BackendEntity, BodyStream, BoxFuture, CallError, ClientIdentity, InboundResponse, Multimap,
-    OutboundProxy,
-    OutboundRequest, Services,
+    OutboundProxy, OutboundRequest, Services,
 };
 
 use super::proxy::{self, ProxyConnector};

@@ -13,8 +13,7 @@ use std::sync::Arc;
 use sluice_engine::runtime::{
     BackendCertificate, Bodies, Body, CallError, CompileCx, Compiled, CompiledValue, Exchange,
     Flow, Multimap, OutboundProxy, OutboundRequest, PolicyError, Purpose, Reason, Run, Stage,
-    error_chain,
-    reason_phrase,
+    error_chain, reason_phrase,
 };
 use sluice_engine::xml::Element;
 

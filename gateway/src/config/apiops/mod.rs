@@ -578,6 +578,9 @@ impl Reader<'_> {
                 subscription_key_header: keys.and_then(|k| str_of(k, "header")).map(str::to_owned),
                 subscription_key_query: keys.and_then(|k| str_of(k, "query")).map(str::to_owned),
                 version: version.map(spanned),
+                // TODO: the extract's specification file, for the validation
+                // policies (read here for operations only).
+                specification: None,
                 policy,
                 policy_file,
                 operations,
