@@ -5,6 +5,8 @@
 //!   function (element → stage) and the stage that runs it
 //! - `semantic/`: the semantic cache of LLM calls (layers, stores,
 //!   embeddings, streamed answers) that the two semantic-cache stages share
+//! - `identity/`: the credentials (token providers, connections, the token
+//!   cache) that the authentication stages share
 //! - `breaker.rs`: a circuit breaker for a dependency
 //! - `xml_tree.rs`: the XML tree the JSON/XML conversions read and write
 //! - `redis_server.rs` (feature `redis-server`, and tests): a real
@@ -21,6 +23,7 @@
 //! which the gateway's resource family of that state provides.
 
 pub mod breaker;
+pub mod identity;
 pub mod semantic;
 mod stages;
 mod xml_tree;
@@ -92,11 +95,20 @@ impl Builtin {
 /// not declared here may stream past it (`xsl-transform`, `validate-content`
 /// and `cache-store`, when they come, read theirs).
 pub const BUILTINS: &[Builtin] = &[
+    Builtin::new(&["authentication-basic"], authentication_basic::compile),
+    Builtin::new(
+        &["authentication-managed-identity"],
+        authentication_managed_identity::compile,
+    ),
     Builtin::new(&["check-header"], check_header::compile),
     Builtin::new(&["choose"], choose::compile),
     Builtin::new(&["cors"], cors::compile),
     Builtin::new(&["find-and-replace"], find_and_replace::compile).own_body(),
     Builtin::new(&["forward-request"], forward_request::compile).bodies(forward_request::bodies),
+    Builtin::new(
+        &["get-authorization-context"],
+        get_authorization_context::compile,
+    ),
     Builtin::new(&["ip-filter"], ip_filter::compile),
     Builtin::new(&["json-to-xml"], json_to_xml::compile).own_body(),
     Builtin::new(

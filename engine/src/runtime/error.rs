@@ -43,6 +43,10 @@ pub enum Reason {
     /// The client broke off, or sent a body that cannot be read, while a
     /// call was sending it on.
     ClientConnectionFailure,
+    /// `authentication-managed-identity`: no token could be obtained (the name is ours: APIM documents none).
+    ManagedIdentityTokenError,
+    /// `get-authorization-context`: the connection is not configured, or gave no token (the name is ours).
+    AuthorizationContextError,
 }
 
 impl Reason {
@@ -61,6 +65,8 @@ impl Reason {
             Reason::CallerIpBlocked => "CallerIpBlocked",
             Reason::FailedToParseCallerIP => "FailedToParseCallerIP",
             Reason::ClientConnectionFailure => "ClientConnectionFailure",
+            Reason::ManagedIdentityTokenError => "ManagedIdentityTokenError",
+            Reason::AuthorizationContextError => "AuthorizationContextError",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `sluice.toml` as data: the keys of the conformance format (FORMAT.md §1)
-//! plus the gateway's own (`[gateway]`, `[admin]`, `[limits]`, `[log]`). Unknown keys
+//! plus the gateway's own (`[gateway]`, `[admin]`, `[limits]`, `[log]`,
+//! `[identity]`, `[authorizations]`). Unknown keys
 //! are errors; every value that a later error may point at keeps its span.
 
 use std::collections::BTreeMap;
@@ -20,6 +21,11 @@ pub struct Config {
     pub log: LogSection,
     #[serde(default)]
     pub semantic_cache: SemanticCacheSection,
+    #[serde(default)]
+    pub identity: IdentitySection,
+    /// `[authorizations.PROVIDER.ID]`: the credential manager's connections.
+    #[serde(default)]
+    pub authorizations: BTreeMap<String, BTreeMap<String, Spanned<AuthorizationEntry>>>,
     #[serde(default)]
     pub named_values: BTreeMap<String, Spanned<NamedValue>>,
     #[serde(default)]
@@ -141,6 +147,7 @@ pub enum LogFormat {
     Json,
 }
 
+pub use crate::resources::credentials::{AuthorizationEntry, IdentitySection};
 pub use crate::resources::semantic::SemanticCacheSection;
 
 /// A named value: a literal, or taken from the environment or a file.

@@ -4,6 +4,7 @@
 //! - `metrics.rs`: the one Prometheus registry every family and the server count in; `/metrics`
 //! - `backends.rs`: `[backends]`, the backend entities stages name
 //! - `semantic.rs`: `[semantic-cache]`, the semantic cache and local embeddings models; `/cache`, `/cache/purge`
+//! - `credentials.rs`: `[identity]` and `[authorizations]`, the token providers and the token cache
 //!
 //! A family is built once, from the configuration the gateway starts with,
 //! and kept by every plan after it. It owns its configuration section (and
@@ -13,6 +14,7 @@
 //! here implementing [`Family`], and one line in [`Families::new`].
 
 pub mod backends;
+pub mod credentials;
 pub mod metrics;
 pub mod semantic;
 
@@ -58,6 +60,8 @@ pub struct BuildCx<'a> {
     pub text: &'a str,
     /// Where its relative paths start.
     pub base: &'a Path,
+    /// The environment `{ env = "X" }` values (and the identity chain) read.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
     pub mode: Mode,
     /// The one registry every metric is registered in.
     pub registry: &'a prometheus::Registry,
@@ -75,6 +79,7 @@ impl<'a> BuildCx<'a> {
             name: origin.name,
             text: origin.text,
             base: origin.base,
+            env: origin.env,
             mode,
             registry,
         }
@@ -93,12 +98,23 @@ impl<'a> BuildCx<'a> {
 }
 
 /// Where a configuration came from: its name and text (for diagnostics),
-/// and where its relative paths start.
-#[derive(Clone, Copy, Debug)]
+/// where its relative paths start, and the environment its `{ env = "X" }`
+/// values are read from.
+#[derive(Clone, Copy)]
 pub struct Origin<'a> {
     pub name: &'a str,
     pub text: &'a str,
     pub base: &'a Path,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl std::fmt::Debug for Origin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Origin")
+            .field("name", &self.name)
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An admin request a family may answer.
@@ -203,6 +219,7 @@ impl Families {
             Arc::clone(&metrics) as Arc<dyn Family>,
             Arc::new(backends::BackendsFamily),
             Arc::new(semantic::SemanticFamily::new(&cx)?),
+            Arc::new(credentials::CredentialsFamily::new(&cx)?),
         ];
         Ok(Self { metrics, list })
     }

@@ -2,11 +2,14 @@
 //! (already validated) element, and the stage that runs it. The table of
 //! built-ins ([`crate::BUILTINS`]) names each one's compile function.
 
+pub(crate) mod authentication_basic;
+pub(crate) mod authentication_managed_identity;
 pub(crate) mod check_header;
 pub(crate) mod choose;
 pub(crate) mod cors;
 pub(crate) mod find_and_replace;
 pub(crate) mod forward_request;
+pub(crate) mod get_authorization_context;
 pub(crate) mod headers;
 pub(crate) mod ip_filter;
 pub(crate) mod json_to_xml;
