@@ -33,7 +33,7 @@ use crate::identity::{Credentials, Identity, Token, TokenCache, TokenSource};
 const POLICY: &str = "authentication-managed-identity";
 
 #[derive(Debug)]
-pub(crate) struct ManagedIdentity {
+pub struct ManagedIdentity {
     cache: Arc<TokenCache>,
     identity: Identity,
     /// The identity's cache key.
@@ -82,11 +82,22 @@ fn identity(e: &Element, cx: &mut CompileCx<'_>, creds: &Credentials) -> Compile
 }
 
 pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    let header = matches!(cx.section, Section::Inbound | Section::Backend);
+    Ok(Box::new(compile_with(e, cx, header)?))
+}
+
+/// The policy as a child of `send-request` / `send-one-way-request`: the
+/// token goes to that request ([`ManagedIdentity::authorize`]).
+pub(crate) fn compile_child(e: &Element, cx: &mut CompileCx<'_>) -> Compiled<ManagedIdentity> {
+    compile_with(e, cx, false)
+}
+
+fn compile_with(e: &Element, cx: &mut CompileCx<'_>, header: bool) -> Compiled<ManagedIdentity> {
     let creds = cx.resource::<Credentials>(e)?;
     let resource = cx.required(e, "resource")?;
     let ignore_error = cx.optional(e, "ignore-error")?;
     let identity = identity(e, cx, &creds)?;
-    Ok(Box::new(ManagedIdentity {
+    Ok(ManagedIdentity {
         cache: Arc::clone(&creds.cache),
         key: identity.provider.key().into(),
         identity,
@@ -95,8 +106,8 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
             .literal(e, "output-token-variable-name")
             .filter(|v| !v.is_empty()),
         ignore_error,
-        header: matches!(cx.section, Section::Inbound | Section::Backend),
-    }))
+        header,
+    })
 }
 
 impl ManagedIdentity {
@@ -106,6 +117,10 @@ impl ManagedIdentity {
             x.request()
                 .write(|r| r.headers.set_one("Authorization", value));
         }
+        self.store(x, t);
+    }
+
+    fn store(&self, x: &mut Exchange, t: &Token) {
         if let Some(name) = &self.variable {
             let token = t.value.expose().to_owned();
             x.ctx.variables(|v| v.insert(name.clone(), token.into()));
@@ -118,55 +133,87 @@ impl ManagedIdentity {
             None => Ok(false),
         }
     }
-}
 
-impl Stage for ManagedIdentity {
-    fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
-        let resource = match self.resource.eval_string(x) {
-            Ok(r) => r.unwrap_or_default().trim().to_owned(),
-            Err(e) => return Run::fail(e),
-        };
+    fn resource(&self, x: &Exchange) -> Result<String, PolicyError> {
+        let resource = self
+            .resource
+            .eval_string(x)?
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
         if resource.is_empty() {
-            return Run::fail(PolicyError::new(
+            return Err(PolicyError::new(
                 POLICY,
                 Reason::ManagedIdentityTokenError,
                 500,
                 "`resource` is empty: it names the resource the token is for",
             ));
         }
+        Ok(resource)
+    }
+
+    /// The token for `resource`, from the cache or fetched; `None` when it
+    /// cannot be had and `ignore-error` is true.
+    async fn token(&self, x: &mut Exchange, resource: &str) -> Result<Option<Token>, PolicyError> {
+        let services = Arc::clone(&x.services);
+        let source: &dyn TokenSource = &*self.identity.provider;
+        let got = self
+            .cache
+            .get(
+                &*services,
+                source,
+                &self.key,
+                &self.identity.label,
+                resource,
+            )
+            .await;
+        match got {
+            Ok(t) => Ok(Some(t)),
+            Err(_) if self.ignore_error(x)? => Ok(None),
+            Err(e) => Err(PolicyError::new(
+                POLICY,
+                Reason::ManagedIdentityTokenError,
+                500,
+                format!(
+                    "No token for the {} identity: {}",
+                    self.identity.label, e.message
+                ),
+            )),
+        }
+    }
+
+    /// As a child of `send-request`: `Authorization: Bearer` on `req` (and
+    /// the variable, if named).
+    pub(crate) async fn authorize(
+        &self,
+        x: &mut Exchange,
+        req: &mut sluice_engine::runtime::OutboundRequest,
+    ) -> Result<(), PolicyError> {
+        let resource = self.resource(x)?;
+        if let Some(t) = self.token(x, &resource).await? {
+            req.headers
+                .set_one("Authorization", format!("Bearer {}", t.value.expose()));
+            self.store(x, &t);
+        }
+        Ok(())
+    }
+}
+
+impl Stage for ManagedIdentity {
+    fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
+        let resource = match self.resource(x) {
+            Ok(r) => r,
+            Err(e) => return Run::fail(e),
+        };
         if let Some(t) = self.cache.peek(&self.key, &resource, x.now_ms()) {
             self.apply(x, &t);
             return Run::next();
         }
         Run::Later(Box::pin(async move {
-            let services = Arc::clone(&x.services);
-            let source: &dyn TokenSource = &*self.identity.provider;
-            let got = self
-                .cache
-                .get(
-                    &*services,
-                    source,
-                    &self.key,
-                    &self.identity.label,
-                    &resource,
-                )
-                .await;
-            match got {
-                Ok(t) => {
-                    self.apply(x, &t);
-                    Ok(Flow::Next)
-                }
-                Err(_) if self.ignore_error(x)? => Ok(Flow::Next),
-                Err(e) => Err(PolicyError::new(
-                    POLICY,
-                    Reason::ManagedIdentityTokenError,
-                    500,
-                    format!(
-                        "No token for the {} identity: {}",
-                        self.identity.label, e.message
-                    ),
-                )),
+            if let Some(t) = self.token(x, &resource).await? {
+                self.apply(x, &t);
             }
+            Ok(Flow::Next)
         }))
     }
 }
