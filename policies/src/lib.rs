@@ -8,6 +8,8 @@
 //! - `counters/`: rate, quota, token and concurrency counters (memory and
 //!   Redis stores) the limit policies share
 //! - `cache/`: the internal and external caches of the `cache-*` policies
+//! - `identity/`: the credentials (token providers, connections, the token
+//!   cache) that the authentication stages share
 //! - `breaker.rs`: a circuit breaker for a dependency
 //! - `openapi.rs`: the OpenAPI documents of APIs (`[[api]] specification`),
 //!   `schemas.rs`: the schemas of `[schemas]`, and `validation.rs`: what the
@@ -35,6 +37,7 @@ pub mod counters;
 pub mod jwt;
 pub mod openapi;
 pub mod schemas;
+pub mod identity;
 pub mod semantic;
 pub mod series;
 mod stages;
@@ -121,6 +124,10 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(
         &["authentication-certificate"],
         authentication_certificate::compile,
+    Builtin::new(&["authentication-basic"], authentication_basic::compile),
+    Builtin::new(
+        &["authentication-managed-identity"],
+        authentication_managed_identity::compile,
     ),
     Builtin::new(&["check-header"], check_header::compile),
     Builtin::new(&["choose"], choose::compile),
@@ -129,6 +136,10 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["cross-domain"], cross_domain::compile),
     Builtin::new(&["find-and-replace"], find_and_replace::compile).own_body(),
     Builtin::new(&["forward-request"], forward_request::compile).bodies(forward_request::bodies),
+    Builtin::new(
+        &["get-authorization-context"],
+        get_authorization_context::compile,
+    ),
     Builtin::new(&["ip-filter"], ip_filter::compile),
     Builtin::new(&["json-to-xml"], json_to_xml::compile).own_body(),
     Builtin::new(&["limit-concurrency"], limit_concurrency::compile),

@@ -206,7 +206,7 @@ pub fn dotnet_type(v: &Dynamic) -> String {
     } else if v.is_array() {
         "Object[]".into()
     } else if let Some(r) = v.read_lock::<crate::context::Record>() {
-        // `Jwt`, `BasicAuthCredentials`, ...: the record's own .NET type.
+        // `Jwt`, `Authorization`, `BasicAuthCredentials`: a record's own name.
         r.type_name.to_owned()
     } else {
         v.type_name()

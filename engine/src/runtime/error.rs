@@ -74,6 +74,10 @@ pub enum Reason {
     TokenClaimValueNotAllowed,
     /// Any other failure of a token: not a JWT, not yet valid, no `exp`.
     JwtInvalid,
+    /// `authentication-managed-identity`: no token could be obtained (the name is ours: APIM documents none).
+    ManagedIdentityTokenError,
+    /// `get-authorization-context`: the connection is not configured, or gave no token (the name is ours).
+    AuthorizationContextError,
 }
 
 impl Reason {
@@ -110,6 +114,8 @@ impl Reason {
             Reason::TokenClaimNotFound => "TokenClaimNotFound",
             Reason::TokenClaimValueNotAllowed => "TokenClaimValueNotAllowed",
             Reason::JwtInvalid => "JwtInvalid",
+            Reason::ManagedIdentityTokenError => "ManagedIdentityTokenError",
+            Reason::AuthorizationContextError => "AuthorizationContextError",
         }
     }
 }

@@ -51,7 +51,7 @@ impl Sluice {
     /// `/healthz`. Without `RUST_LOG`: the file's `[log]` applies.
     #[allow(
         dead_code,
-        reason = "run_backend_mtls and run_apiops pass an environment"
+        reason = "run_backend_mtls, run_apiops and run_identity pass an environment"
     )]
     pub async fn start(dir: &Path, port: u16, admin: u16) -> Sluice {
         Self::start_with_env(dir, port, admin, &[]).await
