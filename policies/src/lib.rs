@@ -34,10 +34,10 @@
 pub mod breaker;
 pub mod cache;
 pub mod counters;
+pub mod identity;
 pub mod jwt;
 pub mod openapi;
 pub mod schemas;
-pub mod identity;
 pub mod semantic;
 pub mod series;
 mod stages;
@@ -124,6 +124,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(
         &["authentication-certificate"],
         authentication_certificate::compile,
+    ),
     Builtin::new(&["authentication-basic"], authentication_basic::compile),
     Builtin::new(
         &["authentication-managed-identity"],
