@@ -92,7 +92,7 @@ fn plan() -> Plan {
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("sluice.toml");
     std::fs::write(&config, CONFIG).unwrap();
-    let built = sluice_gateway::serve::build(&config, None).unwrap_or_else(|d| panic!("{d}"));
+    let built = sluice_gateway::serve::build(&config, None, None).unwrap_or_else(|d| panic!("{d}"));
     let _ = std::fs::remove_dir_all(&dir);
     built.plan
 }
@@ -106,6 +106,7 @@ fn request(path: &str) -> Request {
         headers,
         body: Bytes::from_static(br#"{"messages":[]}"#),
         ip: "127.0.0.1".into(),
+        certificate: None,
     }
 }
 
