@@ -155,6 +155,7 @@ pub fn build(
         name: &name,
         text: &text,
         base: &base,
+        env: purpose.env,
     };
     let families = match families {
         Some(f) => {

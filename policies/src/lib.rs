@@ -8,6 +8,8 @@
 //! - `counters/`: rate, quota, token and concurrency counters (memory and
 //!   Redis stores) the limit policies share
 //! - `cache/`: the internal and external caches of the `cache-*` policies
+//! - `identity/`: the credentials (token providers, connections, the token
+//!   cache) that the authentication stages share
 //! - `breaker.rs`: a circuit breaker for a dependency
 //! - `xml_tree.rs`: the XML tree the JSON/XML conversions read and write
 //! - `redis_server.rs` (feature `redis-server`, and tests): a real
@@ -26,6 +28,7 @@
 pub mod breaker;
 pub mod counters;
 pub mod cache;
+pub mod identity;
 pub mod semantic;
 pub mod series;
 mod stages;
@@ -111,12 +114,21 @@ pub const BUILTINS: &[Builtin] = &[
         &["authentication-certificate"],
         authentication_certificate::compile,
     ),
+    Builtin::new(&["authentication-basic"], authentication_basic::compile),
+    Builtin::new(
+        &["authentication-managed-identity"],
+        authentication_managed_identity::compile,
+    ),
     Builtin::new(&["check-header"], check_header::compile),
     Builtin::new(&["choose"], choose::compile),
     Builtin::new(&["cors"], cors::compile),
     Builtin::new(&["emit-metric"], emit_metric::compile),
     Builtin::new(&["find-and-replace"], find_and_replace::compile).own_body(),
     Builtin::new(&["forward-request"], forward_request::compile).bodies(forward_request::bodies),
+    Builtin::new(
+        &["get-authorization-context"],
+        get_authorization_context::compile,
+    ),
     Builtin::new(&["ip-filter"], ip_filter::compile),
     Builtin::new(&["json-to-xml"], json_to_xml::compile).own_body(),
     Builtin::new(&["limit-concurrency"], limit_concurrency::compile),

@@ -205,6 +205,9 @@ pub fn dotnet_type(v: &Dynamic) -> String {
         "Byte[]".into()
     } else if v.is_array() {
         "Object[]".into()
+    } else if let Some(r) = v.read_lock::<crate::context::Record>() {
+        // `Jwt`, `Authorization`, `BasicAuthCredentials`: a record's own name.
+        r.type_name.to_owned()
     } else {
         v.type_name()
             .rsplit("::")

@@ -80,4 +80,5 @@ codes! {
     NotExecuted = "W0501", "a valid APIM policy that `sluice run` does not execute yet";
     MixedExpression = "W0502", "text mixes literal text with `@(...)`: APIM does not evaluate it as an expression";
     BareAmpersand = "W0503", "a bare `&` in text or an attribute value, taken as a literal `&`";
+    BeyondDocs = "W0504", "a policy where its docs do not list it, accepted because APIM accepts it";
 }

@@ -53,6 +53,10 @@ pub enum Reason {
     ClientCertificateNotValid,
     /// `authentication-certificate`: no such certificate, or none with a private key.
     CertificateNotFound,
+    /// `authentication-managed-identity`: no token could be obtained (the name is ours: APIM documents none).
+    ManagedIdentityTokenError,
+    /// `get-authorization-context`: the connection is not configured, or gave no token (the name is ours).
+    AuthorizationContextError,
 }
 
 impl Reason {
@@ -76,6 +80,8 @@ impl Reason {
             Reason::ConcurrencyLimitExceeded => "ConcurrencyLimitExceeded",
             Reason::ClientCertificateNotValid => "ClientCertificateNotValid",
             Reason::CertificateNotFound => "CertificateNotFound",
+            Reason::ManagedIdentityTokenError => "ManagedIdentityTokenError",
+            Reason::AuthorizationContextError => "AuthorizationContextError",
         }
     }
 }

@@ -556,17 +556,28 @@ pub(super) const POLICIES: &[PolicySchema] = &[
         "body",
     ])]),
     // authentication-managed-identity-policy.md (07/2024): no workspace scope; client-id and the variable name are
-    // literal. Also a child of send-request (integration.rs).
+    // literal. Also a child of send-request (integration.rs). The current page adds
+    // `authentication-provider="WorkloadIdentity"` (self-hosted gateways). APIM accepts it in
+    // outbound too (a lab does so): a warning there (docs/decisions.md).
     policy(
         "authentication-managed-identity",
         "authentication-managed-identity-policy",
     )
     .sections(INBOUND)
+    .tolerated(sections(&[Section::Outbound]))
     .scopes(NO_WORKSPACE)
     .attrs(&[
         attr("resource", ValueKind::Text).required().expr(),
         attr("client-id", ValueKind::Text),
         attr("output-token-variable-name", ValueKind::Text),
         attr("ignore-error", ValueKind::Bool).expr(),
-    ]),
+        attr(
+            "authentication-provider",
+            ValueKind::Enum(&["WorkloadIdentity"]),
+        ),
+    ])
+    .rules(&[Rule::AtMostOneAttr(&[
+        "client-id",
+        "authentication-provider",
+    ])]),
 ];

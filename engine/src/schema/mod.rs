@@ -323,6 +323,9 @@ pub enum Once {
 pub struct PolicySchema {
     pub name: &'static str,
     pub sections: Sections,
+    /// Sections the docs leave out where APIM accepts the policy all the
+    /// same (real policies use it there): a warning, not an error.
+    pub tolerated: Sections,
     pub scopes: Scopes,
     pub attrs: &'static [AttrSchema],
     pub content: Content,
@@ -337,6 +340,7 @@ pub const fn policy(name: &'static str, doc: &'static str) -> PolicySchema {
     PolicySchema {
         name,
         sections: ALL_SECTIONS,
+        tolerated: sections(&[]),
         scopes: ALL_SCOPES,
         attrs: &[],
         content: Content::Empty,
@@ -349,6 +353,12 @@ pub const fn policy(name: &'static str, doc: &'static str) -> PolicySchema {
 impl PolicySchema {
     pub const fn sections(mut self, s: Sections) -> Self {
         self.sections = s;
+        self
+    }
+
+    /// Sections where APIM accepts the policy beyond its docs (a warning).
+    pub const fn tolerated(mut self, s: Sections) -> Self {
+        self.tolerated = s;
         self
     }
 

@@ -83,6 +83,22 @@ impl<'a> Ctx<'a> {
             return;
         };
         if let Some(section) = section
+            && schema.tolerated.contains(section)
+        {
+            let allowed = list(schema.sections.iter().map(Section::tag));
+            let d = self
+                .diag(
+                    Code::BeyondDocs,
+                    e.name_span,
+                    format!(
+                        "`{}` in the `{}` section: APIM accepts it, but its docs list only {allowed}",
+                        e.name,
+                        section.tag()
+                    ),
+                )
+                .with_help("see docs/decisions.md for what Sluice does with it there");
+            self.diags.push(d);
+        } else if let Some(section) = section
             && !schema.sections.contains(section)
         {
             let allowed = list(schema.sections.iter().map(Section::tag));

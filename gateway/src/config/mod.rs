@@ -169,6 +169,42 @@ pub fn load_config(
     .load(config)
 }
 
+/// The value of a named value, or of a value given like one (`what` names
+/// it): the literal, the environment variable or the file's text (relative
+/// to `base`, without its trailing newline). Errors name `what`, never the
+/// value.
+pub fn resolve_value(
+    what: &str,
+    v: &model::NamedValue,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, (Code, String)> {
+    let src = match v {
+        model::NamedValue::Literal(s) => return Ok(s.clone()),
+        model::NamedValue::Source(src) => src,
+    };
+    match (&src.value, &src.env, &src.file) {
+        (Some(v), None, None) => Ok(v.clone()),
+        (None, Some(var), None) => env(var).ok_or_else(|| {
+            (
+                Code::ConfigReference,
+                format!("{what}: the environment variable `{var}` is not set"),
+            )
+        }),
+        (None, None, Some(f)) => match std::fs::read_to_string(base.join(f)) {
+            Ok(s) => Ok(s.trim_end_matches(['\n', '\r']).to_owned()),
+            Err(e) => Err((
+                Code::ConfigReference,
+                format!("{what}: cannot read `{f}`: {e}"),
+            )),
+        },
+        _ => Err((
+            Code::ConfigSyntax,
+            format!("{what} needs exactly one of `value`, `env` or `file`"),
+        )),
+    }
+}
+
 struct Loader<'a> {
     source: Arc<Source>,
     base: PathBuf,
@@ -312,44 +348,12 @@ impl Loader<'_> {
     }
 
     /// The value of a named value (or of a value given like one, `what`):
-    /// the literal, the environment variable or the file's text (without
-    /// its trailing newline). Errors name `what`, never the value.
+    /// see [`resolve_value`].
     fn resolve(&mut self, what: &str, v: &Spanned<model::NamedValue>) -> Option<String> {
-        let span = span_of(v);
-        let src = match v.get_ref() {
-            model::NamedValue::Literal(s) => return Some(s.clone()),
-            model::NamedValue::Source(src) => src,
-        };
-        match (&src.value, &src.env, &src.file) {
-            (Some(v), None, None) => Some(v.clone()),
-            (None, Some(var), None) => {
-                let got = (self.opts.env)(var);
-                if got.is_none() {
-                    self.error(
-                        Code::ConfigReference,
-                        span,
-                        format!("{what}: the environment variable `{var}` is not set"),
-                    );
-                }
-                got
-            }
-            (None, None, Some(f)) => match std::fs::read_to_string(self.base.join(f)) {
-                Ok(s) => Some(s.trim_end_matches(['\n', '\r']).to_owned()),
-                Err(e) => {
-                    self.error(
-                        Code::ConfigReference,
-                        span,
-                        format!("{what}: cannot read `{f}`: {e}"),
-                    );
-                    None
-                }
-            },
-            _ => {
-                self.error(
-                    Code::ConfigSyntax,
-                    span,
-                    format!("{what} needs exactly one of `value`, `env` or `file`"),
-                );
+        match resolve_value(what, v.get_ref(), &self.base, self.opts.env) {
+            Ok(value) => Some(value),
+            Err((code, msg)) => {
+                self.error(code, span_of(v), msg);
                 None
             }
         }

@@ -1,5 +1,6 @@
 //! `sluice.toml` as data: the keys of the conformance format (FORMAT.md §1)
-//! plus the gateway's own (`[gateway]`, `[admin]`, `[limits]`, `[log]`). Unknown keys
+//! plus the gateway's own (`[gateway]`, `[admin]`, `[limits]`, `[log]`,
+//! `[identity]`, `[authorizations]`). Unknown keys
 //! are errors; every value that a later error may point at keeps its span.
 
 use std::collections::BTreeMap;
@@ -26,6 +27,10 @@ pub struct Config {
     pub metrics: MetricsSection,
     #[serde(default)]
     pub cache: CacheSection,
+    pub identity: IdentitySection,
+    /// `[authorizations.PROVIDER.ID]`: the credential manager's connections.
+    #[serde(default)]
+    pub authorizations: BTreeMap<String, BTreeMap<String, Spanned<AuthorizationEntry>>>,
     #[serde(default)]
     pub named_values: BTreeMap<String, Spanned<NamedValue>>,
     #[serde(default)]
@@ -192,6 +197,7 @@ pub enum LogFormat {
 
 pub use crate::resources::counters::CountersSection;
 pub use crate::resources::caches::CacheSection;
+pub use crate::resources::credentials::{AuthorizationEntry, IdentitySection};
 pub use crate::resources::semantic::SemanticCacheSection;
 
 /// A named value: a literal, or taken from the environment or a file.

@@ -10,8 +10,9 @@
 //! `secret = ture` still counts), at its own level or inside its inline
 //! table, or in a string left open on its line (`value = "s, secret = true`
 //! with the quote missing). `[admin] token`, `[counters] redis-url`, each
-//! `[[subscription]]`'s `key` and each `[certificates.ID] password` are
-//! always secret. In a secret entry every value but that of an
+//! `[[subscription]]`'s `key`, each `[certificates.ID] password`, and the
+//! `client-secret`, `token` and `refresh-token` of `[identity]`, its
+//! user-assigned identities and `[authorizations.P.I]` are always secret. In a secret entry every value but that of an
 //! `env`, `file` or `secret` key (which say where the secret is, or that it
 //! is one) is a secret place: the contents of each string (to the end of
 //! the line, or of the text for a multi-line string, when it is not closed)
@@ -212,6 +213,11 @@ fn is_redis_url(path: &[String]) -> bool {
     path.last().is_some_and(|k| k == "redis-url")
 }
 
+/// The keys of `[identity]` and `[authorizations]` that hold secrets.
+fn is_credential(key: &str) -> bool {
+    matches!(key, "client-secret" | "token" | "refresh-token")
+}
+
 /// The places of `text` (a configuration named `name`) that hold secrets.
 pub fn places(name: &str, text: &str) -> Redaction {
     let entries = entries(text);
@@ -244,6 +250,14 @@ pub fn places(name: &str, text: &str) -> Redaction {
             // May hold a password (`redis://:password@host`).
             [counters, url] if counters == "counters" && url == "redis-url" => true,
             [certs, _, password, ..] if certs == "certificates" && password == "password" => true,
+            // `[identity]` and its user-assigned identities, `[authorizations.P.I]`.
+            [id, key, ..] if id == "identity" && is_credential(key) => true,
+            [id, ua, _, key, ..]
+                if id == "identity" && ua == "user-assigned" && is_credential(key) =>
+            {
+                true
+            }
+            [auth, _, _, key, ..] if auth == "authorizations" && is_credential(key) => true,
             _ => named(e).is_some_and(|n| secret_names.contains(&n)),
         };
         if secret {

@@ -6,6 +6,7 @@
 //! - `counters.rs`: `[counters]`, the counts of the limit policies (memory or Redis)
 //! - `semantic.rs`: `[semantic-cache]`, the semantic cache and local embeddings models; `/cache`, `/cache/purge`
 //! - `caches.rs`: `[cache]`, the internal and external caches of the `cache-*` policies; `/caches`, `/caches/purge`
+//! - `credentials.rs`: `[identity]` and `[authorizations]`, the token providers and the token cache
 //!
 //! A family is built once, from the configuration the gateway starts with,
 //! and kept by every plan after it. It owns its configuration section (and
@@ -17,6 +18,7 @@
 pub mod backends;
 pub mod counters;
 pub mod caches;
+pub mod credentials;
 pub mod metrics;
 pub mod semantic;
 
@@ -62,6 +64,8 @@ pub struct BuildCx<'a> {
     pub text: &'a str,
     /// Where its relative paths start.
     pub base: &'a Path,
+    /// The environment `{ env = "X" }` values (and the identity chain) read.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
     pub mode: Mode,
     /// The one registry every metric is registered in.
     pub registry: &'a prometheus::Registry,
@@ -79,6 +83,7 @@ impl<'a> BuildCx<'a> {
             name: origin.name,
             text: origin.text,
             base: origin.base,
+            env: origin.env,
             mode,
             registry,
         }
@@ -97,12 +102,23 @@ impl<'a> BuildCx<'a> {
 }
 
 /// Where a configuration came from: its name and text (for diagnostics),
-/// and where its relative paths start.
-#[derive(Clone, Copy, Debug)]
+/// where its relative paths start, and the environment its `{ env = "X" }`
+/// values are read from.
+#[derive(Clone, Copy)]
 pub struct Origin<'a> {
     pub name: &'a str,
     pub text: &'a str,
     pub base: &'a Path,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl std::fmt::Debug for Origin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Origin")
+            .field("name", &self.name)
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An admin request a family may answer.
@@ -214,6 +230,7 @@ impl Families {
             Arc::new(semantic::SemanticFamily::new(&cx)?),
             Arc::new(counters::CountersFamily::new(&cx)?),
             Arc::new(caches::CachesFamily::new(&cx)?),
+            Arc::new(credentials::CredentialsFamily::new(&cx)?),
         ];
         Ok(Self { metrics, list })
     }

@@ -25,14 +25,17 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
 
 impl Stage for SendOneWayRequest {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
-        let req = match self.spec.build(x) {
+        let mut req = match self.spec.build(x) {
             Ok(r) => r,
             Err(e) => return Run::fail(e),
         };
         Run::Later(Box::pin(async move {
             let services = x.services.clone();
-            // The outcome is ignored: no variable, no error.
-            let _ = services.call(req).await;
+            // The outcome is ignored: no variable, no error (nor a call
+            // without the token its `authentication-managed-identity` wants).
+            if self.spec.authorize(x, &mut req).await.is_ok() {
+                let _ = services.call(req).await;
+            }
             Ok(Flow::Next)
         }))
     }

@@ -15,6 +15,7 @@ use sluice_engine::runtime::{
 use sluice_engine::schema::Section;
 use sluice_engine::xml::Element;
 
+use super::authentication_managed_identity::{ManagedIdentity, compile_child};
 use super::headers::{SetHeader, compile_header};
 use super::set_body::{SetBody, compile_body};
 
@@ -31,6 +32,8 @@ pub(crate) struct RequestSpec {
     method: Option<CompiledValue>,
     headers: Vec<SetHeader>,
     body: Option<SetBody>,
+    /// `authentication-managed-identity`: a token for the request.
+    identity: Option<ManagedIdentity>,
 }
 
 /// Compiles the attributes and children both policies share.
@@ -49,6 +52,7 @@ pub(crate) fn compile_spec(
         method: None,
         headers: Vec::new(),
         body: None,
+        identity: None,
     };
     let mut ok = true;
     for c in e.elements() {
@@ -57,8 +61,9 @@ pub(crate) fn compile_spec(
             "set-method" => spec.method = Some(cx.text(c)?),
             "set-header" => spec.headers.push(compile_header(c, cx)?),
             "set-body" => spec.body = Some(compile_body(c, cx)?),
+            "authentication-managed-identity" => spec.identity = Some(compile_child(c, cx)?),
             other => {
-                // authentication-certificate, authentication-managed-identity, proxy.
+                // authentication-certificate, proxy.
                 let d = Diagnostic::new(
                     Code::NotExecuted,
                     &cx.source,
@@ -161,6 +166,18 @@ impl RequestSpec {
         }))
     }
 
+    /// The token of its `authentication-managed-identity` child, if any, on `req`.
+    pub(crate) async fn authorize(
+        &self,
+        x: &mut Exchange,
+        req: &mut OutboundRequest,
+    ) -> Result<(), PolicyError> {
+        match &self.identity {
+            Some(i) => i.authorize(x, req).await,
+            None => Ok(()),
+        }
+    }
+
     fn fail(&self, message: String) -> PolicyError {
         PolicyError::new(
             self.policy,
@@ -237,17 +254,24 @@ impl Stage for SendRequest {
             let name = self.variable.eval_string(x)?.unwrap_or_default();
             Ok((req, name))
         });
-        let (req, name) = match prepared {
+        let (mut req, name) = match prepared {
             Ok(p) => p,
             Err(e) => return Run::fail(e),
         };
         Run::Later(Box::pin(async move {
             let services = x.services.clone();
-            let value = match services.call(req).await {
+            let called = match self.spec.authorize(x, &mut req).await {
+                Ok(()) => services
+                    .call(req)
+                    .await
+                    .map_err(|e| self.spec.call_error(e)),
+                Err(e) => Err(e),
+            };
+            let value = match called {
                 Ok(r) => rhai::Dynamic::from(response_value(r)),
                 // ignore-error: the variable is set, to null (the docs' retry example tests `== null`).
                 Err(_) if self.ignore_error => rhai::Dynamic::UNIT,
-                Err(e) => return Err(self.spec.call_error(e)),
+                Err(e) => return Err(e),
             };
             x.ctx.variables(|v| v.insert(name, value));
             Ok(Flow::Next)

@@ -130,6 +130,21 @@ impl Dictionary {
     }
 }
 
+/// A `Dictionary<string, V>` of `pairs` (`v_type`: the .NET name of `V`),
+/// as the gateway hands one to expressions (`Authorization.Claims`).
+pub(crate) fn string_dictionary(
+    v_type: &str,
+    pairs: impl IntoIterator<Item = (String, Dynamic)>,
+) -> Dictionary {
+    let d = Dictionary::new("String", v_type, false);
+    d.with(|t| {
+        for (k, v) in pairs {
+            t.map.insert(format!("s:{k}"), (Dynamic::from(k), v));
+        }
+    });
+    d
+}
+
 impl IntoIterator for Dictionary {
     type Item = KeyValuePair;
     type IntoIter = std::vec::IntoIter<KeyValuePair>;

@@ -16,6 +16,8 @@
 
 mod aggregate;
 mod dict;
+
+pub(crate) use dict::string_dictionary;
 mod linq;
 mod list;
 

@@ -107,6 +107,35 @@ fn parse_basic(value: &str) -> Option<Record> {
     )
 }
 
+/// The `Authorization` object of `get-authorization-context`: the access
+/// token and the token answer's other fields as `Claims`, an
+/// `IReadOnlyDictionary<string, object>` (strings, numbers and booleans as
+/// such; objects and arrays as `JToken`s).
+pub fn authorization(
+    access_token: &str,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> Record {
+    let pairs = claims.iter().map(|(k, v)| {
+        let v = match v {
+            serde_json::Value::Null => Dynamic::UNIT,
+            serde_json::Value::Bool(b) => Dynamic::from_bool(*b),
+            serde_json::Value::Number(n) => n.as_i64().map_or_else(
+                || Dynamic::from_float(n.as_f64().unwrap_or_default()),
+                Dynamic::from_int,
+            ),
+            serde_json::Value::String(s) => Dynamic::from(s.clone()),
+            other => crate::json::parse_json(&other.to_string()).unwrap_or(Dynamic::UNIT),
+        };
+        (k.clone(), v)
+    });
+    Record::new("Authorization")
+        .with("AccessToken", access_token.to_owned())
+        .with(
+            "Claims",
+            Dynamic::from(crate::collections::string_dictionary("Object", pairs)),
+        )
+}
+
 fn or_null(r: Option<Record>) -> Dynamic {
     r.map_or(Dynamic::UNIT, Dynamic::from)
 }

@@ -11,6 +11,8 @@
 //! read-only from expressions, as in APIM.
 
 mod auth;
+
+pub use auth::authorization;
 pub mod message;
 
 #[cfg(test)]

@@ -168,16 +168,13 @@ fn the_variable_name_and_url_may_be_expressions() {
 }
 
 #[test]
-fn authentication_children_are_refused_at_load() {
+fn children_not_executed_yet_are_refused_at_load() {
     let p = r#"<policies><inbound>
-        <send-request response-variable-name="r"><set-url>http://svc.test/</set-url><authentication-managed-identity resource="https://graph.microsoft.com" /></send-request>
+        <send-request response-variable-name="r"><set-url>http://svc.test/</set-url><proxy url="http://proxy.test:8080" /></send-request>
     </inbound></policies>"#;
     let err = pipeline(p).unwrap_err();
     assert!(err.contains("W0501"), "{err}");
-    assert!(
-        err.contains("`authentication-managed-identity` inside `send-request`"),
-        "{err}"
-    );
+    assert!(err.contains("`proxy` inside `send-request`"), "{err}");
 }
 
 #[test]
