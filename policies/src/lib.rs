@@ -26,8 +26,8 @@
 //! which the gateway's resource family of that state provides.
 
 pub mod breaker;
-pub mod counters;
 pub mod cache;
+pub mod counters;
 pub mod identity;
 pub mod semantic;
 pub mod series;

@@ -195,8 +195,8 @@ pub enum LogFormat {
     Json,
 }
 
-pub use crate::resources::counters::CountersSection;
 pub use crate::resources::caches::CacheSection;
+pub use crate::resources::counters::CountersSection;
 pub use crate::resources::credentials::{AuthorizationEntry, IdentitySection};
 pub use crate::resources::semantic::SemanticCacheSection;
 

@@ -16,8 +16,8 @@
 //! here implementing [`Family`], and one line in [`Families::new`].
 
 pub mod backends;
-pub mod counters;
 pub mod caches;
+pub mod counters;
 pub mod credentials;
 pub mod metrics;
 pub mod semantic;

@@ -49,7 +49,10 @@ pub struct Sluice {
 impl Sluice {
     /// Starts `sluice run dir/sluice.toml` and waits (at most 20 s) for
     /// `/healthz`. Without `RUST_LOG`: the file's `[log]` applies.
-    #[allow(dead_code, reason = "run_backend_mtls and run_identity pass an environment")]
+    #[allow(
+        dead_code,
+        reason = "run_backend_mtls and run_identity pass an environment"
+    )]
     pub async fn start(dir: &Path, port: u16, admin: u16) -> Sluice {
         Self::start_with_env(dir, port, admin, &[]).await
     }

@@ -201,6 +201,7 @@ fn post_form(url: String, body: String) -> OutboundRequest {
         body: body.into_bytes().into(),
         timeout_ms: TIMEOUT_MS,
         purpose: Purpose::SendRequest,
+        client_certificate: None,
     }
 }
 
@@ -215,6 +216,7 @@ fn get(url: String, header: (&str, &str)) -> OutboundRequest {
         body: bytes::Bytes::new(),
         timeout_ms: TIMEOUT_MS,
         purpose: Purpose::SendRequest,
+        client_certificate: None,
     }
 }
 

@@ -2,12 +2,12 @@
 //! (already validated) element, and the stage that runs it. The table of
 //! built-ins ([`crate::BUILTINS`]) names each one's compile function.
 
+pub(crate) mod authentication_basic;
+pub(crate) mod authentication_certificate;
+pub(crate) mod authentication_managed_identity;
 pub(crate) mod cache_lookup;
 pub(crate) mod cache_store;
 pub(crate) mod cache_value;
-pub(crate) mod authentication_certificate;
-pub(crate) mod authentication_basic;
-pub(crate) mod authentication_managed_identity;
 pub(crate) mod check_header;
 pub(crate) mod choose;
 pub(crate) mod cors;
