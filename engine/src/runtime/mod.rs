@@ -130,8 +130,36 @@ pub struct InboundResponse {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BackendEntity {
     pub url: String,
+    /// Credential headers, in order; a name given several values appears
+    /// once per value.
     pub headers: Vec<(String, String)>,
     pub timeout_ms: Option<u64>,
+    /// Credential query parameters added to every call, in order.
+    pub query: Vec<(String, String)>,
+    /// `Authorization: {scheme} {parameter}` on every call.
+    pub authorization: Option<(String, String)>,
+    /// The `[certificates.ID]` entries presented to the backend (the first
+    /// one: a TLS client shows one certificate).
+    pub certificates: Vec<String>,
+    /// A token of the gateway's identity sent as `Authorization: Bearer`.
+    pub managed_identity: Option<BackendIdentity>,
+}
+
+/// `managed-identity = { resource, client-id }` of a backend entity.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BackendIdentity {
+    pub resource: String,
+    /// A user-assigned identity (`None`: the gateway's own).
+    pub client_id: Option<String>,
+}
+
+/// The backend entity `set-backend-service backend-id` chose: its
+/// credentials go to every `forward-request` until another
+/// `set-backend-service` (an [`Extensions`] entry).
+#[derive(Clone, Debug)]
+pub struct SelectedBackend {
+    pub id: String,
+    pub entity: BackendEntity,
 }
 
 /// The configuration's backend entities by id: the backends family's

@@ -427,6 +427,27 @@ impl Loader<'_> {
                     format!("backend `{id}` needs exactly one of `url` or `local-model`"),
                 );
             }
+            for c in &b.certificate {
+                if !config.certificates.contains_key(c.get_ref()) {
+                    self.error(
+                        Code::ConfigSyntax,
+                        span_of(c),
+                        format!(
+                            "backend `{id}`: `certificate` names `{}`, which is no `[certificates.ID]` entry",
+                            c.get_ref()
+                        ),
+                    );
+                }
+            }
+            if let Some(mi) = &b.managed_identity
+                && mi.get_ref().resource.trim().is_empty()
+            {
+                self.error(
+                    Code::ConfigSyntax,
+                    span_of(mi),
+                    format!("backend `{id}`: `managed-identity` needs a `resource`"),
+                );
+            }
         }
         if let Some(store) = &config.semantic_cache.store
             && !matches!(store.get_ref().as_str(), "memory" | "redis")

@@ -11,10 +11,12 @@
 use std::sync::Arc;
 
 use sluice_engine::runtime::{
-    BackendCertificate, Bodies, Body, CallError, CompileCx, Compiled, CompiledValue, Exchange,
-    Flow, Multimap, OutboundRequest, PolicyError, Purpose, Reason, Run, Stage, error_chain,
-    reason_phrase,
+    BackendCertificate, Bodies, Body, CallError, Certificates, CompileCx, Compiled, CompiledValue,
+    Exchange, Flow, Multimap, OutboundRequest, PolicyError, Purpose, Reason, Run, SelectedBackend,
+    Stage, error_chain, reason_phrase,
 };
+
+use crate::identity::{Credentials, TokenSource};
 use sluice_engine::xml::Element;
 
 /// The documented default: 300 seconds to receive the response headers.
@@ -25,6 +27,10 @@ struct ForwardRequest {
     timeout_s: Option<CompiledValue>,
     timeout_ms: Option<CompiledValue>,
     fail_on_error_status: bool,
+    /// The configuration's certificates (a backend entity's `certificate`).
+    certificates: Option<Arc<Certificates>>,
+    /// The gateway's identities (a backend entity's `managed-identity`).
+    credentials: Option<Arc<Credentials>>,
 }
 
 pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
@@ -37,6 +43,8 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
         timeout_s,
         timeout_ms,
         fail_on_error_status,
+        certificates: cx.resources.get::<Certificates>(),
+        credentials: cx.resources.get::<Credentials>(),
     }))
 }
 
@@ -81,15 +89,33 @@ pub(crate) fn backend_request(x: &Exchange, timeout_ms: u64) -> OutboundRequest 
         if !m.ip.is_empty() {
             headers.append("X-Forwarded-For", &m.ip);
         }
+        // A backend entity's headers replace the client's; a name given
+        // several values is sent once per value.
+        let mut seen: Vec<&str> = Vec::new();
         for (k, v) in &x.backend_headers {
-            headers.set_one(k, v.clone());
+            if seen.iter().any(|s| s.eq_ignore_ascii_case(k)) {
+                headers.append(k, v);
+            } else {
+                headers.set_one(k, v.clone());
+                seen.push(k);
+            }
+        }
+        let mut query = m.url.query_string_without(Some("subscription-key"));
+        if let Some(chosen) = x.extensions.get::<SelectedBackend>() {
+            let entity = &chosen.entity;
+            if let Some((scheme, parameter)) = &entity.authorization {
+                headers.set_one("Authorization", format!("{scheme} {parameter}"));
+            }
+            for (k, v) in &entity.query {
+                query.push(if query.is_empty() { '?' } else { '&' });
+                query.extend(form_urlencoded::byte_serialize(k.as_bytes()));
+                query.push('=');
+                query.extend(form_urlencoded::byte_serialize(v.as_bytes()));
+            }
         }
         OutboundRequest {
             method: m.method.clone(),
-            url: format!(
-                "{base}{path}{}",
-                m.url.query_string_without(Some("subscription-key"))
-            ),
+            url: format!("{base}{path}{query}"),
             headers,
             body: m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
             timeout_ms,
@@ -116,15 +142,69 @@ impl ForwardRequest {
     }
 }
 
+impl ForwardRequest {
+    /// The client certificate and managed-identity token of the backend
+    /// entity `set-backend-service` chose, on `req`.
+    async fn entity_credentials(
+        &self,
+        services: &dyn sluice_engine::runtime::Services,
+        chosen: &SelectedBackend,
+        req: &mut OutboundRequest,
+    ) -> Result<(), PolicyError> {
+        let entity = &chosen.entity;
+        // `authentication-certificate` in the policy wins over the entity's.
+        if req.client_certificate.is_none()
+            && let Some(id) = entity.certificates.first()
+        {
+            req.client_certificate = self
+                .certificates
+                .as_ref()
+                .and_then(|c| c.by_id.get(id))
+                .and_then(|c| c.identity.clone());
+        }
+        let Some(mi) = &entity.managed_identity else {
+            return Ok(());
+        };
+        let fail = |why: String| {
+            PolicyError::new(
+                "forward-request",
+                Reason::ManagedIdentityTokenError,
+                500,
+                format!("No token for backend '{}': {why}", chosen.id),
+            )
+        };
+        let creds = self
+            .credentials
+            .as_ref()
+            .ok_or_else(|| fail("no identity is configured".into()))?;
+        let identity = creds.identity(mi.client_id.as_deref()).map_err(fail)?;
+        let source: &dyn TokenSource = &*identity.provider;
+        let key: Arc<str> = source.key().into();
+        let token = creds
+            .cache
+            .get(services, source, &key, &identity.label, &mi.resource)
+            .await
+            .map_err(|e| fail(format!("the {} identity: {}", identity.label, e.message)))?;
+        req.headers
+            .set_one("Authorization", format!("Bearer {}", token.value.expose()));
+        Ok(())
+    }
+}
+
 impl Stage for ForwardRequest {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
         let timeout = match self.timeout(x) {
             Ok(t) => t,
             Err(e) => return Run::fail(e),
         };
-        let req = backend_request(x, timeout);
+        let mut req = backend_request(x, timeout);
+        let chosen = x.extensions.get::<SelectedBackend>().cloned();
         Run::Later(Box::pin(async move {
             let services = x.services.clone();
+            if let Some(chosen) = chosen {
+                self.entity_credentials(&*services, &chosen, &mut req)
+                    .await?;
+            }
             // When no policy reads the response body, it may stay a stream
             // that the server passes to the client as it arrives.
             // When no policy reads the request body, the client's body goes
