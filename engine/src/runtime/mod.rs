@@ -143,6 +143,43 @@ pub struct BackendEntity {
     pub certificates: Vec<String>,
     /// A token of the gateway's identity sent as `Authorization: Bearer`.
     pub managed_identity: Option<BackendIdentity>,
+    /// `type = "pool"`: the members (empty for a single backend).
+    pub pool: Vec<PoolMember>,
+    /// `[backends.ID.circuit-breaker]`.
+    pub breaker: Option<BreakerRule>,
+}
+
+impl BackendEntity {
+    pub fn is_pool(&self) -> bool {
+        !self.pool.is_empty()
+    }
+}
+
+/// A member of a backend pool.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PoolMember {
+    pub id: String,
+    /// Lower numbers are tried first (default 0).
+    pub priority: u32,
+    /// The member's share within its priority group (default 1).
+    pub weight: u32,
+}
+
+/// A backend's circuit-breaker rule (APIM allows one).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BreakerRule {
+    /// Trip after this many failures within the interval.
+    pub failure_count: Option<u32>,
+    /// Trip when this percentage of the interval's calls failed.
+    pub failure_percentage: Option<u32>,
+    pub interval_ms: u64,
+    /// Statuses that count as failures (inclusive ranges).
+    pub status_ranges: Vec<(u16, u16)>,
+    /// Whether a call that got no answer (connection failure, timeout) counts.
+    pub count_errors: bool,
+    pub trip_ms: u64,
+    /// Stay open at least for the backend's `Retry-After` (capped).
+    pub accept_retry_after: bool,
 }
 
 /// `managed-identity = { resource, client-id }` of a backend entity.

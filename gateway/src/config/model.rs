@@ -261,6 +261,40 @@ pub struct Backend {
     pub managed_identity: Option<Spanned<BackendManagedIdentity>>,
     /// Seconds to wait for the response headers.
     pub timeout: Option<u64>,
+    /// `single` (default) or `pool`.
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    /// A pool's members.
+    #[serde(default)]
+    pub services: Vec<Spanned<PoolService>>,
+    pub circuit_breaker: Option<Spanned<CircuitBreaker>>,
+}
+
+/// `services = [{ id, priority, weight }]` of a pool.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PoolService {
+    pub id: String,
+    #[serde(default)]
+    pub priority: u32,
+    pub weight: Option<u32>,
+}
+
+/// `[backends.ID.circuit-breaker]`: APIM's one rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CircuitBreaker {
+    pub failure_count: Option<u32>,
+    pub failure_percentage: Option<u32>,
+    /// ISO 8601 (`PT1M`) or `60s`.
+    pub failure_interval: Spanned<String>,
+    #[serde(default)]
+    pub status_code_ranges: Vec<[u16; 2]>,
+    #[serde(default)]
+    pub error_reasons: Vec<String>,
+    pub trip_duration: Spanned<String>,
+    #[serde(default)]
+    pub accept_retry_after: bool,
 }
 
 /// A credential value: one (`"v"`) or several (`["v1", "v2"]`).
