@@ -17,6 +17,16 @@ pub const RETRY_AFTER_CAP_MS: u64 = 24 * 3600 * 1000;
 #[derive(Debug, Default)]
 pub struct BackendHealth {
     inner: Mutex<Inner>,
+    metrics: Option<Metrics>,
+}
+
+/// Per backend (a pool's members each): calls, trips, and whether its
+/// breaker is open (1) as of the last call or trip.
+#[derive(Debug, Clone)]
+struct Metrics {
+    requests: prometheus::IntCounterVec,
+    trips: prometheus::IntCounterVec,
+    open: prometheus::IntGaugeVec,
 }
 
 #[derive(Debug, Default)]
@@ -44,6 +54,43 @@ pub struct BreakerView {
 }
 
 impl BackendHealth {
+    /// With its metrics on `registry`: `sluice_backend_requests_total`,
+    /// `sluice_backend_trips_total`, `sluice_backend_open` (label `backend`).
+    pub fn new(registry: &prometheus::Registry) -> Result<Self, prometheus::Error> {
+        let requests = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "sluice_backend_requests_total",
+                "Calls to each backend entity (a pool's members each)",
+            ),
+            &["backend"],
+        )?;
+        let trips = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "sluice_backend_trips_total",
+                "Times each backend's circuit breaker opened",
+            ),
+            &["backend"],
+        )?;
+        let open = prometheus::IntGaugeVec::new(
+            prometheus::Opts::new(
+                "sluice_backend_open",
+                "1 while a backend's circuit breaker is open (as of its last trip or call)",
+            ),
+            &["backend"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(trips.clone()))?;
+        registry.register(Box::new(open.clone()))?;
+        Ok(Self {
+            inner: Mutex::default(),
+            metrics: Some(Metrics {
+                requests,
+                trips,
+                open,
+            }),
+        })
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
         match self.inner.lock() {
             Ok(mut g) => f(&mut g),
@@ -65,6 +112,27 @@ impl BackendHealth {
     /// in a range, or it got no answer). Trips the breaker when the rule's
     /// threshold is reached; returns true when this call tripped it.
     pub fn record(
+        &self,
+        id: &str,
+        rule: Option<&BreakerRule>,
+        failed: bool,
+        retry_after_ms: Option<u64>,
+        now: i64,
+    ) -> bool {
+        let tripped = self.count(id, rule, failed, retry_after_ms, now);
+        if let Some(m) = &self.metrics {
+            m.requests.with_label_values(&[id]).inc();
+            if tripped {
+                m.trips.with_label_values(&[id]).inc();
+                m.open.with_label_values(&[id]).set(1);
+            } else if !self.is_open(id, now) {
+                m.open.with_label_values(&[id]).set(0);
+            }
+        }
+        tripped
+    }
+
+    fn count(
         &self,
         id: &str,
         rule: Option<&BreakerRule>,
@@ -267,6 +335,31 @@ mod tests {
         h.record("c", Some(&r), true, None, 0);
         assert_eq!(h.pick("p", &members, 1), None);
         assert!(h.pick("p", &members, 30_000).is_some());
+    }
+
+    #[test]
+    fn metrics_count_calls_and_trips() {
+        let registry = prometheus::Registry::new();
+        let h = BackendHealth::new(&registry).unwrap();
+        let mut r = rule();
+        r.failure_count = Some(1);
+        h.record("east", Some(&r), false, None, 0);
+        h.record("east", Some(&r), true, None, 1);
+        let text = prometheus::TextEncoder::new()
+            .encode_to_string(&registry.gather())
+            .unwrap();
+        assert!(
+            text.contains("sluice_backend_requests_total{backend=\"east\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sluice_backend_trips_total{backend=\"east\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sluice_backend_open{backend=\"east\"} 1"),
+            "{text}"
+        );
     }
 
     #[test]

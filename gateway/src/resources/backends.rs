@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use sluice_engine::diag::Diagnostics;
 use sluice_engine::runtime::{
-    BackendEntity, BackendIdentity, Backends, BreakerRule, PoolMember, Resources,
+    BackendEntity, BackendIdentity, Backends, BoxFuture, BreakerRule, PoolMember, Resources,
 };
 use sluice_policies::backend_health::BackendHealth;
 
-use super::{BuildCx, Family};
+use super::{AdminReply, AdminRequest, BuildCx, Family, Route};
 use crate::config::Config;
 use crate::config::model::OneOrMany;
 
@@ -19,6 +19,40 @@ use crate::config::model::OneOrMany;
 #[derive(Debug, Default)]
 pub struct BackendsFamily {
     pub health: Arc<BackendHealth>,
+}
+
+impl BackendsFamily {
+    pub fn new(cx: &BuildCx<'_>) -> Result<Self, Diagnostics> {
+        let health = BackendHealth::new(cx.registry).map_err(|e| {
+            let mut d = Diagnostics::new();
+            d.push(cx.error(0..0, format!("[backends]: cannot set up the metrics: {e}")));
+            d
+        })?;
+        Ok(Self {
+            health: Arc::new(health),
+        })
+    }
+
+    /// `GET /backends`: each backend entity, its type and its breaker.
+    fn status(&self, now: i64) -> AdminReply {
+        let views = self.health.views();
+        let list: serde_json::Map<String, serde_json::Value> = views
+            .into_iter()
+            .map(|(id, v)| {
+                let open = v.open_until_ms.is_some_and(|t| now < t);
+                (
+                    id,
+                    serde_json::json!({
+                        "state": if open { "open" } else { "closed" },
+                        "open-until-ms": v.open_until_ms.filter(|_| open),
+                        "trips": v.trips,
+                        "requests": v.requests,
+                    }),
+                )
+            })
+            .collect();
+        AdminReply::json(200, &serde_json::json!({ "backends": list }))
+    }
 }
 
 /// The backend entities of a configuration, by id.
@@ -140,6 +174,20 @@ fn pairs(map: &std::collections::BTreeMap<String, OneOrMany>) -> Vec<(String, St
 impl Family for BackendsFamily {
     fn section(&self) -> &'static str {
         "backends"
+    }
+
+    fn routes(&self) -> &'static [Route] {
+        &[Route {
+            path: "/backends",
+            methods: &["GET", "HEAD"],
+        }]
+    }
+
+    fn admin<'a>(&'a self, _req: AdminRequest<'a>) -> BoxFuture<'a, AdminReply> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Box::pin(async move { self.status(now) })
     }
 
     fn provide(&self, cx: &BuildCx<'_>, out: &mut Resources) -> Result<(), Diagnostics> {

@@ -226,7 +226,7 @@ impl Families {
         let cx = BuildCx::new(config, origin, mode, metrics.registry());
         let list: Vec<Arc<dyn Family>> = vec![
             Arc::clone(&metrics) as Arc<dyn Family>,
-            Arc::new(backends::BackendsFamily::default()),
+            Arc::new(backends::BackendsFamily::new(&cx)?),
             Arc::new(semantic::SemanticFamily::new(&cx)?),
             Arc::new(counters::CountersFamily::new(&cx)?),
             Arc::new(caches::CachesFamily::new(&cx)?),
