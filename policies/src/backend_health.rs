@@ -184,10 +184,10 @@ impl BackendHealth {
     pub fn pick(&self, pool: &str, members: &[PoolMember], now: i64) -> Option<String> {
         self.with(|i| {
             let closed = |m: &PoolMember| {
-                !i.breakers
+                i.breakers
                     .get(&m.id)
                     .and_then(|h| h.open_until)
-                    .is_some_and(|t| now < t)
+                    .is_none_or(|t| now >= t)
             };
             let priority = members
                 .iter()
