@@ -1,7 +1,8 @@
 //! The backends family: `[backends]`, the backend entities that
 //! `set-backend-service backend-id` and `embeddings-backend-id` name. Every
 //! plan reads them anew (a reload may change any of them); the state that
-//! will outlive plans (pools, circuit breakers) belongs here.
+//! outlives plans (circuit breakers, pools' round robin: [`BackendHealth`])
+//! is the family's, and `GET /backends` shows it.
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! counters, tokens, key sets, breakers, metrics), one family per file.
 //!
 //! - `metrics.rs`: the one Prometheus registry every family and the server count in; `/metrics`
-//! - `backends.rs`: `[backends]`, the backend entities stages name
+//! - `backends.rs`: `[backends]`, the backend entities stages name, their breakers and pools; `/backends`
 //! - `counters.rs`: `[counters]`, the counts of the limit policies (memory or Redis)
 //! - `semantic.rs`: `[semantic-cache]`, the semantic cache and local embeddings models; `/cache`, `/cache/purge`
 //! - `caches.rs`: `[cache]`, the internal and external caches of the `cache-*` policies; `/caches`, `/caches/purge`
