@@ -31,6 +31,7 @@
 //! its family's handle from the compile context (`cx.resource::<T>(e)?`),
 //! which the gateway's resource family of that state provides.
 
+pub mod backend_health;
 pub mod breaker;
 pub mod cache;
 pub mod counters;

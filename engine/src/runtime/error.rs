@@ -28,6 +28,8 @@ pub enum Reason {
     BackendError,
     /// `set-backend-service backend-id` names no backend entity.
     BackendNotFound,
+    /// A backend entity's circuit breaker is open, or no member of a pool can take the call.
+    BackendUnavailable,
     /// `rewrite-uri` names a template parameter the operation does not have.
     TemplateParameterNotFound,
     /// `check-header`: the header is missing.
@@ -89,6 +91,7 @@ impl Reason {
             Reason::BackendConnectionFailure => "BackendConnectionFailure",
             Reason::BackendError => "BackendError",
             Reason::BackendNotFound => "BackendNotFound",
+            Reason::BackendUnavailable => "BackendUnavailable",
             Reason::TemplateParameterNotFound => "TemplateParameterNotFound",
             Reason::HeaderNotFound => "HeaderNotFound",
             Reason::HeaderValueNotAllowed => "HeaderValueNotAllowed",
@@ -145,6 +148,9 @@ pub struct PolicyError {
     /// What the client is told, when it differs from `message` (check-header's
     /// `failed-check-error-message`); `None`: `message`, or a generic text for 500.
     pub response_message: Option<String>,
+    /// The response's reason phrase, when not the status's standard one
+    /// (`Backend pool <id> is temporarily unavailable`).
+    pub response_reason: Option<String>,
     /// The error underneath (a failed call's), for logs; `message` already says it in words.
     pub cause: Option<Cause>,
 }
@@ -160,8 +166,14 @@ impl PolicyError {
             policy_id: String::new(),
             scope: String::new(),
             response_message: None,
+            response_reason: None,
             cause: None,
         }
+    }
+
+    pub fn with_response_reason(mut self, r: impl Into<String>) -> Self {
+        self.response_reason = Some(r.into());
+        self
     }
 
     pub fn with_response_message(mut self, m: impl Into<String>) -> Self {
@@ -187,6 +199,7 @@ impl PartialEq for PolicyError {
             && self.policy_id == other.policy_id
             && self.scope == other.scope
             && self.response_message == other.response_message
+            && self.response_reason == other.response_reason
     }
 }
 
@@ -375,6 +388,7 @@ mod tests {
             (Reason::BackendConnectionFailure, "BackendConnectionFailure"),
             (Reason::BackendError, "BackendError"),
             (Reason::BackendNotFound, "BackendNotFound"),
+            (Reason::BackendUnavailable, "BackendUnavailable"),
             (
                 Reason::TemplateParameterNotFound,
                 "TemplateParameterNotFound",

@@ -258,7 +258,10 @@ fn error_response(x: &Exchange, e: &PolicyError) {
     let d = default_error(e.status, message);
     x.response().write(|m| {
         m.status = i64::from(d.status);
-        m.reason = d.reason.to_owned();
+        m.reason = e
+            .response_reason
+            .clone()
+            .unwrap_or_else(|| d.reason.to_owned());
         m.headers = d.headers;
         m.body = Some(super::Body {
             bytes: d.body,

@@ -154,8 +154,73 @@ pub struct InboundResponse {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BackendEntity {
     pub url: String,
+    /// Credential headers, in order; a name given several values appears
+    /// once per value.
     pub headers: Vec<(String, String)>,
     pub timeout_ms: Option<u64>,
+    /// Credential query parameters added to every call, in order.
+    pub query: Vec<(String, String)>,
+    /// `Authorization: {scheme} {parameter}` on every call.
+    pub authorization: Option<(String, String)>,
+    /// The `[certificates.ID]` entries presented to the backend (the first
+    /// one: a TLS client shows one certificate).
+    pub certificates: Vec<String>,
+    /// A token of the gateway's identity sent as `Authorization: Bearer`.
+    pub managed_identity: Option<BackendIdentity>,
+    /// `type = "pool"`: the members (empty for a single backend).
+    pub pool: Vec<PoolMember>,
+    /// `[backends.ID.circuit-breaker]`.
+    pub breaker: Option<BreakerRule>,
+}
+
+impl BackendEntity {
+    pub fn is_pool(&self) -> bool {
+        !self.pool.is_empty()
+    }
+}
+
+/// A member of a backend pool.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PoolMember {
+    pub id: String,
+    /// Lower numbers are tried first (default 0).
+    pub priority: u32,
+    /// The member's share within its priority group (default 1).
+    pub weight: u32,
+}
+
+/// A backend's circuit-breaker rule (APIM allows one).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BreakerRule {
+    /// Trip after this many failures within the interval.
+    pub failure_count: Option<u32>,
+    /// Trip when this percentage of the interval's calls failed.
+    pub failure_percentage: Option<u32>,
+    pub interval_ms: u64,
+    /// Statuses that count as failures (inclusive ranges).
+    pub status_ranges: Vec<(u16, u16)>,
+    /// Whether a call that got no answer (connection failure, timeout) counts.
+    pub count_errors: bool,
+    pub trip_ms: u64,
+    /// Stay open at least for the backend's `Retry-After` (capped).
+    pub accept_retry_after: bool,
+}
+
+/// `managed-identity = { resource, client-id }` of a backend entity.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BackendIdentity {
+    pub resource: String,
+    /// A user-assigned identity (`None`: the gateway's own).
+    pub client_id: Option<String>,
+}
+
+/// The backend entity `set-backend-service backend-id` chose: its
+/// credentials go to every `forward-request` until another
+/// `set-backend-service` (an [`Extensions`] entry).
+#[derive(Clone, Debug)]
+pub struct SelectedBackend {
+    pub id: String,
+    pub entity: BackendEntity,
 }
 
 /// The configuration's backend entities by id: the backends family's

@@ -484,11 +484,56 @@ impl Loader<'_> {
         for (id, b) in &config.backends {
             let span = span_of(b);
             let b = b.get_ref();
-            if b.url.is_some() == b.local_model.is_some() {
+            let pool = match b.kind.as_ref().map(|k| k.get_ref().as_str()) {
+                None | Some("single") => false,
+                Some("pool") => true,
+                Some(other) => {
+                    self.error(
+                        Code::ConfigSyntax,
+                        span_of(b.kind.as_ref().unwrap_or_else(|| unreachable!())),
+                        format!("backend `{id}`: `type = \"{other}\"` is not `single` or `pool`"),
+                    );
+                    false
+                }
+            };
+            if pool {
+                self.pool(config, id, span, b);
+            } else if !b.services.is_empty() {
+                self.error(
+                    Code::ConfigSyntax,
+                    span,
+                    format!("backend `{id}` has `services` but is not `type = \"pool\"`"),
+                );
+            }
+            if let Some(cb) = &b.circuit_breaker {
+                self.circuit_breaker(id, cb);
+            }
+            if !pool && b.url.is_some() == b.local_model.is_some() {
                 self.error(
                     Code::ConfigSyntax,
                     span,
                     format!("backend `{id}` needs exactly one of `url` or `local-model`"),
+                );
+            }
+            for c in &b.certificate {
+                if !config.certificates.contains_key(c.get_ref()) {
+                    self.error(
+                        Code::ConfigSyntax,
+                        span_of(c),
+                        format!(
+                            "backend `{id}`: `certificate` names `{}`, which is no `[certificates.ID]` entry",
+                            c.get_ref()
+                        ),
+                    );
+                }
+            }
+            if let Some(mi) = &b.managed_identity
+                && mi.get_ref().resource.trim().is_empty()
+            {
+                self.error(
+                    Code::ConfigSyntax,
+                    span_of(mi),
+                    format!("backend `{id}`: `managed-identity` needs a `resource`"),
                 );
             }
         }
@@ -503,6 +548,105 @@ impl Loader<'_> {
                     store.get_ref()
                 ),
             );
+        }
+    }
+
+    /// A pool has members, each a single backend of the configuration.
+    fn pool(&mut self, config: &Config, id: &str, span: Span, b: &model::Backend) {
+        if b.url.is_some() || b.local_model.is_some() {
+            self.error(
+                Code::ConfigSyntax,
+                span,
+                format!("backend pool `{id}` has no `url` of its own: its `services` do"),
+            );
+        }
+        if b.services.is_empty() {
+            self.error(
+                Code::ConfigSyntax,
+                span,
+                format!("backend pool `{id}` needs `services = [{{ id = \"...\" }}]`"),
+            );
+        }
+        for m in &b.services {
+            let name = &m.get_ref().id;
+            match config.backends.get(name) {
+                None => self.error(
+                    Code::ConfigSyntax,
+                    span_of(m),
+                    format!("backend pool `{id}`: `{name}` is no `[backends.{name}]`"),
+                ),
+                Some(other)
+                    if other
+                        .get_ref()
+                        .kind
+                        .as_ref()
+                        .is_some_and(|k| k.get_ref() == "pool") =>
+                {
+                    self.error(
+                        Code::ConfigSyntax,
+                        span_of(m),
+                        format!("backend pool `{id}`: member `{name}` is itself a pool"),
+                    );
+                }
+                Some(_) => {}
+            }
+            if m.get_ref().weight == Some(0) {
+                self.error(
+                    Code::ConfigSyntax,
+                    span_of(m),
+                    format!("backend pool `{id}`: the weight of `{name}` must be 1 or more"),
+                );
+            }
+        }
+    }
+
+    /// A rule that can trip: a threshold, durations that parse, ranges in order.
+    fn circuit_breaker(&mut self, id: &str, cb: &Spanned<model::CircuitBreaker>) {
+        let c = cb.get_ref();
+        if c.failure_count.is_none() && c.failure_percentage.is_none() {
+            self.error(
+                Code::ConfigSyntax,
+                span_of(cb),
+                format!("backend `{id}`: `circuit-breaker` needs `failure-count` or `failure-percentage`"),
+            );
+        }
+        if c.failure_percentage.is_some_and(|p| p == 0 || p > 100) {
+            self.error(
+                Code::ConfigSyntax,
+                span_of(cb),
+                format!("backend `{id}`: `failure-percentage` is from 1 to 100"),
+            );
+        }
+        for (key, d) in [
+            ("failure-interval", &c.failure_interval),
+            ("trip-duration", &c.trip_duration),
+        ] {
+            if crate::resources::backends::duration_ms(d.get_ref()).is_none_or(|ms| ms == 0) {
+                self.error(
+                    Code::ConfigSyntax,
+                    span_of(d),
+                    format!(
+                        "backend `{id}`: `{key} = \"{}\"` is not a duration (`PT1M`, `60s`)",
+                        d.get_ref()
+                    ),
+                );
+            }
+        }
+        if c.status_code_ranges.is_empty() && c.error_reasons.is_empty() {
+            self.error(
+                Code::ConfigSyntax,
+                span_of(cb),
+                format!("backend `{id}`: `circuit-breaker` needs `status-code-ranges` or `error-reasons`"),
+            );
+        }
+        for [lo, hi] in &c.status_code_ranges {
+            if lo > hi || !(100..=599).contains(lo) || !(100..=599).contains(hi) {
+                self.error(
+                    Code::ConfigSyntax,
+                    span_of(cb),
+                    format!("backend `{id}`: status code range [{lo}, {hi}] is not in order within 100-599"),
+                );
+            }
         }
     }
 

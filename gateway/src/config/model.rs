@@ -263,11 +263,89 @@ pub struct Backend {
     /// tokenizer.json), relative to the configuration file. Needs the
     /// `local-embeddings` build feature.
     pub local_model: Option<Spanned<String>>,
-    /// Headers sent on every call to this backend (credentials: `api-key`, `Authorization`).
+    /// Headers sent on every call to this backend (credentials: `api-key`,
+    /// `Authorization`): a value or a list of values.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, OneOrMany>,
+    /// Query parameters added to every call (credentials: `code`, `sig`).
+    #[serde(default)]
+    pub query: BTreeMap<String, OneOrMany>,
+    /// `Authorization: {scheme} {parameter}` on every call.
+    pub authorization: Option<Spanned<BackendAuthorization>>,
+    /// `[certificates.ID]` ids of the client certificate presented to the backend.
+    #[serde(default)]
+    pub certificate: Vec<Spanned<String>>,
+    /// A token of the gateway's identity, as `Authorization: Bearer`.
+    pub managed_identity: Option<Spanned<BackendManagedIdentity>>,
     /// Seconds to wait for the response headers.
     pub timeout: Option<u64>,
+    /// `single` (default) or `pool`.
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    /// A pool's members.
+    #[serde(default)]
+    pub services: Vec<Spanned<PoolService>>,
+    pub circuit_breaker: Option<Spanned<CircuitBreaker>>,
+}
+
+/// `services = [{ id, priority, weight }]` of a pool.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PoolService {
+    pub id: String,
+    #[serde(default)]
+    pub priority: u32,
+    pub weight: Option<u32>,
+}
+
+/// `[backends.ID.circuit-breaker]`: APIM's one rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CircuitBreaker {
+    pub failure_count: Option<u32>,
+    pub failure_percentage: Option<u32>,
+    /// ISO 8601 (`PT1M`) or `60s`.
+    pub failure_interval: Spanned<String>,
+    #[serde(default)]
+    pub status_code_ranges: Vec<[u16; 2]>,
+    #[serde(default)]
+    pub error_reasons: Vec<String>,
+    pub trip_duration: Spanned<String>,
+    #[serde(default)]
+    pub accept_retry_after: bool,
+}
+
+/// A credential value: one (`"v"`) or several (`["v1", "v2"]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn values(&self) -> &[String] {
+        match self {
+            Self::One(v) => std::slice::from_ref(v),
+            Self::Many(v) => v,
+        }
+    }
+}
+
+/// `authorization = { scheme, parameter }` of a backend.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BackendAuthorization {
+    pub scheme: String,
+    pub parameter: String,
+}
+
+/// `managed-identity = { resource, client-id }` of a backend.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BackendManagedIdentity {
+    pub resource: String,
+    pub client_id: Option<String>,
 }
 
 /// A policy given inline, or as a file relative to the configuration.

@@ -12,7 +12,8 @@
 //! with the quote missing). `[admin] token`, `[counters] redis-url`, each
 //! `[[subscription]]`'s `key`, each `[certificates.ID] password`, and the
 //! `client-secret`, `token` and `refresh-token` of `[identity]`, its
-//! user-assigned identities and `[authorizations.P.I]` are always secret.
+//! user-assigned identities and `[authorizations.P.I]`, and the `headers`,
+//! `query` and `authorization` of each `[backends.ID]` are always secret.
 //! In a secret entry every value but that of an
 //! `env`, `file` or `secret` key (which say where the secret is, or that it
 //! is one) is a secret place: the contents of each string (to the end of
@@ -259,6 +260,13 @@ pub fn places(name: &str, text: &str) -> Redaction {
                 true
             }
             [auth, _, _, key, ..] if auth == "authorizations" && is_credential(key) => true,
+            // A backend entity's credentials.
+            [backends, _, key, ..]
+                if backends == "backends"
+                    && matches!(key.as_str(), "headers" | "query" | "authorization") =>
+            {
+                true
+            }
             _ => named(e).is_some_and(|n| secret_names.contains(&n)),
         };
         if secret {
@@ -321,6 +329,19 @@ mod tests {
         ));
         let d = places("c.toml", text).apply(d).into_vec();
         d[0].source.text().to_owned()
+    }
+
+    #[test]
+    fn backend_credentials_are_secret() {
+        let m = masked(
+            "[backends.a]\nurl = \"http://a.test\"\nheaders = { api-key = \"hdr-secret\" }\n\
+             query = { code = \"qry-secret\" }\n\
+             authorization = { scheme = \"Basic\", parameter = \"auth-secret\" }\n",
+        );
+        for s in ["hdr-secret", "qry-secret", "auth-secret"] {
+            assert!(!m.contains(s), "{m}");
+        }
+        assert!(m.contains("http://a.test"), "{m}");
     }
 
     #[test]

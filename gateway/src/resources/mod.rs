@@ -2,7 +2,7 @@
 //! counters, tokens, key sets, breakers, metrics), one family per file.
 //!
 //! - `metrics.rs`: the one Prometheus registry every family and the server count in; `/metrics`
-//! - `backends.rs`: `[backends]`, the backend entities stages name
+//! - `backends.rs`: `[backends]`, the backend entities stages name, their breakers and pools; `/backends`
 //! - `counters.rs`: `[counters]`, the counts of the limit policies (memory or Redis)
 //! - `keysets.rs`: the signing keys of `openid-config` URLs (validate-jwt, validate-azure-ad-token)
 //! - `semantic.rs`: `[semantic-cache]`, the semantic cache and local embeddings models; `/cache`, `/cache/purge`
@@ -235,7 +235,7 @@ impl Families {
         let cx = BuildCx::new(config, origin, mode, metrics.registry());
         let list: Vec<Arc<dyn Family>> = vec![
             Arc::clone(&metrics) as Arc<dyn Family>,
-            Arc::new(backends::BackendsFamily),
+            Arc::new(backends::BackendsFamily::new(&cx)?),
             Arc::new(keysets::KeySetsFamily::new(&cx)?),
             Arc::new(semantic::SemanticFamily::new(&cx)?),
             Arc::new(counters::CountersFamily::new(&cx)?),

@@ -439,7 +439,7 @@ impl SemanticCache {
         let source = match local {
             Some(model) => Source::Local(model),
             None => match services.backend(backend_id) {
-                Some(backend) => Source::Http(backend),
+                Some(backend) => Source::Http(Box::new(backend)),
                 None => {
                     self.metrics
                         .errors
@@ -715,7 +715,7 @@ enum Source<'a> {
     /// The in-process model.
     Local(&'a Arc<dyn Embedder>),
     /// An OpenAI-compatible endpoint.
-    Http(BackendEntity),
+    Http(Box<BackendEntity>),
 }
 
 /// The first embedding of an OpenAI-shaped answer: `data[0].embedding`.

@@ -11,10 +11,13 @@
 use std::sync::Arc;
 
 use sluice_engine::runtime::{
-    BackendCertificate, Bodies, Body, CallError, CompileCx, Compiled, CompiledValue, Exchange,
-    Flow, Multimap, OutboundProxy, OutboundRequest, PolicyError, Purpose, Reason, Run, Stage,
-    error_chain, reason_phrase,
+    BackendCertificate, Bodies, Body, CallError, Certificates, CompileCx, Compiled, CompiledValue,
+    Exchange, Flow, Multimap, OutboundProxy, OutboundRequest, PolicyError, Purpose, Reason, Run,
+    SelectedBackend, Stage, error_chain, reason_phrase,
 };
+
+use crate::backend_health::{self, BackendHealth};
+use crate::identity::{Credentials, TokenSource};
 use sluice_engine::xml::Element;
 
 /// The documented default: 300 seconds to receive the response headers.
@@ -25,6 +28,12 @@ struct ForwardRequest {
     timeout_s: Option<CompiledValue>,
     timeout_ms: Option<CompiledValue>,
     fail_on_error_status: bool,
+    /// The configuration's certificates (a backend entity's `certificate`).
+    certificates: Option<Arc<Certificates>>,
+    /// The gateway's identities (a backend entity's `managed-identity`).
+    credentials: Option<Arc<Credentials>>,
+    /// Breakers and pools (the backends family's; none in unit fixtures).
+    health: Option<Arc<BackendHealth>>,
 }
 
 pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
@@ -37,6 +46,9 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
         timeout_s,
         timeout_ms,
         fail_on_error_status,
+        certificates: cx.resources.get::<Certificates>(),
+        credentials: cx.resources.get::<Credentials>(),
+        health: cx.resources.get::<BackendHealth>(),
     }))
 }
 
@@ -53,14 +65,22 @@ pub(crate) fn bodies(e: &Element) -> Bodies {
 }
 
 /// The request as the backend gets it.
-pub(crate) fn backend_request(x: &Exchange, timeout_ms: u64) -> OutboundRequest {
+/// `target`: the backend entity called (a pool's member), whose URL and
+/// credentials replace those `set-backend-service` left on the exchange.
+pub(crate) fn backend_request(
+    x: &Exchange,
+    timeout_ms: u64,
+    target: Option<&SelectedBackend>,
+) -> OutboundRequest {
     x.request().read(|m| {
         let path = m
             .url
             .path
             .strip_prefix(&*x.api_prefix)
             .unwrap_or(&m.url.path);
-        let base = x.backend_url.trim_end_matches('/');
+        let base = target
+            .map_or(&*x.backend_url, |t| t.entity.url.as_str())
+            .trim_end_matches('/');
         let path = if path.is_empty() || path.starts_with('/') {
             path.to_owned()
         } else {
@@ -81,15 +101,34 @@ pub(crate) fn backend_request(x: &Exchange, timeout_ms: u64) -> OutboundRequest 
         if !m.ip.is_empty() {
             headers.append("X-Forwarded-For", &m.ip);
         }
-        for (k, v) in &x.backend_headers {
-            headers.set_one(k, v.clone());
+        // A backend entity's headers replace the client's; a name given
+        // several values is sent once per value.
+        let mut seen: Vec<&str> = Vec::new();
+        let entity_headers = target.map_or(&x.backend_headers, |t| &t.entity.headers);
+        for (k, v) in entity_headers {
+            if seen.iter().any(|s| s.eq_ignore_ascii_case(k)) {
+                headers.append(k, v);
+            } else {
+                headers.set_one(k, v.clone());
+                seen.push(k);
+            }
+        }
+        let mut query = m.url.query_string_without(Some("subscription-key"));
+        if let Some(chosen) = target {
+            let entity = &chosen.entity;
+            if let Some((scheme, parameter)) = &entity.authorization {
+                headers.set_one("Authorization", format!("{scheme} {parameter}"));
+            }
+            for (k, v) in &entity.query {
+                query.push(if query.is_empty() { '?' } else { '&' });
+                query.extend(form_urlencoded::byte_serialize(k.as_bytes()));
+                query.push('=');
+                query.extend(form_urlencoded::byte_serialize(v.as_bytes()));
+            }
         }
         OutboundRequest {
             method: m.method.clone(),
-            url: format!(
-                "{base}{path}{}",
-                m.url.query_string_without(Some("subscription-key"))
-            ),
+            url: format!("{base}{path}{query}"),
             headers,
             body: m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
             timeout_ms,
@@ -117,55 +156,195 @@ impl ForwardRequest {
     }
 }
 
+impl ForwardRequest {
+    /// The backend entity this call goes to: the one `set-backend-service`
+    /// chose, or for a pool the member picked now; a 503 (the response set,
+    /// for `retry` conditions and `on-error`) when its breaker is open or no
+    /// member of the pool can take the call.
+    fn target(&self, x: &mut Exchange) -> Result<Option<SelectedBackend>, PolicyError> {
+        let Some(chosen) = x.extensions.get::<SelectedBackend>().cloned() else {
+            return Ok(None);
+        };
+        let Some(health) = &self.health else {
+            return Ok(Some(chosen));
+        };
+        let now = x.services.now_ms();
+        let (picked, what) = if chosen.entity.is_pool() {
+            let member = health
+                .pick(&chosen.id, &chosen.entity.pool, now)
+                .and_then(|id| {
+                    x.services
+                        .backend(&id)
+                        .map(|entity| SelectedBackend { id, entity })
+                });
+            (member, format!("Backend pool {}", chosen.id))
+        } else {
+            let open = health.is_open(&chosen.id, now);
+            let what = format!("Backend {}", chosen.id);
+            ((!open).then_some(chosen), what)
+        };
+        if let Some(p) = picked {
+            return Ok(Some(p));
+        }
+        let message = format!("{what} is temporarily unavailable");
+        x.response().write(|m| {
+            m.status = 503;
+            m.reason = message.clone();
+        });
+        Err(PolicyError::new(
+            "forward-request",
+            Reason::BackendUnavailable,
+            503,
+            message.clone(),
+        )
+        .with_response_reason(message))
+    }
+
+    /// Sends `req` (the client's body as it arrives, when no policy read it).
+    async fn call(
+        &self,
+        x: &mut Exchange,
+        req: OutboundRequest,
+    ) -> Result<
+        (
+            sluice_engine::runtime::InboundResponse,
+            Option<sluice_engine::runtime::BodyStream>,
+        ),
+        PolicyError,
+    > {
+        let services = x.services.clone();
+        // When no policy reads the response body, it may stay a stream
+        // that the server passes to the client as it arrives.
+        // When no policy reads the request body, the client's body goes
+        // on as it arrives (once: the plan buffers it under `retry`).
+        let answer = match x.streaming.request_body.take() {
+            Some(body) => {
+                services
+                    .call_with_body(req, body, x.streaming.response)
+                    .await
+            }
+            None if x.streaming.response => services.call_streaming(req).await,
+            None => services.call(req).await.map(|r| (r, None)),
+        };
+        answer.map_err(|e| match e {
+            // The client's body broke off or is not valid: answered as
+            // the buffered pipeline answers it, not as a backend failure.
+            e if e.is_client_body() => PolicyError::new(
+                "forward-request",
+                Reason::ClientConnectionFailure,
+                400,
+                "The request body could not be read.",
+            )
+            .with_cause(std::sync::Arc::new(e)),
+            CallError::Timeout => PolicyError::new(
+                "forward-request",
+                Reason::Timeout,
+                504,
+                "Request to the backend service timed out",
+            ),
+            CallError::Connection(cause) => PolicyError::new(
+                "forward-request",
+                Reason::BackendConnectionFailure,
+                502,
+                format!(
+                    "Error occured while calling backend service: {}",
+                    error_chain(&*cause)
+                ),
+            )
+            .with_cause(cause),
+        })
+    }
+
+    /// The client certificate and managed-identity token of the backend
+    /// entity `set-backend-service` chose, on `req`.
+    async fn entity_credentials(
+        &self,
+        services: &dyn sluice_engine::runtime::Services,
+        chosen: &SelectedBackend,
+        req: &mut OutboundRequest,
+    ) -> Result<(), PolicyError> {
+        let entity = &chosen.entity;
+        // `authentication-certificate` in the policy wins over the entity's.
+        if req.client_certificate.is_none()
+            && let Some(id) = entity.certificates.first()
+        {
+            req.client_certificate = self
+                .certificates
+                .as_ref()
+                .and_then(|c| c.by_id.get(id))
+                .and_then(|c| c.identity.clone());
+        }
+        let Some(mi) = &entity.managed_identity else {
+            return Ok(());
+        };
+        let fail = |why: String| {
+            PolicyError::new(
+                "forward-request",
+                Reason::ManagedIdentityTokenError,
+                500,
+                format!("No token for backend '{}': {why}", chosen.id),
+            )
+        };
+        let creds = self
+            .credentials
+            .as_ref()
+            .ok_or_else(|| fail("no identity is configured".into()))?;
+        let identity = creds.identity(mi.client_id.as_deref()).map_err(fail)?;
+        let source: &dyn TokenSource = &*identity.provider;
+        let key: Arc<str> = source.key().into();
+        let token = creds
+            .cache
+            .get(services, source, &key, &identity.label, &mi.resource)
+            .await
+            .map_err(|e| fail(format!("the {} identity: {}", identity.label, e.message)))?;
+        req.headers
+            .set_one("Authorization", format!("Bearer {}", token.value.expose()));
+        Ok(())
+    }
+}
+
 impl Stage for ForwardRequest {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
         let timeout = match self.timeout(x) {
             Ok(t) => t,
             Err(e) => return Run::fail(e),
         };
-        let req = backend_request(x, timeout);
+        let target = match self.target(x) {
+            Ok(t) => t,
+            Err(e) => return Run::fail(e),
+        };
+        let mut req = backend_request(x, timeout, target.as_ref());
         Run::Later(Box::pin(async move {
             let services = x.services.clone();
-            // When no policy reads the response body, it may stay a stream
-            // that the server passes to the client as it arrives.
-            // When no policy reads the request body, the client's body goes
-            // on as it arrives (once: the plan buffers it under `retry`).
-            let answer = match x.streaming.request_body.take() {
-                Some(body) => {
-                    services
-                        .call_with_body(req, body, x.streaming.response)
-                        .await
-                }
-                None if x.streaming.response => services.call_streaming(req).await,
-                None => services.call(req).await.map(|r| (r, None)),
-            };
-            let (resp, stream) = answer.map_err(|e| match e {
-                // The client's body broke off or is not valid: answered as
-                // the buffered pipeline answers it, not as a backend failure.
-                e if e.is_client_body() => PolicyError::new(
-                    "forward-request",
-                    Reason::ClientConnectionFailure,
-                    400,
-                    "The request body could not be read.",
-                )
-                .with_cause(std::sync::Arc::new(e)),
-                CallError::Timeout => PolicyError::new(
-                    "forward-request",
-                    Reason::Timeout,
-                    504,
-                    "Request to the backend service timed out",
-                ),
-                CallError::Connection(cause) => PolicyError::new(
-                    "forward-request",
-                    Reason::BackendConnectionFailure,
-                    502,
-                    format!(
-                        "Error occured while calling backend service: {}",
-                        error_chain(&*cause)
-                    ),
-                )
-                .with_cause(cause),
-            })?;
+            if let Some(chosen) = &target {
+                self.entity_credentials(&*services, chosen, &mut req)
+                    .await?;
+            }
+            let answer = self.call(x, req).await;
+            let client_fault =
+                matches!(&answer, Err(e) if e.reason == Reason::ClientConnectionFailure);
+            if let (Some(t), Some(health), false) = (&target, &self.health, client_fault) {
+                let status = answer.as_ref().ok().map(|(r, _)| r.status);
+                let failed = t
+                    .entity
+                    .breaker
+                    .as_ref()
+                    .is_some_and(|r| backend_health::is_failure(r, status));
+                let retry_after = answer
+                    .as_ref()
+                    .ok()
+                    .and_then(|(r, _)| r.headers.get("Retry-After"))
+                    .and_then(|v| v.first())
+                    .and_then(|v| backend_health::retry_after_ms(v));
+                health.record(
+                    &t.id,
+                    t.entity.breaker.as_ref(),
+                    failed,
+                    retry_after,
+                    services.now_ms(),
+                );
+            }
+            let (resp, stream) = answer?;
             let status = resp.status;
             // A later call (under `retry`) replaces an earlier answer and its stream.
             x.streaming.response_body = stream;

@@ -3,7 +3,7 @@
 
 use sluice_engine::diag::Code;
 use sluice_engine::runtime::{
-    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Reason, Run, Stage,
+    CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Reason, Run, SelectedBackend, Stage,
 };
 use sluice_engine::xml::Element;
 
@@ -37,6 +37,7 @@ impl SetBackendService {
             Target::BaseUrl(v) => {
                 x.backend_url = v.eval_string(x)?.unwrap_or_default().into();
                 x.backend_headers.clear();
+                x.extensions.remove::<SelectedBackend>();
             }
             Target::BackendId(v) => {
                 let id = v.eval_string(x)?.unwrap_or_default();
@@ -48,8 +49,9 @@ impl SetBackendService {
                         format!("Backend with id '{id}' could not be found."),
                     )
                 })?;
-                x.backend_url = b.url.into();
-                x.backend_headers = b.headers;
+                x.backend_url = b.url.clone().into();
+                x.backend_headers = b.headers.clone();
+                x.extensions.insert(SelectedBackend { id, entity: b });
             }
         }
         Ok(())
