@@ -253,7 +253,7 @@ pub struct CertificateEntry {
     pub ca: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Backend {
     /// Where the backend is; every backend has a `url`, or a `local-model`.

@@ -30,8 +30,8 @@ use sluice_engine::source::{Source, Span};
 use toml::Spanned;
 
 use super::model::{
-    Api, ApiVersion, Backend, Config, NamedValue, NamedValueSource, Operation, PolicyText, Product,
-    Subscription,
+    Api, ApiVersion, Backend, CircuitBreaker, Config, NamedValue, NamedValueSource, OneOrMany,
+    Operation, PolicyText, PoolService, Product, Subscription,
 };
 pub use overrides::Overrides;
 
@@ -151,6 +151,44 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
         .flatten()
         .map(walkdir::DirEntry::into_path)
         .collect()
+}
+
+/// The first rule of an ARM `circuitBreaker` as `[backends.ID.circuit-breaker]`.
+fn breaker_rule(rule: &Value) -> Option<CircuitBreaker> {
+    let cond = rule.get("failureCondition")?;
+    let ranges = cond
+        .get("statusCodeRanges")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            Some([
+                r.get("min")?.as_u64()? as u16,
+                r.get("max")?.as_u64()? as u16,
+            ])
+        })
+        .collect();
+    Some(CircuitBreaker {
+        failure_count: cond.get("count").and_then(Value::as_u64).map(|c| c as u32),
+        failure_percentage: cond
+            .get("percentage")
+            .and_then(Value::as_u64)
+            .map(|c| c as u32),
+        failure_interval: spanned(str_of(cond, "interval")?.to_owned()),
+        status_code_ranges: ranges,
+        error_reasons: cond
+            .get("errorReasons")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect(),
+        trip_duration: spanned(str_of(rule, "tripDuration")?.to_owned()),
+        accept_retry_after: rule
+            .get("acceptRetryAfter")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    })
 }
 
 fn spanned<T>(v: T) -> Spanned<T> {
@@ -338,10 +376,6 @@ impl Reader<'_> {
 
     fn backends(&mut self, config: &mut Config) {
         let all = self.collection("backends", "backendInformation.json", "backends");
-        let urls: BTreeMap<String, String> = all
-            .iter()
-            .filter_map(|b| Some((b.name.clone(), str_of(&b.props, "url")?.to_owned())))
-            .collect();
         for b in &all {
             let file = b.folder.join("backendInformation.json");
             let mut headers = BTreeMap::new();
@@ -355,7 +389,10 @@ impl Reader<'_> {
                         .as_array()
                         .map(|a| a.iter().filter_map(Value::as_str).collect())
                         .unwrap_or_default();
-                    headers.insert(name.clone(), named_refs(&values.join(","), config));
+                    headers.insert(
+                        name.clone(),
+                        OneOrMany::Many(values.iter().map(|v| named_refs(v, config)).collect()),
+                    );
                 }
             }
             if let Some(a) = creds.and_then(|c| c.get("authorization")) {
@@ -363,12 +400,13 @@ impl Reader<'_> {
                 let parameter = str_of(a, "parameter").unwrap_or_default();
                 headers.insert(
                     "Authorization".to_owned(),
-                    named_refs(format!("{scheme} {parameter}").trim(), config),
+                    OneOrMany::One(named_refs(format!("{scheme} {parameter}").trim(), config)),
                 );
             }
-            // TODO(backends model): pools, circuit breakers, query and
-            // certificate credentials, managed identity, TLS and proxy.
-            let not_mapped: Vec<&str> = ["circuitBreaker", "tls", "proxy"]
+            // Pools and the first circuit-breaker rule are mapped below.
+            // TODO: query and certificate credentials, managed identity,
+            // TLS switches and proxy.
+            let not_mapped: Vec<&str> = ["tls", "proxy"]
                 .into_iter()
                 .filter(|k| b.props.get(*k).is_some())
                 .chain(
@@ -387,44 +425,47 @@ impl Reader<'_> {
                     ),
                 );
             }
-            let mut url = str_of(&b.props, "url").map(|u| named_refs(u, config));
-            if url.is_none() {
-                let first = b
-                    .props
-                    .pointer("/pool/services")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|s| str_of(s, "id"))
-                    .map(last_segment)
-                    .find_map(|m| urls.get(m).map(|u| (m.to_owned(), u.clone())));
-                match first {
-                    Some((member, u)) => {
-                        self.warn(
-                            &file,
-                            format!("backend `{}` is a pool: served by its first member `{member}` (pools are not applied yet)", b.name),
-                        );
-                        url = Some(u);
-                    }
-                    None => {
-                        self.warn(
-                            &file,
-                            format!(
-                                "backend `{}` has no `url` (and no pool member with one): left out",
-                                b.name
-                            ),
-                        );
-                        continue;
-                    }
-                }
+            let circuit_breaker = b
+                .props
+                .pointer("/circuitBreaker/rules/0")
+                .and_then(breaker_rule)
+                .map(spanned);
+            let services: Vec<Spanned<PoolService>> = b
+                .props
+                .pointer("/pool/services")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| {
+                    Some(spanned(PoolService {
+                        id: last_segment(str_of(m, "id")?).to_owned(),
+                        priority: m.get("priority").and_then(Value::as_u64).unwrap_or(1) as u32,
+                        weight: m.get("weight").and_then(Value::as_u64).map(|w| w as u32),
+                    }))
+                })
+                .collect();
+            let url = str_of(&b.props, "url").map(|u| named_refs(u, config));
+            let pool = str_of(&b.props, "type").is_some_and(|t| t.eq_ignore_ascii_case("pool"))
+                || (url.is_none() && !services.is_empty());
+            if url.is_none() && !pool {
+                self.warn(
+                    &file,
+                    format!(
+                        "backend `{}` has no `url` and is not a pool: left out",
+                        b.name
+                    ),
+                );
+                continue;
             }
             config.backends.insert(
                 b.name.clone(),
                 spanned(Backend {
-                    url: url.map(spanned),
-                    local_model: None,
+                    url: if pool { None } else { url.map(spanned) },
+                    kind: pool.then(|| spanned("pool".to_owned())),
+                    services: if pool { services } else { Vec::new() },
                     headers,
-                    timeout: None,
+                    circuit_breaker,
+                    ..Backend::default()
                 }),
             );
         }

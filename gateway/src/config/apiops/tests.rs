@@ -145,8 +145,8 @@ fn an_older_extract_is_read_with_its_link_files_and_absolute_ids() {
     }
     // Backend credentials name named values, resolved as APIM does.
     assert_eq!(
-        config.backends["fn"].get_ref().headers["x-functions-key"],
-        "from-env"
+        config.backends["fn"].get_ref().headers["x-functions-key"].values(),
+        ["from-env"]
     );
     let text = warnings.to_string();
     assert!(
