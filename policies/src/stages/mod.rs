@@ -16,6 +16,7 @@ pub(crate) mod headers;
 pub(crate) mod ip_filter;
 pub(crate) mod json_to_xml;
 pub(crate) mod limit_concurrency;
+mod liquid;
 mod limits;
 pub(crate) mod llm_emit_token_metric;
 pub(crate) mod llm_semantic_cache_lookup;
