@@ -72,6 +72,7 @@ codes! {
     ExpressionSyntax = "E0601", "a policy expression is not valid C#";
     ExpressionUnsupported = "E0602", "a policy expression uses a construct, type or member that Sluice does not run";
     ExpressionCompile = "E0603", "the rhai generated for a policy expression does not compile (a Sluice fault: please report it)";
+    TemplateSyntax = "E0604", "a Liquid template (`set-body template=\"liquid\"`) does not parse";
     // E07xx: the gateway configuration (`sluice.toml`, conformance cases).
     ConfigSyntax = "E0701", "the configuration is not valid TOML, or a key or value is not what the format expects";
     ConfigReference = "E0702", "the configuration refers to something that does not exist (an API, product, file, environment variable)";

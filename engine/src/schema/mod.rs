@@ -234,6 +234,9 @@ pub struct ChildSchema {
     pub attrs: &'static [AttrSchema],
     pub content: Content,
     pub rules: &'static [Rule],
+    /// The docs mark the child required but APIM accepts the element without
+    /// it: its absence is a `W0504` warning, not an error (`min` stays 0).
+    pub docs_require: bool,
 }
 
 /// A child element with no attributes and no content; refine with the builder methods.
@@ -245,6 +248,7 @@ pub const fn child(name: &'static str) -> ChildSchema {
         attrs: &[],
         content: Content::Empty,
         rules: &[],
+        docs_require: false,
     }
 }
 
@@ -257,12 +261,19 @@ pub const fn policy_child(name: &'static str) -> ChildSchema {
         attrs: &[],
         content: Content::Policy(name),
         rules: &[],
+        docs_require: false,
     }
 }
 
 impl ChildSchema {
     pub const fn required(mut self) -> Self {
         self.min = 1;
+        self
+    }
+
+    /// Required by the docs, optional in APIM (see [`ChildSchema::docs_require`]).
+    pub const fn required_by_docs(mut self) -> Self {
+        self.docs_require = true;
         self
     }
 

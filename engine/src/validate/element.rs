@@ -19,19 +19,9 @@ impl Ctx<'_> {
         is_policy: bool,
         section: Option<Section>,
     ) {
-        if let Some(t) = super::liquid_template(e) {
-            // A Liquid body: `{{...}}` is Liquid, not a named value; not executed yet.
-            if let Some(exec) = self.execution {
-                let d = self
-                    .diag(
-                        Code::NotExecuted,
-                        t,
-                        "`set-body` with Liquid templates is not executed by `sluice run` yet",
-                    )
-                    .with_severity(exec.severity)
-                    .with_help("see the policy support table in the README");
-                self.error(d);
-            }
+        if super::liquid_template(e).is_some() {
+            // A Liquid body: `{{...}}` is Liquid, not a named value; the
+            // template itself is parsed when the stage compiles (`E0604`).
             return;
         }
         for a in &e.attrs {
@@ -450,6 +440,19 @@ impl Ctx<'_> {
             self.element(c, attrs, &content, rules, is_policy, section);
         }
         for (s, &n) in schema.iter().zip(&counts) {
+            if n == 0 && s.docs_require {
+                let d = self
+                    .diag(
+                        Code::BeyondDocs,
+                        e.name_span,
+                        format!(
+                            "`<{}>` without `<{}>`: its docs require it, APIM accepts it without",
+                            e.name, s.name
+                        ),
+                    )
+                    .with_help(format!("add `<{}>` to follow the docs", s.name));
+                self.error(d);
+            }
             if n < s.min {
                 let d = self
                     .diag(

@@ -21,6 +21,7 @@ pub(crate) mod ip_filter;
 pub(crate) mod json_to_xml;
 pub(crate) mod jsonp;
 pub(crate) mod limit_concurrency;
+mod liquid;
 mod limits;
 pub(crate) mod llm_emit_token_metric;
 pub(crate) mod llm_semantic_cache_lookup;

@@ -1,17 +1,21 @@
 //! `set-body`: replaces the body of the request (inbound, backend) or the
 //! response (outbound, on-error) with literal text or an expression's result.
 
-use sluice_engine::diag::{Code, Diagnostic, Severity};
 use sluice_engine::runtime::{
-    Body, CompileCx, Compiled, CompiledValue, Exchange, MessageRef, PolicyError, Reported, Run,
-    Stage,
+    Body, CompileCx, Compiled, CompiledValue, Exchange, MessageRef, PolicyError, Run, Stage,
 };
 use sluice_engine::source::Span;
 use sluice_engine::xml::{Element, Node};
 
 #[derive(Debug)]
 pub(crate) struct SetBody {
-    body: CompiledValue,
+    body: BodySource,
+}
+
+#[derive(Debug)]
+enum BodySource {
+    Value(CompiledValue),
+    Liquid(super::liquid::LiquidTemplate),
 }
 
 pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
@@ -22,17 +26,9 @@ pub(crate) fn compile_body(e: &Element, cx: &mut CompileCx<'_>) -> Compiled<SetB
     if e.attr("template")
         .is_some_and(|a| a.value.value.trim() == "liquid")
     {
-        let span = e.attr("template").map_or(e.name_span, |a| a.span);
-        // A load error, not a warning: serving the document without this policy would change it.
-        let d = Diagnostic::new(
-            Code::NotExecuted,
-            &cx.source,
-            span,
-            "`set-body` with Liquid templates is not executed by `sluice run` yet",
-        )
-        .with_severity(Severity::Error);
-        cx.diags.push(d);
-        return Err(Reported);
+        return Ok(SetBody {
+            body: BodySource::Liquid(super::liquid::compile(e, cx)?),
+        });
     }
     // Markup inside set-body is a literal body, taken as written.
     let has_markup = e.children.iter().any(|n| matches!(n, Node::Element(_)));
@@ -45,7 +41,9 @@ pub(crate) fn compile_body(e: &Element, cx: &mut CompileCx<'_>) -> Compiled<SetB
         ),
         _ => cx.text(e)?,
     };
-    Ok(SetBody { body })
+    Ok(SetBody {
+        body: BodySource::Value(body),
+    })
 }
 
 impl SetBody {
@@ -55,7 +53,11 @@ impl SetBody {
 
     /// Sets the body of `target` (the request `send-request` builds).
     pub(crate) fn apply_to(&self, x: &Exchange, target: &MessageRef) -> Result<(), PolicyError> {
-        let text = self.body.eval_string(x)?.unwrap_or_default();
+        let text = match &self.body {
+            BodySource::Value(v) => v.eval_string(x)?.unwrap_or_default(),
+            // Inside `return-response` or `send-request` the template has no body to read.
+            BodySource::Liquid(t) => t.render(x, std::ptr::eq(target, x.message()))?,
+        };
         target.write(|m| {
             m.body = Some(Body {
                 bytes: text.into_bytes().into(),
