@@ -38,6 +38,7 @@ pub mod counters;
 pub mod identity;
 pub mod jwt;
 pub mod openapi;
+mod redis_conn;
 pub mod schemas;
 pub mod semantic;
 pub mod series;

@@ -14,7 +14,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::aio::ConnectionManager;
 use ::redis::{Client, Cmd, FromRedisValue, RedisError, RedisResult, cmd};
 use sha2::{Digest, Sha256};
 use sluice_engine::runtime::BoxFuture;
@@ -173,17 +173,13 @@ impl RedisStore {
     }
 
     async fn connection(&self) -> RedisResult<ConnectionManager> {
-        let manager = self
-            .manager
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.connect_timeout))
-                    .set_response_timeout(Some(self.response_timeout))
-                    .set_number_of_retries(0);
-                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-            })
-            .await?;
-        Ok(manager.clone())
+        crate::redis_conn::managed(
+            &self.manager,
+            &self.client,
+            self.connect_timeout,
+            self.response_timeout,
+        )
+        .await
     }
 
     async fn query<T: FromRedisValue>(&self, c: &Cmd) -> RedisResult<T> {

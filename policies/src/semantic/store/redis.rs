@@ -26,7 +26,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::aio::ConnectionManager;
 use ::redis::{Client, Cmd, FromRedisValue, Pipeline, RedisError, RedisResult, Value, cmd};
 use sluice_engine::runtime::BoxFuture;
 
@@ -171,19 +171,13 @@ impl RedisStore {
     }
 
     async fn connection(&self) -> RedisResult<ConnectionManager> {
-        let manager = self
-            .manager
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.connect_timeout))
-                    .set_response_timeout(Some(self.response_timeout))
-                    // One attempt per reconnection: the caller's bound, not
-                    // a backoff, decides how long an operation may take.
-                    .set_number_of_retries(0);
-                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-            })
-            .await?;
-        Ok(manager.clone())
+        crate::redis_conn::managed(
+            &self.manager,
+            &self.client,
+            self.connect_timeout,
+            self.response_timeout,
+        )
+        .await
     }
 
     /// Sends one request; if the connection broke (not a timeout), once more
