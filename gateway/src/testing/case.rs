@@ -57,6 +57,9 @@ pub struct Answer {
     pub headers: BTreeMap<String, Values>,
     /// Absent: the echo document.
     pub body: Option<String>,
+    /// The body in these pieces, delivered as a stream (a Sluice addition
+    /// to FORMAT.md); not with `body`.
+    pub chunks: Option<Vec<String>>,
     #[serde(default)]
     pub delay_ms: u64,
 }
@@ -69,6 +72,7 @@ pub struct Stub {
     #[serde(default)]
     pub headers: BTreeMap<String, Values>,
     pub body: Option<String>,
+    pub chunks: Option<Vec<String>>,
     #[serde(default)]
     pub delay_ms: u64,
 }
@@ -79,6 +83,7 @@ impl Stub {
             status: self.status,
             headers: self.headers.clone(),
             body: self.body.clone(),
+            chunks: self.chunks.clone(),
             delay_ms: self.delay_ms,
         }
     }
@@ -263,12 +268,40 @@ pub fn parse(name: &str, text: &str) -> Result<(Case, Config), String> {
             },
         ));
     }
+    if let Some(at) = both_body_and_chunks(&case) {
+        return Err(format!(
+            "{name}: {at} has both `body` and `chunks` (`chunks` is the body, in pieces)"
+        ));
+    }
     if case.expect.is_some() && !case.step.is_empty() {
         return Err(format!(
             "{name}: a case with `[expect] load-error` has no steps"
         ));
     }
     Ok((case, config))
+}
+
+/// Where an answer has both `body` and `chunks`, if one does.
+fn both_body_and_chunks(case: &Case) -> Option<String> {
+    let both =
+        |body: &Option<String>, chunks: &Option<Vec<String>>| body.is_some() && chunks.is_some();
+    if both(&case.backend.body, &case.backend.chunks) {
+        return Some("`[backend]`".into());
+    }
+    if let Some(s) = case.stub.iter().find(|s| both(&s.body, &s.chunks)) {
+        return Some(format!("the `[[stub]]` of `{}`", s.url_prefix));
+    }
+    for (i, step) in case.step.iter().enumerate() {
+        if step
+            .backend
+            .as_ref()
+            .is_some_and(|b| both(&b.body, &b.chunks))
+            || step.stub.iter().any(|s| both(&s.body, &s.chunks))
+        {
+            return Some(format!("step {}", i + 1));
+        }
+    }
+    None
 }
 
 /// 1-based line and column (in characters) of a byte offset.

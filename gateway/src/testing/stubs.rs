@@ -7,14 +7,22 @@
 //! (`sleep`, a `retry` interval) return at once, and a stub's `delay-ms` only
 //! decides whether a call times out (a delay longer than the call's timeout
 //! fails it with [`CallError::Timeout`]).
+//!
+//! An answer given as `chunks`, or with a `text/event-stream` body (one
+//! event per chunk), comes as a stream when the gateway asks for one
+//! ([`Services::call_streaming`]), as a real backend's would.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::task::{Context, Poll};
 
+use bytes::Bytes;
+use futures_core::Stream;
 use sluice_engine::runtime::{
-    BackendEntity, BoxFuture, CallError, InboundResponse, Multimap, OutboundRequest, Purpose,
-    Services, reason_phrase,
+    BackendEntity, BodyStream, BoxFuture, CallError, InboundResponse, Multimap, OutboundRequest,
+    Purpose, Services, reason_phrase,
 };
 
 use super::case::{Answer, Case, Embeddings, Stub};
@@ -208,6 +216,25 @@ impl Stubs {
     fn now(&self) -> i64 {
         self.clock.load(Ordering::SeqCst)
     }
+
+    /// The stub's answer to `req` (counted), with the pieces of its body
+    /// when it streams; a delay past the call's timeout is a timeout.
+    fn answer(
+        &self,
+        req: &OutboundRequest,
+    ) -> Result<(InboundResponse, Option<VecDeque<Bytes>>), CallError> {
+        let (delay, result, pieces) = if req.purpose == Purpose::Embeddings {
+            (self.embeddings.delay_ms, self.embeddings_answer(req), None)
+        } else {
+            let answer = self.answer_for(req);
+            (answer.delay_ms, respond(&answer, req), pieces(&answer))
+        };
+        if delay > req.timeout_ms {
+            Err(CallError::Timeout)
+        } else {
+            Ok((result, pieces))
+        }
+    }
 }
 
 /// The `index`-th of the unit vectors that Gram-Schmidt draws from the
@@ -297,9 +324,10 @@ pub fn echo_document(req: &OutboundRequest) -> serde_json::Value {
 fn respond(answer: &Answer, req: &OutboundRequest) -> InboundResponse {
     let status = answer.status.unwrap_or(200);
     let mut headers = Multimap::default();
-    let body = match &answer.body {
-        Some(b) => b.clone().into_bytes(),
-        None => {
+    let body = match (&answer.body, &answer.chunks) {
+        (Some(b), _) => b.clone().into_bytes(),
+        (None, Some(chunks)) => chunks.concat().into_bytes(),
+        (None, None) => {
             headers.set_one("Content-Type", "application/json".into());
             echo_document(req).to_string().into_bytes()
         }
@@ -315,23 +343,65 @@ fn respond(answer: &Answer, req: &OutboundRequest) -> InboundResponse {
     }
 }
 
+/// The pieces in which a streamed answer's body arrives: `chunks` as
+/// given; a `text/event-stream` body one event per piece, as a server
+/// flushes them; else none (the body comes whole).
+fn pieces(answer: &Answer) -> Option<VecDeque<Bytes>> {
+    if let Some(chunks) = &answer.chunks {
+        return Some(chunks.iter().map(|c| Bytes::from(c.clone())).collect());
+    }
+    let body = answer.body.as_deref()?;
+    let event_stream = answer.headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("content-type")
+            && v.list()
+                .iter()
+                .any(|v| v.to_ascii_lowercase().starts_with("text/event-stream"))
+    });
+    if !event_stream {
+        return None;
+    }
+    Some(
+        body.split_inclusive("\n\n")
+            .map(|e| Bytes::from(e.to_owned()))
+            .collect(),
+    )
+}
+
+/// A body delivered piece by piece.
+struct Pieces(VecDeque<Bytes>);
+
+impl Stream for Pieces {
+    type Item = Result<Bytes, CallError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Poll::Ready(self.0.pop_front().map(Ok))
+    }
+}
+
 impl Services for Stubs {
     fn now_ms(&self) -> i64 {
         self.now()
     }
 
     fn call(&self, req: OutboundRequest) -> BoxFuture<'_, Result<InboundResponse, CallError>> {
-        let (delay, result) = if req.purpose == Purpose::Embeddings {
-            (self.embeddings.delay_ms, self.embeddings_answer(&req))
-        } else {
-            let answer = self.answer_for(&req);
-            (answer.delay_ms, respond(&answer, &req))
-        };
-        let outcome = if delay > req.timeout_ms {
-            Err(CallError::Timeout)
-        } else {
-            Ok(result)
-        };
+        let outcome = self.answer(&req).map(|(r, _)| r);
+        Box::pin(async move { outcome })
+    }
+
+    /// An answer with `chunks`, or a `text/event-stream` body, comes as a
+    /// stream (as `sluice run` passes it on); any other whole.
+    fn call_streaming(
+        &self,
+        req: OutboundRequest,
+    ) -> BoxFuture<'_, Result<(InboundResponse, Option<BodyStream>), CallError>> {
+        let outcome = self.answer(&req).map(|(mut r, pieces)| match pieces {
+            Some(p) => {
+                r.body = Bytes::new();
+                let stream: BodyStream = Box::pin(Pieces(p));
+                (r, Some(stream))
+            }
+            None => (r, None),
+        });
         Box::pin(async move { outcome })
     }
 
@@ -422,6 +492,68 @@ dimensions = 4
         );
         assert_eq!(stubs.now_ms(), EPOCH_MS);
         assert_eq!(stubs.take_counters().backend, 1);
+    }
+
+    fn streamed(stubs: &Stubs, req: &OutboundRequest) -> (InboundResponse, Option<Vec<String>>) {
+        let (head, stream) = futures_lite(stubs.call_streaming(req.clone())).unwrap();
+        let pieces = stream.map(|mut s| {
+            let mut out = Vec::new();
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            while let Poll::Ready(Some(chunk)) = s.as_mut().poll_next(&mut cx) {
+                out.push(String::from_utf8(chunk.unwrap().to_vec()).unwrap());
+            }
+            out
+        });
+        (head, pieces)
+    }
+
+    #[test]
+    fn chunks_and_event_streams_come_in_pieces_and_whole_to_call() {
+        let text = r#"
+title = "t"
+[backend]
+chunks = ["{\"a\":", "1}"]
+"#;
+        let mut stubs = Stubs::new(&super::super::case::parse("t.toml", text).unwrap().0);
+        let req = OutboundRequest {
+            url: "http://backend.test/x".into(),
+            timeout_ms: 1000,
+            ..OutboundRequest::default()
+        };
+        let (head, pieces) = streamed(&stubs, &req);
+        assert!(head.body.is_empty());
+        assert_eq!(pieces.unwrap(), ["{\"a\":", "1}"]);
+        let whole = futures_lite(stubs.call(req.clone())).unwrap();
+        assert_eq!(&whole.body[..], b"{\"a\":1}");
+
+        let mut sse = Answer::default();
+        sse.headers.insert(
+            "content-type".into(),
+            super::super::case::Values::One("text/event-stream; charset=utf-8".into()),
+        );
+        sse.body = Some("data: 1\n\ndata: 2\n\ndata: [DONE]".into());
+        stubs.backend = sse.clone();
+        let (_, pieces) = streamed(&stubs, &req);
+        assert_eq!(
+            pieces.unwrap(),
+            ["data: 1\n\n", "data: 2\n\n", "data: [DONE]"]
+        );
+
+        sse.headers.clear();
+        stubs.backend = sse;
+        let (head, pieces) = streamed(&stubs, &req);
+        assert!(pieces.is_none(), "any other body comes whole");
+        assert_eq!(&head.body[..], b"data: 1\n\ndata: 2\n\ndata: [DONE]");
+        assert_eq!(stubs.take_counters().backend, 4);
+    }
+
+    #[test]
+    fn body_and_chunks_together_are_refused() {
+        let text = "title = \"t\"\n[[step]]\nbackend = { body = \"x\", chunks = [\"x\"] }\n";
+        let err = super::super::case::parse("t.toml", text)
+            .map(|_| ())
+            .unwrap_err();
+        assert!(err.contains("step 1 has both `body` and `chunks`"), "{err}");
     }
 
     fn futures_lite<T>(f: BoxFuture<'_, T>) -> T {
