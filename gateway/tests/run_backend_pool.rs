@@ -14,16 +14,14 @@
 mod serve_support;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
+use serve_support::llm::{StubBody, json_response, openai_script};
 use serve_support::{Sluice, free_port, get, serve_backend, temp_dir};
-use sluice_policies::redis_server::repo_root;
 
 #[derive(Default)]
 struct Model {
@@ -32,27 +30,24 @@ struct Model {
     calls: AtomicUsize,
 }
 
-async fn model(m: Arc<Model>, _req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn model(m: Arc<Model>, _req: hyper::Request<Incoming>) -> hyper::Response<StubBody> {
     m.calls.fetch_add(1, Ordering::SeqCst);
     if m.throttled {
         let body = json!({ "error": { "code": "429", "message": "Rate limit is exceeded." } });
-        return hyper::Response::builder()
-            .status(429)
-            .header("Content-Type", "application/json")
-            .header("Retry-After", "60")
-            .body(Full::new(Bytes::from(body.to_string())))
-            .unwrap();
+        let mut r = json_response(429, &body);
+        r.headers_mut()
+            .insert("Retry-After", hyper::header::HeaderValue::from_static("60"));
+        return r;
     }
-    let body = json!({
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o",
-        "choices": [{ "index": 0, "finish_reason": "stop",
-                      "message": { "role": "assistant", "content": "from west" } }],
-        "usage": { "prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7 }
-    });
-    hyper::Response::builder()
-        .header("Content-Type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap()
+    json_response(
+        200,
+        &json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o",
+            "choices": [{ "index": 0, "finish_reason": "stop",
+                          "message": { "role": "assistant", "content": "from west" } }],
+            "usage": { "prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7 }
+        }),
+    )
 }
 
 fn config(port: u16, admin: u16, east: u16, west: u16) -> String {
@@ -122,30 +117,11 @@ policy = '''<policies>
     )
 }
 
-/// The directory `scripts/python-deps` installed the `openai` package into.
-fn python_path() -> String {
-    let out = Command::new(repo_root().join("scripts/python-deps"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/python-deps failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 /// Runs gateway/tests/openai_client.py for `calls` calls; its reports.
 fn openai_calls(base_url: &str, calls: usize) -> Vec<Value> {
-    let mut child = Command::new("python3")
-        .arg(repo_root().join("gateway/tests/openai_client.py"))
+    let mut child = openai_script("openai_client.py")
         .arg(base_url)
         .arg("x-unused")
-        .env("PYTHONPATH", python_path())
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

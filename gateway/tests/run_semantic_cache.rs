@@ -29,18 +29,17 @@
 mod serve_support;
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use serve_support::{Sluice, channel_body, free_port, serve_backend, temp_dir};
-use sluice_policies::redis_server::{RedisServer, repo_root};
+use serve_support::llm::{StubBody, chat_chunk, event_stream, json_response, openai_script};
+use serve_support::{Sluice, free_port, serve_backend, temp_dir};
+use sluice_policies::redis_server::RedisServer;
 
 /// The opt-in header that reports the cache's status (and `-partition`).
 const STATUS_HEADER: &str = "x-sluice-cache";
@@ -49,8 +48,6 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 const QUESTION: &str = "What is the capital of France?";
 const PARAPHRASE: &str = "Tell me France's capital city";
-
-type Body = BoxBody<Bytes, std::io::Error>;
 
 /// What the backend saw.
 #[derive(Default)]
@@ -85,67 +82,27 @@ fn answer(n: usize) -> String {
     format!("The capital of France is Paris. [answer {n}]")
 }
 
-fn json_response(status: u16, v: &Value) -> hyper::Response<Body> {
-    hyper::Response::builder()
-        .status(status)
-        .header("Content-Type", "application/json")
-        .body(
-            Full::new(Bytes::from(v.to_string()))
-                .map_err(|never| match never {})
-                .boxed(),
-        )
-        .unwrap()
-}
-
-/// One `chat.completion.chunk` event.
-fn chunk_event(id: &str, delta: Value, finish: Option<&str>) -> String {
-    let chunk = json!({
-        "id": id,
-        "object": "chat.completion.chunk",
-        "created": 1_700_000_000,
-        "model": "gpt-4o",
-        "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }],
-    });
-    format!("data: {chunk}\n\n")
-}
-
 /// A streamed answer: the role, the content in pieces, the finish, then
 /// `data: [DONE]`, one event per write with small pauses between; the body
 /// ends `end_delay` after the last event.
-fn stream(id: String, content: String, end_delay: Duration) -> hyper::Response<Body> {
-    let mut events = vec![chunk_event(
+fn stream(id: String, content: String, end_delay: Duration) -> hyper::Response<StubBody> {
+    let mut events = vec![chat_chunk(
         &id,
         json!({ "role": "assistant", "content": "" }),
         None,
     )];
     for piece in content.split_inclusive(' ') {
-        events.push(chunk_event(&id, json!({ "content": piece }), None));
+        events.push(chat_chunk(&id, json!({ "content": piece }), None));
     }
-    events.push(chunk_event(&id, json!({}), Some("stop")));
+    events.push(chat_chunk(&id, json!({}), Some("stop")));
     events.push("data: [DONE]\n\n".to_owned());
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tokio::spawn(async move {
-        for (i, e) in events.into_iter().enumerate() {
-            if i > 0 {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            if tx.send(Ok(Bytes::from(e))).await.is_err() {
-                return;
-            }
-        }
-        // (Even `sleep(ZERO)` waits for the timer's next tick.)
-        if !end_delay.is_zero() {
-            tokio::time::sleep(end_delay).await;
-        }
-    });
-    hyper::Response::builder()
-        .header("Content-Type", "text/event-stream")
-        .header("Cache-Control", "no-cache")
-        .body(channel_body(rx))
-        .unwrap()
+    event_stream(events, Duration::from_millis(20), end_delay)
 }
 
-async fn backend_handle(b: Arc<Backend>, req: hyper::Request<Incoming>) -> hyper::Response<Body> {
+async fn backend_handle(
+    b: Arc<Backend>,
+    req: hyper::Request<Incoming>,
+) -> hyper::Response<StubBody> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await.unwrap().to_bytes();
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
@@ -254,21 +211,6 @@ url-template = "/chat/completions"
     )
 }
 
-/// The directory `scripts/python-deps` installed the `openai` package into.
-fn python_path() -> String {
-    let out = Command::new(repo_root().join("scripts/python-deps"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/python-deps failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 /// gateway/tests/openai_client.py, one call per line it is sent.
 struct OpenAiClient {
     child: Child,
@@ -280,15 +222,10 @@ struct OpenAiClient {
 impl OpenAiClient {
     async fn start(base_url: &str, dir: &std::path::Path) -> OpenAiClient {
         let stderr = dir.join("openai_client.stderr");
-        let mut child = Command::new("python3")
-            .arg(repo_root().join("gateway/tests/openai_client.py"))
+        let mut child = openai_script("openai_client.py")
             .arg(base_url)
             .arg(STATUS_HEADER)
-            .env("PYTHONPATH", python_path())
             .env("PYTHONUNBUFFERED", "1")
-            // Everything is on loopback: no proxy may be in the way.
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env("no_proxy", "127.0.0.1,localhost")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap())

@@ -16,19 +16,14 @@
 
 mod serve_support;
 
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use http_body_util::BodyExt;
-use http_body_util::combinators::BoxBody;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use serve_support::{Sluice, channel_body, free_port, get, send, serve_backend, temp_dir};
-use sluice_policies::redis_server::repo_root;
-
-type Body = BoxBody<Bytes, std::io::Error>;
+use serve_support::llm::{StubBody, chat_chunk, event_stream, openai_script};
+use serve_support::{Sluice, free_port, get, send, serve_backend, temp_dir};
 
 /// The usage the backend reports for each answer.
 const PROMPT: u64 = 14;
@@ -43,14 +38,7 @@ struct Backend {
 }
 
 fn chunk(delta: Value, finish: Option<&str>) -> String {
-    let c = json!({
-        "id": "chatcmpl-tok",
-        "object": "chat.completion.chunk",
-        "created": 1_700_000_000,
-        "model": "gpt-4o",
-        "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }],
-    });
-    format!("data: {c}\n\n")
+    chat_chunk("chatcmpl-tok", delta, finish)
 }
 
 /// The backend's events; with the usage chunk when asked for.
@@ -75,26 +63,15 @@ fn events(usage: bool) -> Vec<String> {
     e
 }
 
-async fn backend_handle(b: Arc<Backend>, req: hyper::Request<Incoming>) -> hyper::Response<Body> {
+async fn backend_handle(
+    b: Arc<Backend>,
+    req: hyper::Request<Incoming>,
+) -> hyper::Response<StubBody> {
     let body = req.into_body().collect().await.unwrap().to_bytes();
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let usage = req["stream_options"]["include_usage"] == true;
     b.requests.lock().unwrap().push(req);
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tokio::spawn(async move {
-        for (i, e) in events(usage).into_iter().enumerate() {
-            if i > 0 {
-                tokio::time::sleep(PAUSE).await;
-            }
-            if tx.send(Ok(Bytes::from(e))).await.is_err() {
-                return;
-            }
-        }
-    });
-    hyper::Response::builder()
-        .header("Content-Type", "text/event-stream")
-        .body(channel_body(rx))
-        .unwrap()
+    event_stream(events(usage), PAUSE, Duration::ZERO)
 }
 
 fn config(port: u16, admin: u16, backend: u16) -> String {
@@ -134,21 +111,6 @@ method = "POST"
 url-template = "/chat/completions"
 "#
     )
-}
-
-/// The directory `scripts/python-deps` installed the `openai` package into.
-fn python_path() -> String {
-    let out = Command::new(repo_root().join("scripts/python-deps"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/python-deps failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,14 +153,10 @@ async fn streamed_usage_is_counted_and_its_chunk_never_reaches_a_client_that_did
     assert_eq!(first["messages"], question["messages"]);
 
     // 2. The openai package, with and without asking for usage.
-    let out = Command::new("python3")
-        .arg(repo_root().join("gateway/tests/openai_stream_usage.py"))
+    let out = openai_script("openai_stream_usage.py")
         .arg(gw.url("/llm"))
         .arg("key-t-e2e")
-        .env("PYTHONPATH", python_path())
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .stdin(Stdio::null())
+        .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {

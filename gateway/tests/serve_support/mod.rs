@@ -1,12 +1,15 @@
 //! What the `sluice run` tests share: free loopback ports, a running
 //! `sluice` binary (killed when dropped), a small HTTP client, and a local
-//! hyper backend.
+//! hyper backend; `llm.rs`: mock OpenAI-shaped backends and the `openai`
+//! Python client.
 //! Everything stays on 127.0.0.1, and every wait is bounded.
 //!
 //! Each test file compiles this module on its own, so an item that only
 //! some of them use carries its own `allow(dead_code)`.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
+
+pub mod llm;
 
 use std::convert::Infallible;
 use std::net::{SocketAddr, TcpListener};
