@@ -11,6 +11,8 @@
 //! - `identity/`: the credentials (token providers, connections, the token
 //!   cache) that the authentication stages share
 //! - `breaker.rs`: a circuit breaker for a dependency
+//! - `redis_conn.rs`: how the Redis clients (counters, external cache,
+//!   semantic store) connect and send: bounded, once more after a break
 //! - `openapi.rs`: the OpenAPI documents of APIs (`[[api]] specification`),
 //!   `schemas.rs`: the schemas of `[schemas]`, and `validation.rs`: what the
 //!   four validation policies share (actions, errors, JSON Schema checks)

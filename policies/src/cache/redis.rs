@@ -8,13 +8,11 @@
 //! the prefix with `SCAN` (admin operations). The URL may hold a password:
 //! it is in no message and no `Debug` output.
 
-use std::time::Duration;
-
-use ::redis::aio::ConnectionManager;
-use ::redis::{Client, Cmd, FromRedisValue, RedisError, RedisResult, cmd};
+use ::redis::{Client, Cmd, FromRedisValue, RedisError, cmd};
 use bytes::Bytes;
 
 use super::{ExternalError, millis};
+use crate::redis_conn::{Conn, Request};
 
 /// Keys per `SCAN` round of `purge` and `count`.
 const SCAN_COUNT: usize = 1000;
@@ -44,11 +42,8 @@ impl std::fmt::Debug for RedisKvConfig {
 }
 
 pub struct ExternalCache {
-    client: Client,
-    manager: tokio::sync::OnceCell<ConnectionManager>,
+    conn: Conn,
     prefix: String,
-    connect_timeout: Duration,
-    response_timeout: Duration,
 }
 
 impl std::fmt::Debug for ExternalCache {
@@ -66,11 +61,12 @@ impl ExternalCache {
         let client = Client::open(config.url.as_str())
             .map_err(|_| "not a Redis URL (`redis://[user:password@]host:port[/db]`)".to_owned())?;
         Ok(Self {
-            client,
-            manager: tokio::sync::OnceCell::new(),
+            conn: Conn::new(
+                client,
+                millis(config.connect_timeout_ms),
+                millis(config.response_timeout_ms),
+            ),
             prefix: config.prefix,
-            connect_timeout: millis(config.connect_timeout_ms),
-            response_timeout: millis(config.response_timeout_ms),
         })
     }
 
@@ -78,39 +74,14 @@ impl ExternalCache {
         &self.prefix
     }
 
-    async fn connection(&self) -> RedisResult<ConnectionManager> {
-        crate::redis_conn::managed(
-            &self.manager,
-            &self.client,
-            self.connect_timeout,
-            self.response_timeout,
-        )
-        .await
-    }
-
+    /// One command; once more if the connection broke.
     async fn run<T: FromRedisValue>(&self, c: &Cmd) -> Result<T, ExternalError> {
-        let r = match self.attempt(c).await {
-            Err(e) if e.is_io_error() && !e.is_timeout() => self.attempt(c).await,
-            r => r,
-        };
-        r.map_err(|e| ExternalError {
-            message: describe(&e),
-        })
-    }
-
-    async fn attempt<T: FromRedisValue>(&self, c: &Cmd) -> RedisResult<T> {
-        let bound = self.connect_timeout + self.response_timeout;
-        let sent = async {
-            let mut con = self.connection().await?;
-            c.query_async(&mut con).await
-        };
-        match tokio::time::timeout(bound, sent).await {
-            Ok(r) => r,
-            Err(_) => Err(RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("no answer within {} ms", bound.as_millis()),
-            ))),
-        }
+        self.conn
+            .send(Request::Cmd(c))
+            .await
+            .map_err(|e| ExternalError {
+                message: describe(&e),
+            })
     }
 
     fn key(&self, key: &str) -> String {

@@ -14,13 +14,13 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ::redis::aio::ConnectionManager;
-use ::redis::{Client, Cmd, FromRedisValue, RedisError, RedisResult, cmd};
+use ::redis::{Client, Cmd, FromRedisValue, RedisResult, cmd};
 use sha2::{Digest, Sha256};
 use sluice_engine::runtime::BoxFuture;
 
 use super::window::{Raw, layout};
 use super::{Counter, CounterStore, StoreError, Take, Window};
+use crate::redis_conn::{Conn, Request};
 
 /// The life of a lifetime quota's key (renewed by each write).
 const LIFETIME_TTL_MS: u64 = 10 * 365 * 24 * 3_600_000;
@@ -124,11 +124,8 @@ impl Default for RedisConfig {
 }
 
 pub struct RedisStore {
-    client: Client,
-    manager: tokio::sync::OnceCell<ConnectionManager>,
+    conn: Conn,
     prefix: String,
-    connect_timeout: Duration,
-    response_timeout: Duration,
     /// The script's digest once loaded.
     digest: Mutex<Option<String>>,
 }
@@ -149,11 +146,12 @@ impl RedisStore {
         let client = Client::open(config.url.as_str())
             .map_err(|e| StoreError(format!("invalid redis-url: {}", e.category())))?;
         Ok(Self {
-            client,
-            manager: tokio::sync::OnceCell::new(),
+            conn: Conn::new(
+                client,
+                Duration::from_millis(config.connect_timeout_ms.max(1)),
+                Duration::from_millis(config.response_timeout_ms.max(1)),
+            ),
             prefix: config.prefix,
-            connect_timeout: Duration::from_millis(config.connect_timeout_ms.max(1)),
-            response_timeout: Duration::from_millis(config.response_timeout_ms.max(1)),
             digest: Mutex::new(None),
         })
     }
@@ -172,29 +170,10 @@ impl RedisStore {
         format!("{}{}:{{{tag}}}", self.prefix, counter.policy)
     }
 
-    async fn connection(&self) -> RedisResult<ConnectionManager> {
-        crate::redis_conn::managed(
-            &self.manager,
-            &self.client,
-            self.connect_timeout,
-            self.response_timeout,
-        )
-        .await
-    }
-
+    /// One command, bounded; not tried again (a decision falls back at
+    /// once, and the breaker counts the failure).
     async fn query<T: FromRedisValue>(&self, c: &Cmd) -> RedisResult<T> {
-        let bound = self.connect_timeout + self.response_timeout;
-        let sent = async {
-            let mut con = self.connection().await?;
-            c.query_async(&mut con).await
-        };
-        match tokio::time::timeout(bound, sent).await {
-            Ok(r) => r,
-            Err(_) => Err(RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("no answer within {} ms", bound.as_millis()),
-            ))),
-        }
+        self.conn.once(&Request::Cmd(c)).await
     }
 
     fn known_digest(&self) -> Option<String> {

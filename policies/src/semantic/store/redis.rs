@@ -26,11 +26,11 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ::redis::aio::ConnectionManager;
-use ::redis::{Client, Cmd, FromRedisValue, Pipeline, RedisError, RedisResult, Value, cmd};
+use ::redis::{Client, Cmd, FromRedisValue, RedisError, RedisResult, Value, cmd};
 use sluice_engine::runtime::BoxFuture;
 
 use super::{Entry, Nearest, StoreError, VectorStore};
+use crate::redis_conn::{Conn, Request, once_more, reconnects};
 
 /// How many neighbours a search asks for, in turn, while the nearest ones
 /// are expired on the caller's clock but still on the server.
@@ -121,12 +121,9 @@ impl Default for RedisConfig {
 
 /// Made anywhere with [`RedisStore::new`]; used inside a tokio runtime.
 pub struct RedisStore {
-    client: Client,
-    /// Made on first use, inside the runtime that uses it.
-    manager: tokio::sync::OnceCell<ConnectionManager>,
+    /// Connected on first use, inside the runtime that uses it.
+    conn: Conn,
     prefix: String,
-    connect_timeout: Duration,
-    response_timeout: Duration,
     /// Vector lengths whose index is known to exist; forgotten when the
     /// connection breaks (the server may have restarted empty).
     indexes: Mutex<HashSet<usize>>,
@@ -137,16 +134,10 @@ impl std::fmt::Debug for RedisStore {
         // Not the URL: it may hold a password.
         f.debug_struct("RedisStore")
             .field("prefix", &self.prefix)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("response_timeout", &self.response_timeout)
+            .field("connect_timeout", &self.conn.connect_timeout)
+            .field("response_timeout", &self.conn.response_timeout)
             .finish_non_exhaustive()
     }
-}
-
-/// One request to the server.
-enum Request<'a> {
-    Cmd(&'a Cmd),
-    Pipe(&'a Pipeline),
 }
 
 impl RedisStore {
@@ -161,50 +152,24 @@ impl RedisStore {
             StoreError::new(message)
         })?;
         Ok(Self {
-            client,
-            manager: tokio::sync::OnceCell::new(),
+            conn: Conn::new(
+                client,
+                Duration::from_millis(config.connect_timeout_ms.max(1)),
+                Duration::from_millis(config.response_timeout_ms.max(1)),
+            ),
             prefix: config.prefix,
-            connect_timeout: Duration::from_millis(config.connect_timeout_ms.max(1)),
-            response_timeout: Duration::from_millis(config.response_timeout_ms.max(1)),
             indexes: Mutex::new(HashSet::new()),
         })
-    }
-
-    async fn connection(&self) -> RedisResult<ConnectionManager> {
-        crate::redis_conn::managed(
-            &self.manager,
-            &self.client,
-            self.connect_timeout,
-            self.response_timeout,
-        )
-        .await
     }
 
     /// Sends one request; if the connection broke (not a timeout), once more
     /// on the connection that replaces it.
     async fn send<T: FromRedisValue>(&self, request: Request<'_>) -> RedisResult<T> {
-        match self.attempt(&request).await {
-            Err(e) if reconnects(&e) => self.attempt(&request).await,
-            r => r,
-        }
+        once_more(|| self.attempt(&request)).await
     }
 
     async fn attempt<T: FromRedisValue>(&self, request: &Request<'_>) -> RedisResult<T> {
-        let bound = self.connect_timeout + self.response_timeout;
-        let sent = async {
-            let mut con = self.connection().await?;
-            match request {
-                Request::Cmd(c) => c.query_async(&mut con).await,
-                Request::Pipe(p) => p.query_async(&mut con).await,
-            }
-        };
-        let r = match tokio::time::timeout(bound, sent).await {
-            Ok(r) => r,
-            Err(_) => Err(RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("no answer within {} ms", bound.as_millis()),
-            ))),
-        };
+        let r = self.conn.once(request).await;
         // A new connection may reach a new, empty server: the indexes are
         // checked again. A timeout keeps the connection (and what it knows).
         if r.as_ref().is_err_and(reconnects) {
@@ -405,12 +370,6 @@ fn knn_search(index: &str, partition: &str, blob: &[u8], k: usize) -> Cmd {
 
 fn words(s: &'static str) -> Vec<&'static str> {
     s.split(' ').collect()
-}
-
-/// Whether the error broke the connection (not a timeout): the manager
-/// replaces it, and the request is worth one more try.
-fn reconnects(e: &RedisError) -> bool {
-    e.is_io_error() && !e.is_timeout()
 }
 
 /// Escapes the characters special to `SCAN MATCH`.
