@@ -25,30 +25,15 @@ WARMUP="${WARMUP:-2}"
 ROUNDS="${ROUNDS:-3}"
 VARIANTS="${VARIANTS:-}"
 
-cargo build --release --quiet -p sluice-gateway -p sluice-benches --bins
-bin="${CARGO_TARGET_DIR:-target}/release"
-
-pids=()
-work="$(mktemp -d)"
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source benches/lib.sh
+bench_setup
 
 read -r p_backend p_bare p_gateway p_admin p_redis < <("$bin/load" free-ports 5)
 
 # A gateway's configuration in DIR, with the free ports GATEWAY and ADMIN;
 # with a variant: its policies in the API's inbound, its section appended.
 configure() { # DIR GATEWAY ADMIN [VARIANT]
-  mkdir -p "$1"
-  cp benches/load/*.xml "$1/"
-  sed -e "s/127.0.0.1:18080/127.0.0.1:$2/" \
-      -e "s/127.0.0.1:19090/127.0.0.1:$3/" \
-      -e "s/127.0.0.1:18081/127.0.0.1:$p_backend/g" \
-      benches/load/sluice.toml >"$1/sluice.toml"
+  gateway_config "$1" "$2" "$3" benches/load/sluice.toml
   if [ -n "${4:-}" ]; then
     local v="benches/load/variants/$4"
     [ -d "$v" ] || { echo "load.sh: no variant $4 (benches/load/variants/)" >&2; exit 2; }
@@ -66,15 +51,10 @@ configure() { # DIR GATEWAY ADMIN [VARIANT]
 
 configure "$work/sluice" "$p_gateway" "$p_admin"
 
-"$bin/backend" "127.0.0.1:$p_backend" 2>"$work/backend.log" &
-pids+=($!)
-"$bin/bare_proxy" "127.0.0.1:$p_bare" "http://127.0.0.1:$p_backend" 2>"$work/bare.log" &
-pids+=($!)
-"$bin/sluice" run "$work/sluice/sluice.toml" 2>"$work/sluice.log" &
-pids+=($!)
-for port in "$p_backend" "$p_bare" "$p_gateway"; do
-  "$bin/load" wait "127.0.0.1:$port"
-done
+spawn "$work/backend.log" "$bin/backend" "127.0.0.1:$p_backend"
+spawn "$work/bare.log" "$bin/bare_proxy" "127.0.0.1:$p_bare" "http://127.0.0.1:$p_backend"
+spawn "$work/sluice.log" "$bin/sluice" run "$work/sluice/sluice.toml"
+wait_ports "$p_backend" "$p_bare" "$p_gateway"
 
 # The variants: one gateway each (and one Redis if a variant names it).
 targets="bare sluice"
@@ -83,16 +63,15 @@ for v in $VARIANTS; do
   if grep -qs REDIS_PORT "benches/load/variants/$v/sluice.toml"; then
     scripts/redis start "$p_redis" >"$work/redis.log" 2>&1 &
     pids+=($!)
-    "$bin/load" wait "127.0.0.1:$p_redis"
+    wait_ports "$p_redis"
     break
   fi
 done
 for v in $VARIANTS; do
   read -r pv pa < <("$bin/load" free-ports 2)
   configure "$work/$v" "$pv" "$pa" "$v"
-  "$bin/sluice" run "$work/$v/sluice.toml" 2>"$work/$v.log" &
-  pids+=($!)
-  "$bin/load" wait "127.0.0.1:$pv"
+  spawn "$work/$v.log" "$bin/sluice" run "$work/$v/sluice.toml"
+  wait_ports "$pv"
   targets="$targets $v"
   port_of[$v]="$pv"
 done
@@ -109,12 +88,7 @@ for t in $targets; do
   [ "$t" = bare ] && continue
   log="$work/$t.log"
   [ "$t" = sluice ] && log="$work/sluice.log"
-  if ! "$bin/load" run "http://127.0.0.1:${port_of[$t]}$path" --duration 0.1 --connections 1 \
-    --header "X-Client: bench-1" >/dev/null; then
-    echo "load.sh: $t does not answer 2xx; its log:" >&2
-    cat "$log" >&2
-    exit 1
-  fi
+  answers_2xx "$t" "http://127.0.0.1:${port_of[$t]}$path" "$log"
 done
 for t in $targets; do
   load "http://127.0.0.1:${port_of[$t]}$path" "$WARMUP" >/dev/null
@@ -132,12 +106,11 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
-# Line fields: requests/s R  p50 A ms  p99 B ms  requests N  errors E
-median() { sort -n -k2,2 "$1" | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
+# The median round of each target by requests/s (lib.sh: the line's fields).
 echo
 declare -A med
 for t in $targets; do
-  med[$t]="$(median "$work/$t.txt")"
+  med[$t]="$(median "$work/$t.txt" 2)"
   printf '%-16s %s\n' "$t" "${med[$t]}"
 done
 ratio() { # NAME OVER

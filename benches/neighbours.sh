@@ -24,34 +24,16 @@ HOSTILE="${HOSTILE:-2}"
 WARMUP="${WARMUP:-2}"
 ROUNDS="${ROUNDS:-3}"
 
-cargo build --release --quiet -p sluice-gateway -p sluice-benches --bins
-bin="${CARGO_TARGET_DIR:-target}/release"
-
-pids=()
-work="$(mktemp -d)"
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source benches/lib.sh
+bench_setup
 
 read -r p_backend p_gateway p_admin < <("$bin/load" free-ports 3)
 
-cp benches/load/*.xml "$work/"
-sed -e "s/127.0.0.1:18080/127.0.0.1:$p_gateway/" \
-    -e "s/127.0.0.1:19090/127.0.0.1:$p_admin/" \
-    -e "s/127.0.0.1:18081/127.0.0.1:$p_backend/g" \
-    benches/neighbours/sluice.toml >"$work/sluice.toml"
+gateway_config "$work" "$p_gateway" "$p_admin" benches/neighbours/sluice.toml
 
-"$bin/backend" "127.0.0.1:$p_backend" 2>"$work/backend.log" &
-pids+=($!)
-"$bin/sluice" run "$work/sluice.toml" 2>"$work/sluice.log" &
-pids+=($!)
-for port in "$p_backend" "$p_gateway"; do
-  "$bin/load" wait "127.0.0.1:$port"
-done
+spawn "$work/backend.log" "$bin/backend" "127.0.0.1:$p_backend"
+spawn "$work/sluice.log" "$bin/sluice" run "$work/sluice.toml"
+wait_ports "$p_backend" "$p_gateway"
 
 url="http://127.0.0.1:$p_gateway/api/items/42?color=blue"
 neighbours() { # SECONDS
@@ -63,11 +45,7 @@ hostile() { # SECONDS; its answers are 500s (the budget stopped it): not counted
     --connections "$HOSTILE" >"$work/hostile.txt" 2>&1 || true
 }
 
-if ! "$bin/load" run "$url" --duration 0.1 --connections 1 --header "X-Client: bench-1" >/dev/null; then
-  echo "neighbours.sh: the gateway does not answer 2xx; its log:" >&2
-  cat "$work/sluice.log" >&2
-  exit 1
-fi
+answers_2xx "the gateway" "$url" "$work/sluice.log"
 neighbours "$WARMUP" >/dev/null
 
 echo "neighbours: $CONNECTIONS connections, hostile: $HOSTILE connections, $DURATION s per round, $ROUNDS rounds, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg)"
@@ -88,10 +66,7 @@ for round in $(seq "$ROUNDS"); do
   echo "        hostile client: $(cat "$work/hostile.txt" | head -1)"
 done
 
-# Line fields: requests/s R  p50 A ms  p99 B ms  requests N  errors E
-median() { # FILE FIELD
-  sort -n -k"$2,$2" "$1" | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'
-}
+# The median round of each by p50 (lib.sh: the line's fields).
 quiet="$(median "$work/quiet.txt" 4)"
 loud="$(median "$work/hostile-rounds.txt" 4)"
 echo
