@@ -51,6 +51,8 @@ mod xml_tree;
 mod xslt;
 
 #[cfg(test)]
+mod deferred_tests;
+#[cfg(test)]
 mod fixture;
 #[cfg(test)]
 mod offload_tests;

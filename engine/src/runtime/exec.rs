@@ -1,7 +1,7 @@
 //! The executor: sections in order, errors to `on-error`, `return-response`
 //! ending everything, and the default error responses.
 
-use super::{Exchange, Flow, LastError, PolicyError, Run, Stage, StageResult};
+use super::{Exchange, Flow, LastError, Phase, PolicyError, Run, Stage, StageResult};
 use crate::schema::{Scope, Section};
 use std::sync::Arc;
 
@@ -116,15 +116,11 @@ fn outcome(r: &StageResult) -> &'static str {
 }
 
 /// Runs inbound, backend and outbound; on an error, `on-error`. Then the
-/// work stages left for the end ([`Exchange::at_end`]), and adds the late
+/// work stages left for the end ([`Phase::End`]), and adds the late
 /// headers (`ContextData::late_headers`) to the final response.
 pub async fn execute(p: &Pipeline, x: &mut Exchange) {
     sections(p, x).await;
-    if let Some(work) = x.extensions.remove::<super::AtEndWork>() {
-        for w in work.0 {
-            w.run(x).await;
-        }
-    }
+    x.run_deferred(Phase::End).await;
     // Taken, not copied: nothing reads them after this.
     let late = std::mem::take(&mut *match x.ctx.0.late_headers.write() {
         Ok(g) => g,
@@ -148,12 +144,8 @@ async fn sections(p: &Pipeline, x: &mut Exchange) {
         (Section::Outbound, &p.outbound),
     ] {
         x.section = section;
-        if section == Section::Outbound
-            && let Some(taps) = x.extensions.remove::<super::ResponseTaps>()
-        {
-            for tap in taps.0 {
-                tap(x);
-            }
+        if section == Section::Outbound {
+            x.run_deferred(Phase::Answered).await;
         }
         match run_block(block, x).await {
             Ok(Flow::Next)

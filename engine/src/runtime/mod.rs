@@ -83,17 +83,6 @@ impl Run<'_> {
     }
 }
 
-/// Work that policies of inbound leave for the moment the backend has
-/// answered, before outbound runs (token accounting reads the answer, or
-/// wraps its streamed body, there). Kept in [`Exchange::extensions`]; run
-/// once, in the order added, and only when the backend section ran to its
-/// end (not for a cached answer, an ended pipeline or an error).
-#[derive(Default)]
-pub struct ResponseTaps(pub Vec<ResponseTap>);
-
-/// One entry of [`ResponseTaps`].
-pub type ResponseTap = Box<dyn FnOnce(&mut Exchange) + Send + Sync>;
-
 /// One compiled policy.
 pub trait Stage: Send + Sync + std::fmt::Debug {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a>;
@@ -317,29 +306,64 @@ pub struct Exchange {
     pub extensions: Extensions,
 }
 
-/// Work a stage leaves for the end of the pipeline, after outbound (or
-/// `on-error`) has run: `rate-limit-by-key`'s increment when its
-/// condition reads the response.
-pub trait AtEnd: Send + Sync {
+/// When work a stage leaves for later ([`Exchange::defer`]) runs. Work
+/// runs once, in the order it was left, when its phase comes; work whose
+/// phase never comes is dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// The backend section has run to its end, before outbound: not for a
+    /// cached answer, an ended pipeline or an error (token accounting reads
+    /// the answer, or wraps its streamed body, there).
+    Answered,
+    /// After outbound, or `on-error`, however the pipeline ended
+    /// (`rate-limit-by-key`'s increment when its condition reads the
+    /// response).
+    End,
+}
+
+/// Work a stage leaves for a later [`Phase`] of its request.
+pub trait Deferred: Send + Sync {
     fn run(self: Box<Self>, x: &mut Exchange) -> BoxFuture<'_, ()>;
 }
 
-/// The [`AtEnd`] work of one request, in the order it was left.
+/// [`Deferred`] work for [`Phase::End`] ([`Exchange::at_end`]).
+pub use Deferred as AtEnd;
+
+/// The [`Deferred`] work of one request, in the order it was left.
 #[derive(Default)]
-pub(crate) struct AtEndWork(pub(crate) Vec<Box<dyn AtEnd>>);
+struct DeferredWork(Vec<(Phase, Box<dyn Deferred>)>);
 
 impl Exchange {
     pub fn now_ms(&self) -> i64 {
         self.services.now_ms()
     }
 
-    /// Leaves `work` for the end of the pipeline.
-    pub fn at_end(&mut self, work: Box<dyn AtEnd>) {
-        match self.extensions.get_mut::<AtEndWork>() {
-            Some(w) => w.0.push(work),
+    /// Leaves `work` for `phase`.
+    pub fn defer(&mut self, phase: Phase, work: Box<dyn Deferred>) {
+        match self.extensions.get_mut::<DeferredWork>() {
+            Some(w) => w.0.push((phase, work)),
             None => {
-                self.extensions.insert(AtEndWork(vec![work]));
+                self.extensions.insert(DeferredWork(vec![(phase, work)]));
             }
+        }
+    }
+
+    /// Leaves `work` for the end of the pipeline ([`Phase::End`]).
+    pub fn at_end(&mut self, work: Box<dyn Deferred>) {
+        self.defer(Phase::End, work);
+    }
+
+    /// Runs the work left for `phase` (and any it leaves for it in turn).
+    pub(crate) async fn run_deferred(&mut self, phase: Phase) {
+        loop {
+            let Some(w) = self.extensions.get_mut::<DeferredWork>() else {
+                return;
+            };
+            let Some(i) = w.0.iter().position(|(p, _)| *p == phase) else {
+                return;
+            };
+            let (_, work) = w.0.remove(i);
+            work.run(self).await;
         }
     }
 

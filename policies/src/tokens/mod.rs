@@ -11,8 +11,8 @@
 //! model, whether it streams) and, for a Chat Completions stream that does
 //! not ask for usage, asks for it (`stream_options.include_usage`) and
 //! remembers to take the extra usage-only chunk out of the answer before
-//! the client sees it. It leaves a [`ResponseTaps`] entry: once the backend
-//! has answered, a whole body is read for its usage at once, a streamed
+//! the client sees it. It leaves work for [`Phase::Answered`]: once the
+//! backend has answered, a whole body is read for its usage at once, a streamed
 //! one is wrapped in a [`meter::Meter`]. Each policy is a [`Sink`]: told
 //! when the answer arrives (headers, variables), and given the usage once
 //! it is known (at the end of a stream, or when the client leaves it).
@@ -29,7 +29,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use serde_json::Value;
-use sluice_engine::runtime::{Body, Exchange, Record, ResponseTaps};
+use sluice_engine::runtime::{Body, BoxFuture, Deferred, Exchange, Phase, Record};
 
 use crate::semantic::shape::{Shape, detect};
 use crate::series::{Labels, Series};
@@ -170,15 +170,25 @@ pub fn request(x: &mut Exchange, series: &Arc<Series>) -> Arc<TokenRequest> {
         req: Arc::clone(&req),
         sinks: Vec::new(),
     });
-    let series = Arc::clone(series);
-    let tap = Box::new(move |x: &mut Exchange| answered(x, &series));
-    match x.extensions.get_mut::<ResponseTaps>() {
-        Some(t) => t.0.push(tap),
-        None => {
-            x.extensions.insert(ResponseTaps(vec![tap]));
-        }
-    }
+    x.defer(
+        Phase::Answered,
+        Box::new(Answered {
+            series: Arc::clone(series),
+        }),
+    );
     req
+}
+
+/// Reads the backend's answer once it is in ([`answered`]).
+struct Answered {
+    series: Arc<Series>,
+}
+
+impl Deferred for Answered {
+    fn run(self: Box<Self>, x: &mut Exchange) -> BoxFuture<'_, ()> {
+        answered(x, &self.series);
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// Adds `sink` to those told about the request's usage (after [`request`]).
