@@ -22,12 +22,15 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use serve_support::llm::{StubBody, chat_chunk, event_stream, openai_script};
+use serve_support::llm::{StubBody, chat_chunk, event_stream, json_response, openai_script};
 use serve_support::{Sluice, free_port, get, send, serve_backend, temp_dir};
 
 /// The usage the backend reports for each answer.
 const PROMPT: u64 = 14;
 const COMPLETION: u64 = 5;
+/// The usage the backend reports in a whole (not streamed) JSON answer.
+const JSON_PROMPT: u64 = 50;
+const JSON_COMPLETION: u64 = 10;
 /// Between two events of the backend's stream.
 const PAUSE: Duration = Duration::from_millis(150);
 
@@ -70,7 +73,17 @@ async fn backend_handle(
     let body = req.into_body().collect().await.unwrap().to_bytes();
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let usage = req["stream_options"]["include_usage"] == true;
+    let streamed = req["stream"] == true;
     b.requests.lock().unwrap().push(req);
+    if !streamed {
+        return json_response(
+            200,
+            &json!({
+                "choices": [{ "index": 0, "message": { "role": "assistant", "content": "Paris." } }],
+                "usage": { "prompt_tokens": JSON_PROMPT, "completion_tokens": JSON_COMPLETION, "total_tokens": JSON_PROMPT + JSON_COMPLETION },
+            }),
+        );
+    }
     event_stream(events(usage), PAUSE, Duration::ZERO)
 }
 
@@ -236,6 +249,46 @@ async fn streamed_usage_is_counted_and_its_chunk_never_reaches_a_client_that_did
     .unwrap();
     // (A quota's fixed day, not a sliding minute whose weight changes with
     // time: exact, unless the test runs across midnight UTC.)
+    let left: u64 = r.header("x-remaining-quota").unwrap().parse().unwrap();
+    assert_eq!(left, 1_000_000 - total);
+
+    // 4. A JSON answer (not a stream) passes through the gateway as it
+    // arrives too: the usage it reports is what counts, not the estimate.
+    let plain = json!({ "model": "gpt-4o", "messages": question["messages"] });
+    let r = send(
+        "POST",
+        &gw.url("/llm/chat/completions"),
+        &key,
+        plain.to_string().as_bytes(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("Paris."), "{}", r.text());
+    // Counted so far: step 3's stream and this answer's reported usage.
+    let total = total + PROMPT + COMPLETION + JSON_PROMPT + JSON_COMPLETION;
+    let want = format!(
+        "sluice_llm_tokens_total{{api=\"llm\",operation=\"chat-completions\",subscription=\"sub-t\",model=\"gpt-4o\",type=\"total\"}} {total}"
+    );
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = get(&gw.admin_url("/metrics")).await.unwrap().text();
+        if metrics.contains(&want) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(metrics.contains(&want), "no `{want}` in:\n{metrics}");
+    let r = send(
+        "POST",
+        &gw.url("/llm/chat/completions"),
+        &key,
+        question.to_string().as_bytes(),
+        false,
+    )
+    .await
+    .unwrap();
     let left: u64 = r.header("x-remaining-quota").unwrap().parse().unwrap();
     assert_eq!(left, 1_000_000 - total);
 }

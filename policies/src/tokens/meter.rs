@@ -19,10 +19,17 @@ pub const TEXT_CAP: usize = 1 << 20;
 /// An event not ended past this many bytes is passed on unparsed.
 const EVENT_CAP: usize = 1 << 20;
 
+/// A JSON answer kept for reading its usage; past it, four bytes of the
+/// answer count a token.
+pub const JSON_CAP: usize = 8 << 20;
+
 type Done = Box<dyn FnOnce(Seen, String, usize) + Send>;
 
 pub struct Meter {
     inner: BodyStream,
+    /// A whole JSON document, not an event stream: kept (up to
+    /// [`JSON_CAP`]) and read when it ends.
+    json: bool,
     /// Take the usage-only chunk out (the gateway added `include_usage`).
     strip: bool,
     /// The bytes of the event not ended yet.
@@ -43,12 +50,35 @@ impl Meter {
     ) -> Self {
         Self {
             inner,
+            json: false,
             strip,
             pending: Vec::new(),
             seen: Seen::default(),
             text: String::new(),
             overflow: 0,
             done: Some(Box::new(done)),
+        }
+    }
+
+    /// Wraps a streamed JSON answer (not an event stream): it goes on to
+    /// the client unchanged, and `done` gets its usage, or its text when it
+    /// reports none, once it has ended.
+    pub fn json(
+        inner: BodyStream,
+        done: impl FnOnce(Seen, String, usize) + Send + 'static,
+    ) -> Self {
+        let mut m = Self::new(inner, false, done);
+        m.json = true;
+        m
+    }
+
+    /// Keeps a chunk of a JSON answer, or only its length past the cap.
+    fn keep_json(&mut self, chunk: &[u8]) {
+        if self.overflow == 0 && self.pending.len() + chunk.len() <= JSON_CAP {
+            self.pending.extend_from_slice(chunk);
+        } else {
+            self.overflow += self.pending.len() + chunk.len();
+            self.pending = Vec::new();
         }
     }
 
@@ -87,6 +117,16 @@ impl Meter {
 
     fn finish(&mut self) {
         if let Some(done) = self.done.take() {
+            if self.json {
+                let seen = super::usage::from_json(&self.pending);
+                let text = if seen.any() || self.overflow > 0 {
+                    String::new()
+                } else {
+                    super::answer_text(&self.pending)
+                };
+                done(seen, text, self.overflow);
+                return;
+            }
             // A last event without its blank line.
             if !self.pending.is_empty() {
                 self.pending.extend_from_slice(b"\n\n");
@@ -104,6 +144,10 @@ impl Stream for Meter {
         let this = &mut *self;
         loop {
             match this.inner.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) if this.json => {
+                    this.keep_json(&chunk);
+                    return Poll::Ready(Some(Ok(chunk)));
+                }
                 Poll::Ready(Some(Ok(chunk))) => {
                     this.pending.extend_from_slice(&chunk);
                     let out = this.events();

@@ -251,7 +251,7 @@ fn answered(x: &mut Exchange, series: &Arc<Series>) {
         }
         let strip = req.injected && event_stream;
         let r = Arc::clone(&req);
-        let meter = meter::Meter::new(stream, strip, move |seen, text, overflow| {
+        let done = move |seen, text: String, overflow| {
             let usage = meter::settle(
                 seen,
                 &text,
@@ -260,7 +260,14 @@ fn answered(x: &mut Exchange, series: &Arc<Series>) {
                 |t| r.encoding().count(t),
             );
             settle(usage);
-        });
+        };
+        // A JSON answer the plan lets stream (nothing read it whole) is
+        // metered as it passes too: its usage is read when it ends.
+        let meter = if event_stream {
+            meter::Meter::new(stream, strip, done)
+        } else {
+            meter::Meter::json(stream, done)
+        };
         x.streaming.response_body = Some(Box::pin(meter));
         return;
     }
@@ -300,7 +307,7 @@ fn answered(x: &mut Exchange, series: &Arc<Series>) {
 }
 
 /// The text of a whole answer (Chat, Completions, Responses, Anthropic).
-fn answer_text(body: &[u8]) -> String {
+pub(super) fn answer_text(body: &[u8]) -> String {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return String::new();
     };

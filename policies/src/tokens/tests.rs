@@ -180,3 +180,38 @@ fn a_whole_stream_loses_only_the_usage_chunk_when_asked() {
     let (_, _, _, kept) = whole(CHAT.as_bytes(), false);
     assert!(kept.is_none());
 }
+
+/// A JSON answer that streams through the gateway (the plan did not read
+/// it whole): it passes unchanged, and its reported usage is what counts,
+/// not an estimate (found by the APIOps end-to-end test: 60 reported, 14
+/// counted).
+#[tokio::test]
+async fn a_streamed_json_answer_is_read_for_its_usage() {
+    const JSON: &str = r#"{"choices":[{"message":{"content":"Paris"}}],"usage":{"prompt_tokens":50,"completion_tokens":10,"total_tokens":60}}"#;
+    for cut in [1, 9, 1000] {
+        let got: Got = Arc::default();
+        let g = Arc::clone(&got);
+        let m = Meter::json(stream(JSON, cut), move |seen, text, overflow| {
+            *g.lock().unwrap() = Some((seen, text, overflow));
+        });
+        let body: Vec<u8> = chunks(m).await.iter().flat_map(|c| c.to_vec()).collect();
+        assert_eq!(body, JSON.as_bytes(), "cut {cut}");
+        let (seen, _, overflow) = got.lock().unwrap().clone().unwrap();
+        assert_eq!(
+            (seen.prompt, seen.completion, seen.total, overflow),
+            (Some(50), Some(10), Some(60), 0),
+            "cut {cut}"
+        );
+    }
+    // Without usage, the answer's text is what the tokenizer counts.
+    let got: Got = Arc::default();
+    let g = Arc::clone(&got);
+    let m = Meter::json(
+        stream(r#"{"choices":[{"message":{"content":"Paris"}}]}"#, 4),
+        move |seen, text, overflow| *g.lock().unwrap() = Some((seen, text, overflow)),
+    );
+    chunks(m).await;
+    let (seen, text, _) = got.lock().unwrap().clone().unwrap();
+    assert!(!seen.any());
+    assert_eq!(text, "Paris");
+}
