@@ -238,6 +238,34 @@ impl BackendHealth {
     }
 }
 
+/// The value of a pool's session-affinity cookie that sends a client to
+/// `member`: opaque (a digest of the pool and member ids, so that it does
+/// not show the pool's makeup) and stable (the same for every replica, and
+/// across restarts and reloads). docs/decisions.md.
+pub fn affinity_token(pool: &str, member: &str) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(b"sluice backend affinity\0");
+    h.update(pool.as_bytes());
+    h.update(b"\0");
+    h.update(member.as_bytes());
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The member of `members` whose affinity token is `token`.
+pub fn affinity_member<'a>(
+    pool: &str,
+    members: &'a [PoolMember],
+    token: &str,
+) -> Option<&'a PoolMember> {
+    members
+        .iter()
+        .find(|m| affinity_token(pool, &m.id) == token)
+}
+
 /// Whether a call's outcome counts as a failure under `rule`: its status is
 /// in one of the ranges, or (`status` `None`) it got no answer.
 pub fn is_failure(rule: &BreakerRule, status: Option<u16>) -> bool {
@@ -360,6 +388,27 @@ mod tests {
             text.contains("sluice_backend_open{backend=\"east\"} 1"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn affinity_tokens_are_opaque_stable_and_tell_members_apart() {
+        let m = |id: &str| PoolMember {
+            id: id.into(),
+            priority: 1,
+            weight: 1,
+        };
+        let members = [m("east"), m("west")];
+        let east = affinity_token("pool", "east");
+        assert_eq!(east.len(), 32);
+        assert!(!east.contains("east"));
+        assert_eq!(east, affinity_token("pool", "east"));
+        assert_ne!(east, affinity_token("pool", "west"));
+        assert_ne!(east, affinity_token("other-pool", "east"));
+        assert_eq!(
+            affinity_member("pool", &members, &east).map(|m| m.id.as_str()),
+            Some("east")
+        );
+        assert!(affinity_member("pool", &members, "nonsense").is_none());
     }
 
     #[test]

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use sluice_engine::diag::Diagnostics;
 use sluice_engine::runtime::{
-    BackendEntity, BackendIdentity, Backends, BoxFuture, BreakerRule, PoolMember, Resources,
+    BackendEntity, BackendIdentity, Backends, BoxFuture, BreakerRule, OutboundProxy, PoolMember,
+    Resources, TlsChecks,
 };
 use sluice_policies::backend_health::BackendHealth;
 
@@ -56,8 +57,13 @@ impl BackendsFamily {
     }
 }
 
-/// The backend entities of a configuration, by id.
-pub fn entities(config: &Config) -> Backends {
+/// The backend entities of a configuration, by id. `base` and `env`
+/// resolve proxy passwords (checked when the configuration loaded).
+pub fn entities(
+    config: &Config,
+    base: &std::path::Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Backends {
     Backends(
         config
             .backends
@@ -113,6 +119,28 @@ pub fn entities(config: &Config) -> Backends {
                             count_errors: !c.error_reasons.is_empty(),
                             trip_ms: duration_ms(c.trip_duration.get_ref()).unwrap_or(0),
                             accept_retry_after: c.accept_retry_after,
+                        }
+                    }),
+                    affinity_cookie: b
+                        .session_affinity
+                        .as_ref()
+                        .map(|a| a.get_ref().session_id.get_ref().name.get_ref().clone()),
+                    azure_region: b.azure_region.clone(),
+                    tls: b.tls.as_ref().map_or_else(TlsChecks::default, |t| {
+                        let t = t.get_ref();
+                        TlsChecks {
+                            chain: t.validate_certificate_chain,
+                            name: t.validate_certificate_name,
+                        }
+                    }),
+                    proxy: b.proxy.as_ref().map(|p| {
+                        let p = p.get_ref();
+                        OutboundProxy {
+                            url: p.url.get_ref().trim().to_owned(),
+                            username: p.username.clone(),
+                            password: p.password.as_ref().and_then(|pw| {
+                                crate::config::resolve_value("", pw.get_ref(), base, env).ok()
+                            }),
                         }
                     }),
                 };
@@ -192,7 +220,7 @@ impl Family for BackendsFamily {
     }
 
     fn provide(&self, cx: &BuildCx<'_>, out: &mut Resources) -> Result<(), Diagnostics> {
-        out.insert(Arc::new(entities(cx.config)));
+        out.insert(Arc::new(entities(cx.config, cx.base, cx.env)));
         out.insert(Arc::clone(&self.health));
         Ok(())
     }
