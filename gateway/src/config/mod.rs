@@ -546,12 +546,17 @@ impl Loader<'_> {
             if let Some(p) = &b.proxy {
                 passwords.extend(self.backend_proxy(id, p));
             }
-            for (key, set) in [("tls", b.tls.as_ref().map(span_of)), ("proxy", b.proxy.as_ref().map(span_of))] {
+            for (key, set) in [
+                ("tls", b.tls.as_ref().map(span_of)),
+                ("proxy", b.proxy.as_ref().map(span_of)),
+            ] {
                 if let (true, Some(at)) = (pool, set) {
                     self.error(
                         Code::ConfigSyntax,
                         at,
-                        format!("backend pool `{id}`: `{key}` belongs on its members, which are called"),
+                        format!(
+                            "backend pool `{id}`: `{key}` belongs on its members, which are called"
+                        ),
                     );
                 }
             }
@@ -572,12 +577,7 @@ impl Loader<'_> {
     }
 
     /// `session-affinity` of a pool: a cookie, with a name a cookie can have.
-    fn session_affinity(
-        &mut self,
-        id: &str,
-        pool: bool,
-        a: &Spanned<model::SessionAffinity>,
-    ) {
+    fn session_affinity(&mut self, id: &str, pool: bool, a: &Spanned<model::SessionAffinity>) {
         if !pool {
             self.error(
                 Code::ConfigSyntax,

@@ -24,8 +24,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use sluice_engine::runtime::{
-    BackendEntity, BodyStream, BoxFuture, CallError, ClientIdentity, InboundResponse, Multimap, OutboundProxy,
-    OutboundRequest, Services, TlsChecks,
+    BackendEntity, BodyStream, BoxFuture, CallError, ClientIdentity, InboundResponse, Multimap,
+    OutboundProxy, OutboundRequest, Services, TlsChecks,
 };
 
 use super::outbound_tls;

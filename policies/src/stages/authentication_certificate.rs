@@ -48,10 +48,7 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
 }
 
 /// `authentication-certificate` as a policy or inside `send-request`.
-pub(crate) fn compile_child(
-    e: &Element,
-    cx: &mut CompileCx<'_>,
-) -> Compiled<CertificateSpec> {
+pub(crate) fn compile_child(e: &Element, cx: &mut CompileCx<'_>) -> Compiled<CertificateSpec> {
     let certificates = cx.resource::<Certificates>(e)?;
     // (The schema asks for exactly one of the three.)
     let which = if let Some(id) = cx.optional(e, "certificate-id")? {

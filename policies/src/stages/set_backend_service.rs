@@ -8,7 +8,8 @@
 
 use sluice_engine::diag::Code;
 use sluice_engine::runtime::{
-    BackendEntity, CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Reason, Run, SelectedBackend, Stage,
+    BackendEntity, CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Reason, Run,
+    SelectedBackend, Stage,
 };
 use sluice_engine::xml::Element;
 use sluice_stdlib::context::Record;

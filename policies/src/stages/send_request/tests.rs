@@ -174,7 +174,9 @@ fn certificates() -> sluice_engine::runtime::Resources {
     use sluice_engine::runtime::{Certificates, ClientIdentity, StoredCertificate};
     let pem = include_str!("../../../../stdlib/src/x509/testdata/cert.pem");
     let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let der = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
     let certificate = sluice_stdlib::X509Certificate2::from_der(&der).unwrap();
     let identity = ClientIdentity {
         thumbprint: certificate.thumbprint(),
@@ -216,7 +218,10 @@ fn authentication_certificate_inside_presents_its_certificate_on_that_request_on
     assert_eq!(last_error(&x), None);
     let calls = stub.calls();
     assert_eq!(calls.len(), 2);
-    let presented = calls[0].client_certificate.as_ref().map(|c| c.thumbprint.clone());
+    let presented = calls[0]
+        .client_certificate
+        .as_ref()
+        .map(|c| c.thumbprint.clone());
     let expected = resources
         .get::<sluice_engine::runtime::Certificates>()
         .map(|c| c.by_id["c"].certificate.thumbprint());
@@ -224,7 +229,11 @@ fn authentication_certificate_inside_presents_its_certificate_on_that_request_on
     assert_eq!(presented, expected);
     assert!(calls[1].client_certificate.is_none());
     // The backend call is not affected.
-    assert!(x.extensions.get::<sluice_engine::runtime::BackendCertificate>().is_none());
+    assert!(
+        x.extensions
+            .get::<sluice_engine::runtime::BackendCertificate>()
+            .is_none()
+    );
 }
 
 #[test]
