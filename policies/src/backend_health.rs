@@ -156,13 +156,17 @@ impl BackendHealth {
             }
             let failures = h.calls.iter().filter(|(_, f)| *f).count() as u64;
             let total = h.calls.len() as u64;
-            let by_count = rule
-                .failure_count
-                .is_some_and(|n| failures >= u64::from(n.max(1)));
-            let by_share = rule
-                .failure_percentage
-                .is_some_and(|p| failures * 100 >= u64::from(p) * total);
-            if !(by_count || by_share) {
+            // One threshold, two measures: the failures, or their share
+            // of the calls (in hundredths, to stay in integers).
+            let reached = [
+                rule.failure_count.map(|n| (failures, u64::from(n.max(1)))),
+                rule.failure_percentage
+                    .map(|p| (failures * 100, u64::from(p) * total)),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|(measured, threshold)| measured >= threshold);
+            if !reached {
                 return false;
             }
             let mut open_ms = rule.trip_ms;

@@ -212,10 +212,9 @@ impl Family for BackendsFamily {
         }]
     }
 
-    fn admin<'a>(&'a self, _req: AdminRequest<'a>) -> BoxFuture<'a, AdminReply> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    /// On the gateway clock, the one the breakers trip and close on.
+    fn admin<'a>(&'a self, req: AdminRequest<'a>) -> BoxFuture<'a, AdminReply> {
+        let now = req.now_ms;
         Box::pin(async move { self.status(now) })
     }
 
@@ -228,7 +227,46 @@ impl Family for BackendsFamily {
 
 #[cfg(test)]
 mod tests {
-    use super::duration_ms;
+    use super::*;
+
+    /// `GET /backends` says open or closed by the clock it is given (the
+    /// gateway's), not the system's.
+    #[test]
+    fn status_reads_the_gateway_clock() {
+        let family = BackendsFamily::default();
+        let rule = BreakerRule {
+            failure_count: Some(1),
+            interval_ms: 60_000,
+            status_ranges: vec![(500, 599)],
+            trip_ms: 30_000,
+            ..BreakerRule::default()
+        };
+        family.health.record("east", Some(&rule), true, None, 1_000);
+        let at = |now_ms| {
+            let reply = futures_executor(family.admin(AdminRequest {
+                method: &hyper::Method::GET,
+                path: "/backends",
+                query: None,
+                now_ms,
+            }));
+            serde_json::from_slice::<serde_json::Value>(&reply.body).unwrap()["backends"]["east"]
+                .clone()
+        };
+        let open = at(10_000);
+        assert_eq!(open["state"], "open");
+        assert_eq!(open["open-until-ms"], 31_000);
+        assert_eq!(open["trips"], 1);
+        let closed = at(31_000);
+        assert_eq!(closed["state"], "closed");
+        assert!(closed["open-until-ms"].is_null());
+    }
+
+    fn futures_executor<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
 
     #[test]
     fn durations_are_iso_8601_or_short() {
