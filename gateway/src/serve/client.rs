@@ -2,9 +2,12 @@
 //!
 //! One pooled hyper client for the whole process: HTTP/1.1 and HTTP/2 (by
 //! ALPN), TLS by rustls with the web PKI roots (no system certificates), a
-//! connect timeout, and per call a timeout on the response headers. The
-//! body is then read whole, or, for [`Services::call_streaming`], handed on
-//! as a stream of its data frames (see docs/gateway.md). The request body is
+//! connect timeout, and per call a timeout on the response headers. Calls
+//! with other TLS (a client certificate, a backend's relaxed checks:
+//! `outbound_tls.rs`) or through a proxy (`proxy.rs`) get pools of their
+//! own, made when first used. The body is then read whole, or, for
+//! [`Services::call_streaming`], handed on as a stream of its data frames
+//! (see docs/gateway.md). The request body is
 //! sent whole, or for [`Services::call_with_body`] as the client's body
 //! arrives.
 
