@@ -428,3 +428,64 @@ impl Stage for ForwardRequest {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sluice_engine::runtime::BackendEntity;
+
+    use super::*;
+    use crate::fixture::{Stub, exchange};
+
+    fn proxy(url: &str) -> OutboundProxy {
+        OutboundProxy {
+            url: url.into(),
+            ..OutboundProxy::default()
+        }
+    }
+
+    #[test]
+    fn the_entity_tls_and_proxy_go_on_its_calls_and_a_proxy_policy_wins() {
+        let mut x = exchange(Stub::status(200, ""), &[], "");
+        let relaxed = TlsChecks {
+            chain: false,
+            name: true,
+        };
+        let target = SelectedBackend {
+            id: "east".into(),
+            entity: BackendEntity {
+                url: "https://east.test".into(),
+                tls: relaxed,
+                proxy: Some(proxy("http://entity-proxy.test:1")),
+                ..BackendEntity::default()
+            },
+        };
+        let req = backend_request(&x, 1000, Some(&target));
+        assert_eq!(req.url, "https://east.test/items?q=1");
+        assert_eq!(req.tls, relaxed);
+        assert_eq!(
+            req.proxy.map(|p| p.url).as_deref(),
+            Some("http://entity-proxy.test:1")
+        );
+        x.extensions.insert(proxy("http://policy-proxy.test:2"));
+        let req = backend_request(&x, 1000, Some(&target));
+        assert_eq!(
+            req.proxy.map(|p| p.url).as_deref(),
+            Some("http://policy-proxy.test:2")
+        );
+        // No entity: the default checks.
+        let req = backend_request(&x, 1000, None);
+        assert_eq!(req.tls, TlsChecks::default());
+    }
+
+    #[test]
+    fn the_affinity_cookie_is_read_by_its_exact_name() {
+        let x = exchange(
+            Stub::status(200, ""),
+            &[("Cookie", "sessionid=lower; SessionId=\"v1\"; other=x")],
+            "",
+        );
+        assert_eq!(request_cookie(&x, "SessionId").as_deref(), Some("v1"));
+        assert_eq!(request_cookie(&x, "sessionid").as_deref(), Some("lower"));
+        assert_eq!(request_cookie(&x, "missing"), None);
+    }
+}
