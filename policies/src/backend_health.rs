@@ -282,14 +282,19 @@ pub fn is_failure(rule: &BreakerRule, status: Option<u16>) -> bool {
     }
 }
 
-/// `Retry-After` in milliseconds, when it is a number of seconds (what
-/// Azure OpenAI and the labs' backends send; an HTTP date is not read).
-pub fn retry_after_ms(value: &str) -> Option<u64> {
-    value
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(|s| s.saturating_mul(1000))
+/// `Retry-After` in milliseconds from `now_ms` (the gateway clock): a
+/// number of seconds (what Azure OpenAI and the labs' backends send) or an
+/// HTTP date (RFC 9110 §10.2.3; one already past is 0).
+pub fn retry_after_ms(value: &str, now_ms: i64) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(s) = value.parse::<u64>() {
+        return Some(s.saturating_mul(1000));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let at_ms = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    Some(u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -416,8 +421,13 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_seconds() {
-        assert_eq!(retry_after_ms("10"), Some(10_000));
-        assert_eq!(retry_after_ms("soon"), None);
+    fn retry_after_reads_seconds_or_an_http_date() {
+        assert_eq!(retry_after_ms("10", 0), Some(10_000));
+        assert_eq!(retry_after_ms("soon", 0), None);
+        // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480 s after the epoch.
+        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+        assert_eq!(retry_after_ms(date, 1_445_412_450_000), Some(30_000));
+        assert_eq!(retry_after_ms(date, 1_445_412_490_000), Some(0), "past");
+        assert_eq!(retry_after_ms("Wed, 21 Oct 2015", 0), None);
     }
 }

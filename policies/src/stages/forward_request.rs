@@ -386,7 +386,7 @@ impl Stage for ForwardRequest {
                     .ok()
                     .and_then(|(r, _)| r.headers.get("Retry-After"))
                     .and_then(|v| v.first())
-                    .and_then(|v| backend_health::retry_after_ms(v));
+                    .and_then(|v| backend_health::retry_after_ms(v, services.now_ms()));
                 health.record(
                     &t.id,
                     t.entity.breaker.as_ref(),
