@@ -3,6 +3,12 @@
 //! `service-url`, or `set-backend-service`) followed by the request path
 //! after the API's suffix, and the query.
 //!
+//! A backend entity (`set-backend-service backend-id`) adds its credentials,
+//! TLS switches and proxy; a pool picks a member on every call (the member
+//! a session-affinity cookie names, while its breaker is closed), and the
+//! call's outcome feeds the member's circuit breaker
+//! ([`crate::backend_health`]).
+//!
 //! When the plan found that no policy reads the response body
 //! (`Exchange::streaming`), the backend's body is not read here: it stays a
 //! stream, passed to the client as it arrives. Likewise, when no policy
