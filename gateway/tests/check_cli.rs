@@ -467,3 +467,32 @@ fn the_password_of_the_redis_url_is_never_shown() {
     );
     assert!(!stdout.contains("pw-of-redis-7"), "{stdout}");
 }
+
+/// A backend's proxy password is masked on the line a diagnostic shows,
+/// given as a literal or read from the environment.
+#[test]
+fn a_backend_proxy_password_is_never_shown() {
+    let dir = temp_dir("proxy-password");
+    std::fs::write(
+        dir.join("sluice.toml"),
+        r#"[backends.east]
+url = "https://east.test"
+proxy = { url = "https://proxy.test:8080", username = "gw", password = "PROXY-SECRET-1" }
+[[api]]
+name = "ai"
+path = "ai"
+service-url = "http://backend.test"
+"#,
+    )
+    .unwrap();
+    for args in [
+        &["check", "sluice.toml"][..],
+        &["check", "--json", "sluice.toml"],
+    ] {
+        let out = sluice(args, &dir);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains("is not `http://host:port`"), "{text}");
+        assert!(!text.contains("PROXY-SECRET"), "{text}");
+    }
+}

@@ -4,7 +4,8 @@
 //!
 //! Checked: the certificate of a `[certificates.ID]` PEM entry (chosen by
 //! `certificate-id` or by `thumbprint`) and of a PKCS#12 entry (its
-//! password from the environment) reaches the backend; without the policy
+//! password from the environment) reaches the backend, and so does the one
+//! of an `authentication-certificate` inside `send-request`; without the policy
 //! the backend refuses the handshake and the client gets 502; the
 //! backend's certificate is trusted through the `ca = true` entry; the
 //! password never reaches the log; a `certificate-id` that names no entry
@@ -166,6 +167,19 @@ async fn the_backend_gets_the_configured_client_certificate() {
             "<authentication-certificate certificate-id=\"client-pfx\" />",
         ),
         api("none", backend, ""),
+        // Inside send-request: that call presents it, the backend call does not.
+        api(
+            "side",
+            backend,
+            &format!(
+                "<send-request response-variable-name=\"r\" timeout=\"10\">\
+                 <set-url>https://localhost:{backend}/side</set-url>\
+                 <authentication-certificate certificate-id=\"client\" /></send-request>\
+                 <return-response><set-status code=\"200\" />\
+                 <set-body>@(((IResponse)context.Variables[\"r\"]).Body.As&lt;string&gt;())</set-body>\
+                 </return-response>"
+            ),
+        ),
     ]
     .concat();
     let (gw, _dir) = start("backend-mtls", backend, CERTIFICATES, &apis).await;
@@ -178,6 +192,9 @@ async fn the_backend_gets_the_configured_client_certificate() {
             "{path}"
         );
     }
+    let r = get(&gw.url("/side/x")).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), "subject=O=Sluice Tests, CN=sluice-test-client");
     // No certificate: the backend refuses the handshake.
     let r = get(&gw.url("/none/x")).await.unwrap();
     assert_eq!(r.status, 502, "{}", r.text());

@@ -156,13 +156,17 @@ impl BackendHealth {
             }
             let failures = h.calls.iter().filter(|(_, f)| *f).count() as u64;
             let total = h.calls.len() as u64;
-            let by_count = rule
-                .failure_count
-                .is_some_and(|n| failures >= u64::from(n.max(1)));
-            let by_share = rule
-                .failure_percentage
-                .is_some_and(|p| failures * 100 >= u64::from(p) * total);
-            if !(by_count || by_share) {
+            // One threshold, two measures: the failures, or their share
+            // of the calls (in hundredths, to stay in integers).
+            let reached = [
+                rule.failure_count.map(|n| (failures, u64::from(n.max(1)))),
+                rule.failure_percentage
+                    .map(|p| (failures * 100, u64::from(p) * total)),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|(measured, threshold)| measured >= threshold);
+            if !reached {
                 return false;
             }
             let mut open_ms = rule.trip_ms;
@@ -238,6 +242,34 @@ impl BackendHealth {
     }
 }
 
+/// The value of a pool's session-affinity cookie that sends a client to
+/// `member`: opaque (a digest of the pool and member ids, so that it does
+/// not show the pool's makeup) and stable (the same for every replica, and
+/// across restarts and reloads). docs/decisions.md.
+pub fn affinity_token(pool: &str, member: &str) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(b"sluice backend affinity\0");
+    h.update(pool.as_bytes());
+    h.update(b"\0");
+    h.update(member.as_bytes());
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The member of `members` whose affinity token is `token`.
+pub fn affinity_member<'a>(
+    pool: &str,
+    members: &'a [PoolMember],
+    token: &str,
+) -> Option<&'a PoolMember> {
+    members
+        .iter()
+        .find(|m| affinity_token(pool, &m.id) == token)
+}
+
 /// Whether a call's outcome counts as a failure under `rule`: its status is
 /// in one of the ranges, or (`status` `None`) it got no answer.
 pub fn is_failure(rule: &BreakerRule, status: Option<u16>) -> bool {
@@ -250,14 +282,19 @@ pub fn is_failure(rule: &BreakerRule, status: Option<u16>) -> bool {
     }
 }
 
-/// `Retry-After` in milliseconds, when it is a number of seconds (what
-/// Azure OpenAI and the labs' backends send; an HTTP date is not read).
-pub fn retry_after_ms(value: &str) -> Option<u64> {
-    value
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(|s| s.saturating_mul(1000))
+/// `Retry-After` in milliseconds from `now_ms` (the gateway clock): a
+/// number of seconds (what Azure OpenAI and the labs' backends send) or an
+/// HTTP date (RFC 9110 §10.2.3; one already past is 0).
+pub fn retry_after_ms(value: &str, now_ms: i64) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(s) = value.parse::<u64>() {
+        return Some(s.saturating_mul(1000));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let at_ms = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    Some(u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -363,8 +400,34 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_seconds() {
-        assert_eq!(retry_after_ms("10"), Some(10_000));
-        assert_eq!(retry_after_ms("soon"), None);
+    fn affinity_tokens_are_opaque_stable_and_tell_members_apart() {
+        let m = |id: &str| PoolMember {
+            id: id.into(),
+            priority: 1,
+            weight: 1,
+        };
+        let members = [m("east"), m("west")];
+        let east = affinity_token("pool", "east");
+        assert_eq!(east.len(), 32);
+        assert!(!east.contains("east"));
+        assert_eq!(east, affinity_token("pool", "east"));
+        assert_ne!(east, affinity_token("pool", "west"));
+        assert_ne!(east, affinity_token("other-pool", "east"));
+        assert_eq!(
+            affinity_member("pool", &members, &east).map(|m| m.id.as_str()),
+            Some("east")
+        );
+        assert!(affinity_member("pool", &members, "nonsense").is_none());
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_or_an_http_date() {
+        assert_eq!(retry_after_ms("10", 0), Some(10_000));
+        assert_eq!(retry_after_ms("soon", 0), None);
+        // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480 s after the epoch.
+        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+        assert_eq!(retry_after_ms(date, 1_445_412_450_000), Some(30_000));
+        assert_eq!(retry_after_ms(date, 1_445_412_490_000), Some(0), "past");
+        assert_eq!(retry_after_ms("Wed, 21 Oct 2015", 0), None);
     }
 }

@@ -100,8 +100,31 @@ pub struct OutboundRequest {
     pub purpose: Purpose,
     /// The client certificate to present (`authentication-certificate`).
     pub client_certificate: Option<Arc<ClientIdentity>>,
-    /// The HTTP proxy to send it through (the `proxy` policy).
+    /// The HTTP proxy to send it through (the `proxy` policy, or a backend
+    /// entity's `proxy`).
     pub proxy: Option<OutboundProxy>,
+    /// Which checks the server's TLS certificate goes through (a backend
+    /// entity's `tls`; both by default).
+    pub tls: TlsChecks,
+}
+
+/// The checks of a server's TLS certificate on an outbound call: its chain
+/// up to a trusted root (with its validity dates), and its name against
+/// the host called. A backend entity's `tls = { validate-certificate-chain,
+/// validate-certificate-name }` turns them off; both are on by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TlsChecks {
+    pub chain: bool,
+    pub name: bool,
+}
+
+impl Default for TlsChecks {
+    fn default() -> Self {
+        Self {
+            chain: true,
+            name: true,
+        }
+    }
 }
 
 /// An HTTP proxy for outbound calls (the `proxy` policy): `http://host:port`
@@ -160,6 +183,16 @@ pub struct BackendEntity {
     pub pool: Vec<PoolMember>,
     /// `[backends.ID.circuit-breaker]`.
     pub breaker: Option<BreakerRule>,
+    /// A pool's `session-affinity`: the name of the cookie that keeps a
+    /// client's session on one member.
+    pub affinity_cookie: Option<String>,
+    /// `azure-region` (`context.Backend.AzureRegion`).
+    pub azure_region: Option<String>,
+    /// `tls = { validate-certificate-chain, validate-certificate-name }`.
+    pub tls: TlsChecks,
+    /// `proxy = { url, username, password }`: calls to it go through this
+    /// HTTP proxy (a `proxy` policy wins).
+    pub proxy: Option<OutboundProxy>,
 }
 
 impl BackendEntity {

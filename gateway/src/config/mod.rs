@@ -235,7 +235,9 @@ impl Loader<'_> {
             redaction.value(p);
         }
         self.references(&config);
-        self.backends(&config);
+        for p in self.backends(&config) {
+            redaction.value(&p);
+        }
         self.log(&config);
         let fragments = self.fragments(&config, &named_values);
         let (specs, schemas) = self.specifications(&config);
@@ -479,8 +481,10 @@ impl Loader<'_> {
     }
 
     /// Names that must exist, and names that must be unique.
-    /// Each backend is a URL or a local model; `[semantic-cache] store` is known.
-    fn backends(&mut self, config: &Config) {
+    /// Each backend is a URL or a local model; `[semantic-cache] store` is
+    /// known. The proxy passwords read (to mask).
+    fn backends(&mut self, config: &Config) -> Vec<String> {
+        let mut passwords = Vec::new();
         for (id, b) in &config.backends {
             let span = span_of(b);
             let b = b.get_ref();
@@ -536,6 +540,26 @@ impl Loader<'_> {
                     format!("backend `{id}`: `managed-identity` needs a `resource`"),
                 );
             }
+            if let Some(a) = &b.session_affinity {
+                self.session_affinity(id, pool, a);
+            }
+            if let Some(p) = &b.proxy {
+                passwords.extend(self.backend_proxy(id, p));
+            }
+            for (key, set) in [
+                ("tls", b.tls.as_ref().map(span_of)),
+                ("proxy", b.proxy.as_ref().map(span_of)),
+            ] {
+                if let (true, Some(at)) = (pool, set) {
+                    self.error(
+                        Code::ConfigSyntax,
+                        at,
+                        format!(
+                            "backend pool `{id}`: `{key}` belongs on its members, which are called"
+                        ),
+                    );
+                }
+            }
         }
         if let Some(store) = &config.semantic_cache.store
             && !matches!(store.get_ref().as_str(), "memory" | "redis")
@@ -549,6 +573,66 @@ impl Loader<'_> {
                 ),
             );
         }
+        passwords
+    }
+
+    /// `session-affinity` of a pool: a cookie, with a name a cookie can have.
+    fn session_affinity(&mut self, id: &str, pool: bool, a: &Spanned<model::SessionAffinity>) {
+        if !pool {
+            self.error(
+                Code::ConfigSyntax,
+                span_of(a),
+                format!("backend `{id}`: `session-affinity` is for `type = \"pool\"`"),
+            );
+        }
+        let sid = a.get_ref().session_id.get_ref();
+        if !sid.source.get_ref().eq_ignore_ascii_case("cookie") {
+            self.error(
+                Code::ConfigSyntax,
+                span_of(&sid.source),
+                format!(
+                    "backend `{id}`: session id source `{}` is not `cookie`, the one APIM has",
+                    sid.source.get_ref()
+                ),
+            );
+        }
+        // A cookie name is an HTTP token (RFC 6265 §4.1.1).
+        let name = sid.name.get_ref();
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if name.is_empty() || !name.chars().all(token) {
+            self.error(
+                Code::ConfigSyntax,
+                span_of(&sid.name),
+                format!("backend `{id}`: `{name}` cannot be a cookie's name"),
+            );
+        }
+    }
+
+    /// `proxy` of a backend: an `http://host:port` URL; its password, read.
+    fn backend_proxy(&mut self, id: &str, p: &Spanned<model::BackendProxy>) -> Option<String> {
+        let proxy = p.get_ref();
+        let url = proxy.url.get_ref().trim();
+        let authority = url.strip_prefix("http://").unwrap_or_default();
+        let authority = authority.trim_end_matches('/');
+        if authority.is_empty() || authority.contains(['/', '@', '?', '#']) {
+            self.error(
+                Code::ConfigSyntax,
+                span_of(&proxy.url),
+                format!("backend `{id}`: the proxy `url` `{url}` is not `http://host:port`"),
+            );
+        }
+        let password = proxy
+            .password
+            .as_ref()
+            .and_then(|pw| self.resolve(&format!("backend `{id}` proxy password"), pw));
+        if password.is_some() && proxy.username.is_none() {
+            self.error(
+                Code::ConfigSyntax,
+                span_of(p),
+                format!("backend `{id}`: the proxy has a `password` but no `username`"),
+            );
+        }
+        password
     }
 
     /// A pool has members, each a single backend of the configuration.

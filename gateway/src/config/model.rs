@@ -285,7 +285,58 @@ pub struct Backend {
     /// A pool's members.
     #[serde(default)]
     pub services: Vec<Spanned<PoolService>>,
+    /// A pool's `session-affinity = { session-id = { source = "cookie", name = "..." } }`.
+    pub session_affinity: Option<Spanned<SessionAffinity>>,
     pub circuit_breaker: Option<Spanned<CircuitBreaker>>,
+    /// `context.Backend.AzureRegion`.
+    pub azure_region: Option<String>,
+    /// `tls = { validate-certificate-chain, validate-certificate-name }`.
+    pub tls: Option<Spanned<BackendTls>>,
+    /// `proxy = { url, username, password }`: the HTTP proxy calls go through.
+    pub proxy: Option<Spanned<BackendProxy>>,
+}
+
+/// `session-affinity` of a pool (ARM `pool.sessionAffinity`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SessionAffinity {
+    pub session_id: Spanned<SessionId>,
+}
+
+/// `session-id = { source = "cookie", name = "SessionId" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SessionId {
+    /// `cookie` (APIM's one source).
+    pub source: Spanned<String>,
+    /// The cookie's name.
+    pub name: Spanned<String>,
+}
+
+/// `tls` of a backend (ARM `tls`): both checks on by default.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BackendTls {
+    #[serde(default = "yes")]
+    pub validate_certificate_chain: bool,
+    #[serde(default = "yes")]
+    pub validate_certificate_name: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `proxy` of a backend (ARM `proxy`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BackendProxy {
+    /// `http://host:port`.
+    pub url: Spanned<String>,
+    pub username: Option<String>,
+    /// Given like a named value (a string, `{ env = "VAR" }`, `{ file =
+    /// "path" }`). A secret: never printed.
+    pub password: Option<Spanned<NamedValue>>,
 }
 
 /// `services = [{ id, priority, weight }]` of a pool.

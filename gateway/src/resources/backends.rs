@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use sluice_engine::diag::Diagnostics;
 use sluice_engine::runtime::{
-    BackendEntity, BackendIdentity, Backends, BoxFuture, BreakerRule, PoolMember, Resources,
+    BackendEntity, BackendIdentity, Backends, BoxFuture, BreakerRule, OutboundProxy, PoolMember,
+    Resources, TlsChecks,
 };
 use sluice_policies::backend_health::BackendHealth;
 
@@ -56,8 +57,13 @@ impl BackendsFamily {
     }
 }
 
-/// The backend entities of a configuration, by id.
-pub fn entities(config: &Config) -> Backends {
+/// The backend entities of a configuration, by id. `base` and `env`
+/// resolve proxy passwords (checked when the configuration loaded).
+pub fn entities(
+    config: &Config,
+    base: &std::path::Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Backends {
     Backends(
         config
             .backends
@@ -113,6 +119,28 @@ pub fn entities(config: &Config) -> Backends {
                             count_errors: !c.error_reasons.is_empty(),
                             trip_ms: duration_ms(c.trip_duration.get_ref()).unwrap_or(0),
                             accept_retry_after: c.accept_retry_after,
+                        }
+                    }),
+                    affinity_cookie: b
+                        .session_affinity
+                        .as_ref()
+                        .map(|a| a.get_ref().session_id.get_ref().name.get_ref().clone()),
+                    azure_region: b.azure_region.clone(),
+                    tls: b.tls.as_ref().map_or_else(TlsChecks::default, |t| {
+                        let t = t.get_ref();
+                        TlsChecks {
+                            chain: t.validate_certificate_chain,
+                            name: t.validate_certificate_name,
+                        }
+                    }),
+                    proxy: b.proxy.as_ref().map(|p| {
+                        let p = p.get_ref();
+                        OutboundProxy {
+                            url: p.url.get_ref().trim().to_owned(),
+                            username: p.username.clone(),
+                            password: p.password.as_ref().and_then(|pw| {
+                                crate::config::resolve_value("", pw.get_ref(), base, env).ok()
+                            }),
                         }
                     }),
                 };
@@ -184,15 +212,14 @@ impl Family for BackendsFamily {
         }]
     }
 
-    fn admin<'a>(&'a self, _req: AdminRequest<'a>) -> BoxFuture<'a, AdminReply> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    /// On the gateway clock, the one the breakers trip and close on.
+    fn admin<'a>(&'a self, req: AdminRequest<'a>) -> BoxFuture<'a, AdminReply> {
+        let now = req.now_ms;
         Box::pin(async move { self.status(now) })
     }
 
     fn provide(&self, cx: &BuildCx<'_>, out: &mut Resources) -> Result<(), Diagnostics> {
-        out.insert(Arc::new(entities(cx.config)));
+        out.insert(Arc::new(entities(cx.config, cx.base, cx.env)));
         out.insert(Arc::clone(&self.health));
         Ok(())
     }
@@ -200,7 +227,46 @@ impl Family for BackendsFamily {
 
 #[cfg(test)]
 mod tests {
-    use super::duration_ms;
+    use super::*;
+
+    /// `GET /backends` says open or closed by the clock it is given (the
+    /// gateway's), not the system's.
+    #[test]
+    fn status_reads_the_gateway_clock() {
+        let family = BackendsFamily::default();
+        let rule = BreakerRule {
+            failure_count: Some(1),
+            interval_ms: 60_000,
+            status_ranges: vec![(500, 599)],
+            trip_ms: 30_000,
+            ..BreakerRule::default()
+        };
+        family.health.record("east", Some(&rule), true, None, 1_000);
+        let at = |now_ms| {
+            let reply = futures_executor(family.admin(AdminRequest {
+                method: &hyper::Method::GET,
+                path: "/backends",
+                query: None,
+                now_ms,
+            }));
+            serde_json::from_slice::<serde_json::Value>(&reply.body).unwrap()["backends"]["east"]
+                .clone()
+        };
+        let open = at(10_000);
+        assert_eq!(open["state"], "open");
+        assert_eq!(open["open-until-ms"], 31_000);
+        assert_eq!(open["trips"], 1);
+        let closed = at(31_000);
+        assert_eq!(closed["state"], "closed");
+        assert!(closed["open-until-ms"].is_null());
+    }
+
+    fn futures_executor<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
 
     #[test]
     fn durations_are_iso_8601_or_short() {

@@ -129,6 +129,9 @@ pub struct AdminRequest<'a> {
     pub method: &'a hyper::Method,
     pub path: &'a str,
     pub query: Option<&'a str>,
+    /// The gateway clock (the one requests run on), in milliseconds since
+    /// the Unix epoch.
+    pub now_ms: i64,
 }
 
 /// A family's admin answer.

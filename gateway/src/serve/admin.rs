@@ -144,6 +144,7 @@ async fn route(
             method: req.method(),
             path,
             query: req.uri().query(),
+            now_ms: super::client::now_ms(),
         })
         .await;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -2,9 +2,12 @@
 //!
 //! One pooled hyper client for the whole process: HTTP/1.1 and HTTP/2 (by
 //! ALPN), TLS by rustls with the web PKI roots (no system certificates), a
-//! connect timeout, and per call a timeout on the response headers. The
-//! body is then read whole, or, for [`Services::call_streaming`], handed on
-//! as a stream of its data frames (see docs/gateway.md). The request body is
+//! connect timeout, and per call a timeout on the response headers. Calls
+//! with other TLS (a client certificate, a backend's relaxed checks:
+//! `outbound_tls.rs`) or through a proxy (`proxy.rs`) get pools of their
+//! own, made when first used. The body is then read whole, or, for
+//! [`Services::call_streaming`], handed on as a stream of its data frames
+//! (see docs/gateway.md). The request body is
 //! sent whole, or for [`Services::call_with_body`] as the client's body
 //! arrives.
 
@@ -23,12 +26,12 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sluice_engine::runtime::{
     BackendEntity, BodyStream, BoxFuture, CallError, ClientIdentity, InboundResponse, Multimap,
-    OutboundProxy, OutboundRequest, Services,
+    OutboundProxy, OutboundRequest, Services, TlsChecks,
 };
 
+use super::outbound_tls;
 use super::proxy::{self, ProxyConnector};
 use super::state::Current;
 
@@ -108,12 +111,37 @@ type OutBody = Either<Full<Bytes>, Outgoing>;
 type Pooled = Client<HttpsConnector<HttpConnector>, OutBody>;
 
 pub struct HttpClient {
+    /// Calls with the default TLS (no client certificate, every check of
+    /// the server's certificate) and no proxy: almost all of them.
     client: Pooled,
-    /// A client per proxy of the `proxy` policy, made when first used.
-    proxied: std::sync::Mutex<std::collections::HashMap<OutboundProxy, ProxiedClient>>,
-    /// One pool per client certificate (`authentication-certificate`),
-    /// made when first used: a connection's certificate is its handshake's.
-    with_certificate: std::sync::Mutex<HashMap<(String, usize), Pooled>>,
+    /// One pool per TLS setting that is not the default (a client
+    /// certificate, `authentication-certificate`; a backend's relaxed
+    /// checks), made when first used: a connection's TLS is its handshake's.
+    tuned: std::sync::Mutex<HashMap<TlsKey, Pooled>>,
+    /// A client per proxy (the `proxy` policy, a backend's `proxy`) and
+    /// TLS setting, made when first used.
+    proxied: std::sync::Mutex<HashMap<(OutboundProxy, TlsKey), ProxiedClient>>,
+}
+
+/// What tells TLS settings apart: the client certificate (and the CAs it
+/// carries) and the checks of the server's certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct TlsKey {
+    identity: Option<(String, usize)>,
+    checks: TlsChecks,
+}
+
+impl TlsKey {
+    fn of(req: &OutboundRequest) -> Self {
+        Self {
+            identity: req.client_certificate.as_ref().map(|i| i.pool_key()),
+            checks: req.tls,
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        self.identity.is_none() && self.checks == TlsChecks::default()
+    }
 }
 
 /// The TCP connector every pool uses.
@@ -133,7 +161,8 @@ fn pool(https: HttpsConnector<HttpConnector>) -> Pooled {
 
 type ProxiedClient = Client<HttpsConnector<ProxyConnector>, OutBody>;
 
-/// At most this many proxy clients are kept; past it they are made anew.
+/// At most this many proxy clients (and as many tuned pools) are kept;
+/// past it they are made anew.
 const MAX_PROXIES: usize = 64;
 
 impl HttpClient {
@@ -147,46 +176,21 @@ impl HttpClient {
             .wrap_connector(tcp());
         Ok(Self {
             client: pool(https),
-            proxied: Default::default(),
-            with_certificate: std::sync::Mutex::new(HashMap::new()),
+            tuned: std::sync::Mutex::new(HashMap::new()),
+            proxied: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
-    /// The pool of requests that present `identity`: TLS trusting the web
-    /// PKI roots and the configuration's CAs. Errors never show the key.
-    fn pool_for(&self, identity: &ClientIdentity) -> Result<Pooled, CallError> {
-        let key = identity.pool_key();
-        let mut pools = match self.with_certificate.lock() {
-            Ok(p) => p,
-            Err(p) => p.into_inner(),
-        };
+    /// The pool of calls with the TLS of `req` (not the default).
+    fn tuned(&self, identity: Option<&ClientIdentity>, key: TlsKey) -> Result<Pooled, CallError> {
+        let mut pools = self
+            .tuned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(p) = pools.get(&key) {
             return Ok(p.clone());
         }
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for ca in identity.trusted.iter() {
-            let _ = roots.add(CertificateDer::from(ca.clone()));
-        }
-        let chain = identity
-            .chain
-            .iter()
-            .map(|c| CertificateDer::from(c.clone()))
-            .collect();
-        let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(identity.key.clone()));
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| CallError::connection(format!("TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, private)
-        .map_err(|e| {
-            CallError::connection(format!(
-                "the client certificate {} cannot be used: {e}",
-                identity.thumbprint
-            ))
-        })?;
+        let config = outbound_tls::client_config(identity, key.checks)?;
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
             .https_or_http()
@@ -194,24 +198,39 @@ impl HttpClient {
             .enable_http2()
             .wrap_connector(tcp());
         let p = pool(https);
+        if pools.len() >= MAX_PROXIES {
+            pools.clear();
+        }
         pools.insert(key, p.clone());
         Ok(p)
     }
 
-    /// The client that sends through `proxy`.
-    fn proxied(&self, proxy: &OutboundProxy) -> Result<ProxiedClient, CallError> {
+    /// The client that sends through `proxy`, with the TLS of `req`.
+    fn proxied(
+        &self,
+        proxy: &OutboundProxy,
+        identity: Option<&ClientIdentity>,
+        key: TlsKey,
+    ) -> Result<ProxiedClient, CallError> {
         let mut clients = self
             .proxied
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(c) = clients.get(proxy) {
+        let key = (proxy.clone(), key);
+        if let Some(c) = clients.get(&key) {
             return Ok(c.clone());
         }
         let connector =
             ProxyConnector::new(proxy, CONNECT_TIMEOUT).map_err(CallError::connection)?;
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-            .map_err(CallError::connection)?
+        let builder = hyper_rustls::HttpsConnectorBuilder::new();
+        let builder = if key.1.is_default() {
+            builder
+                .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+                .map_err(CallError::connection)?
+        } else {
+            builder.with_tls_config(outbound_tls::client_config(identity, key.1.checks)?)
+        };
+        let https = builder
             .https_or_http()
             .enable_http1()
             .enable_http2()
@@ -222,7 +241,7 @@ impl HttpClient {
         if clients.len() >= MAX_PROXIES {
             clients.clear();
         }
-        clients.insert(proxy.clone(), client.clone());
+        clients.insert(key, client.clone());
         Ok(client)
     }
 
@@ -270,6 +289,8 @@ impl HttpClient {
         stream: Option<BodyStream>,
     ) -> Result<(InboundResponse, Incoming), CallError> {
         let proxy = req.proxy.take();
+        let tls = TlsKey::of(&req);
+        let identity = req.client_certificate.take();
         let method = hyper::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| CallError::connection(format!("invalid method `{}`", req.method)))?;
         let uri: hyper::Uri = req
@@ -298,13 +319,11 @@ impl HttpClient {
         *request.method_mut() = method;
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
-        let pending = match (&proxy, &req.client_certificate) {
-            (None, None) => self.client.request(request),
-            // A client certificate through a proxy is not supported: the
-            // proxy decides (the certificate is not presented).
-            (None, Some(identity)) => self.pool_for(identity)?.request(request),
-            (Some(p), _) => {
-                let client = self.proxied(p)?;
+        let pending = match &proxy {
+            None if tls.is_default() => self.client.request(request),
+            None => self.tuned(identity.as_deref(), tls)?.request(request),
+            Some(p) => {
+                let client = self.proxied(p, identity.as_deref(), tls)?;
                 // A plain-HTTP target is asked of the proxy itself; an
                 // HTTPS one goes through the tunnel, credentials on CONNECT.
                 if request.uri().scheme_str() != Some("https")
@@ -411,11 +430,17 @@ pub struct Live {
     pub current: Arc<Current>,
 }
 
+/// The gateway clock of `sluice run`: the system clock, in milliseconds
+/// since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 impl Services for Live {
     fn now_ms(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        now_ms()
     }
 
     fn call(&self, req: OutboundRequest) -> BoxFuture<'_, Result<InboundResponse, CallError>> {

@@ -16,6 +16,7 @@ mod admin;
 mod client;
 mod conn;
 pub mod log;
+mod outbound_tls;
 mod proxy;
 mod server;
 mod shutdown;

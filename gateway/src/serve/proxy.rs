@@ -1,4 +1,5 @@
-//! Outbound calls through an HTTP proxy (the `proxy` policy): a connector
+//! Outbound calls through an HTTP proxy (the `proxy` policy, a backend
+//! entity's `proxy`): a connector
 //! that opens a TCP connection to the proxy instead of the target. An
 //! `http://` target is then asked of the proxy in absolute form (the
 //! connection says it is proxied, so hyper writes the whole URL) with

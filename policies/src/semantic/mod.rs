@@ -508,6 +508,9 @@ impl SemanticCache {
                 .into(),
             timeout_ms,
             purpose: Purpose::Embeddings,
+            // The entity's TLS switches and proxy, as for forward-request.
+            tls: backend.tls,
+            proxy: backend.proxy.clone(),
             ..OutboundRequest::default()
         };
         req.headers

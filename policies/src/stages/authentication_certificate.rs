@@ -6,6 +6,9 @@
 //! thumbprint is checked at load; one from an expression, or a `body` that
 //! cannot be read, fails the request (`CertificateNotFound`, 500).
 //!
+//! Inside `send-request` it does the same for that request
+//! ([`compile_child`]).
+//!
 //! The password and the key never reach an error or a log.
 
 use std::sync::Arc;
@@ -30,13 +33,22 @@ enum Which {
     },
 }
 
+/// The certificate an `authentication-certificate` element names.
 #[derive(Debug)]
-struct AuthenticationCertificate {
+pub(crate) struct CertificateSpec {
     which: Which,
     certificates: Arc<Certificates>,
 }
 
+#[derive(Debug)]
+struct AuthenticationCertificate(CertificateSpec);
+
 pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
+    Ok(Box::new(AuthenticationCertificate(compile_child(e, cx)?)))
+}
+
+/// `authentication-certificate` as a policy or inside `send-request`.
+pub(crate) fn compile_child(e: &Element, cx: &mut CompileCx<'_>) -> Compiled<CertificateSpec> {
     let certificates = cx.resource::<Certificates>(e)?;
     // (The schema asks for exactly one of the three.)
     let which = if let Some(id) = cx.optional(e, "certificate-id")? {
@@ -68,10 +80,10 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
             password: cx.optional(e, "password")?,
         }
     };
-    Ok(Box::new(AuthenticationCertificate {
+    Ok(CertificateSpec {
         which,
         certificates,
-    }))
+    })
 }
 
 fn literal(v: &CompiledValue) -> Option<&String> {
@@ -93,8 +105,9 @@ fn usable(
     })
 }
 
-impl AuthenticationCertificate {
-    fn identity(&self, x: &Exchange) -> Result<Arc<ClientIdentity>, PolicyError> {
+impl CertificateSpec {
+    /// The certificate and key to present, or `CertificateNotFound`.
+    pub(crate) fn identity(&self, x: &Exchange) -> Result<Arc<ClientIdentity>, PolicyError> {
         let not_found =
             |why: String| PolicyError::new(SOURCE, Reason::CertificateNotFound, 500, why);
         match &self.which {
@@ -192,7 +205,7 @@ fn pem_blocks(text: &str) -> Vec<(String, Vec<u8>)> {
 
 impl Stage for AuthenticationCertificate {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
-        match self.identity(x) {
+        match self.0.identity(x) {
             Ok(identity) => {
                 x.extensions.insert(BackendCertificate(identity));
                 Run::next()

@@ -3,6 +3,12 @@
 //! `service-url`, or `set-backend-service`) followed by the request path
 //! after the API's suffix, and the query.
 //!
+//! A backend entity (`set-backend-service backend-id`) adds its credentials,
+//! TLS switches and proxy; a pool picks a member on every call (the member
+//! a session-affinity cookie names, while its breaker is closed), and the
+//! call's outcome feeds the member's circuit breaker
+//! ([`crate::backend_health`]).
+//!
 //! When the plan found that no policy reads the response body
 //! (`Exchange::streaming`), the backend's body is not read here: it stays a
 //! stream, passed to the client as it arrives. Likewise, when no policy
@@ -13,7 +19,7 @@ use std::sync::Arc;
 use sluice_engine::runtime::{
     BackendCertificate, Bodies, Body, CallError, Certificates, CompileCx, Compiled, CompiledValue,
     Exchange, Flow, Multimap, OutboundProxy, OutboundRequest, PolicyError, Purpose, Reason, Run,
-    SelectedBackend, Stage, error_chain, reason_phrase,
+    SelectedBackend, Stage, TlsChecks, error_chain, reason_phrase,
 };
 
 use crate::backend_health::{self, BackendHealth};
@@ -137,8 +143,35 @@ pub(crate) fn backend_request(
                 .extensions
                 .get::<BackendCertificate>()
                 .map(|c| Arc::clone(&c.0)),
-            proxy: x.extensions.get::<OutboundProxy>().cloned(),
+            // A `proxy` policy wins over the entity's `proxy`.
+            proxy: x
+                .extensions
+                .get::<OutboundProxy>()
+                .cloned()
+                .or_else(|| target.and_then(|t| t.entity.proxy.clone())),
+            tls: target.map_or_else(TlsChecks::default, |t| t.entity.tls),
         }
+    })
+}
+
+/// The backend entity a call goes to, and the session-affinity cookie to
+/// give the client (its pool has `session-affinity` and the client's
+/// cookie did not name this member).
+struct Target {
+    chosen: SelectedBackend,
+    set_cookie: Option<String>,
+}
+
+/// The value of the request's cookie `name`, if it has one.
+fn request_cookie(x: &Exchange, name: &str) -> Option<String> {
+    x.request().read(|m| {
+        m.headers
+            .get("Cookie")?
+            .iter()
+            .flat_map(|h| h.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.trim().trim_matches('"').to_owned())
     })
 }
 
@@ -158,30 +191,52 @@ impl ForwardRequest {
 
 impl ForwardRequest {
     /// The backend entity this call goes to: the one `set-backend-service`
-    /// chose, or for a pool the member picked now; a 503 (the response set,
-    /// for `retry` conditions and `on-error`) when its breaker is open or no
-    /// member of the pool can take the call.
-    fn target(&self, x: &mut Exchange) -> Result<Option<SelectedBackend>, PolicyError> {
+    /// chose, or for a pool the member picked now (with session affinity,
+    /// the member the client's cookie names while its breaker is closed);
+    /// a 503 (the response set, for `retry` conditions and `on-error`) when
+    /// its breaker is open or no member of the pool can take the call.
+    fn target(&self, x: &mut Exchange) -> Result<Option<Target>, PolicyError> {
         let Some(chosen) = x.extensions.get::<SelectedBackend>().cloned() else {
             return Ok(None);
         };
         let Some(health) = &self.health else {
-            return Ok(Some(chosen));
+            return Ok(Some(Target {
+                chosen,
+                set_cookie: None,
+            }));
         };
         let now = x.services.now_ms();
         let (picked, what) = if chosen.entity.is_pool() {
-            let member = health
-                .pick(&chosen.id, &chosen.entity.pool, now)
+            let pool = &chosen.entity.pool;
+            let cookie = chosen.entity.affinity_cookie.as_deref();
+            let sticky = cookie
+                .and_then(|name| request_cookie(x, name))
+                .and_then(|token| backend_health::affinity_member(&chosen.id, pool, &token))
+                .filter(|m| !health.is_open(&m.id, now))
+                .map(|m| m.id.clone());
+            let new_session = sticky.is_none();
+            let member = sticky
+                .or_else(|| health.pick(&chosen.id, pool, now))
                 .and_then(|id| {
-                    x.services
-                        .backend(&id)
-                        .map(|entity| SelectedBackend { id, entity })
+                    let entity = x.services.backend(&id)?;
+                    let set_cookie = cookie.filter(|_| new_session).map(|name| {
+                        let token = backend_health::affinity_token(&chosen.id, &id);
+                        format!("{name}={token}; Path=/; HttpOnly")
+                    });
+                    Some(Target {
+                        chosen: SelectedBackend { id, entity },
+                        set_cookie,
+                    })
                 });
             (member, format!("Backend pool {}", chosen.id))
         } else {
             let open = health.is_open(&chosen.id, now);
             let what = format!("Backend {}", chosen.id);
-            ((!open).then_some(chosen), what)
+            let target = Target {
+                chosen,
+                set_cookie: None,
+            };
+            ((!open).then_some(target), what)
         };
         if let Some(p) = picked {
             return Ok(Some(p));
@@ -313,17 +368,19 @@ impl Stage for ForwardRequest {
             Ok(t) => t,
             Err(e) => return Run::fail(e),
         };
-        let mut req = backend_request(x, timeout, target.as_ref());
+        let mut req = backend_request(x, timeout, target.as_ref().map(|t| &t.chosen));
         Run::Later(Box::pin(async move {
             let services = x.services.clone();
-            if let Some(chosen) = &target {
-                self.entity_credentials(&*services, chosen, &mut req)
+            if let Some(t) = &target {
+                self.entity_credentials(&*services, &t.chosen, &mut req)
                     .await?;
             }
             let answer = self.call(x, req).await;
             let client_fault =
                 matches!(&answer, Err(e) if e.reason == Reason::ClientConnectionFailure);
-            if let (Some(t), Some(health), false) = (&target, &self.health, client_fault) {
+            if let (Some(Target { chosen: t, .. }), Some(health), false) =
+                (&target, &self.health, client_fault)
+            {
                 let status = answer.as_ref().ok().map(|(r, _)| r.status);
                 let failed = t
                     .entity
@@ -335,7 +392,7 @@ impl Stage for ForwardRequest {
                     .ok()
                     .and_then(|(r, _)| r.headers.get("Retry-After"))
                     .and_then(|v| v.first())
-                    .and_then(|v| backend_health::retry_after_ms(v));
+                    .and_then(|v| backend_health::retry_after_ms(v, services.now_ms()));
                 health.record(
                     &t.id,
                     t.entity.breaker.as_ref(),
@@ -356,6 +413,10 @@ impl Stage for ForwardRequest {
                     resp.reason
                 };
                 m.headers = resp.headers;
+                // The session-affinity cookie that keeps the client on this member.
+                if let Some(c) = target.as_ref().and_then(|t| t.set_cookie.as_ref()) {
+                    m.headers.append("Set-Cookie", c);
+                }
                 m.body = Some(Body {
                     bytes: resp.body,
                     consumed: false,
@@ -371,5 +432,66 @@ impl Stage for ForwardRequest {
             }
             Ok(Flow::Next)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_engine::runtime::BackendEntity;
+
+    use super::*;
+    use crate::fixture::{Stub, exchange};
+
+    fn proxy(url: &str) -> OutboundProxy {
+        OutboundProxy {
+            url: url.into(),
+            ..OutboundProxy::default()
+        }
+    }
+
+    #[test]
+    fn the_entity_tls_and_proxy_go_on_its_calls_and_a_proxy_policy_wins() {
+        let mut x = exchange(Stub::status(200, ""), &[], "");
+        let relaxed = TlsChecks {
+            chain: false,
+            name: true,
+        };
+        let target = SelectedBackend {
+            id: "east".into(),
+            entity: BackendEntity {
+                url: "https://east.test".into(),
+                tls: relaxed,
+                proxy: Some(proxy("http://entity-proxy.test:1")),
+                ..BackendEntity::default()
+            },
+        };
+        let req = backend_request(&x, 1000, Some(&target));
+        assert_eq!(req.url, "https://east.test/items?q=1");
+        assert_eq!(req.tls, relaxed);
+        assert_eq!(
+            req.proxy.map(|p| p.url).as_deref(),
+            Some("http://entity-proxy.test:1")
+        );
+        x.extensions.insert(proxy("http://policy-proxy.test:2"));
+        let req = backend_request(&x, 1000, Some(&target));
+        assert_eq!(
+            req.proxy.map(|p| p.url).as_deref(),
+            Some("http://policy-proxy.test:2")
+        );
+        // No entity: the default checks.
+        let req = backend_request(&x, 1000, None);
+        assert_eq!(req.tls, TlsChecks::default());
+    }
+
+    #[test]
+    fn the_affinity_cookie_is_read_by_its_exact_name() {
+        let x = exchange(
+            Stub::status(200, ""),
+            &[("Cookie", "sessionid=lower; SessionId=\"v1\"; other=x")],
+            "",
+        );
+        assert_eq!(request_cookie(&x, "SessionId").as_deref(), Some("v1"));
+        assert_eq!(request_cookie(&x, "sessionid").as_deref(), Some("lower"));
+        assert_eq!(request_cookie(&x, "missing"), None);
     }
 }

@@ -6,15 +6,16 @@
 //! `set-method`, `set-header` and `set-body`, which change the new request
 //! (their expressions still read `context`, the request being handled).
 
-use sluice_engine::diag::{Code, Diagnostic, Severity};
+use sluice_engine::diag::Code;
 use sluice_engine::runtime::{
     Bodies, Body, CallError, CompileCx, Compiled, CompiledValue, Exchange, Flow, InboundResponse,
     Message, MessageRef, OutboundRequest, PolicyError, Purpose, Reason, Reported, Run, Stage,
-    error_chain, reason_phrase,
+    TlsChecks, error_chain, reason_phrase,
 };
 use sluice_engine::schema::Section;
 use sluice_engine::xml::Element;
 
+use super::authentication_certificate::CertificateSpec;
 use super::authentication_managed_identity::{ManagedIdentity, compile_child};
 use super::headers::{SetHeader, compile_header};
 use super::set_body::{SetBody, compile_body};
@@ -35,6 +36,8 @@ pub(crate) struct RequestSpec {
     proxy: Option<super::proxy::ProxySpec>,
     /// `authentication-managed-identity`: a token for the request.
     identity: Option<ManagedIdentity>,
+    /// `authentication-certificate`: the client certificate it presents.
+    certificate: Option<CertificateSpec>,
 }
 
 /// Compiles the attributes and children both policies share.
@@ -55,6 +58,7 @@ pub(crate) fn compile_spec(
         body: None,
         proxy: None,
         identity: None,
+        certificate: None,
     };
     let mut ok = true;
     for c in e.elements() {
@@ -65,17 +69,16 @@ pub(crate) fn compile_spec(
             "set-body" => spec.body = Some(compile_body(c, cx)?),
             "proxy" => spec.proxy = Some(super::proxy::compile_spec(c, cx)?),
             "authentication-managed-identity" => spec.identity = Some(compile_child(c, cx)?),
+            "authentication-certificate" => {
+                spec.certificate = Some(super::authentication_certificate::compile_child(c, cx)?);
+            }
             other => {
-                // authentication-certificate.
-                let d = Diagnostic::new(
-                    Code::NotExecuted,
-                    &cx.source,
+                // The schema admits no other child; kept for safety.
+                cx.error(
+                    Code::UnexpectedChild,
                     c.name_span,
-                    format!("`{other}` inside `{policy}` is not executed by `sluice run` yet"),
-                )
-                .with_severity(Severity::Error)
-                .with_help("set the header it would add with `set-header`");
-                cx.diags.push(d);
+                    format!("`{other}` cannot be inside `{policy}`"),
+                );
                 ok = false;
             }
         }
@@ -162,6 +165,10 @@ impl RequestSpec {
             Some(p) => Some(p.eval(x, self.policy)?),
             None => None,
         };
+        let client_certificate = match &self.certificate {
+            Some(c) => Some(c.identity(x)?),
+            None => None,
+        };
         Ok(target.read(|m| OutboundRequest {
             method: m.method.clone(),
             url,
@@ -169,8 +176,9 @@ impl RequestSpec {
             body: m.body.as_ref().map(|b| b.bytes.clone()).unwrap_or_default(),
             timeout_ms: timeout_s.saturating_mul(1000),
             purpose: Purpose::SendRequest,
-            client_certificate: None,
+            client_certificate,
             proxy,
+            tls: TlsChecks::default(),
         }))
     }
 

@@ -107,6 +107,9 @@ pub struct ContextData {
     pub user: Option<Record>,
     pub deployment: Option<Record>,
     pub workspace: Option<Record>,
+    /// `context.Backend`: the backend entity `set-backend-service
+    /// backend-id` chose (`Id`, `Type`, `AzureRegion`); null until then.
+    pub backend: RwLock<Option<Record>>,
     pub last_error: RwLock<Option<LastError>>,
     /// `context.RequestId`.
     pub request_id: uuid::Uuid,
@@ -136,6 +139,15 @@ impl Context {
         match self.0.variables.write() {
             Ok(mut g) => f(&mut g),
             Err(p) => f(&mut p.into_inner()),
+        }
+    }
+
+    /// Sets `context.Backend` (`None`: no backend entity, as after
+    /// `set-backend-service base-url`).
+    pub fn set_backend(&self, b: Option<Record>) {
+        match self.0.backend.write() {
+            Ok(mut g) => *g = b,
+            Err(p) => *p.into_inner() = b,
         }
     }
 
@@ -210,6 +222,7 @@ const RECORD_FIELDS: &[&str] = &[
     "UserId",
     "Password",
     "AccessToken",
+    "AzureRegion",
 ];
 
 /// The field name as the records know it, if records have such a field.
@@ -352,6 +365,10 @@ pub(crate) fn register(e: &mut Engine) {
         .register_get("User", |c: &mut Context| opt(&c.0.user))
         .register_get("Deployment", |c: &mut Context| opt(&c.0.deployment))
         .register_get("Workspace", |c: &mut Context| opt(&c.0.workspace))
+        .register_get("Backend", |c: &mut Context| match c.0.backend.read() {
+            Ok(g) => opt(&g),
+            Err(p) => opt(&p.into_inner()),
+        })
         .register_get("Tracing", |c: &mut Context| c.0.tracing)
         .register_get("LastError", |c: &mut Context| -> Dynamic {
             let e = match c.0.last_error.read() {

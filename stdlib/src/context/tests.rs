@@ -268,3 +268,30 @@ fn url_schemes_are_lower_case_with_their_default_ports() {
     assert_eq!((&*u.scheme, u.port), ("ws", 80));
     assert!(matches!(u.scheme, std::borrow::Cow::Owned(_)));
 }
+
+#[test]
+fn backend_is_null_until_set_and_reads_what_is_set_now() {
+    let engine = crate::engine(&crate::Limits::default());
+    let c = ctx();
+    let read = |src: &str| {
+        let mut scope = rhai::Scope::new();
+        scope.push("context", c.clone());
+        match engine.eval_with_scope::<Dynamic>(&mut scope, src) {
+            Ok(v) if v.is_unit() => "null".to_owned(),
+            Ok(v) => v.to_string(),
+            Err(e) => crate::testing::failure(&e),
+        }
+    };
+    assert_eq!(read("context.Backend"), "null");
+    c.set_backend(Some(
+        Record::new("IBackend")
+            .with("Id", "pool")
+            .with("Type", "Pool")
+            .with("AzureRegion", Dynamic::UNIT),
+    ));
+    assert_eq!(read("context.Backend.Id"), "pool");
+    assert_eq!(read("context.Backend.Type"), "Pool");
+    assert_eq!(read("context.Backend.AzureRegion"), "null");
+    c.set_backend(None);
+    assert_eq!(read("context.Backend"), "null");
+}

@@ -30,8 +30,9 @@ use sluice_engine::source::{Source, Span};
 use toml::Spanned;
 
 use super::model::{
-    Api, ApiVersion, Backend, CircuitBreaker, Config, NamedValue, NamedValueSource, OneOrMany,
-    Operation, PolicyText, PoolService, Product, Subscription,
+    Api, ApiVersion, Backend, BackendAuthorization, BackendManagedIdentity, BackendProxy,
+    BackendTls, CircuitBreaker, Config, NamedValue, NamedValueSource, OneOrMany, Operation,
+    PolicyText, PoolService, Product, SessionAffinity, SessionId, Subscription,
 };
 pub use overrides::Overrides;
 
@@ -374,57 +375,89 @@ impl Reader<'_> {
         }
     }
 
+    /// `backends/<b>/backendInformation.json` as `[backends.<b>]`: the URL,
+    /// credentials (`header`, `query`, `authorization`, `certificateIds`,
+    /// `managedIdentity`), `tls`, `proxy`, `azureRegion`, the first
+    /// circuit-breaker rule, and a pool's members and `sessionAffinity`.
+    /// `{{name}}` in values is replaced by the named value.
     fn backends(&mut self, config: &mut Config) {
         let all = self.collection("backends", "backendInformation.json", "backends");
         for b in &all {
             let file = b.folder.join("backendInformation.json");
-            let mut headers = BTreeMap::new();
             let creds = b.props.get("credentials");
-            if let Some(h) = creds
-                .and_then(|c| c.get("header"))
-                .and_then(Value::as_object)
-            {
-                for (name, values) in h {
-                    let values: Vec<&str> = values
-                        .as_array()
-                        .map(|a| a.iter().filter_map(Value::as_str).collect())
-                        .unwrap_or_default();
-                    headers.insert(
-                        name.clone(),
-                        OneOrMany::Many(values.iter().map(|v| named_refs(v, config)).collect()),
-                    );
-                }
-            }
-            if let Some(a) = creds.and_then(|c| c.get("authorization")) {
-                let scheme = str_of(a, "scheme").unwrap_or_default();
-                let parameter = str_of(a, "parameter").unwrap_or_default();
-                headers.insert(
-                    "Authorization".to_owned(),
-                    OneOrMany::One(named_refs(format!("{scheme} {parameter}").trim(), config)),
-                );
-            }
-            // Pools and the first circuit-breaker rule are mapped below.
-            // TODO: query and certificate credentials, managed identity,
-            // TLS switches and proxy.
-            let not_mapped: Vec<&str> = ["tls", "proxy"]
+            let values = |key: &str| -> BTreeMap<String, OneOrMany> {
+                creds
+                    .and_then(|c| c.get(key))
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .map(|(name, values)| {
+                        let values = values
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_str)
+                            .map(|v| named_refs(v, config))
+                            .collect();
+                        (name.clone(), OneOrMany::Many(values))
+                    })
+                    .collect()
+            };
+            let headers = values("header");
+            let query = values("query");
+            let authorization = creds.and_then(|c| c.get("authorization")).map(|a| {
+                spanned(BackendAuthorization {
+                    scheme: str_of(a, "scheme").unwrap_or_default().to_owned(),
+                    parameter: named_refs(str_of(a, "parameter").unwrap_or_default(), config),
+                })
+            });
+            // Certificates by id (`/certificates/<id>`): `[certificates.<id>]`
+            // entries of the `sluice.toml` that includes the extract. APIM
+            // ignores the thumbprints of `certificate` when ids are given.
+            let certificate: Vec<Spanned<String>> = creds
+                .and_then(|c| c.get("certificateIds"))
+                .and_then(Value::as_array)
                 .into_iter()
-                .filter(|k| b.props.get(*k).is_some())
-                .chain(
-                    ["query", "certificate", "certificateIds", "managedIdentity"]
-                        .into_iter()
-                        .filter(|k| creds.and_then(|c| c.get(*k)).is_some()),
-                )
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|id| spanned(last_segment(id).to_owned()))
                 .collect();
-            if !not_mapped.is_empty() {
+            let thumbprints = creds
+                .and_then(|c| c.get("certificate"))
+                .and_then(Value::as_array)
+                .is_some_and(|t| !t.is_empty());
+            if thumbprints && certificate.is_empty() {
                 self.warn(
                     &file,
                     format!(
-                        "backend `{}`: `{}` not applied yet",
-                        b.name,
-                        not_mapped.join("`, `")
+                        "backend `{}`: certificates given by thumbprint (`credentials.certificate`) \
+                         are not presented: give their ids in `credentials.certificateIds` and \
+                         the certificates as `[certificates.ID]` entries",
+                        b.name
                     ),
                 );
             }
+            let managed_identity = creds.and_then(|c| c.get("managedIdentity")).and_then(|m| {
+                Some(spanned(BackendManagedIdentity {
+                    resource: str_of(m, "resource")?.to_owned(),
+                    client_id: str_of(m, "clientId").map(str::to_owned),
+                }))
+            });
+            let tls = b.props.get("tls").map(|t| {
+                let check = |key| t.get(key).and_then(Value::as_bool).unwrap_or(true);
+                spanned(BackendTls {
+                    validate_certificate_chain: check("validateCertificateChain"),
+                    validate_certificate_name: check("validateCertificateName"),
+                })
+            });
+            let proxy = b.props.get("proxy").and_then(|p| {
+                Some(spanned(BackendProxy {
+                    url: spanned(named_refs(str_of(p, "url")?, config)),
+                    username: str_of(p, "username").map(|u| named_refs(u, config)),
+                    password: str_of(p, "password")
+                        .map(|pw| spanned(NamedValue::Literal(named_refs(pw, config)))),
+                }))
+            });
             let circuit_breaker = b
                 .props
                 .pointer("/circuitBreaker/rules/0")
@@ -444,6 +477,17 @@ impl Reader<'_> {
                     }))
                 })
                 .collect();
+            let session_affinity =
+                b.props
+                    .pointer("/pool/sessionAffinity/sessionId")
+                    .and_then(|s| {
+                        Some(spanned(SessionAffinity {
+                            session_id: spanned(SessionId {
+                                source: spanned(str_of(s, "source").unwrap_or("Cookie").to_owned()),
+                                name: spanned(str_of(s, "name")?.to_owned()),
+                            }),
+                        }))
+                    });
             let url = str_of(&b.props, "url").map(|u| named_refs(u, config));
             let pool = str_of(&b.props, "type").is_some_and(|t| t.eq_ignore_ascii_case("pool"))
                 || (url.is_none() && !services.is_empty());
@@ -457,13 +501,34 @@ impl Reader<'_> {
                 );
                 continue;
             }
+            // A pool's members are called, with their own TLS and proxy.
+            let (tls, proxy) = if pool && (tls.is_some() || proxy.is_some()) {
+                self.warn(
+                    &file,
+                    format!(
+                        "backend pool `{}`: its `tls` and `proxy` are not used (its members' are)",
+                        b.name
+                    ),
+                );
+                (None, None)
+            } else {
+                (tls, proxy)
+            };
             config.backends.insert(
                 b.name.clone(),
                 spanned(Backend {
                     url: if pool { None } else { url.map(spanned) },
                     kind: pool.then(|| spanned("pool".to_owned())),
                     services: if pool { services } else { Vec::new() },
+                    session_affinity: if pool { session_affinity } else { None },
                     headers,
+                    query,
+                    authorization,
+                    certificate,
+                    managed_identity,
+                    azure_region: str_of(&b.props, "azureRegion").map(str::to_owned),
+                    tls,
+                    proxy,
                     circuit_breaker,
                     ..Backend::default()
                 }),

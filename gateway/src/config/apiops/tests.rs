@@ -201,3 +201,85 @@ fn env_names() {
         "LOGGER_CREDENTIALS__6556"
     );
 }
+
+#[test]
+fn backends_carry_certificates_tls_proxy_and_identity_and_warn_of_what_is_not_used() {
+    let dir = temp("backends");
+    write(
+        &dir,
+        "apis/a/apiInformation.json",
+        r#"{"properties":{"path":"a","subscriptionRequired":false}}"#,
+    );
+    write(
+        &dir,
+        "named values/pw/namedValueInformation.json",
+        r#"{"properties":{"displayName":"proxy-pw","value":"pw1"}}"#,
+    );
+    write(
+        &dir,
+        "backends/full/backendInformation.json",
+        r#"{"properties":{"url":"https://full.test","azureRegion":"eastus",
+            "credentials":{"certificateIds":["/subscriptions/s/resourceGroups/g/providers/Microsoft.ApiManagement/service/x/certificates/client-1","/certificates/client-2"],
+              "certificate":["AB01"],
+              "managedIdentity":{"resource":"https://cognitiveservices.azure.com","clientId":"uai"},
+              "query":{"sig":["a","b"]}},
+            "tls":{"validateCertificateChain":false},
+            "proxy":{"url":"http://proxy.test:3128","username":"gw","password":"{{proxy-pw}}"}}}"#,
+    );
+    write(
+        &dir,
+        "backends/thumb/backendInformation.json",
+        r#"{"properties":{"url":"https://thumb.test","credentials":{"certificate":["AB01"]}}}"#,
+    );
+    write(
+        &dir,
+        "backends/pool/backendInformation.json",
+        r#"{"properties":{"type":"Pool","tls":{"validateCertificateChain":false},
+            "pool":{"services":[{"id":"/backends/full"}],
+              "sessionAffinity":{"sessionId":{"source":"Cookie","name":"APIM-Affinity"}}}}}"#,
+    );
+    let (config, r) = read(&dir, &|_| None, false);
+    let text = r.unwrap().to_string();
+    let full = config.backends["full"].get_ref();
+    let ids: Vec<&str> = full
+        .certificate
+        .iter()
+        .map(|c| c.get_ref().as_str())
+        .collect();
+    assert_eq!(ids, ["client-1", "client-2"]);
+    let mi = full.managed_identity.as_ref().unwrap().get_ref();
+    assert_eq!(
+        (mi.resource.as_str(), mi.client_id.as_deref()),
+        ("https://cognitiveservices.azure.com", Some("uai"))
+    );
+    assert_eq!(full.query["sig"].values(), ["a", "b"]);
+    assert_eq!(full.azure_region.as_deref(), Some("eastus"));
+    let tls = full.tls.as_ref().unwrap().get_ref();
+    assert!(!tls.validate_certificate_chain && tls.validate_certificate_name);
+    let proxy = full.proxy.as_ref().unwrap().get_ref();
+    assert_eq!(proxy.url.get_ref(), "http://proxy.test:3128");
+    assert_eq!(proxy.username.as_deref(), Some("gw"));
+    assert!(matches!(
+        proxy.password.as_ref().map(Spanned::get_ref),
+        Some(NamedValue::Literal(p)) if p == "pw1"
+    ));
+    let pool = config.backends["pool"].get_ref();
+    assert!(pool.tls.is_none());
+    let affinity = pool.session_affinity.as_ref().unwrap().get_ref();
+    assert_eq!(
+        affinity.session_id.get_ref().name.get_ref(),
+        "APIM-Affinity"
+    );
+    // Thumbprints alone cannot be presented; ids win over them silently.
+    assert!(
+        text.contains("backend `thumb`: certificates given by thumbprint"),
+        "{text}"
+    );
+    assert!(!text.contains("backend `full`: certificates"), "{text}");
+    assert!(
+        text.contains("backend pool `pool`: its `tls` and `proxy` are not used"),
+        "{text}"
+    );
+    assert!(!text.contains("not applied yet"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the TLS test data (run once; the files are kept): a test CA,
 # two server certificates for localhost and 127.0.0.1 (the second for the
-# reload test), a client certificate from the CA, and a self-signed client
-# certificate the CA did not issue. Keys are throwaway test keys.
+# reload test), a client certificate from the CA, a self-signed client
+# certificate the CA did not issue, and a self-signed server certificate.
+# Keys are throwaway test keys.
 set -euo pipefail
 cd "$(dirname "$0")"
 days=36500
@@ -28,6 +29,11 @@ extendedKeyUsage=clientAuth
 subjectAltName=DNS:client.sluice.test"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout stranger.key -out stranger.pem -days "$days" \
   -subj "/CN=stranger" -addext "basicConstraints=CA:FALSE" -addext "extendedKeyUsage=clientAuth"
+# A self-signed server certificate for `self.test` (a backend's `tls`
+# switches); generated alone by the line below.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout selfsigned.key -out selfsigned.pem -days "$days" \
+  -subj "/CN=self.test" -addext "basicConstraints=CA:FALSE" \
+  -addext "extendedKeyUsage=serverAuth" -addext "subjectAltName=DNS:self.test"
 rm -f ca.srl
 # The client certificate and key as PKCS#12 (OpenSSL's defaults: AES-256,
 # PBKDF2), with a test password.

@@ -167,17 +167,91 @@ fn the_variable_name_and_url_may_be_expressions() {
     assert_eq!(stub.calls()[0].url, "http://svc.test/api/items");
 }
 
-#[test]
-fn children_not_executed_yet_are_refused_at_load() {
-    let p = r#"<policies><inbound>
-        <send-request response-variable-name="r"><set-url>http://svc.test/</set-url><authentication-certificate certificate-id="c" /></send-request>
-    </inbound></policies>"#;
-    let err = pipeline(p).unwrap_err();
-    assert!(err.contains("W0501"), "{err}");
-    assert!(
-        err.contains("`authentication-certificate` inside `send-request`"),
-        "{err}"
+/// `[certificates.c]`: a certificate with a key (the key's bytes are not
+/// used: the stub does no TLS), and `[certificates.keyless]`.
+fn certificates() -> sluice_engine::runtime::Resources {
+    use base64::Engine as _;
+    use sluice_engine::runtime::{Certificates, ClientIdentity, StoredCertificate};
+    let pem = include_str!("../../../../stdlib/src/x509/testdata/cert.pem");
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let certificate = sluice_stdlib::X509Certificate2::from_der(&der).unwrap();
+    let identity = ClientIdentity {
+        thumbprint: certificate.thumbprint(),
+        chain: vec![der],
+        key: vec![1, 2, 3],
+        trusted: Default::default(),
+    };
+    let mut c = Certificates::default();
+    c.by_id.insert(
+        "c".into(),
+        StoredCertificate {
+            certificate: certificate.clone(),
+            ca: false,
+            identity: Some(std::sync::Arc::new(identity)),
+        },
     );
+    c.by_id.insert(
+        "keyless".into(),
+        StoredCertificate {
+            certificate,
+            ca: false,
+            identity: None,
+        },
+    );
+    sluice_engine::runtime::Resources::new().with(c)
+}
+
+#[test]
+fn authentication_certificate_inside_presents_its_certificate_on_that_request_only() {
+    let stub = Stub::status(200, "");
+    let p = r#"<policies><inbound>
+        <send-request response-variable-name="r"><set-url>https://svc.test/</set-url><authentication-certificate certificate-id="c" /></send-request>
+        <send-request response-variable-name="s"><set-url>https://other.test/</set-url></send-request>
+    </inbound></policies>"#;
+    let resources = certificates();
+    let pipe = crate::fixture::pipeline_with(p, &resources).unwrap_or_else(|d| panic!("{d}"));
+    let mut x = crate::fixture::exchange(std::sync::Arc::clone(&stub), &[], "");
+    crate::fixture::run(&pipe, &mut x);
+    assert_eq!(last_error(&x), None);
+    let calls = stub.calls();
+    assert_eq!(calls.len(), 2);
+    let presented = calls[0]
+        .client_certificate
+        .as_ref()
+        .map(|c| c.thumbprint.clone());
+    let expected = resources
+        .get::<sluice_engine::runtime::Certificates>()
+        .map(|c| c.by_id["c"].certificate.thumbprint());
+    assert!(presented.is_some());
+    assert_eq!(presented, expected);
+    assert!(calls[1].client_certificate.is_none());
+    // The backend call is not affected.
+    assert!(
+        x.extensions
+            .get::<sluice_engine::runtime::BackendCertificate>()
+            .is_none()
+    );
+}
+
+#[test]
+fn authentication_certificate_inside_names_an_entry_with_a_key() {
+    let resources = certificates();
+    for (id, why) in [
+        ("nope", "no `[certificates.ID]` entry has this certificate"),
+        ("keyless", "`[certificates.keyless]` has no private key"),
+    ] {
+        let p = format!(
+            r#"<policies><inbound>
+            <send-request response-variable-name="r"><set-url>https://svc.test/</set-url><authentication-certificate certificate-id="{id}" /></send-request>
+        </inbound></policies>"#
+        );
+        let err = crate::fixture::pipeline_with(&p, &resources).unwrap_err();
+        assert!(err.contains(why), "{err}");
+        assert!(err.contains("test.xml:2:"), "{err}");
+    }
 }
 
 #[test]
