@@ -147,6 +147,20 @@ impl Context {
     }
 }
 
+/// `context.Deployment`: `Certificates`, the gateway's certificates
+/// (`IReadOnlyDictionary<string, X509Certificate2>`) by thumbprint (upper-case hex).
+pub fn deployment_record(
+    certificates: impl IntoIterator<Item = crate::X509Certificate2>,
+) -> Record {
+    let certificates = crate::collections::string_dictionary(
+        "X509Certificate2",
+        certificates
+            .into_iter()
+            .map(|c| (c.thumbprint(), Dynamic::from(c))),
+    );
+    Record::new("IDeployment").with("Certificates", Dynamic::from(certificates))
+}
+
 /// `context.Variables`.
 #[derive(Clone, Debug)]
 pub struct Variables(Context);
@@ -191,6 +205,7 @@ const RECORD_FIELDS: &[&str] = &[
     "RegistrationDate",
     "Region",
     "ServiceName",
+    "Certificates",
     "ServiceId",
     "GatewayId",
     "Gateway",
