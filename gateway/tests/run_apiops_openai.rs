@@ -6,9 +6,9 @@
 //! Python package, unchanged (`openai.AzureOpenAI`,
 //! gateway/tests/openai_azure_client.py, installed by `scripts/python-deps`),
 //! against a local mock of the model: chat completions with a usage of
-//! [`TOKENS`] tokens each (and prompts of more than 100 tokens), and embeddings from a small keyword table (a
-//! question and its paraphrase at cosine distance 0.0099, under the policy's
-//! threshold of 0.05).
+//! [`TOKENS`] tokens each (and prompts of more than 100 tokens), and
+//! embeddings from a small keyword table (a question and its paraphrase at
+//! cosine distance 0.0099, under the policy's threshold of 0.05).
 //!
 //! Checked, call by call: the first question misses and reaches the model
 //! (with the extract's secret named value as its `api-key`, through the
