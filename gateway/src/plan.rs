@@ -78,8 +78,15 @@ struct SubscriptionPlan {
     /// `context.Subscription` (with the key it is found by) and `context.User`.
     record: Record,
     user: Option<Record>,
-    /// `context.Product` when the product's policy applies.
-    product_record: Option<Record>,
+}
+
+/// A product whose policy applies to a request.
+#[derive(Debug)]
+struct ProductPlan {
+    /// `Some(name)`: what its pipelines are keyed by.
+    key: Option<String>,
+    /// `context.Product`.
+    record: Record,
 }
 
 /// A compiled configuration.
@@ -90,9 +97,15 @@ pub struct Plan {
     api_paths: Vec<String>,
     subscriptions: HashMap<String, SubscriptionPlan>,
     product_apis: BTreeMap<String, BTreeSet<String>>,
+    /// By product name.
+    products: HashMap<String, ProductPlan>,
+    /// By API name: the open product (`subscription-required = false`) it is in.
+    open_products: HashMap<String, String>,
     pub backends: BTreeMap<String, BackendEntity>,
     /// The global policy's `cross-domain` file, served at `/crossdomain.xml`.
     cross_domain: Option<Bytes>,
+    /// `context.Deployment` (its `Certificates`: `[certificates.ID]`).
+    deployment: Record,
 }
 
 impl std::fmt::Debug for Plan {

@@ -32,7 +32,8 @@ fn config(port: u16, admin: u16, log: &str) -> String {
          {log}\n\n[[api]]\nname = \"greet\"\npath = \"greet\"\n\n\
          [[api.operation]]\nname = \"say\"\nmethod = \"GET\"\nurl-template = \"/hello\"\n\
          policy = '''{POLICY}'''\n\n\
-         [[api]]\nname = \"down\"\npath = \"down\"\nservice-url = \"http://127.0.0.1:1\"\n"
+         [[api]]\nname = \"down\"\npath = \"down\"\nservice-url = \"http://127.0.0.1:1\"\n\n\
+         [[subscription]]\nid = \"all\"\nkey = \"s3cret\"\n"
     )
 }
 

@@ -502,21 +502,93 @@ impl<'d> Reader<'d> {
             None => format!("#{at}"),
         };
         let mut bundled = s.clone();
+        if let Value::Object(o) = &mut bundled {
+            for (key, v) in self.referenced(s) {
+                o.entry(key).or_insert(v);
+            }
+        }
         if self.dialect == Dialect::Draft4 {
             nullable(&mut bundled);
         }
-        if let Value::Object(o) = &mut bundled {
-            for key in ["components", "definitions"] {
-                if let Some(v) = self.doc.get(key) {
-                    let mut v = v.clone();
-                    if self.dialect == Dialect::Draft4 {
-                        nullable(&mut v);
-                    }
-                    o.entry(key.to_owned()).or_insert(v);
+        Schema::new(name, bundled)
+    }
+
+    /// The parts of the document's `components` / `definitions` that `s`
+    /// reaches through its `$ref`s (and theirs), at their places: what its
+    /// validator needs, without a copy of every schema of a large document
+    /// beside each of its schemas.
+    fn referenced(&self, s: &Value) -> Map<String, Value> {
+        let mut out = Map::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![s];
+        while let Some(v) = stack.pop() {
+            let mut refs = Vec::new();
+            collect_refs(v, &mut refs);
+            for r in refs {
+                let Some(pointer) = r.strip_prefix('#') else {
+                    continue;
+                };
+                if !seen.insert(pointer) {
+                    continue;
                 }
+                let path: Vec<String> = pointer
+                    .split('/')
+                    .skip(1)
+                    .map(|p| p.replace("~1", "/").replace("~0", "~"))
+                    .collect();
+                if !matches!(
+                    path.first().map(String::as_str),
+                    Some("components" | "definitions")
+                ) {
+                    continue;
+                }
+                let Some(target) = self.doc.pointer(pointer) else {
+                    // (A pointer written otherwise, e.g. percent-encoded:
+                    // the whole part, as the validator may still resolve it.)
+                    if let Some(whole) = path.first().and_then(|k| self.doc.get(k)) {
+                        out.insert(path[0].clone(), whole.clone());
+                    }
+                    continue;
+                };
+                insert_at(&mut out, &path, target.clone());
+                stack.push(target);
             }
         }
-        Schema::new(name, bundled)
+        out
+    }
+}
+
+/// Every `$ref` string in `v`.
+fn collect_refs<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(r) = o.get("$ref").and_then(Value::as_str) {
+                out.push(r);
+            }
+            o.values().for_each(|c| collect_refs(c, out));
+        }
+        Value::Array(a) => a.iter().for_each(|c| collect_refs(c, out)),
+        _ => {}
+    }
+}
+
+/// Sets `value` at `path` in `map`, making the objects on the way.
+fn insert_at(map: &mut Map<String, Value>, path: &[String], value: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        map.insert(first.clone(), value);
+        return;
+    }
+    let entry = map
+        .entry(first.clone())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !entry.is_object() {
+        return;
+    }
+    if let Value::Object(inner) = entry {
+        insert_at(inner, rest, value);
     }
 }
 
@@ -627,6 +699,36 @@ components:
         assert_eq!(op.request_content[0].0, "application/json");
         assert_eq!(op.request_content[0].1.as_ref().unwrap().name, "B");
         assert_eq!(op.response(201).unwrap().content[0].0, "application/json");
+    }
+
+    #[test]
+    fn a_schema_carries_the_components_it_reaches_and_no_others() {
+        let spec = ApiSpec::parse(
+            r##"{"openapi":"3.0.1","paths":{"/a":{"post":{
+            "requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Pet"}}}},
+            "responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"type":"string"}}}}}}}},
+            "components":{"schemas":{
+              "Pet":{"type":"object","properties":{"tag":{"$ref":"#/components/schemas/Tag"},"self":{"$ref":"#/components/schemas/Pet"}}},
+              "Tag":{"type":"string","nullable":true},
+              "Other":{"type":"integer"}}}}"##,
+        )
+        .unwrap();
+        let op = &spec.operations[0];
+        let body = &op.request_content[0].1.as_ref().unwrap().bundled;
+        let schemas = body["components"]["schemas"].as_object().unwrap();
+        let mut names: Vec<&str> = schemas.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["Pet", "Tag"]);
+        assert_eq!(
+            schemas["Tag"]["type"],
+            serde_json::json!(["string", "null"])
+        );
+        let response = &op.response(200).unwrap().content[0]
+            .1
+            .as_ref()
+            .unwrap()
+            .bundled;
+        assert!(response.get("components").is_none(), "{response}");
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub fn evaluate(
     limits: &Limits,
 ) -> Result<Dynamic, Failure> {
     let _scope_guard = EvalScope::enter(Instant::now() + limits.wall_time, now_ms);
+    let _context_guard = crate::context::Current::enter(context);
     // One scope per thread, emptied after each use, saves allocating one per
     // evaluation; a nested evaluation (none today) would get its own.
     thread_local! {

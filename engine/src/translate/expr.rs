@@ -23,7 +23,12 @@ impl Translator {
                         span: name.span,
                     });
                 }
-                self.e.w(&local(&name.name));
+                if self.lambdas > 0 && self.is_context(&name.name) {
+                    self.e
+                        .w(&format!("{}()", sluice_stdlib::context::CURRENT_CONTEXT_FN));
+                } else {
+                    self.e.w(&local(&name.name));
+                }
                 Ok(())
             }
             ExprKind::PredefinedType(p) => Err(ExprError {
@@ -516,6 +521,7 @@ impl Translator {
             })
             .collect();
         self.e.w(&format!("|{}| ", names.join(", ")));
+        self.lambdas += 1;
         let r = match body {
             Body::Expr(e) => self.expr(e),
             Body::Block(b) => {
@@ -525,6 +531,7 @@ impl Translator {
                 r
             }
         };
+        self.lambdas -= 1;
         self.pop_scope();
         r
     }

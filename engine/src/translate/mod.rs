@@ -84,6 +84,10 @@ pub(crate) struct Translator {
     e: Emitter,
     scopes: Vec<HashMap<String, Ty>>,
     members: Vec<MemberRef>,
+    /// How many lambdas the translation is inside: there, `context` is
+    /// `context__current()`, not the variable (which a closure would
+    /// capture: `sluice_stdlib::context::Current` says why not).
+    lambdas: usize,
 }
 
 fn unsupported(what: &str, span: Span) -> ExprError {
@@ -101,7 +105,18 @@ impl Translator {
             e: Emitter::new(),
             scopes: vec![root],
             members: Vec::new(),
+            lambdas: 0,
         }
+    }
+
+    /// Whether `name` is the evaluator's `context` (not a local of that name).
+    fn is_context(&self, name: &str) -> bool {
+        name == CONTEXT
+            && self
+                .scopes
+                .iter()
+                .rposition(|s| s.contains_key(name))
+                .is_some_and(|i| i == 0)
     }
 
     fn local_ty(&self, name: &str) -> Option<Ty> {

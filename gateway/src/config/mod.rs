@@ -822,8 +822,26 @@ impl Loader<'_> {
             }
         }
         let mut products = BTreeSet::new();
+        // APIM: "An API can be associated with at most one open product."
+        let mut open: BTreeMap<&str, &str> = BTreeMap::new();
         for p in &config.products {
             let p = p.get_ref();
+            if !*p.subscription_required.get_ref() {
+                for a in &p.apis {
+                    if let Some(first) = open.insert(a.get_ref(), p.name.get_ref()) {
+                        self.error(
+                            Code::ConfigDuplicate,
+                            span_of(a),
+                            format!(
+                                "the API `{}` is in two open products (`{first}` and `{}`, \
+                                 `subscription-required = false`): APIM allows one at most",
+                                a.get_ref(),
+                                p.name.get_ref()
+                            ),
+                        );
+                    }
+                }
+            }
             if !products.insert(p.name.get_ref().clone()) {
                 self.error(
                     Code::ConfigDuplicate,

@@ -425,6 +425,16 @@ pub struct Product {
     pub policy_file: Option<Spanned<String>>,
     #[serde(default)]
     pub apis: Vec<Spanned<String>>,
+    /// `false`: an open product. A request to one of its APIs without a key
+    /// is served in its context (its policy, `context.Product`), whether or
+    /// not the API requires a subscription. An API is in one open product at most.
+    #[serde(default = "product_subscription_required")]
+    pub subscription_required: Spanned<bool>,
+}
+
+/// APIM's default for a product's `subscriptionRequired`.
+pub fn product_subscription_required() -> Spanned<bool> {
+    Spanned::new(0..0, true)
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use sluice_engine::compose::{Layer, effective};
 use sluice_engine::diag::{Diagnostics, Severity};
 use sluice_engine::doc::{LoadOptions, PolicyDocument, Statement, load};
-use sluice_engine::runtime::{Backends, Pipeline, PipelineCx, Record, Resources, compile_pipeline};
+use sluice_engine::runtime::{
+    Backends, Certificates, Pipeline, PipelineCx, Record, Resources, compile_pipeline,
+};
 use sluice_engine::schema::Scope;
 use sluice_engine::script::Compiler;
 use sluice_engine::source::Source;
@@ -17,7 +19,7 @@ use sluice_engine::value::NamedValues;
 use sluice_stdlib::Limits;
 
 use super::template::UrlTemplate;
-use super::{ApiPlan, OperationPlan, Plan, SubscriptionPlan, VersionPlan, bodies};
+use super::{ApiPlan, OperationPlan, Plan, ProductPlan, SubscriptionPlan, VersionPlan, bodies};
 use crate::config::Loaded;
 use crate::config::model::Api;
 
@@ -78,12 +80,22 @@ impl Plan {
             apis,
             api_paths,
             subscriptions: subscriptions(loaded),
+            products: products(loaded),
+            open_products: open_products(loaded),
             product_apis,
             backends: resources
                 .get::<Backends>()
                 .map(|b| b.0.clone())
                 .unwrap_or_default(),
             cross_domain: cross_domain(global),
+            // (The build moves `[certificates]` into the resources.)
+            deployment: sluice_stdlib::context::deployment_record(
+                resources
+                    .get::<Certificates>()
+                    .iter()
+                    .flat_map(|c| c.by_id.values())
+                    .map(|c| c.certificate.clone()),
+            ),
         })
     }
 }
@@ -281,6 +293,42 @@ impl<'a> Compiling<'a> {
     }
 }
 
+/// The products by name, with their `context.Product`.
+fn products(loaded: &Loaded) -> HashMap<String, ProductPlan> {
+    loaded
+        .config
+        .products
+        .iter()
+        .map(|p| {
+            let p = p.get_ref();
+            let name = p.name.get_ref().clone();
+            let plan = ProductPlan {
+                key: Some(name.clone()),
+                record: Record::new("IProduct")
+                    .with("Id", name.clone())
+                    .with("Name", name.clone())
+                    .with("SubscriptionRequired", *p.subscription_required.get_ref()),
+            };
+            (name, plan)
+        })
+        .collect()
+}
+
+/// Each API's open product (the loader refuses an API in two).
+fn open_products(loaded: &Loaded) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for p in &loaded.config.products {
+        let p = p.get_ref();
+        if !*p.subscription_required.get_ref() {
+            for a in &p.apis {
+                out.entry(a.get_ref().clone())
+                    .or_insert_with(|| p.name.get_ref().clone());
+            }
+        }
+    }
+    out
+}
+
 /// The subscriptions by key.
 fn subscriptions(loaded: &Loaded) -> HashMap<String, SubscriptionPlan> {
     loaded
@@ -299,11 +347,6 @@ fn subscriptions(loaded: &Loaded) -> HashMap<String, SubscriptionPlan> {
                         .with("Name", id.clone())
                         .with("Key", key.clone()),
                     user: s.user.clone().map(|u| user_record(u, &s.groups)),
-                    product_record: product.clone().map(|p| {
-                        Record::new("IProduct")
-                            .with("Id", p.clone())
-                            .with("Name", p)
-                    }),
                     product,
                     api: s.api.as_ref().map(|a| a.get_ref().clone()),
                 },

@@ -92,9 +92,10 @@ impl Plan {
             }),
             api: Some(api.record.clone()),
             operation: Some(op.record.clone()),
-            product: subscriber.product.and_then(|s| s.product_record.clone()),
+            product: subscriber.product.map(|p| p.record.clone()),
             subscription: subscription.map(|s| s.record.clone()),
             user: subscription.and_then(|s| s.user.clone()),
+            deployment: Some(self.deployment.clone()),
             request_id: new_request_id(),
             timestamp_ms: services.now_ms(),
             ..ContextData::default()

@@ -159,6 +159,58 @@ impl Context {
     }
 }
 
+/// `context.Deployment`: `Certificates`, the gateway's certificates
+/// (`IReadOnlyDictionary<string, X509Certificate2>`) by thumbprint (upper-case hex).
+pub fn deployment_record(
+    certificates: impl IntoIterator<Item = crate::X509Certificate2>,
+) -> Record {
+    let certificates = crate::collections::string_dictionary(
+        "X509Certificate2",
+        certificates
+            .into_iter()
+            .map(|c| (c.thumbprint(), Dynamic::from(c))),
+    );
+    Record::new("IDeployment").with("Certificates", Dynamic::from(certificates))
+}
+
+/// The name of the function that gives `context` inside a lambda (see
+/// [`Current`]).
+pub const CURRENT_CONTEXT_FN: &str = "context__current";
+
+thread_local! {
+    static CURRENT: std::cell::RefCell<Option<Context>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The context of the evaluation running on this thread, for the lambdas
+/// of an expression. A lambda that named the `context` variable would
+/// capture it, which makes it a shared value in rhai: a chain on `context`
+/// around the lambda (`context.Request.Headers.Any(h => ... context ...)`)
+/// then holds it while the lambda reads it, a data race to rhai. The
+/// translator has lambdas call [`CURRENT_CONTEXT_FN`] instead.
+pub struct Current(Option<Context>);
+
+impl Current {
+    /// Sets the current context until the guard is dropped (the previous
+    /// one, if any, comes back then).
+    pub fn enter(context: &Context) -> Current {
+        Current(CURRENT.with(|c| c.replace(Some(context.clone()))))
+    }
+}
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+/// `context` inside a lambda: the evaluation's, or null outside one.
+fn current_context() -> Dynamic {
+    CURRENT
+        .with(|c| c.borrow().clone())
+        .map_or(Dynamic::UNIT, Dynamic::from)
+}
+
 /// `context.Variables`.
 #[derive(Clone, Debug)]
 pub struct Variables(Context);
@@ -203,6 +255,7 @@ const RECORD_FIELDS: &[&str] = &[
     "RegistrationDate",
     "Region",
     "ServiceName",
+    "Certificates",
     "ServiceId",
     "GatewayId",
     "Gateway",
@@ -335,6 +388,7 @@ fn default_of(ty: &str) -> Dynamic {
 }
 
 pub(crate) fn register(e: &mut Engine) {
+    e.register_fn(CURRENT_CONTEXT_FN, current_context);
     message::register(e);
     auth::register(e);
     register_records(e);

@@ -684,9 +684,9 @@ impl Reader<'_> {
                 subscription_key_header: keys.and_then(|k| str_of(k, "header")).map(str::to_owned),
                 subscription_key_query: keys.and_then(|k| str_of(k, "query")).map(str::to_owned),
                 version: version.map(spanned),
-                // TODO: the extract's specification file, for the validation
-                // policies (read here for operations only).
-                specification: None,
+                // What the validation policies check against (an OpenAPI
+                // file: WSDL, WADL and GraphQL APIs are not served).
+                specification: spec.map(|f| spanned(f.display().to_string())),
                 policy,
                 policy_file,
                 operations,
@@ -789,11 +789,20 @@ impl Reader<'_> {
             }
             let over = self.overrides.top("products", &p.name).cloned();
             let (policy, policy_file) = self.policy(p.folder.join("policy.xml"), over.as_ref());
+            // `state` (`published`, `notPublished`) is the developer portal's:
+            // "API access in a product context is the same, whether the
+            // product is published or not" (api-management-subscriptions).
             config.products.push(spanned(Product {
                 name: spanned(p.name),
                 policy,
                 policy_file,
                 apis: linked.into_iter().map(spanned).collect(),
+                subscription_required: spanned(
+                    p.props
+                        .get("subscriptionRequired")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(true),
+                ),
             }));
         }
     }
