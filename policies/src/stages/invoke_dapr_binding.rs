@@ -69,7 +69,10 @@ impl InvokeDaprBinding {
         let data = match &self.data {
             Data::None => None,
             Data::Value(v) => Some(v.eval_string(x)?.unwrap_or_default()),
-            Data::Liquid(t) => Some(t.render(x, true)?),
+            Data::Liquid(t) => Some(t.render(x, true).map_err(|mut e| {
+                e.source = "invoke-dapr-binding".into();
+                e
+            })?),
         };
         let mut body = serde_json::Map::new();
         if let Some(d) = data {

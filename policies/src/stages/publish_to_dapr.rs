@@ -78,7 +78,10 @@ impl Stage for PublishToDapr {
         let prepared = self.path(x).and_then(|path| {
             let body = match &self.content {
                 Content::Value(v) => v.eval_string(x)?.unwrap_or_default(),
-                Content::Liquid(t) => t.render(x, true)?,
+                Content::Liquid(t) => t.render(x, true).map_err(|mut e| {
+                    e.source = "publish-to-dapr".into();
+                    e
+                })?,
             };
             self.call.request(
                 x,
