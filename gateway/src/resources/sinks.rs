@@ -478,7 +478,92 @@ impl Family for SinksFamily {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_connection_string;
+    use super::*;
+    use crate::resources::Mode;
+
+    /// The Kafka sink `[loggers.hub]` of `text` describes, or the errors.
+    fn kafka(text: &str, env: &[(&str, &str)]) -> Result<KafkaSink, String> {
+        let config: Config = toml::from_str(text).unwrap();
+        let registry = prometheus::Registry::new();
+        let env_fn = |k: &str| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let cx = BuildCx {
+            config: &config,
+            name: "sluice.toml",
+            text,
+            base: std::path::Path::new("."),
+            env: &env_fn,
+            mode: Mode::CHECK,
+            registry: &registry,
+        };
+        let mut p = Problems {
+            cx: &cx,
+            diags: Diagnostics::new(),
+        };
+        let entry = config.loggers["hub"].get_ref();
+        let sink = kafka_sink(&mut p, "hub", entry);
+        sink.ok_or_else(|| p.diags.to_string())
+    }
+
+    const CONN: &str = "Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=S3CRET=;EntityPath=hub1";
+
+    #[test]
+    fn an_event_hubs_connection_string_gives_brokers_topic_sasl_and_tls() {
+        let k = kafka(
+            "[loggers.hub]\nkind = \"kafka\"\nconnection-string = { env = \"EH\" }\n",
+            &[("EH", CONN)],
+        )
+        .unwrap();
+        assert_eq!(k.brokers, ["contoso.servicebus.windows.net:9093"]);
+        assert_eq!(k.topic, "hub1");
+        assert_eq!(k.sasl, Some(("$ConnectionString".into(), CONN.into())));
+        assert!(k.tls);
+        assert_eq!(k.timeout, DEFAULT_KAFKA_TIMEOUT);
+    }
+
+    #[test]
+    fn explicit_keys_override_the_connection_string() {
+        let k = kafka(
+            "[loggers.hub]\nkind = \"kafka\"\nconnection-string = { env = \"EH\" }\n\
+             brokers = [\"127.0.0.1:9092\"]\ntopic = \"other\"\ntls = false\ntimeout = \"500ms\"\n",
+            &[("EH", CONN)],
+        )
+        .unwrap();
+        assert_eq!(k.brokers, ["127.0.0.1:9092"]);
+        assert_eq!(k.topic, "other");
+        assert!(!k.tls);
+        assert_eq!(k.timeout, std::time::Duration::from_millis(500));
+        let plain = kafka(
+            "[loggers.hub]\nkind = \"kafka\"\nbrokers = [\"b:9092\"]\ntopic = \"t\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!((plain.sasl, plain.tls), (None, false));
+    }
+
+    #[test]
+    fn errors_name_the_key_and_never_the_secret() {
+        let e = kafka(
+            "[loggers.hub]\nkind = \"kafka\"\nconnection-string = \"SharedAccessKey=S3CRET\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("connection-string has no `Endpoint=sb://NAMESPACE/`"),
+            "{e}"
+        );
+        assert!(!e.contains("S3CRET"), "{e}");
+        let e = kafka(
+            "[loggers.hub]\nkind = \"kafka\"\nconnection-string = { env = \"EH\" }\n",
+            &[("EH", "Endpoint=sb://ns.example/;SharedAccessKey=S3CRET")],
+        )
+        .unwrap_err();
+        assert!(e.contains("needs `topic`"), "{e}");
+        assert!(!e.contains("S3CRET"), "{e}");
+    }
 
     #[test]
     fn a_connection_string_gives_the_namespace_and_entity() {
