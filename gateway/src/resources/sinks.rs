@@ -546,15 +546,19 @@ mod tests {
 
     #[test]
     fn errors_name_the_key_and_never_the_secret() {
-        let e = kafka(
+        // Through the plan builder, as `sluice check` and `sluice run` show them.
+        let err = |text: &str| match crate::build::from_text(text) {
+            Ok(_) => panic!("loads: {text}"),
+            Err(d) => d.to_string(),
+        };
+        let e = err(
             "[loggers.hub]\nkind = \"kafka\"\nconnection-string = \"SharedAccessKey=S3CRET\"\n",
-            &[],
-        )
-        .unwrap_err();
+        );
         assert!(
             e.contains("connection-string has no `Endpoint=sb://NAMESPACE/`"),
             "{e}"
         );
+        assert!(e.contains("t.toml:3:"), "{e}");
         assert!(!e.contains("S3CRET"), "{e}");
         let e = kafka(
             "[loggers.hub]\nkind = \"kafka\"\nconnection-string = { env = \"EH\" }\n",
@@ -563,6 +567,11 @@ mod tests {
         .unwrap_err();
         assert!(e.contains("needs `topic`"), "{e}");
         assert!(!e.contains("S3CRET"), "{e}");
+        let e = err("[service-bus.\"b.example\"]\nsas-key = \"S3CRET-sas\"\n");
+        assert!(e.contains("sas-key needs `sas-key-name`"), "{e}");
+        assert!(!e.contains("S3CRET"), "{e}");
+        let e = err("[loggers.f]\nkind = \"file\"\n");
+        assert!(e.contains("kind = \"file\" needs `path`"), "{e}");
     }
 
     #[test]
