@@ -90,6 +90,17 @@ const POLICY: &str = r#"<policies>
   <on-error />
 </policies>"#;
 
+/// A Liquid template reads the request body, which no expression mentions.
+const LIQUID: &str = r#"<policies>
+  <inbound>
+    <publish-to-dapr pubsub-name="orders" topic="liquid" template="Liquid" content-type="application/json">{"sku": "{{body.sku}}"}</publish-to-dapr>
+    <return-response><set-status code="202" reason="Accepted" /></return-response>
+  </inbound>
+  <backend />
+  <outbound />
+  <on-error />
+</policies>"#;
+
 fn config(port: u16, admin: u16, server: u16, events: &str) -> String {
     format!(
         "[gateway]\nlisten = \"127.0.0.1:{port}\"\ntrace-logger = \"traces\"\n\n\
@@ -99,7 +110,8 @@ fn config(port: u16, admin: u16, server: u16, events: &str) -> String {
          [dapr]\nendpoint = \"http://127.0.0.1:{server}\"\n\n\
          [service-bus.\"bus.example\"]\nendpoint = \"http://127.0.0.1:{server}/sb\"\n\
          sas-key-name = \"send\"\nsas-key = {{ env = \"SB_KEY\" }}\n\n\
-         [[api]]\nname = \"orders\"\npath = \"orders\"\npolicy = '''{POLICY}'''\n"
+         [[api]]\nname = \"orders\"\npath = \"orders\"\npolicy = '''{POLICY}'''\n\n\
+         [[api]]\nname = \"liquid\"\npath = \"liquid\"\npolicy = '''{LIQUID}'''\n"
     )
 }
 
@@ -199,6 +211,22 @@ async fn loggers_write_json_lines_and_the_integrations_call_their_services() {
     let publish = &calls[2];
     assert_eq!(publish.path, "/v1.0/publish/orders/new");
     assert_eq!(publish.body, "two books");
+
+    let r = send(
+        "POST",
+        &gw.url("/liquid/x"),
+        &[("Content-Type", "application/json")],
+        br#"{"sku": "ab-1"}"#,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 202, "{}", r.text());
+    let calls = recorder.calls.lock().unwrap().clone();
+    let liquid = calls.last().unwrap();
+    assert_eq!(liquid.path, "/v1.0/publish/orders/liquid");
+    assert_eq!(liquid.body, r#"{"sku": "ab-1"}"#);
+    assert_eq!(liquid.header("Content-Type"), Some("application/json"));
 
     let metrics = get(&gw.admin_url("/metrics")).await.unwrap().text();
     assert!(

@@ -148,7 +148,8 @@ pub const BUILTINS: &[Builtin] = &[
         &["get-authorization-context"],
         get_authorization_context::compile,
     ),
-    Builtin::new(&["invoke-dapr-binding"], invoke_dapr_binding::compile),
+    // With `template="Liquid"` they read the body (the template's `body`).
+    Builtin::new(&["invoke-dapr-binding"], invoke_dapr_binding::compile).bodies(dapr::bodies),
     Builtin::new(&["ip-filter"], ip_filter::compile),
     Builtin::new(&["json-to-xml"], json_to_xml::compile).own_body(),
     Builtin::new(&["limit-concurrency"], limit_concurrency::compile),
@@ -188,7 +189,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["rate-limit"], rate_limit::compile),
     Builtin::new(&["rate-limit-by-key"], rate_limit_by_key::compile),
     Builtin::new(&["proxy"], proxy::compile),
-    Builtin::new(&["publish-to-dapr"], publish_to_dapr::compile),
+    Builtin::new(&["publish-to-dapr"], publish_to_dapr::compile).bodies(dapr::bodies),
     Builtin::new(&["redirect-content-urls"], redirect_content_urls::compile).own_body(),
     Builtin::new(&["retry"], retry::compile).bodies(|_| Bodies::REPEATS),
     Builtin::new(&["return-response"], return_response::compile),

@@ -63,6 +63,19 @@ pub(crate) fn compile_call(
     })
 }
 
+/// A Dapr policy with `template="Liquid"` reads its section's message body
+/// (the template's `body`), which expressions alone would not tell the plan.
+pub(crate) fn bodies(e: &Element) -> sluice_engine::runtime::Bodies {
+    let liquid = e
+        .attr("template")
+        .is_some_and(|a| a.value.value.trim().eq_ignore_ascii_case("liquid"));
+    if liquid {
+        sluice_engine::runtime::Bodies::OWN
+    } else {
+        sluice_engine::runtime::Bodies::NONE
+    }
+}
+
 /// `s` as one URL path segment.
 pub(crate) fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -12,7 +12,7 @@ pub(crate) mod check_header;
 pub(crate) mod choose;
 pub(crate) mod cors;
 pub(crate) mod cross_domain;
-mod dapr;
+pub(crate) mod dapr;
 pub(crate) mod emit_metric;
 pub(crate) mod find_and_replace;
 pub(crate) mod forward_request;
