@@ -323,12 +323,12 @@ policy-file = "llm.xml"
     // Warnings of a configuration that loads are reported too.
     let jwt = llm("minilm", "0.1").replace(
         "<base />\n    <llm",
-        "<base />\n    <log-to-eventhub logger-id=\"l\">x</log-to-eventhub>\n    <llm",
+        "<base />\n    <validate-odata-request />\n    <llm",
     );
     std::fs::write(dir.join("llm.xml"), jwt).unwrap();
     let stdout = check_config(&dir, 0);
     assert!(
-        stdout.contains("warning[W0501]: `log-to-eventhub`"),
+        stdout.contains("warning[W0501]: `validate-odata-request`"),
         "{stdout}"
     );
     assert!(
@@ -339,12 +339,12 @@ policy-file = "llm.xml"
     // With an error the plan finds, the warning stays and is not repeated as an error.
     let both = llm("minlm", "0.1").replace(
         "<base />\n    <llm",
-        "<base />\n    <log-to-eventhub logger-id=\"l\">x</log-to-eventhub>\n    <llm",
+        "<base />\n    <validate-odata-request />\n    <llm",
     );
     std::fs::write(dir.join("llm.xml"), both).unwrap();
     let stdout = check_config(&dir, 1);
     assert!(
-        stdout.contains("warning[W0501]: `log-to-eventhub`"),
+        stdout.contains("warning[W0501]: `validate-odata-request`"),
         "{stdout}"
     );
     assert!(

@@ -10,6 +10,9 @@
 //! - `cache/`: the internal and external caches of the `cache-*` policies
 //! - `identity/`: the credentials (token providers, connections, the token
 //!   cache) that the authentication stages share
+//! - `sinks/`: the loggers of `log-to-eventhub` and `trace` (bounded queues
+//!   in front of stdout, file and Kafka sinks); `endpoints.rs`: the Dapr
+//!   sidecar and Service Bus namespaces the integration policies call
 //! - `breaker.rs`: a circuit breaker for a dependency
 //! - `redis_conn.rs`: how the Redis clients (counters, external cache,
 //!   semantic store) connect and send: bounded, once more after a break
@@ -37,6 +40,7 @@ pub mod backend_health;
 pub mod breaker;
 pub mod cache;
 pub mod counters;
+pub mod endpoints;
 pub mod identity;
 pub mod jwt;
 pub mod openapi;
@@ -44,6 +48,7 @@ mod redis_conn;
 pub mod schemas;
 pub mod semantic;
 pub mod series;
+pub mod sinks;
 mod stages;
 pub mod tokens;
 mod validation;
@@ -147,9 +152,12 @@ pub const BUILTINS: &[Builtin] = &[
         &["get-authorization-context"],
         get_authorization_context::compile,
     ),
+    // With `template="Liquid"` they read the body (the template's `body`).
+    Builtin::new(&["invoke-dapr-binding"], invoke_dapr_binding::compile).bodies(dapr::bodies),
     Builtin::new(&["ip-filter"], ip_filter::compile),
     Builtin::new(&["json-to-xml"], json_to_xml::compile).own_body(),
     Builtin::new(&["limit-concurrency"], limit_concurrency::compile),
+    Builtin::new(&["log-to-eventhub"], log_to_eventhub::compile),
     // The token policies read the request (model, prompt, `stream`; they
     // may ask a Chat stream for its usage); the answer streams past them.
     Builtin::new(
@@ -185,6 +193,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["rate-limit"], rate_limit::compile),
     Builtin::new(&["rate-limit-by-key"], rate_limit_by_key::compile),
     Builtin::new(&["proxy"], proxy::compile),
+    Builtin::new(&["publish-to-dapr"], publish_to_dapr::compile).bodies(dapr::bodies),
     Builtin::new(&["redirect-content-urls"], redirect_content_urls::compile).own_body(),
     Builtin::new(&["retry"], retry::compile).bodies(|_| Bodies::REPEATS),
     Builtin::new(&["return-response"], return_response::compile),
@@ -192,6 +201,10 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::new(&["send-one-way-request"], send_one_way_request::compile)
         .bodies(send_request::bodies),
     Builtin::new(&["send-request"], send_request::compile).bodies(send_request::bodies),
+    Builtin::new(
+        &["send-service-bus-message"],
+        send_service_bus_message::compile,
+    ),
     Builtin::new(&["set-backend-service"], set_backend_service::compile),
     Builtin::new(&["set-body"], set_body::compile).own_body(),
     Builtin::new(&["set-header"], headers::compile_set_header),

@@ -96,11 +96,9 @@ fn an_optional_attribute_that_does_not_compile_fails_its_policy() {
 
 #[test]
 fn a_policy_without_a_built_in_is_refused_by_name() {
-    assert!(!is_executable("log-to-eventhub"));
-    assert!(builtin("log-to-eventhub").is_none());
-    let e = pipeline(
-        r#"<policies><inbound><log-to-eventhub logger-id="l">x</log-to-eventhub></inbound></policies>"#,
-    )
-    .unwrap_err();
-    assert!(e.contains("log-to-eventhub"), "{e}");
+    assert!(!is_executable("validate-odata-request"));
+    assert!(builtin("validate-odata-request").is_none());
+    let e = pipeline(r#"<policies><inbound><validate-odata-request /></inbound></policies>"#)
+        .unwrap_err();
+    assert!(e.contains("validate-odata-request"), "{e}");
 }

@@ -230,10 +230,18 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The span of `template="liquid"` on a `set-body`, if it has one.
+/// The span of `template="liquid"` on a `set-body` (or `template="Liquid"`
+/// on the Dapr policies, whose content, or `<data>`, is then a template), if
+/// it has one.
 pub(crate) fn liquid_template(e: &Element) -> Option<crate::source::Span> {
     let a = e.attr("template")?;
-    (e.name == "set-body" && a.value.value.trim() == "liquid").then_some(a.span)
+    let v = a.value.value.trim();
+    let liquid = match e.name.as_str() {
+        "set-body" => v == "liquid",
+        "publish-to-dapr" | "invoke-dapr-binding" => v.eq_ignore_ascii_case("liquid"),
+        _ => false,
+    };
+    liquid.then_some(a.span)
 }
 
 /// `a`, `b` and `c` as "`a`, `b`, `c`".

@@ -32,6 +32,15 @@ pub struct Config {
     /// `[authorizations.PROVIDER.ID]`: the credential manager's connections.
     #[serde(default)]
     pub authorizations: BTreeMap<String, BTreeMap<String, Spanned<AuthorizationEntry>>>,
+    /// `[loggers.ID]`: where `log-to-eventhub` and `trace` send (resources/sinks.rs).
+    #[serde(default)]
+    pub loggers: BTreeMap<String, Spanned<LoggerEntry>>,
+    /// `[dapr]`: the Dapr sidecar of the Dapr policies.
+    #[serde(default)]
+    pub dapr: DaprSection,
+    /// `[service-bus."NAMESPACE"]`: the namespaces of `send-service-bus-message`.
+    #[serde(default)]
+    pub service_bus: BTreeMap<String, Spanned<ServiceBusEntry>>,
     #[serde(default)]
     pub named_values: BTreeMap<String, Spanned<NamedValue>>,
     #[serde(default)]
@@ -90,6 +99,8 @@ pub struct GatewaySection {
     /// The CAs (PEM) a client certificate must chain to; without it any
     /// client certificate is taken, and policies judge it.
     pub tls_client_ca: Option<Spanned<String>>,
+    /// The `[loggers.ID]` every `trace` policy also sends to.
+    pub trace_logger: Option<Spanned<String>>,
 }
 
 /// `[gateway] tls-client-certificate`.
@@ -218,6 +229,7 @@ pub use crate::resources::caches::CacheSection;
 pub use crate::resources::counters::CountersSection;
 pub use crate::resources::credentials::{AuthorizationEntry, IdentitySection};
 pub use crate::resources::semantic::SemanticCacheSection;
+pub use crate::resources::sinks::{DaprSection, LoggerEntry, ServiceBusEntry};
 
 /// A named value: a literal, or taken from the environment or a file.
 #[derive(Debug, Deserialize)]

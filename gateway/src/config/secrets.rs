@@ -13,7 +13,9 @@
 //! `[[subscription]]`'s `key`, each `[certificates.ID] password`, and the
 //! `client-secret`, `token` and `refresh-token` of `[identity]`, its
 //! user-assigned identities and `[authorizations.P.I]`, and the `headers`,
-//! `query` and `authorization` of each `[backends.ID]` are always secret.
+//! `query` and `authorization` of each `[backends.ID]`, the `connection-string`
+//! and `sasl-password` of each `[loggers.ID]` and the `sas-key` of each
+//! `[service-bus.NAMESPACE]` are always secret.
 //! In a secret entry every value but that of an
 //! `env`, `file` or `secret` key (which say where the secret is, or that it
 //! is one) is a secret place: the contents of each string (to the end of
@@ -267,6 +269,15 @@ pub fn places(name: &str, text: &str) -> Redaction {
             {
                 true
             }
+            // The loggers' Kafka credentials and a Service Bus SAS key.
+            [loggers, _, key, ..]
+                if loggers == "loggers"
+                    && matches!(key.as_str(), "connection-string" | "sasl-password") =>
+            {
+                true
+            }
+            // (A namespace is a quoted key with dots: look for the key anywhere after it.)
+            [bus, rest @ ..] if bus == "service-bus" && rest.iter().any(|k| k == "sas-key") => true,
             _ => named(e).is_some_and(|n| secret_names.contains(&n)),
         };
         if secret {
@@ -329,6 +340,19 @@ mod tests {
         ));
         let d = places("c.toml", text).apply(d).into_vec();
         d[0].source.text().to_owned()
+    }
+
+    #[test]
+    fn logger_and_service_bus_credentials_are_masked() {
+        let m = masked(
+            "[loggers.hub]\nkind = \"kafka\"\nconnection-string = \"Endpoint=sb://x/;SharedAccessKey=k3y-of-hub\"\n\
+             sasl-password = \"pw-of-kafka\"\ntopic = \"visible-topic\"\n\
+             [service-bus.\"bus.servicebus.windows.net\"]\nsas-key-name = \"send\"\nsas-key = \"sas-k3y-value\"\n",
+        );
+        for secret in ["k3y-of-hub", "pw-of-kafka", "sas-k3y-value"] {
+            assert!(!m.contains(secret), "{secret} in {m}");
+        }
+        assert!(m.contains("visible-topic") && m.contains("\"send\""), "{m}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - `semantic.rs`: `[semantic-cache]`, the semantic cache and local embeddings models; `/cache`, `/cache/purge`
 //! - `caches.rs`: `[cache]`, the internal and external caches of the `cache-*` policies; `/caches`, `/caches/purge`
 //! - `credentials.rs`: `[identity]` and `[authorizations]`, the token providers and the token cache
+//! - `sinks.rs`: `[loggers]`, `[dapr]`, `[service-bus]`: the loggers of `log-to-eventhub` and `trace`, and the endpoints of the Dapr and Service Bus policies
 //!
 //! A family is built once, from the configuration the gateway starts with,
 //! and kept by every plan after it. It owns its configuration section (and
@@ -23,6 +24,7 @@ pub mod credentials;
 pub mod keysets;
 pub mod metrics;
 pub mod semantic;
+pub mod sinks;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -204,6 +206,8 @@ pub trait Family: Send + Sync {
 /// Every family of one gateway.
 pub struct Families {
     pub metrics: Arc<metrics::MetricsFamily>,
+    /// The loggers (a conformance case reads what they were sent).
+    pub sinks: Arc<sinks::SinksFamily>,
     list: Vec<Arc<dyn Family>>,
 }
 
@@ -236,6 +240,7 @@ impl Families {
         })?;
         let metrics = Arc::new(metrics);
         let cx = BuildCx::new(config, origin, mode, metrics.registry());
+        let sinks = Arc::new(sinks::SinksFamily::new(&cx)?);
         let list: Vec<Arc<dyn Family>> = vec![
             Arc::clone(&metrics) as Arc<dyn Family>,
             Arc::new(backends::BackendsFamily::new(&cx)?),
@@ -244,8 +249,13 @@ impl Families {
             Arc::new(counters::CountersFamily::new(&cx)?),
             Arc::new(caches::CachesFamily::new(&cx)?),
             Arc::new(credentials::CredentialsFamily::new(&cx)?),
+            Arc::clone(&sinks) as Arc<dyn Family>,
         ];
-        Ok(Self { metrics, list })
+        Ok(Self {
+            metrics,
+            sinks,
+            list,
+        })
     }
 
     /// What every family gives the stages of a plan of `config`.

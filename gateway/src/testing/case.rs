@@ -209,6 +209,14 @@ pub struct Expect {
     #[serde(default)]
     pub metrics_contain: Vec<String>,
     pub backend_request: Option<BackendRequestExpect>,
+    /// The last request a `[[stub]]` answered during the step.
+    pub stub_request: Option<BackendRequestExpect>,
+    /// Strings each of which some event sent to a logger during the step
+    /// (one JSON line) contains.
+    #[serde(default)]
+    pub logged: Vec<String>,
+    /// How many events the loggers were sent during the step.
+    pub logged_count: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -23,6 +23,8 @@ pub struct Observed<'a> {
     pub counters: &'a Counters,
     /// The Prometheus exposition after the step.
     pub metrics: &'a str,
+    /// The events the loggers were sent during the step, as JSON lines.
+    pub logged: &'a [String],
 }
 
 pub fn check(expect: &Expect, seen: &Observed<'_>, out: &mut Vec<String>) {
@@ -64,6 +66,50 @@ pub fn check(expect: &Expect, seen: &Observed<'_>, out: &mut Vec<String>) {
         match &c.last_backend {
             Some(req) => backend_request(want, req, out),
             None => out.push("backend-request: expected a request, the backend got none".into()),
+        }
+    }
+    if let Some(want) = &expect.stub_request {
+        match &c.last_stub {
+            Some(req) => {
+                let mut lines = Vec::new();
+                backend_request(want, req, &mut lines);
+                out.extend(lines.into_iter().map(|l| {
+                    l.strip_prefix("backend-request").map_or_else(
+                        || format!("stub-request: {l}"),
+                        |r| format!("stub-request{r}"),
+                    )
+                }));
+            }
+            None => out.push("stub-request: expected a request, no stub got one".into()),
+        }
+    }
+    logged(expect, seen.logged, out);
+}
+
+/// `logged` and `logged-count` against what the loggers were sent.
+fn logged(expect: &Expect, seen: &[String], out: &mut Vec<String>) {
+    let shown = || {
+        if seen.is_empty() {
+            "          (nothing)".to_owned()
+        } else {
+            seen.iter()
+                .map(|l| format!("          {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    };
+    if let Some(want) = expect.logged_count
+        && want != seen.len()
+    {
+        out.push(format!(
+            "logged-count: expected {want}, got {}:\n{}",
+            seen.len(),
+            shown()
+        ));
+    }
+    for want in &expect.logged {
+        if !seen.iter().any(|l| l.contains(want.as_str())) {
+            out.push(format!("logged: no event contains `{want}`:\n{}", shown()));
         }
     }
 }

@@ -268,10 +268,16 @@ fn steps(case: &Case, run: &mut Run<'_>, log: &mut Vec<String>) -> Outcome {
             (Some(f), false) => String::from_utf8_lossy(&f.metrics.render()).into_owned(),
             _ => String::new(),
         };
+        let logged = run
+            .families
+            .as_ref()
+            .map(|f| f.sinks.take_logged())
+            .unwrap_or_default();
         let seen = Observed {
             response: response.as_ref(),
             counters: &counters,
             metrics: &exposition,
+            logged: &logged,
         };
         expect::check(&step.expect, &seen, &mut lines);
         log.push(describe(n, step, response.as_ref(), &seen));

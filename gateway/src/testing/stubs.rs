@@ -38,6 +38,8 @@ pub struct Counters {
     pub embeddings: u64,
     /// The last request answered by `[backend]`.
     pub last_backend: Option<OutboundRequest>,
+    /// The last request answered by a `[[stub]]`.
+    pub last_stub: Option<OutboundRequest>,
 }
 
 pub struct Stubs {
@@ -129,7 +131,10 @@ impl Stubs {
             .map(Stub::answer);
         match stub {
             Some(answer) => {
-                self.count(|c| c.stub += 1);
+                self.count(|c| {
+                    c.stub += 1;
+                    c.last_stub = Some(req.clone());
+                });
                 answer
             }
             None => {

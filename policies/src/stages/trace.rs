@@ -4,13 +4,20 @@
 //! `[severity] source: message` followed by ` name=value` for each metadata
 //! entry. It is recorded whatever `context.Tracing` says (APIM's Application
 //! Insights and resource-log sinks are not subject to the request-trace
-//! switch); nothing else happens, and the trace never fails the request
-//! unless one of its expressions fails.
+//! switch), and, with `[gateway] trace-logger = "ID"`, sent to that logger
+//! as one JSON object (`{"time", "logger", "policy": "trace", "source",
+//! "severity", "message", "metadata"}`; the whole line is a Kafka record's
+//! value). The trace never fails the request unless one of its expressions
+//! fails: sending never waits ([`crate::sinks`]).
+
+use std::sync::Arc;
 
 use sluice_engine::runtime::{
     CompileCx, Compiled, CompiledValue, Exchange, PolicyError, Run, Stage,
 };
 use sluice_engine::xml::Element;
+
+use crate::sinks::{Event, Logger, Loggers, timestamp};
 
 #[derive(Debug)]
 struct Trace {
@@ -18,6 +25,14 @@ struct Trace {
     severity: String,
     message: Option<CompiledValue>,
     metadata: Vec<(CompiledValue, CompiledValue)>,
+    /// `[gateway] trace-logger`, if set.
+    logger: Option<Arc<Logger>>,
+}
+
+/// What one trace says.
+struct Traced {
+    message: String,
+    metadata: Vec<(String, String)>,
 }
 
 pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
@@ -34,34 +49,70 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
             _ => {}
         }
     }
+    // A gateway without loggers (unit tests' kits) traces as before.
+    let logger = cx.resources.get::<Loggers>().and_then(|l| l.trace.clone());
     Ok(Box::new(Trace {
         source,
         severity,
         message,
         metadata,
+        logger,
     }))
 }
 
 impl Trace {
-    fn line(&self, x: &Exchange) -> Result<String, PolicyError> {
+    fn traced(&self, x: &Exchange) -> Result<Traced, PolicyError> {
         let message = match &self.message {
             Some(m) => m.eval_string(x)?.unwrap_or_default(),
             None => String::new(),
         };
-        let mut line = format!("[{}] {}: {message}", self.severity, self.source);
+        let mut metadata = Vec::with_capacity(self.metadata.len());
         for (name, value) in &self.metadata {
             let name = name.eval_string(x)?.unwrap_or_default();
             let value = value.eval_string(x)?.unwrap_or_default();
+            metadata.push((name, value));
+        }
+        Ok(Traced { message, metadata })
+    }
+
+    fn line(&self, t: &Traced) -> String {
+        let mut line = format!("[{}] {}: {}", self.severity, self.source, t.message);
+        for (name, value) in &t.metadata {
             line.push_str(&format!(" {name}={value}"));
         }
-        Ok(line)
+        line
+    }
+
+    fn event(&self, x: &Exchange, logger: &Logger, t: Traced) -> Event {
+        let metadata: serde_json::Map<String, serde_json::Value> =
+            t.metadata.into_iter().map(|(k, v)| (k, v.into())).collect();
+        let line = serde_json::json!({
+            "time": timestamp(x.services.now_ms()),
+            "logger": logger.id(),
+            "policy": "trace",
+            "source": self.source,
+            "severity": self.severity,
+            "message": t.message,
+            "metadata": metadata,
+        })
+        .to_string();
+        Event {
+            value: line.clone(),
+            line,
+            key: None,
+            partition: None,
+        }
     }
 }
 
 impl Stage for Trace {
     fn run<'a>(&'a self, x: &'a mut Exchange) -> Run<'a> {
-        match self.line(x) {
-            Ok(line) => {
+        match self.traced(x) {
+            Ok(t) => {
+                let line = self.line(&t);
+                if let Some(logger) = &self.logger {
+                    logger.send(self.event(x, logger, t));
+                }
                 match x.ctx.0.traces.write() {
                     Ok(mut t) => t.push(line),
                     Err(p) => p.into_inner().push(line),
