@@ -18,6 +18,7 @@
 
 pub mod backends;
 pub mod caches;
+pub mod content_safety;
 pub mod counters;
 pub mod credentials;
 pub mod keysets;
@@ -241,6 +242,7 @@ impl Families {
             Arc::new(counters::CountersFamily::new(&cx)?),
             Arc::new(caches::CachesFamily::new(&cx)?),
             Arc::new(credentials::CredentialsFamily::new(&cx)?),
+            Arc::new(content_safety::ContentSafetyFamily::new(&cx)?),
         ];
         Ok(Self { metrics, list })
     }
