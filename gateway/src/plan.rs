@@ -93,6 +93,8 @@ pub struct Plan {
     pub backends: BTreeMap<String, BackendEntity>,
     /// The global policy's `cross-domain` file, served at `/crossdomain.xml`.
     cross_domain: Option<Bytes>,
+    /// `context.Deployment` (APIM always has one: an expression may read its `Region`).
+    deployment: sluice_engine::runtime::Record,
 }
 
 impl std::fmt::Debug for Plan {

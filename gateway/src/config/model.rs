@@ -90,6 +90,9 @@ pub struct GatewaySection {
     /// The CAs (PEM) a client certificate must chain to; without it any
     /// client certificate is taken, and policies judge it.
     pub tls_client_ca: Option<Spanned<String>>,
+    /// `context.Deployment.Region`: where this gateway runs, as a
+    /// self-hosted gateway's location names it (default empty).
+    pub region: Option<Spanned<String>>,
 }
 
 /// `[gateway] tls-client-certificate`.

@@ -84,6 +84,7 @@ impl Plan {
                 .map(|b| b.0.clone())
                 .unwrap_or_default(),
             cross_domain: cross_domain(global),
+            deployment: deployment(loaded),
         })
     }
 }
@@ -310,6 +311,21 @@ fn subscriptions(loaded: &Loaded) -> HashMap<String, SubscriptionPlan> {
             )
         })
         .collect()
+}
+
+/// `context.Deployment`: the `[gateway] region`, and the gateway's name.
+fn deployment(loaded: &Loaded) -> Record {
+    let region = loaded
+        .config
+        .gateway
+        .region
+        .as_ref()
+        .map(|r| r.get_ref().clone())
+        .unwrap_or_default();
+    Record::new("IDeployment")
+        .with("Region", region)
+        .with("ServiceName", "sluice")
+        .with("GatewayId", "sluice")
 }
 
 /// `context.User`: its id and its groups (`IGroup` records, id and name).

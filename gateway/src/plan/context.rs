@@ -95,6 +95,7 @@ impl Plan {
             product: subscriber.product.and_then(|s| s.product_record.clone()),
             subscription: subscription.map(|s| s.record.clone()),
             user: subscription.and_then(|s| s.user.clone()),
+            deployment: Some(self.deployment.clone()),
             request_id: new_request_id(),
             timestamp_ms: services.now_ms(),
             ..ContextData::default()
