@@ -639,10 +639,27 @@ async fn send(
         Ok(Err(CallError::Connection(e))) => Err(Failure::new(
             Reason::BackendConnectionFailure,
             "connection",
-            format!("{operation}: {}", error_chain(&*e)),
+            format!("{operation}: {}", scrub(error_chain(&*e), entity)),
         )),
         Ok(Ok(r)) => Ok((r.status, r.body)),
     }
+}
+
+/// `message` without the entity's credentials (a client error may quote
+/// the URL, whose query holds the entity's `query` values).
+fn scrub(mut message: String, entity: &BackendEntity) -> String {
+    let secrets = entity
+        .headers
+        .iter()
+        .chain(&entity.query)
+        .map(|(_, v)| v.as_str())
+        .chain(entity.authorization.as_ref().map(|(_, p)| p.as_str()));
+    for secret in secrets.filter(|s| s.len() >= 4) {
+        message = message.replace(secret, "***");
+        let encoded: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        message = message.replace(&encoded, "***");
+    }
+    message
 }
 
 #[cfg(test)]

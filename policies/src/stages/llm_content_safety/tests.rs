@@ -219,6 +219,21 @@ fn a_failing_service_fails_closed_without_leaking_its_key() {
 }
 
 #[test]
+fn a_connection_error_does_not_quote_the_credentials() {
+    let svc = service(|req| {
+        Err(CallError::connection(format!(
+            "invalid URL `{}` (secret-key)",
+            req.url
+        )))
+    });
+    let x = run(POLICY, &svc, CHAT);
+    assert_eq!(status(&x), 403);
+    let message = x.ctx.0.last_error.read().unwrap().clone().unwrap().message;
+    assert!(message.contains("***"), "{message}");
+    assert!(!message.contains("secret-key"), "{message}");
+}
+
+#[test]
 fn a_request_without_text_is_not_checked() {
     let svc = answering(7, true);
     let x = run(POLICY, &svc, "not json");
@@ -323,4 +338,96 @@ fn an_unknown_backend_is_a_load_error_naming_the_key() {
         "{err}"
     );
     assert!(err.contains("did you mean `content-safety`?"), "{err}");
+}
+
+/// A body that arrives in chunks.
+struct Chunks(std::collections::VecDeque<bytes::Bytes>);
+
+impl futures_core::Stream for Chunks {
+    type Item = Result<bytes::Bytes, CallError>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(self.0.pop_front().map(Ok))
+    }
+}
+
+/// The backend streams a chat answer (server-sent events); Content Safety
+/// refuses the text "Paris." only.
+struct Streamed {
+    inner: Arc<Service>,
+}
+
+impl Services for Streamed {
+    fn now_ms(&self) -> i64 {
+        fixture::START_MS
+    }
+    fn call(&self, req: OutboundRequest) -> BoxFuture<'_, Result<InboundResponse, CallError>> {
+        self.inner.call(req)
+    }
+    fn call_streaming(
+        &self,
+        _req: OutboundRequest,
+    ) -> BoxFuture<
+        '_,
+        Result<(InboundResponse, Option<sluice_engine::runtime::BodyStream>), CallError>,
+    > {
+        let chunks = [
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Par\"}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"content\":\"is.\"}}]}\n\n",
+            "data: [DONE]\n\n",
+        ];
+        let stream: sluice_engine::runtime::BodyStream = Box::pin(Chunks(
+            chunks
+                .iter()
+                .map(|c| bytes::Bytes::from_static(c.as_bytes()))
+                .collect(),
+        ));
+        Box::pin(async move { Ok((response(200, ""), Some(stream))) })
+    }
+    fn backend(&self, id: &str) -> Option<BackendEntity> {
+        self.inner.backend(id)
+    }
+    fn sleep(&self, _: u64) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+#[test]
+fn enforce_on_completions_collects_a_streamed_answer_to_check_it() {
+    let run_streamed = |refused: &'static str| {
+        let inner = service(move |req| {
+            let v: Value = serde_json::from_slice(&req.body).unwrap();
+            let sev = if v["text"] == refused { 6 } else { 0 };
+            Ok(response(
+                200,
+                &json!({"categoriesAnalysis":[{"category":"Hate","severity":sev}]}).to_string(),
+            ))
+        });
+        let policy = r#"<llm-content-safety backend-id="cs" enforce-on-completions="true"><categories><category name="Hate" threshold="4" /></categories></llm-content-safety>"#;
+        let doc = format!(
+            "<policies><inbound>{policy}</inbound><backend><forward-request/></backend></policies>"
+        );
+        let p = fixture::pipeline(&doc).unwrap_or_else(|d| panic!("{d}"));
+        let mut x = fixture::exchange(fixture::Stub::status(200, ""), &[], CHAT);
+        x.services = Arc::new(Streamed {
+            inner: Arc::clone(&inner),
+        });
+        x.streaming.response = true;
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(execute(&p, &mut x));
+        (x, inner)
+    };
+    let (x, svc) = run_streamed("Paris.");
+    assert_eq!(status(&x), 403);
+    assert!(x.streaming.response_body.is_none());
+    assert_eq!(calls_to(&svc, "text:analyze").len(), 2);
+    // Allowed: the collected answer is the body, whole.
+    let (x, _) = run_streamed("something else");
+    assert_eq!(status(&x), 200);
+    assert!(body(x.response()).contains("\"content\":\"is.\""));
 }
