@@ -226,7 +226,7 @@ const FAILS_ON_THIS_REQUEST: &[(&str, &str, &str)] = &[
 const GATEWAY_GAPS: &[(&str, &str, &str)] = &[(
     "List all inbound headers.policy.xml",
     "Unknown index",
-    "Liquid: `{% for header in context.Request.Headers %}` gives DotLiquid's pairs (`header.Key`, `header.Value`)",
+    "Liquid: a `for` over `context.Request.Headers` gives `[name, value]` pairs, not DotLiquid's `header.Key`/`header.Value` (docs/decisions.md, Liquid bodies)",
 )];
 
 fn corpus() -> PathBuf {
