@@ -436,8 +436,15 @@ async fn verdict(
     if !shield && !analyze {
         return Ok(None);
     }
-    let (id, entity) = target(deps, services, &s.backend_id)
-        .inspect_err(|f| deps.state.failed(&s.backend_id, f.kind, &f.message))?;
+    let (id, entity) = target(deps, services, &s.backend_id).inspect_err(|f| {
+        // An id no backend has (an expression's) is not a label: labels stay bounded.
+        let label = if f.reason == Reason::BackendNotFound {
+            "(unknown)"
+        } else {
+            s.backend_id.as_str()
+        };
+        deps.state.failed(label, f.kind, &f.message);
+    })?;
     let id = id.as_str();
     for w in windows(text, s.window, s.overlap) {
         let shield_call = async {

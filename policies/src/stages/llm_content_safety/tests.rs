@@ -234,6 +234,17 @@ fn a_connection_error_does_not_quote_the_credentials() {
 }
 
 #[test]
+fn a_backend_id_naming_no_backend_fails_closed() {
+    let policy = r#"<llm-content-safety backend-id="@(context.Request.Headers.GetValueOrDefault("x-cs", "nope"))" shield-prompt="true" />"#;
+    let x = run(policy, &answering(0, false), CHAT);
+    assert_eq!(status(&x), 403);
+    assert_eq!(
+        last_error(&x).as_deref(),
+        Some("llm-content-safety/BackendNotFound")
+    );
+}
+
+#[test]
 fn a_request_without_text_is_not_checked() {
     let svc = answering(7, true);
     let x = run(POLICY, &svc, "not json");
