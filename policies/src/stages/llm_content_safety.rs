@@ -56,6 +56,10 @@ const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 /// answer is refused (it cannot be checked).
 const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
+/// The most of an answer of the Content Safety service read; a longer one
+/// is a failed check.
+const MAX_SERVICE_ANSWER_BYTES: usize = 1024 * 1024;
+
 #[derive(Debug)]
 struct LlmContentSafety {
     backend_id: CompiledValue,
@@ -636,8 +640,17 @@ async fn send(
         req.headers
             .set_one("Authorization", format!("Bearer {}", token.value.expose()));
     }
-    let answer = tokio::time::timeout(Duration::from_millis(timeout_ms), services.call(req)).await;
-    match answer {
+    // The whole call, its answer read to the end, within the timeout; the
+    // answer at most `MAX_SERVICE_ANSWER_BYTES` (its documented shapes are small).
+    let call = async {
+        let (head, stream) = services.call_streaming(req).await?;
+        let body = match stream {
+            Some(s) => collect_bounded(s, MAX_SERVICE_ANSWER_BYTES).await,
+            None => (head.body.len() <= MAX_SERVICE_ANSWER_BYTES).then_some(head.body),
+        };
+        Ok::<_, CallError>((head.status, body))
+    };
+    match tokio::time::timeout(Duration::from_millis(timeout_ms), call).await {
         Err(_) | Ok(Err(CallError::Timeout)) => Err(Failure::new(
             Reason::Timeout,
             "timeout",
@@ -648,7 +661,14 @@ async fn send(
             "connection",
             format!("{operation}: {}", scrub(error_chain(&*e), entity)),
         )),
-        Ok(Ok(r)) => Ok((r.status, r.body)),
+        Ok(Ok((status, Some(body)))) => Ok((status, body)),
+        Ok(Ok((_, None))) => Err(Failure::new(
+            Reason::BackendError,
+            "answer",
+            format!(
+                "{operation}: the answer broke off or is over {MAX_SERVICE_ANSWER_BYTES} bytes"
+            ),
+        )),
     }
 }
 

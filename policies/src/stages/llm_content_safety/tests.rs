@@ -245,6 +245,16 @@ fn a_backend_id_naming_no_backend_fails_closed() {
 }
 
 #[test]
+fn an_oversized_answer_of_the_service_fails_closed() {
+    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let svc = service(move |_| Ok(response(200, &huge)));
+    let x = run(POLICY, &svc, CHAT);
+    assert_eq!(status(&x), 403);
+    let message = x.ctx.0.last_error.read().unwrap().clone().unwrap().message;
+    assert!(message.contains("over 1048576 bytes"), "{message}");
+}
+
+#[test]
 fn a_request_without_text_is_not_checked() {
     let svc = answering(7, true);
     let x = run(POLICY, &svc, "not json");
@@ -379,11 +389,15 @@ impl Services for Streamed {
     }
     fn call_streaming(
         &self,
-        _req: OutboundRequest,
+        req: OutboundRequest,
     ) -> BoxFuture<
         '_,
         Result<(InboundResponse, Option<sluice_engine::runtime::BodyStream>), CallError>,
     > {
+        if req.url.contains("/contentsafety/") {
+            let r = self.inner.call(req);
+            return Box::pin(async move { r.await.map(|r| (r, None)) });
+        }
         let chunks = [
             "data: {\"choices\":[{\"delta\":{\"content\":\"Par\"}}]}\n\n",
             "data: {\"choices\":[{\"delta\":{\"content\":\"is.\"}}]}\n\n",
