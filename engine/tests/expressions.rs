@@ -197,6 +197,17 @@ fn conversions_and_strict_casts() {
         "600"
     );
     assert_eq!(eval("@((int)3.99)"), "3");
+    // A TimeSpan's total is a double: `(int)` converts it (the corpus' Relay token).
+    assert_eq!(
+        eval(
+            "@((int)(new DateTime(1970, 1, 1, 0, 1, 40) - new DateTime(1970, 1, 1)).TotalSeconds + 3600)"
+        ),
+        "3700"
+    );
+    assert_eq!(
+        eval("@{ TimeSpan s = TimeSpan.FromMilliseconds(2500); return (long)s.TotalSeconds; }"),
+        "2"
+    );
     assert_eq!(eval("@(7 / 2)"), "3");
     assert_eq!(eval("@(7 / 2.0)"), "3.5");
     assert_eq!(eval(r#"@("n=" + 1.5 + true)"#), "n=1.5True");

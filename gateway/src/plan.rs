@@ -104,7 +104,8 @@ pub struct Plan {
     pub backends: BTreeMap<String, BackendEntity>,
     /// The global policy's `cross-domain` file, served at `/crossdomain.xml`.
     cross_domain: Option<Bytes>,
-    /// `context.Deployment` (its `Certificates`: `[certificates.ID]`).
+    /// `context.Deployment` (APIM always has one: an expression may read
+    /// its `Region`; its `Certificates` are the `[certificates.ID]`).
     deployment: Record,
 }
 

@@ -70,6 +70,9 @@ fn corpus() {
         .collect();
     errors.sort();
     insta::assert_snapshot!("corpus_errors", errors.join("\n"));
+    // Every valid policy of the corpus is executed by `run` (corpus_serves.rs serves them).
+    let not_executed: Vec<_> = diags.iter().filter(|d| d["code"] == "W0501").collect();
+    assert!(not_executed.is_empty(), "{not_executed:#?}");
     let warnings = diags.iter().filter(|d| d["severity"] == "warning").count() as u64;
     assert_eq!(
         summary,

@@ -8,6 +8,8 @@
 //! - `counters/`: rate, quota, token and concurrency counters (memory and
 //!   Redis stores) the limit policies share
 //! - `cache/`: the internal and external caches of the `cache-*` policies
+//! - `content_safety.rs`: Azure AI Content Safety's requests and answers,
+//!   and the state of `llm-content-safety` (metrics, failing backends)
 //! - `identity/`: the credentials (token providers, connections, the token
 //!   cache) that the authentication stages share
 //! - `sinks/`: the loggers of `log-to-eventhub` and `trace` (bounded queues
@@ -39,6 +41,7 @@
 pub mod backend_health;
 pub mod breaker;
 pub mod cache;
+pub mod content_safety;
 pub mod counters;
 pub mod endpoints;
 pub mod identity;
@@ -166,6 +169,8 @@ pub const BUILTINS: &[Builtin] = &[
     )
     .own_body(),
     Builtin::new(&["jsonp"], jsonp::compile).own_body(),
+    // Reads the prompt (inbound) or the answer (outbound) it checks.
+    Builtin::new(&["llm-content-safety"], llm_content_safety::compile).own_body(),
     Builtin::new(
         &[
             "llm-semantic-cache-lookup",

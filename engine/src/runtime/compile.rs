@@ -159,9 +159,14 @@ impl CompileCx<'_> {
         }
     }
 
-    /// An attribute's literal text, trimmed (for attributes that take no expression).
+    /// An attribute's literal text, trimmed (for attributes that take no
+    /// expression), its named values substituted as APIM substitutes them
+    /// in every attribute (left as written when one has no value).
     pub fn literal(&self, e: &Element, name: &str) -> Option<String> {
-        e.attr(name).map(|a| a.value.value.trim().to_owned())
+        e.attr(name).map(|a| match resolve(&a.value, self.named) {
+            (Value::Literal(t), missing) if missing.is_empty() => t.value.trim().to_owned(),
+            _ => a.value.value.trim().to_owned(),
+        })
     }
 
     /// [`CompileCx::literal`] of an attribute the policy cannot do without.

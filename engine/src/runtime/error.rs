@@ -80,6 +80,8 @@ pub enum Reason {
     ManagedIdentityTokenError,
     /// `get-authorization-context`: the connection is not configured, or gave no token (the name is ours).
     AuthorizationContextError,
+    /// `llm-content-safety`: Azure AI Content Safety found what the policy blocks (the name is ours).
+    ContentSafetyViolation,
 }
 
 impl Reason {
@@ -119,6 +121,7 @@ impl Reason {
             Reason::JwtInvalid => "JwtInvalid",
             Reason::ManagedIdentityTokenError => "ManagedIdentityTokenError",
             Reason::AuthorizationContextError => "AuthorizationContextError",
+            Reason::ContentSafetyViolation => "ContentSafetyViolation",
         }
     }
 }

@@ -704,6 +704,20 @@ impl Translator {
             ExprKind::Member { name, .. } if name.name == "Length" || name.name == "Count" => {
                 Ty::Int
             }
+            // `TimeSpan`'s totals, the only members of these names on the
+            // types expressions may use: `(int)span.TotalSeconds` converts.
+            ExprKind::Member { name, .. }
+                if matches!(
+                    name.name.as_str(),
+                    "TotalDays"
+                        | "TotalHours"
+                        | "TotalMinutes"
+                        | "TotalSeconds"
+                        | "TotalMilliseconds"
+                ) =>
+            {
+                Ty::Float
+            }
             _ => Ty::Unknown,
         }
     }

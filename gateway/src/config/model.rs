@@ -101,6 +101,9 @@ pub struct GatewaySection {
     pub tls_client_ca: Option<Spanned<String>>,
     /// The `[loggers.ID]` every `trace` policy also sends to.
     pub trace_logger: Option<Spanned<String>>,
+    /// `context.Deployment.Region`: where this gateway runs, as a
+    /// self-hosted gateway's location names it (default empty).
+    pub region: Option<Spanned<String>>,
 }
 
 /// `[gateway] tls-client-certificate`.

@@ -89,7 +89,8 @@ impl Plan {
                 .unwrap_or_default(),
             cross_domain: cross_domain(global),
             // (The build moves `[certificates]` into the resources.)
-            deployment: sluice_stdlib::context::deployment_record(
+            deployment: deployment(
+                loaded,
                 resources
                     .get::<Certificates>()
                     .iter()
@@ -353,6 +354,24 @@ fn subscriptions(loaded: &Loaded) -> HashMap<String, SubscriptionPlan> {
             )
         })
         .collect()
+}
+
+/// `context.Deployment`: the `[gateway] region`, and the gateway's name.
+fn deployment(
+    loaded: &Loaded,
+    certificates: impl IntoIterator<Item = sluice_stdlib::X509Certificate2>,
+) -> Record {
+    let region = loaded
+        .config
+        .gateway
+        .region
+        .as_ref()
+        .map(|r| r.get_ref().clone())
+        .unwrap_or_default();
+    sluice_stdlib::context::deployment_record(certificates)
+        .with("Region", region)
+        .with("ServiceName", "sluice")
+        .with("GatewayId", "sluice")
 }
 
 /// `context.User`: its id and its groups (`IGroup` records, id and name).

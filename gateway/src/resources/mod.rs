@@ -19,6 +19,7 @@
 
 pub mod backends;
 pub mod caches;
+pub mod content_safety;
 pub mod counters;
 pub mod credentials;
 pub mod keysets;
@@ -250,6 +251,7 @@ impl Families {
             Arc::new(caches::CachesFamily::new(&cx)?),
             Arc::new(credentials::CredentialsFamily::new(&cx)?),
             Arc::clone(&sinks) as Arc<dyn Family>,
+            Arc::new(content_safety::ContentSafetyFamily::new(&cx)?),
         ];
         Ok(Self {
             metrics,

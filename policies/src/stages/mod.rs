@@ -25,6 +25,7 @@ pub(crate) mod jsonp;
 pub(crate) mod limit_concurrency;
 mod limits;
 mod liquid;
+pub(crate) mod llm_content_safety;
 pub(crate) mod llm_emit_token_metric;
 pub(crate) mod llm_semantic_cache_lookup;
 pub(crate) mod llm_semantic_cache_store;

@@ -225,6 +225,14 @@ pub(super) fn register(e: &mut Engine) {
         arity!(a, b, c, d, f, g, h, i);
         arity!(a, b, c, d, f, g, h, i, j);
         arity!(a, b, c, d, f, g, h, i, j, k);
+        // C#'s `params object[]`: the corpus formats twelve values at once
+        // (a storage SAS string to sign); up to fifteen here.
+        arity!(a, b, c, d, f, g, h, i, j, k, l);
+        arity!(a, b, c, d, f, g, h, i, j, k, l, m);
+        arity!(a, b, c, d, f, g, h, i, j, k, l, m, n);
+        arity!(a, b, c, d, f, g, h, i, j, k, l, m, n, o);
+        arity!(a, b, c, d, f, g, h, i, j, k, l, m, n, o, p);
+        arity!(a, b, c, d, f, g, h, i, j, k, l, m, n, o, p, q);
     }
     e.register_fn(
         "__format",

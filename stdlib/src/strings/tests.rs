@@ -553,3 +553,18 @@ fn outputs_are_bounded() {
         Some("OutOfMemoryException")
     );
 }
+
+#[test]
+fn format_takes_as_many_values_as_the_corpus_gives() {
+    // A storage SAS string to sign: twelve values (C#'s `params object[]`).
+    assert_eq!(
+        ev(
+            r#"string__Format("{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}|{8}|{9}|{10}|{11}", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l")"#
+        ),
+        "a|b|c|d|e|f|g|h|i|j|k|l"
+    );
+    assert_eq!(
+        ev(r#"String__Format("{14}", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)"#),
+        "15"
+    );
+}
