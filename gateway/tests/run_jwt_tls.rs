@@ -82,11 +82,17 @@ impl Drop for Provider {
     }
 }
 
-/// What the backend received: each request's `Authorization` (if any),
-/// `X-Caller` and body.
+/// One request the backend received.
+#[derive(Clone)]
+struct Seen {
+    authorization: Option<String>,
+    caller: Option<String>,
+    body: Value,
+}
+
 #[derive(Default)]
 struct Backend {
-    seen: Mutex<Vec<(Option<String>, Option<String>, Value)>>,
+    seen: Mutex<Vec<Seen>>,
 }
 
 fn completion() -> Value {
@@ -122,11 +128,15 @@ async fn backend_handle(b: Arc<Backend>, req: hyper::Request<Incoming>) -> hyper
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let (auth, caller) = (header("authorization"), header("x-caller"));
+    let (authorization, caller) = (header("authorization"), header("x-caller"));
     let body = req.into_body().collect().await.unwrap().to_bytes();
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let stream = body["stream"] == true;
-    b.seen.lock().unwrap().push((auth, caller, body));
+    b.seen.lock().unwrap().push(Seen {
+        authorization,
+        caller,
+        body,
+    });
     let (tx, rx) = tokio::sync::mpsc::channel(8);
     let (events, content_type) = if stream {
         let mut e = vec![chunk(json!({ "role": "assistant", "content": "" }), None)];
@@ -269,12 +279,12 @@ async fn the_openai_client_calls_over_tls_with_a_token_validated_against_the_pro
 
     let seen = backend.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2, "only the two valid calls reach the backend");
-    for (auth, caller, body) in &seen {
-        assert_eq!(auth.as_deref(), None, "the client's token is not forwarded");
-        assert_eq!(caller.as_deref(), Some(CLIENT_ID));
-        assert_eq!(body["model"], "gpt-4o");
+    for s in &seen {
+        assert_eq!(s.authorization, None, "the client's token is not forwarded");
+        assert_eq!(s.caller.as_deref(), Some(CLIENT_ID));
+        assert_eq!(s.body["model"], "gpt-4o");
     }
-    assert_eq!(seen[1].2["stream"], true);
+    assert_eq!(seen[1].body["stream"], true);
 
     // Keys fetched once (at load), reused for every request.
     let stats = idp.stats().await;
