@@ -229,10 +229,20 @@ impl KeyManagement {
                 Some(if ok.is_ok() { out } else { Vec::new() })
             }
             (Self::RsaOaep | Self::RsaOaep256, DecryptionKey::Rsa(k)) => {
+                // Blinded: the private-key operation's timing does not
+                // depend on the ciphertext.
                 let r = if self == Self::RsaOaep {
-                    k.decrypt(rsa::Oaep::new::<sha1_010::Sha1>(), encrypted_key)
+                    k.decrypt_blinded(
+                        &mut OsRng,
+                        rsa::Oaep::new::<sha1_010::Sha1>(),
+                        encrypted_key,
+                    )
                 } else {
-                    k.decrypt(rsa::Oaep::new::<sha2_010::Sha256>(), encrypted_key)
+                    k.decrypt_blinded(
+                        &mut OsRng,
+                        rsa::Oaep::new::<sha2_010::Sha256>(),
+                        encrypted_key,
+                    )
                 };
                 Some(match r {
                     Ok(cek) if cek.len() == len => cek,
