@@ -1,5 +1,6 @@
-//! Signing keys: a policy's `<key>` (a Base64 symmetric key, or an RSA
-//! public key as `n` and `e`) and the JWKs of a key set.
+//! Signing keys: a policy's `<key>` (a Base64 symmetric key, an RSA
+//! public key as `n` and `e`, or a certificate's public key) and the JWKs
+//! of a key set.
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
@@ -86,6 +87,26 @@ impl Key {
             kind: KeyKind::Rsa,
             key,
         })
+    }
+
+    /// The public key of a certificate (`certificate-id`): RSA, or EC
+    /// P-256/P-384.
+    pub fn certificate(
+        id: Option<String>,
+        cert: &sluice_stdlib::X509Certificate2,
+    ) -> Result<Self, String> {
+        let (alg, bytes) = cert.public_key();
+        let (kind, key) = match alg {
+            "1.2.840.113549.1.1.1" => (KeyKind::Rsa, DecodingKey::from_rsa_der(bytes)),
+            // The uncompressed point's size tells the curve.
+            "1.2.840.10045.2.1" => match bytes.len() {
+                65 => (KeyKind::EcP256, DecodingKey::from_ec_der(bytes)),
+                97 => (KeyKind::EcP384, DecodingKey::from_ec_der(bytes)),
+                _ => return Err("its EC key is not on P-256 or P-384".into()),
+            },
+            other => return Err(format!("its key algorithm `{other}` cannot verify tokens")),
+        };
+        Ok(Self { id, kind, key })
     }
 
     /// A JWK of a key set: RSA, EC P-256/P-384, or `oct`; `None` for any

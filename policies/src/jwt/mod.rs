@@ -1,13 +1,18 @@
 //! JSON web tokens as `validate-jwt` and `validate-azure-ad-token` check
 //! them: the token's parts, the keys that may have signed it, and the
 //! checks of its claims, each failure with APIM's reason and message
-//! (apim-core.md §3.5). Signatures are verified by `jsonwebtoken` (ring);
-//! nothing here writes cryptography of its own.
+//! (apim-core.md §3.5). Signatures are verified by `jsonwebtoken` (ring),
+//! encrypted tokens opened by RustCrypto's crates; nothing here writes
+//! cryptography of its own.
 //!
-//! - `keys.rs`: signing keys: a policy's `<key>` (Base64 secret, RSA `n`/`e`) and JWKs
+//! - `keys.rs`: signing keys: a policy's `<key>` (Base64 secret, RSA `n`/`e`, a certificate's) and JWKs
 //! - `keysets.rs`: the key sets of `openid-config` URLs, cached across plans
+//! - `jwe.rs`: encrypted tokens (JWE) and their decryption keys
+//! - `decryption.rs`: a policy's `decryption-keys`, compiled and evaluated
 //! - `policy.rs`: what both policies share: where the token is, the checks, the answer
 
+pub(crate) mod decryption;
+pub mod jwe;
 pub mod keys;
 pub mod keysets;
 pub(crate) mod policy;
@@ -65,7 +70,8 @@ fn object(part: &str) -> Option<Map<String, Value>> {
     }
 }
 
-/// Splits and decodes a compact token (JWE, five parts, is not supported).
+/// Splits and decodes a compact signed token (an encrypted one, five
+/// parts, is opened first: [`jwe::decrypt`]).
 pub fn parse(raw: &str) -> Result<Token<'_>, Failure> {
     let invalid = |why: &str| {
         Failure::new(

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use sluice_engine::diag::{Code, Diagnostic, Severity};
+use sluice_engine::diag::Code;
 use sluice_engine::runtime::{
     CompileCx, CompiledValue, Exchange, PolicyError, Reason, Reported, Services,
 };
@@ -234,20 +234,6 @@ pub(crate) fn eval_claims(
         });
     }
     Ok(out)
-}
-
-/// A load error for what `sluice run` does not do (yet), at `span`.
-pub(crate) fn not_executed(
-    cx: &mut CompileCx<'_>,
-    span: sluice_engine::source::Span,
-    msg: String,
-    help: &str,
-) -> Reported {
-    let d = Diagnostic::new(Code::NotExecuted, &cx.source, span, msg)
-        .with_severity(Severity::Error)
-        .with_help(help);
-    cx.diags.push(d);
-    Reported
 }
 
 /// The keys for a token: the policy's own, then those of its

@@ -118,3 +118,69 @@ fn times_print_as_dotnet_does() {
     assert_eq!(utc(1_735_689_600), "1/1/2025 12:00:00 AM");
     assert_eq!(utc(1_735_689_600 + 13 * 3600 + 5), "1/1/2025 1:00:05 PM");
 }
+
+/// The encrypted tokens of the conformance cases (generate_encrypted.py).
+fn encrypted(name: &str) -> String {
+    let all: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../conformance/cases/validate-jwt/keys/tokens-encrypted.json"
+    ))
+    .unwrap();
+    all[name].as_str().unwrap().to_owned()
+}
+
+fn jwe_key(bits: u32) -> jwe::DecryptionKey {
+    let text = match bits {
+        128 => include_str!("../../../conformance/cases/validate-jwt/keys/jwe-128.key.b64"),
+        256 => include_str!("../../../conformance/cases/validate-jwt/keys/jwe-256.key.b64"),
+        _ => include_str!("../../../conformance/cases/validate-jwt/keys/jwe-512.key.b64"),
+    };
+    jwe::DecryptionKey::symmetric(text).unwrap()
+}
+
+/// `raw` with its part `i` replaced.
+fn with_part(raw: &str, i: usize, part: &str) -> String {
+    let mut parts: Vec<&str> = raw.split('.').collect();
+    parts[i] = part;
+    parts.join(".")
+}
+
+#[test]
+fn an_encrypted_token_opens_to_the_signed_token_inside() {
+    let raw = encrypted("jwe-dir-a128cbc-hs256");
+    assert!(jwe::is_encrypted(&raw));
+    let inner = jwe::decrypt(&raw, [&jwe_key(512), &jwe_key(256)]).unwrap();
+    let t = parse(&inner).unwrap();
+    assert_eq!(t.alg, Some(jsonwebtoken::Algorithm::HS256));
+    assert_eq!(t.claims["sub"], "user-1");
+}
+
+#[test]
+fn a_shortened_authentication_tag_is_refused() {
+    // The MAC is compared on the tag's length: a one-byte tag must not pass
+    // one time in 256.
+    let raw = encrypted("jwe-dir-a128cbc-hs256");
+    let tag = raw.rsplit('.').next().unwrap();
+    for len in [0, 2, 21] {
+        let short = with_part(&raw, 4, &tag[..len]);
+        let f = jwe::decrypt(&short, [&jwe_key(256)]).unwrap_err();
+        assert_eq!(f.reason, Reason::JwtInvalid, "{len}");
+    }
+    let gcm = encrypted("jwe-a128kw-a128gcm");
+    let tag = gcm.rsplit('.').next().unwrap();
+    assert!(jwe::decrypt(&with_part(&gcm, 4, &tag[..4]), [&jwe_key(128)]).is_err());
+    // A shorter nonce is refused, not a panic.
+    let iv = gcm.split('.').nth(2).unwrap();
+    assert!(jwe::decrypt(&with_part(&gcm, 2, &iv[..8]), [&jwe_key(128)]).is_err());
+}
+
+#[test]
+fn a_key_of_another_size_does_not_fit_and_the_failure_names_no_key() {
+    let raw = encrypted("jwe-dir-a128cbc-hs256");
+    let f = jwe::decrypt(&raw, [&jwe_key(128)]).unwrap_err();
+    assert_eq!(
+        f.message,
+        "Decryption failed: no decryption key fits algorithm `dir` with `A128CBC-HS256`. Access denied."
+    );
+    let key = jwe_key(256);
+    assert_eq!(format!("{key:?}"), "DecryptionKey::Symmetric(..)");
+}

@@ -14,8 +14,9 @@
 //! and `consumers`), the audience (any of `audiences` and of
 //! `backend-application-ids`, bare or as `api://{id}`), the client
 //! application (`appid` of v1 tokens, `azp` of v2, against
-//! `client-application-ids`), then `required-claims`. Refusals as
-//! `validate-jwt`'s, with source `validate-azure-ad-token`.
+//! `client-application-ids`), then `required-claims`. An encrypted token
+//! is opened with the `decryption-keys` first, as by `validate-jwt`.
+//! Refusals as `validate-jwt`'s, with source `validate-azure-ad-token`.
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use sluice_engine::runtime::{
 };
 use sluice_engine::xml::Element;
 
+use crate::jwt::decryption::Decryption;
 use crate::jwt::keysets::KeySets;
 use crate::jwt::policy::{self, ClaimSpec, Common};
 use crate::jwt::{Checks, Failure, Token};
@@ -38,6 +40,7 @@ struct ValidateAzureAdToken {
     tenant: CompiledValue,
     endpoint: Option<CompiledValue>,
     keysets: Arc<KeySets>,
+    decryption: Decryption,
     client_ids: Vec<CompiledValue>,
     backend_ids: Vec<CompiledValue>,
     audiences: Vec<CompiledValue>,
@@ -48,15 +51,7 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
     let common = Common::compile(e, cx, "validate-azure-ad-token", Some("Authorization"))?;
     let tenant = cx.required(e, "tenant-id")?;
     let endpoint = cx.optional(e, "authentication-endpoint")?;
-    if let Some(d) = e.elements().find(|c| c.name == "decryption-keys") {
-        return Err(policy::not_executed(
-            cx,
-            d.name_span,
-            "`decryption-keys` (encrypted tokens, JWE) are not supported by `sluice run` yet"
-                .into(),
-            "remove it to validate signed tokens only",
-        ));
-    }
+    let decryption = Decryption::compile(e, cx)?;
     let keysets = cx.resource::<KeySets>(e)?;
     if let (CompiledValue::Literal(t), None | Some(CompiledValue::Literal(_))) =
         (&tenant, &endpoint)
@@ -72,6 +67,7 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
         tenant,
         endpoint,
         keysets,
+        decryption,
         client_ids: policy::compile_list(e, cx, "client-application-ids", "application-id")?,
         backend_ids: policy::compile_list(e, cx, "backend-application-ids", "application-id")?,
         audiences: policy::compile_list(e, cx, "audiences", "audience")?,
@@ -192,6 +188,10 @@ impl Stage for ValidateAzureAdToken {
         let evaluated = (|| -> Result<Result<_, Failure>, PolicyError> {
             let Some(token) = self.common.token(x)? else {
                 return Ok(Err(Failure::not_present()));
+            };
+            let token = match self.decryption.open("validate-azure-ad-token", x, token)? {
+                Ok(t) => t,
+                Err(f) => return Ok(Err(f)),
             };
             let tenant = tenant_name(&self.tenant.text(x)?);
             let endpoint = endpoint_url(&match &self.endpoint {

@@ -3,34 +3,57 @@
 //! (`require-scheme` checked on `Authorization` only), `query-parameter-name`
 //! or `token-value`; its signature verified with the `issuer-signing-keys`
 //! (Base64 symmetric keys, RSA `n`/`e`; a key's `id` is matched to the
-//! token's `kid`; each is tried in turn) and the keys of the `openid-config`
-//! URLs (the gateway's key sets: cached, refetched on an unknown `kid`);
-//! then `exp` (required unless `require-expiration-time="false"`) and
-//! `nbf` within `clock-skew` seconds, `audiences`, `issuers` (and the
-//! issuer of each OpenID configuration), and `required-claims`. A refusal
-//! fails the request with `failed-validation-httpcode` (401) and APIM's
-//! reasons and messages (apim-core.md §3.5), so `on-error` sees it.
-//!
-//! Not done: `certificate-id` keys and `decryption-keys` (encrypted tokens)
-//! are refused at load, naming them.
+//! token's `kid`; each is tried in turn), the public keys of
+//! `certificate-id` entries (`[certificates.ID]`) and the keys of the
+//! `openid-config` URLs (the gateway's key sets: cached, refetched on an
+//! unknown `kid`); then `exp` (required unless
+//! `require-expiration-time="false"`) and `nbf` within `clock-skew`
+//! seconds, `audiences`, `issuers` (and the issuer of each OpenID
+//! configuration), and `required-claims`. An encrypted token (JWE) is
+//! first opened with the `decryption-keys` (jwt/jwe.rs) and the token
+//! inside it validated. A refusal fails the request with
+//! `failed-validation-httpcode` (401) and APIM's reasons and messages
+//! (apim-core.md §3.5), so `on-error` sees it.
 
 use std::sync::Arc;
 
 use sluice_engine::diag::Code;
 use sluice_engine::runtime::{
-    CompileCx, Compiled, CompiledValue, Exchange, Flow, PolicyError, Run, Stage,
+    Certificates, CompileCx, Compiled, CompiledValue, Exchange, Flow, PolicyError, Reason, Run,
+    Stage,
 };
 use sluice_engine::xml::Element;
 
+use crate::jwt::decryption::Decryption;
 use crate::jwt::keysets::KeySets;
 use crate::jwt::policy::{self, ClaimSpec, Common};
 use crate::jwt::{Checks, Failure, Key};
 
-/// A `<key>` whose text is an expression: decoded per request.
+/// A `<key>` whose text or `certificate-id` is an expression: read per
+/// request.
 #[derive(Debug)]
-struct DynamicKey {
-    id: Option<String>,
-    text: CompiledValue,
+enum DynamicKey {
+    Text {
+        id: Option<String>,
+        text: CompiledValue,
+    },
+    Certificate {
+        id: Option<String>,
+        certificate: CompiledValue,
+        certificates: Arc<Certificates>,
+    },
+}
+
+/// The signing key of a `[certificates.ID]` entry: its public key.
+fn certificate_key(
+    certificates: &Certificates,
+    key_id: Option<String>,
+    id: &str,
+) -> Result<Key, String> {
+    let Some(c) = certificates.by_id.get(id) else {
+        return Err(format!("no `[certificates.{id}]` entry"));
+    };
+    Key::certificate(key_id, &c.certificate).map_err(|why| format!("`[certificates.{id}]`: {why}"))
 }
 
 #[derive(Debug)]
@@ -41,6 +64,7 @@ struct ValidateJwt {
     clock_skew: Option<CompiledValue>,
     keys: Vec<Key>,
     dynamic_keys: Vec<DynamicKey>,
+    decryption: Decryption,
     openid: Vec<CompiledValue>,
     keysets: Option<Arc<KeySets>>,
     audiences: Vec<CompiledValue>,
@@ -57,13 +81,24 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
         for k in group.elements().filter(|c| c.name == "key") {
             let id = cx.literal(k, "id");
             if let Some(a) = k.attr("certificate-id") {
-                policy::not_executed(
-                    cx,
-                    a.span,
-                    "`certificate-id` signing keys are not supported by `sluice run` yet".into(),
-                    "give the certificate's RSA public key as `n` and `e`, or use `openid-config`",
-                );
-                ok = false;
+                let span = a.span;
+                let certificates = cx.resource::<Certificates>(k)?;
+                match cx.required(k, "certificate-id")? {
+                    CompiledValue::Literal(c) => {
+                        match certificate_key(&certificates, id, c.trim()) {
+                            Ok(key) => keys.push(key),
+                            Err(why) => {
+                                cx.error(Code::ConfigReference, span, format!("`key`: {why}"));
+                                ok = false;
+                            }
+                        }
+                    }
+                    certificate => dynamic_keys.push(DynamicKey::Certificate {
+                        id,
+                        certificate,
+                        certificates,
+                    }),
+                }
                 continue;
             }
             match (cx.literal(k, "n"), cx.literal(k, "e")) {
@@ -99,21 +134,13 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
                             ok = false;
                         }
                     },
-                    text => dynamic_keys.push(DynamicKey { id, text }),
+                    text => dynamic_keys.push(DynamicKey::Text { id, text }),
                 },
             }
         }
     }
-    if let Some(d) = e.elements().find(|c| c.name == "decryption-keys") {
-        policy::not_executed(
-            cx,
-            d.name_span,
-            "`decryption-keys` (encrypted tokens, JWE) are not supported by `sluice run` yet"
-                .into(),
-            "remove it to validate signed tokens only",
-        );
-        ok = false;
-    }
+    let decryption = Decryption::compile(e, cx);
+    ok &= decryption.is_ok();
     let mut openid = Vec::new();
     for o in e.elements().filter(|c| c.name == "openid-config") {
         openid.push(cx.required(o, "url")?);
@@ -132,9 +159,9 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
     let audiences = policy::compile_list(e, cx, "audiences", "audience")?;
     let issuers = policy::compile_list(e, cx, "issuers", "issuer")?;
     let claims = policy::compile_claims(e, cx)?;
-    if !ok {
+    let (true, Ok(decryption)) = (ok, decryption) else {
         return Err(sluice_engine::runtime::Reported);
-    }
+    };
     Ok(Box::new(ValidateJwt {
         common,
         require_expiration: cx.optional(e, "require-expiration-time")?,
@@ -142,6 +169,7 @@ pub(crate) fn compile(e: &Element, cx: &mut CompileCx<'_>) -> Compiled {
         clock_skew: cx.optional(e, "clock-skew")?,
         keys,
         dynamic_keys,
+        decryption,
         openid,
         keysets,
         audiences,
@@ -164,19 +192,36 @@ impl ValidateJwt {
         let Some(token) = self.common.token(x)? else {
             return Ok(Err(Failure::not_present()));
         };
+        let token = match self.decryption.open("validate-jwt", x, token)? {
+            Ok(t) => t,
+            Err(f) => return Ok(Err(f)),
+        };
         let flag = |v: &Option<CompiledValue>| v.as_ref().map_or(Ok(true), |v| v.eval_bool(x));
         let mut keys = Vec::new();
         for k in &self.dynamic_keys {
-            let text = k.text.text(x)?;
-            match Key::symmetric(k.id.clone(), &text) {
-                Ok(key) => keys.push(key),
-                Err(msg) => {
-                    return Err(PolicyError::new(
-                        "validate-jwt",
-                        sluice_engine::runtime::Reason::ExpressionValueEvaluationFailure,
-                        500,
-                        format!("an `issuer-signing-keys` key: {msg}"),
-                    ));
+            match k {
+                DynamicKey::Text { id, text } => {
+                    let text = text.text(x)?;
+                    keys.push(Key::symmetric(id.clone(), &text).map_err(|msg| {
+                        PolicyError::new(
+                            "validate-jwt",
+                            Reason::ExpressionValueEvaluationFailure,
+                            500,
+                            format!("an `issuer-signing-keys` key: {msg}"),
+                        )
+                    })?);
+                }
+                DynamicKey::Certificate {
+                    id,
+                    certificate,
+                    certificates,
+                } => {
+                    let c = certificate.text(x)?;
+                    keys.push(certificate_key(certificates, id.clone(), c.trim()).map_err(
+                        |why| {
+                            PolicyError::new("validate-jwt", Reason::CertificateNotFound, 500, why)
+                        },
+                    )?);
                 }
             }
         }

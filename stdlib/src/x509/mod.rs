@@ -323,6 +323,13 @@ impl X509Certificate2 {
     pub fn validity(&self) -> (i64, i64) {
         (self.data.not_before, self.data.not_after)
     }
+
+    /// The subject public key: its algorithm's OID (`1.2.840.113549.1.1.1`
+    /// RSA, `1.2.840.10045.2.1` EC) and its bytes (an RSA key's PKCS#1
+    /// `RSAPublicKey` DER, an EC key's uncompressed point).
+    pub fn public_key(&self) -> (&str, &[u8]) {
+        (&self.data.key_alg, &self.data.key_bytes)
+    }
 }
 
 impl X509Certificate2 {
