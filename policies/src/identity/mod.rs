@@ -28,6 +28,8 @@ mod providers;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use sluice_engine::runtime::{BackendEntity, Certificates, OutboundRequest, Services};
+
 pub use cache::{CacheMetrics, Token, TokenCache};
 pub use providers::{Connection, FetchError, Fetched, Grant, Provider, TokenSource};
 
@@ -118,8 +120,67 @@ impl Credentials {
         }
     }
 
+    /// A token of the identity `client_id` selects (`None`: the gateway's
+    /// own) for `resource`, from the cache every plan shares or fetched.
+    /// The error names the identity and why, never a secret.
+    pub async fn token_for(
+        &self,
+        services: &dyn Services,
+        client_id: Option<&str>,
+        resource: &str,
+    ) -> Result<Token, String> {
+        let identity = self.identity(client_id)?;
+        let source: &dyn TokenSource = &*identity.provider;
+        let key: Arc<str> = source.key().into();
+        self.cache
+            .get(services, source, &key, &identity.label, resource)
+            .await
+            .map_err(|e| {
+                format!(
+                    "No token for the {} identity: {}",
+                    identity.label, e.message
+                )
+            })
+    }
+
     /// The connection `[authorizations.PROVIDER.ID]`.
     pub fn connection(&self, provider: &str, id: &str) -> Option<&Arc<Connection>> {
         self.connections.get(&(provider.to_owned(), id.to_owned()))
     }
+}
+
+/// What a backend entity adds to a call to it beyond its URL, headers,
+/// query and `authorization`: its TLS checks, its proxy and its client
+/// certificate (unless the call has its own: the `proxy` and
+/// `authentication-certificate` policies win), and its managed identity's
+/// token. `forward-request` and `llm-content-safety` call it; the error is
+/// why no token could be had.
+pub async fn entity_credentials(
+    entity: &BackendEntity,
+    certificates: Option<&Certificates>,
+    credentials: Option<&Credentials>,
+    services: &dyn Services,
+    req: &mut OutboundRequest,
+) -> Result<(), String> {
+    req.tls = entity.tls;
+    if req.proxy.is_none() {
+        req.proxy = entity.proxy.clone();
+    }
+    if req.client_certificate.is_none()
+        && let Some(id) = entity.certificates.first()
+    {
+        req.client_certificate = certificates
+            .and_then(|c| c.by_id.get(id))
+            .and_then(|c| c.identity.clone());
+    }
+    let Some(mi) = &entity.managed_identity else {
+        return Ok(());
+    };
+    let credentials = credentials.ok_or("no identity is configured")?;
+    let token = credentials
+        .token_for(services, mi.client_id.as_deref(), &mi.resource)
+        .await?;
+    req.headers
+        .set_one("Authorization", format!("Bearer {}", token.value.expose()));
+    Ok(())
 }

@@ -23,7 +23,7 @@ use sluice_engine::runtime::{
 };
 
 use crate::backend_health::{self, BackendHealth};
-use crate::identity::{Credentials, TokenSource};
+use crate::identity::{Credentials, entity_credentials};
 use sluice_engine::xml::Element;
 
 /// The documented default: 300 seconds to receive the response headers.
@@ -310,51 +310,30 @@ impl ForwardRequest {
         })
     }
 
-    /// The client certificate and managed-identity token of the backend
-    /// entity `set-backend-service` chose, on `req`.
+    /// What the backend entity `set-backend-service` chose adds to `req`
+    /// ([`entity_credentials`]).
     async fn entity_credentials(
         &self,
         services: &dyn sluice_engine::runtime::Services,
         chosen: &SelectedBackend,
         req: &mut OutboundRequest,
     ) -> Result<(), PolicyError> {
-        let entity = &chosen.entity;
-        // `authentication-certificate` in the policy wins over the entity's.
-        if req.client_certificate.is_none()
-            && let Some(id) = entity.certificates.first()
-        {
-            req.client_certificate = self
-                .certificates
-                .as_ref()
-                .and_then(|c| c.by_id.get(id))
-                .and_then(|c| c.identity.clone());
-        }
-        let Some(mi) = &entity.managed_identity else {
-            return Ok(());
-        };
-        let fail = |why: String| {
+        entity_credentials(
+            &chosen.entity,
+            self.certificates.as_deref(),
+            self.credentials.as_deref(),
+            services,
+            req,
+        )
+        .await
+        .map_err(|why| {
             PolicyError::new(
                 "forward-request",
                 Reason::ManagedIdentityTokenError,
                 500,
-                format!("No token for backend '{}': {why}", chosen.id),
+                format!("Backend '{}': {why}", chosen.id),
             )
-        };
-        let creds = self
-            .credentials
-            .as_ref()
-            .ok_or_else(|| fail("no identity is configured".into()))?;
-        let identity = creds.identity(mi.client_id.as_deref()).map_err(fail)?;
-        let source: &dyn TokenSource = &*identity.provider;
-        let key: Arc<str> = source.key().into();
-        let token = creds
-            .cache
-            .get(services, source, &key, &identity.label, &mi.resource)
-            .await
-            .map_err(|e| fail(format!("the {} identity: {}", identity.label, e.message)))?;
-        req.headers
-            .set_one("Authorization", format!("Bearer {}", token.value.expose()));
-        Ok(())
+        })
     }
 }
 

@@ -44,7 +44,7 @@ use crate::content_safety::{
     API_VERSION, BLOCKED_MESSAGE, CATEGORIES, ContentSafety, Direction, analyze_request,
     analyze_verdict, completion_text, prompt_text, shield_request, shield_verdict, windows,
 };
-use crate::identity::{Credentials, TokenSource};
+use crate::identity::{Credentials, entity_credentials};
 
 const POLICY: &str = "llm-content-safety";
 
@@ -610,36 +610,15 @@ async fn send(
         req.headers
             .set_one("Authorization", format!("{scheme} {parameter}"));
     }
-    if let Some(id) = entity.certificates.first() {
-        req.client_certificate = deps
-            .certificates
-            .as_ref()
-            .and_then(|c| c.by_id.get(id))
-            .and_then(|c| c.identity.clone());
-    }
-    if let Some(mi) = &entity.managed_identity {
-        let fail =
-            |why: String| Failure::new(Reason::ManagedIdentityTokenError, "credentials", why);
-        let creds = deps
-            .credentials
-            .as_ref()
-            .ok_or_else(|| fail("no identity is configured".into()))?;
-        let identity = creds.identity(mi.client_id.as_deref()).map_err(fail)?;
-        let source: &dyn TokenSource = &*identity.provider;
-        let key: Arc<str> = source.key().into();
-        let token = creds
-            .cache
-            .get(services, source, &key, &identity.label, &mi.resource)
-            .await
-            .map_err(|e| {
-                fail(format!(
-                    "no token from the {} identity: {}",
-                    identity.label, e.message
-                ))
-            })?;
-        req.headers
-            .set_one("Authorization", format!("Bearer {}", token.value.expose()));
-    }
+    entity_credentials(
+        entity,
+        deps.certificates.as_deref(),
+        deps.credentials.as_deref(),
+        services,
+        &mut req,
+    )
+    .await
+    .map_err(|why| Failure::new(Reason::ManagedIdentityTokenError, "credentials", why))?;
     // The whole call, its answer read to the end, within the timeout; the
     // answer at most `MAX_SERVICE_ANSWER_BYTES` (its documented shapes are small).
     let call = async {

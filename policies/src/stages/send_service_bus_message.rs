@@ -34,7 +34,7 @@ use sluice_engine::xml::Element;
 use crate::endpoints::{
     Endpoints, SERVICE_BUS_RESOURCE, ServiceBusAuth, ServiceBusNamespace, sas_token,
 };
-use crate::identity::{Credentials, TokenSource};
+use crate::identity::Credentials;
 
 const POLICY: &str = "send-service-bus-message";
 /// How long a send may take.
@@ -256,31 +256,15 @@ impl SendServiceBusMessage {
                     Some(c) => c.eval_string(x)?.filter(|c| !c.trim().is_empty()),
                     None => None,
                 };
-                let identity = creds
-                    .identity(client_id.as_deref().map(str::trim))
-                    .map_err(|why| err(Reason::ManagedIdentityTokenError, why))?;
-                let key: Arc<str> = identity.provider.key().into();
                 let services = Arc::clone(&x.services);
-                let source: &dyn TokenSource = &*identity.provider;
                 let token = creds
-                    .cache
-                    .get(
+                    .token_for(
                         &*services,
-                        source,
-                        &key,
-                        &identity.label,
+                        client_id.as_deref().map(str::trim),
                         SERVICE_BUS_RESOURCE,
                     )
                     .await
-                    .map_err(|e| {
-                        err(
-                            Reason::ManagedIdentityTokenError,
-                            format!(
-                                "No token for the {} identity: {}",
-                                identity.label, e.message
-                            ),
-                        )
-                    })?;
+                    .map_err(|why| err(Reason::ManagedIdentityTokenError, why))?;
                 format!("Bearer {}", token.value.expose())
             }
         };
