@@ -31,8 +31,8 @@ use toml::Spanned;
 
 use super::model::{
     Api, ApiVersion, Backend, BackendAuthorization, BackendManagedIdentity, BackendProxy,
-    BackendTls, CircuitBreaker, Config, NamedValue, NamedValueSource, OneOrMany, Operation,
-    PolicyText, PoolService, Product, SessionAffinity, SessionId, Subscription,
+    BackendTls, CircuitBreaker, Config, LoggerEntry, NamedValue, NamedValueSource, OneOrMany,
+    Operation, PolicyText, PoolService, Product, SessionAffinity, SessionId, Subscription,
 };
 pub use overrides::Overrides;
 
@@ -114,6 +114,7 @@ pub fn load_into(config: &mut Config, read: &Read<'_>) -> Result<Diagnostics, Di
     r.global(config);
     r.named_values(config);
     r.backends(config);
+    r.loggers(config);
     r.fragments(config);
     let sets = r.version_sets();
     let apis = r.apis(config, &sets);
@@ -873,11 +874,75 @@ impl Reader<'_> {
         }
     }
 
+    /// `loggers/<l>/loggerInformation.json`: an Event Hubs logger (what
+    /// `log-to-eventhub logger-id` names) becomes `[loggers.<l>]`, a Kafka
+    /// logger on the hub's Kafka endpoint, unless the `sluice.toml` that
+    /// includes the extract has a logger of that name (it wins). Other
+    /// logger types (Application Insights, Azure Monitor: diagnostics')
+    /// are ignored, with one warning.
+    fn loggers(&mut self, config: &mut Config) {
+        for l in self.collection("loggers", "loggerInformation.json", "loggers") {
+            if config.loggers.contains_key(&l.name) {
+                continue;
+            }
+            if str_of(&l.props, "loggerType") != Some("azureEventHub") {
+                self.ignored.insert("Application Insights and Azure Monitor loggers");
+                continue;
+            }
+            let file = l.folder.join("loggerInformation.json");
+            let creds = l.props.get("credentials");
+            let field = |key: &str| {
+                creds
+                    .and_then(|c| str_of(c, key))
+                    .map(|v| named_refs(v, config))
+                    .filter(|v| !v.trim().is_empty())
+            };
+            let topic = field("name").map(spanned);
+            let mut entry = LoggerEntry {
+                kind: spanned("kafka".to_owned()),
+                description: str_of(&l.props, "description").map(str::to_owned),
+                path: None,
+                connection_string: None,
+                brokers: None,
+                topic,
+                sasl_username: None,
+                sasl_password: None,
+                tls: None,
+                queue_size: None,
+                timeout: None,
+            };
+            if let Some(cs) = field("connectionString").filter(|c| c.contains("Endpoint=")) {
+                entry.connection_string = Some(spanned(NamedValue::Source(source(cs, true))));
+            } else if let Some(host) = field("endpointAddress") {
+                // `identityClientId`: a managed identity, which Event Hubs'
+                // Kafka endpoint takes through SASL OAUTHBEARER.
+                self.warn(
+                    &file,
+                    format!(
+                        "logger `{0}` signs in with a managed identity, which Sluice's Kafka                          client does not do: its events are dropped (and counted in                          `sluice_logger_events_total`) until a `[loggers.{0}]` in the                          sluice.toml that includes the extract says where to send them",
+                        l.name
+                    ),
+                );
+                let host = host.trim().trim_end_matches('/');
+                entry.brokers = Some(spanned(vec![format!("{host}:9093")]));
+                entry.tls = Some(true);
+            } else {
+                self.warn(
+                    &file,
+                    format!(
+                        "logger `{0}` has neither a connection string (a secret not in the                          environment?) nor an endpoint address: not used; give a                          `[loggers.{0}]` in the sluice.toml that includes the extract",
+                        l.name
+                    ),
+                );
+                continue;
+            }
+            config.loggers.insert(l.name.clone(), spanned(entry));
+        }
+    }
+
     /// One warning for each kind of resource the extract has and Sluice does not serve.
     fn ignored(&mut self) {
         for (kind, folder) in [
-            ("loggers", "loggers"),
-            ("diagnostics", "diagnostics"),
             ("groups", "groups"),
             ("tags", "tags"),
             ("gateways", "gateways"),

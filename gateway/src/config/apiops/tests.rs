@@ -153,7 +153,10 @@ fn an_older_extract_is_read_with_its_link_files_and_absolute_ids() {
         text.contains("the operation `gone` has a policy but is not in the specification"),
         "{text}"
     );
-    for kind in ["loggers", "product groups"] {
+    for kind in [
+        "Application Insights and Azure Monitor loggers",
+        "product groups",
+    ] {
         assert_eq!(
             text.matches(&format!("the extract's {kind} are not used"))
                 .count(),
@@ -281,5 +284,83 @@ fn backends_carry_certificates_tls_proxy_and_identity_and_warn_of_what_is_not_us
         "{text}"
     );
     assert!(!text.contains("not applied yet"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// An Event Hubs logger is what `log-to-eventhub logger-id` names: it
+/// becomes a Kafka logger on the hub's endpoint (its connection string a
+/// secret); one that signs in with a managed identity is warned about; a
+/// `[loggers.ID]` of the including sluice.toml wins; other types are
+/// ignored with one warning.
+#[test]
+fn event_hubs_loggers_become_kafka_loggers() {
+    let dir = temp("loggers");
+    write(&dir, "apis/a/apiInformation.json", r#"{"properties":{"path":"a"}}"#);
+    write(
+        &dir,
+        "named values/hub/namedValueInformation.json",
+        r#"{"properties":{"displayName":"hub-cs","secret":true}}"#,
+    );
+    write(
+        &dir,
+        "loggers/by-string/loggerInformation.json",
+        r#"{"properties":{"loggerType":"azureEventHub","credentials":{"name":"events","connectionString":"{{hub-cs}}"}}}"#,
+    );
+    write(
+        &dir,
+        "loggers/by-identity/loggerInformation.json",
+        r#"{"properties":{"loggerType":"azureEventHub","credentials":{"name":"audit","endpointAddress":"ns.servicebus.windows.net","identityClientId":"c"}}}"#,
+    );
+    write(
+        &dir,
+        "loggers/kept/loggerInformation.json",
+        r#"{"properties":{"loggerType":"azureEventHub","credentials":{"name":"x","endpointAddress":"other.servicebus.windows.net"}}}"#,
+    );
+    write(
+        &dir,
+        "loggers/insights/loggerInformation.json",
+        r#"{"properties":{"loggerType":"applicationInsights"}}"#,
+    );
+    const CS: &str = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=s";
+    let env = |k: &str| (k == "SLUICE_NV_HUB_CS").then(|| CS.to_owned());
+    let mut config: Config = toml::from_str("[loggers.kept]\nkind = \"stdout\"\n").unwrap();
+    let warnings = load_into(
+        &mut config,
+        &Read {
+            dir: &dir,
+            overrides: None,
+            env: &env,
+            lenient: false,
+        },
+    )
+    .unwrap()
+    .to_string();
+    let ids: Vec<&str> = config.loggers.keys().map(String::as_str).collect();
+    assert_eq!(ids, ["by-identity", "by-string", "kept"]);
+    let by_string = config.loggers["by-string"].get_ref();
+    assert_eq!(by_string.kind.get_ref(), "kafka");
+    assert_eq!(by_string.topic.as_ref().unwrap().get_ref(), "events");
+    match by_string.connection_string.as_ref().unwrap().get_ref() {
+        NamedValue::Source(s) => assert!(s.secret && s.value.as_deref() == Some(CS)),
+        other => panic!("{other:?}"),
+    }
+    let by_identity = config.loggers["by-identity"].get_ref();
+    assert_eq!(
+        by_identity.brokers.as_ref().unwrap().get_ref(),
+        &["ns.servicebus.windows.net:9093"]
+    );
+    assert_eq!(by_identity.topic.as_ref().unwrap().get_ref(), "audit");
+    assert_eq!(by_identity.tls, Some(true));
+    assert_eq!(config.loggers["kept"].get_ref().kind.get_ref(), "stdout");
+    assert_eq!(warnings.matches("signs in with a managed identity").count(), 1, "{warnings}");
+    assert!(warnings.contains("logger `by-identity`"), "{warnings}");
+    assert!(!warnings.contains(CS), "{warnings}");
+    assert_eq!(
+        warnings
+            .matches("Application Insights and Azure Monitor loggers are not used")
+            .count(),
+        1,
+        "{warnings}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
