@@ -886,7 +886,8 @@ impl Reader<'_> {
                 continue;
             }
             if str_of(&l.props, "loggerType") != Some("azureEventHub") {
-                self.ignored.insert("Application Insights and Azure Monitor loggers");
+                self.ignored
+                    .insert("Application Insights and Azure Monitor loggers");
                 continue;
             }
             let file = l.folder.join("loggerInformation.json");
@@ -919,7 +920,7 @@ impl Reader<'_> {
                 self.warn(
                     &file,
                     format!(
-                        "logger `{0}` signs in with a managed identity, which Sluice's Kafka                          client does not do: its events are dropped (and counted in                          `sluice_logger_events_total`) until a `[loggers.{0}]` in the                          sluice.toml that includes the extract says where to send them",
+                        "logger `{0}` signs in with a managed identity, which Sluice's Kafka client does not do: its events are dropped (and counted in `sluice_logger_events_total`) until a `[loggers.{0}]` in the sluice.toml that includes the extract says where to send them",
                         l.name
                     ),
                 );
@@ -930,7 +931,7 @@ impl Reader<'_> {
                 self.warn(
                     &file,
                     format!(
-                        "logger `{0}` has neither a connection string (a secret not in the                          environment?) nor an endpoint address: not used; give a                          `[loggers.{0}]` in the sluice.toml that includes the extract",
+                        "logger `{0}` has neither a connection string (a secret not in the environment?) nor an endpoint address: not used; give a `[loggers.{0}]` in the sluice.toml that includes the extract",
                         l.name
                     ),
                 );

@@ -295,7 +295,11 @@ fn backends_carry_certificates_tls_proxy_and_identity_and_warn_of_what_is_not_us
 #[test]
 fn event_hubs_loggers_become_kafka_loggers() {
     let dir = temp("loggers");
-    write(&dir, "apis/a/apiInformation.json", r#"{"properties":{"path":"a"}}"#);
+    write(
+        &dir,
+        "apis/a/apiInformation.json",
+        r#"{"properties":{"path":"a"}}"#,
+    );
     write(
         &dir,
         "named values/hub/namedValueInformation.json",
@@ -321,7 +325,8 @@ fn event_hubs_loggers_become_kafka_loggers() {
         "loggers/insights/loggerInformation.json",
         r#"{"properties":{"loggerType":"applicationInsights"}}"#,
     );
-    const CS: &str = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=s";
+    const CS: &str =
+        "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=s";
     let env = |k: &str| (k == "SLUICE_NV_HUB_CS").then(|| CS.to_owned());
     let mut config: Config = toml::from_str("[loggers.kept]\nkind = \"stdout\"\n").unwrap();
     let warnings = load_into(
@@ -352,7 +357,11 @@ fn event_hubs_loggers_become_kafka_loggers() {
     assert_eq!(by_identity.topic.as_ref().unwrap().get_ref(), "audit");
     assert_eq!(by_identity.tls, Some(true));
     assert_eq!(config.loggers["kept"].get_ref().kind.get_ref(), "stdout");
-    assert_eq!(warnings.matches("signs in with a managed identity").count(), 1, "{warnings}");
+    assert_eq!(
+        warnings.matches("signs in with a managed identity").count(),
+        1,
+        "{warnings}"
+    );
     assert!(warnings.contains("logger `by-identity`"), "{warnings}");
     assert!(!warnings.contains(CS), "{warnings}");
     assert_eq!(
