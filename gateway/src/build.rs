@@ -195,6 +195,8 @@ pub fn build(
     })?;
     loaded.warnings.extend(extract_warnings);
     let redaction = std::mem::take(&mut loaded.redaction);
+    // What a plan of this configuration logs is masked too.
+    crate::serve::log::mask(redaction.values());
     let origin = Origin {
         name: &name,
         text: &text,

@@ -201,3 +201,120 @@ fn run_dir_without_the_secrets_names_every_variable_to_set() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The public apimdemo extract (../shared/apiops, MIT) as it is kept in
+/// git, served by `sluice run` with its secrets from the environment: an
+/// API reached with an all-APIs key (its backend pointed at a local server
+/// by an overrides file, as a publisher's `configuration.<env>.yaml`
+/// does), refused without a key and with a suspended subscription's key,
+/// and an API whose policy includes a `validate-jwt` fragment refusing a
+/// request without a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apimdemo_extract_is_served_as_kept_in_git() {
+    let extract = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/apiops/apimdemo-environment")
+        .canonicalize()
+        .expect("../shared/apiops/apimdemo-environment beside the repository");
+    // The variables `sluice check` says to set.
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("check")
+        .arg(&extract)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let vars: Vec<String> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("SLUICE_NV_") || w.starts_with("SLUICE_SUBSCRIPTION_"))
+        .map(str::to_owned)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert!(vars.len() > 30, "{text}");
+    let values: Vec<(String, String)> =
+        vars.iter().map(|v| (v.clone(), format!("k-{v}"))).collect();
+    let env: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let backend = serve_backend(Arc::clone(&hits), |hits, req| async move {
+        hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        hyper::Response::new(Full::new(Bytes::from(format!(
+            "backend {}",
+            req.uri().path()
+        ))))
+    })
+    .await;
+    let dir = temp_dir("apiops-apimdemo");
+    let (port, admin) = (free_port(), free_port());
+    write(
+        &dir,
+        "overrides.yaml",
+        &format!(
+            "apis:\n  - name: health-check\n    properties:\n      serviceUrl: http://127.0.0.1:{backend}/api\n"
+        ),
+    );
+    write(
+        &dir,
+        "sluice.toml",
+        &format!(
+            "[gateway]\nlisten = \"127.0.0.1:{port}\"\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n\
+             [apiops]\ndir = \"{}\"\noverrides = \"overrides.yaml\"\n",
+            extract.display()
+        ),
+    );
+    let gw = Sluice::start_with_env(&dir, port, admin, &env).await;
+    let ping = async |key: Option<&str>| {
+        let headers: Vec<(&str, &str)> = key
+            .map(|k| ("Ocp-Apim-Subscription-Key", k))
+            .into_iter()
+            .collect();
+        send("GET", &gw.url("/health-check/ping"), &headers, b"", false)
+            .await
+            .unwrap()
+    };
+    // `postmantest` is scoped to all APIs; its operation's outbound policy
+    // answers 200 with its own body after the backend.
+    let r = ping(Some("k-SLUICE_SUBSCRIPTION_POSTMANTEST_PRIMARY")).await;
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), gw.log_text());
+    assert!(r.text().contains("\"ping\":true"), "{}", r.text());
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(ping(None).await.status, 401);
+    // `gold-becky-…` is suspended: its key (none is asked of the
+    // environment) is refused like any unknown key.
+    assert_eq!(
+        ping(Some(
+            "k-SLUICE_SUBSCRIPTION_GOLD_BECKY_20260106192412_PRIMARY"
+        ))
+        .await
+        .status,
+        401
+    );
+    // echo-api includes the `entraid-validate-jwt-dynamic-scopes-v1`
+    // fragment: a starter key without a token is refused before the backend.
+    let r = send(
+        "GET",
+        &gw.url("/echo/resource"),
+        &[(
+            "Ocp-Apim-Subscription-Key",
+            "k-SLUICE_SUBSCRIPTION_APPLICATION1_PRIMARY",
+        )],
+        b"",
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // No secret reaches the log.
+    let log = gw.log_text();
+    assert!(!log.contains("k-SLUICE_NV_"), "{log}");
+    drop(gw);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -69,6 +69,11 @@ impl Redaction {
         self.values.is_empty() && self.places.is_empty()
     }
 
+    /// The secret values masked wherever they occur, longest first.
+    pub fn values(&self) -> &[String] {
+        &self.values
+    }
+
     /// `text` with every secret value replaced by `***`.
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_owned();
