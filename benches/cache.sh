@@ -64,6 +64,7 @@ if [ "$BUILD" != 0 ]; then
     --features sluice-benches/redis-fill
 fi
 bin="${CARGO_TARGET_DIR:-target}/release"
+sluice_bin="${SLUICE_BIN:-$bin/sluice}"  # another build's, to compare (with BUILD=0)
 case "$STORES" in *redis*) scripts/redis install ;; esac
 
 pids=()
@@ -149,7 +150,7 @@ policy = '''<policies>
   <on-error><base /></on-error>
 </policies>'''
 EOF
-  "$bin/sluice" run "$work/sluice.toml" 2>"$work/sluice-$store.log" &
+  "$sluice_bin" run "$work/sluice.toml" 2>"$work/sluice-$store.log" &
   gateway_pid=$!
   pids+=("$gateway_pid")
   "$bin/load" wait "127.0.0.1:$p_gateway"

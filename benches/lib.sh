@@ -9,9 +9,15 @@
 
 # Builds the release binaries; sets `bin`, `work` (a fresh folder) and
 # `pids` (what `spawn` starts), all stopped and removed on exit.
+# SLUICE_BIN=path: that `sluice` instead of the one built, and no build
+# (the other binaries as last built): to compare two commits' builds,
+# copied aside, with the same bare proxy and load client.
 bench_setup() {
-  cargo build --release --quiet -p sluice-gateway -p sluice-benches --bins
+  if [ -z "${SLUICE_BIN:-}" ]; then
+    cargo build --release --quiet -p sluice-gateway -p sluice-benches --bins
+  fi
   bin="${CARGO_TARGET_DIR:-target}/release"
+  sluice_bin="${SLUICE_BIN:-$bin/sluice}"
   pids=()
   work="$(mktemp -d)"
   trap bench_cleanup EXIT

@@ -53,7 +53,7 @@ configure "$work/sluice" "$p_gateway" "$p_admin"
 
 spawn "$work/backend.log" "$bin/backend" "127.0.0.1:$p_backend"
 spawn "$work/bare.log" "$bin/bare_proxy" "127.0.0.1:$p_bare" "http://127.0.0.1:$p_backend"
-spawn "$work/sluice.log" "$bin/sluice" run "$work/sluice/sluice.toml"
+spawn "$work/sluice.log" "$sluice_bin" run "$work/sluice/sluice.toml"
 wait_ports "$p_backend" "$p_bare" "$p_gateway"
 
 # The variants: one gateway each (and one Redis if a variant names it).
@@ -70,7 +70,7 @@ done
 for v in $VARIANTS; do
   read -r pv pa < <("$bin/load" free-ports 2)
   configure "$work/$v" "$pv" "$pa" "$v"
-  spawn "$work/$v.log" "$bin/sluice" run "$work/$v/sluice.toml"
+  spawn "$work/$v.log" "$sluice_bin" run "$work/$v/sluice.toml"
   wait_ports "$pv"
   targets="$targets $v"
   port_of[$v]="$pv"

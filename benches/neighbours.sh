@@ -32,7 +32,7 @@ read -r p_backend p_gateway p_admin < <("$bin/load" free-ports 3)
 gateway_config "$work" "$p_gateway" "$p_admin" benches/neighbours/sluice.toml
 
 spawn "$work/backend.log" "$bin/backend" "127.0.0.1:$p_backend"
-spawn "$work/sluice.log" "$bin/sluice" run "$work/sluice.toml"
+spawn "$work/sluice.log" "$sluice_bin" run "$work/sluice.toml"
 wait_ports "$p_backend" "$p_gateway"
 
 url="http://127.0.0.1:$p_gateway/api/items/42?color=blue"
