@@ -213,14 +213,7 @@ async fn streamed_usage_is_counted_and_its_chunk_never_reaches_a_client_that_did
 
     // 3. Three answers counted: in the metrics, and in the limit's count.
     let total = 3 * (PROMPT + COMPLETION);
-    let mut metrics = String::new();
-    for _ in 0..50 {
-        metrics = get(&gw.admin_url("/metrics")).await.unwrap().text();
-        if metrics.contains(&format!("type=\"total\"}} {total}")) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let metrics = metrics_with(&gw, &format!("type=\"total\"}} {total}")).await;
     for want in [
         format!(
             "sluice_llm_tokens_total{{api=\"llm\",operation=\"chat-completions\",subscription=\"sub-t\",model=\"gpt-4o\",type=\"total\"}} {total}"
@@ -238,19 +231,12 @@ async fn streamed_usage_is_counted_and_its_chunk_never_reaches_a_client_that_did
     ] {
         assert!(metrics.contains(&want), "no `{want}` in:\n{metrics}");
     }
-    let r = send(
-        "POST",
-        &gw.url("/llm/chat/completions"),
-        &key,
-        question.to_string().as_bytes(),
-        false,
-    )
-    .await
-    .unwrap();
     // (A quota's fixed day, not a sliding minute whose weight changes with
     // time: exact, unless the test runs across midnight UTC.)
-    let left: u64 = r.header("x-remaining-quota").unwrap().parse().unwrap();
-    assert_eq!(left, 1_000_000 - total);
+    assert_eq!(
+        remaining_quota(&gw, &key, &question).await,
+        1_000_000 - total
+    );
 
     // 4. A JSON answer (not a stream) passes through the gateway as it
     // arrives too: the usage it reports is what counts, not the estimate.
@@ -271,24 +257,39 @@ async fn streamed_usage_is_counted_and_its_chunk_never_reaches_a_client_that_did
     let want = format!(
         "sluice_llm_tokens_total{{api=\"llm\",operation=\"chat-completions\",subscription=\"sub-t\",model=\"gpt-4o\",type=\"total\"}} {total}"
     );
+    let metrics = metrics_with(&gw, &want).await;
+    assert!(metrics.contains(&want), "no `{want}` in:\n{metrics}");
+    assert_eq!(
+        remaining_quota(&gw, &key, &question).await,
+        1_000_000 - total
+    );
+}
+
+/// The gateway's metrics once they hold `want` (the usage is recorded when
+/// the answer has ended, just after the client has it), or as they are
+/// after five seconds.
+async fn metrics_with(gw: &Sluice, want: &str) -> String {
     let mut metrics = String::new();
     for _ in 0..50 {
         metrics = get(&gw.admin_url("/metrics")).await.unwrap().text();
-        if metrics.contains(&want) {
+        if metrics.contains(want) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(metrics.contains(&want), "no `{want}` in:\n{metrics}");
+    metrics
+}
+
+/// The `x-remaining-quota` a new request to the gateway is told.
+async fn remaining_quota(gw: &Sluice, key: &[(&str, &str)], body: &Value) -> u64 {
     let r = send(
         "POST",
         &gw.url("/llm/chat/completions"),
-        &key,
-        question.to_string().as_bytes(),
+        key,
+        body.to_string().as_bytes(),
         false,
     )
     .await
     .unwrap();
-    let left: u64 = r.header("x-remaining-quota").unwrap().parse().unwrap();
-    assert_eq!(left, 1_000_000 - total);
+    r.header("x-remaining-quota").unwrap().parse().unwrap()
 }
